@@ -1,0 +1,136 @@
+"""What the store hands back: typed, frozen records, never ORM rows.
+
+Times are UNIX seconds (float) so records cross process boundaries and JSON unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.states import (
+    AttemptState,
+    BreakerState,
+    CommandKind,
+    RunState,
+    StepState,
+    WorkerState,
+)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunRecord(Record):
+    id: str
+    workstream: str
+    source: str | None = Field(None, description="Path of the workstream file the run came from.")
+    root: str = Field(description="Project root the steps run in.")
+    state: RunState
+    created_at: float
+    started_at: float | None = None
+    ended_at: float | None = None
+    worker_id: str | None = None
+    total_steps: int = 0
+    done_steps: int = 0
+    failed_steps: int = 0
+    max_parallel: int = 1
+    reason: str | None = None
+
+
+class StepRecord(Record):
+    run_id: str
+    id: str
+    kind: str
+    state: StepState
+    tool: str | None = None
+    needs: list[str] = Field(default_factory=list)
+    attempts: int = 0
+    exit_code: int | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    reason: str | None = None
+    spec: dict[str, Any] = Field(default_factory=dict, description="The expanded step as written.")
+
+
+class AttemptRecord(Record):
+    run_id: str
+    step_id: str
+    number: int
+    tool: str
+    state: AttemptState
+    worker_id: str | None = None
+    started_at: float
+    ended_at: float | None = None
+    exit_code: int | None = None
+    log_path: str | None = None
+    error: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    usd: float | None = None
+
+
+class EventRecord(Record):
+    seq: int
+    ts: float
+    run_id: str | None = None
+    step_id: str | None = None
+    kind: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class BreakerRecord(Record):
+    tool: str
+    state: BreakerState
+    consecutive_failures: int = 0
+    window: list[bool] = Field(default_factory=list, description="Recent outcomes, newest last; True is a failure.")
+    opened_at: float | None = None
+    probe_started_at: float | None = None
+    updated_at: float = 0.0
+
+
+class ToolStatsRecord(Record):
+    tool: str
+    attempts: int = 0
+    successes: int = 0
+    failures: int = 0
+    total_seconds: float = 0.0
+    ewma_seconds: float | None = None
+    ewma_success: float | None = None
+    last_used_at: float | None = None
+
+
+class WorkerRecord(Record):
+    id: str
+    pid: int
+    host: str
+    state: WorkerState
+    started_at: float
+    heartbeat_at: float
+
+
+class CommandRecord(Record):
+    id: int
+    run_id: str
+    kind: CommandKind
+    args: dict[str, Any] = Field(default_factory=dict)
+    created_at: float
+    created_by: str | None = None
+    claimed_by: str | None = None
+    done_at: float | None = None
+    result: str | None = None
+
+
+class ProgressSnapshot(Record):
+    run_id: str
+    total: int
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    canceled: int = 0
+    running: int = 0
+    percent: float = 0.0
+    elapsed: float = 0.0
+    eta_seconds: float | None = Field(None, description="None until enough steps finished to estimate.")

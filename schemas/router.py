@@ -1,0 +1,130 @@
+"""Router configuration: the tools a project can use and how steps are routed to them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.durations import Duration
+from schemas.workstream import NAME, Argv
+
+Strategy = Literal["fixed", "round_robin", "auto"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BreakerPolicy(Strict):
+    """When a tool's breaker opens, how long it stays open, and how it probes."""
+
+    consecutive_failures: int = Field(5, ge=1, le=1000, description="Open after this many failures in a row.")
+    window: int = Field(10, ge=1, le=1000, description="Recent attempts looked at for the failure rate.")
+    min_calls: int = Field(5, ge=1, le=1000, description="No rate is judged before this many calls in the window.")
+    failure_rate: float = Field(0.5, gt=0, le=1, description="Open when this share of the window failed.")
+    open_for: Duration = Field(30.0, description="Time open before one half-open probe is let through.")
+    max_half_open: Duration = Field(
+        600.0, description="A probe that never reports frees the half-open slot after this long."
+    )
+
+
+class Normal(Strict):
+    dist: Literal["normal"]
+    mean: float
+    stddev: float = Field(ge=0)
+    min: float | None = None
+    max: float | None = None
+
+
+class LogNormal(Strict):
+    dist: Literal["lognormal"]
+    mu: float
+    sigma: float = Field(ge=0)
+    min: float | None = None
+    max: float | None = None
+
+
+class Categorical(Strict):
+    dist: Literal["categorical"]
+    weights: dict[str, float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Categorical:
+        if any(w < 0 for w in self.weights.values()) or sum(self.weights.values()) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        return self
+
+
+class Sequence(Strict):
+    dist: Literal["sequence"]
+    values: list[Any] = Field(min_length=1)
+    cycle: bool = Field(True, description="Start again at the first value when the list runs out.")
+
+
+class Constant(Strict):
+    dist: Literal["constant"]
+    value: Any
+
+
+Distribution = Annotated[Normal | LogNormal | Categorical | Sequence | Constant, Field(discriminator="dist")]
+
+
+class SimSpec(Strict):
+    """What a simulated tool does: every draw comes from a seeded generator, so runs repeat."""
+
+    seed: int = 0
+    duration: Distribution | None = Field(None, description="Seconds an attempt takes.")
+    outcome: Distribution | None = Field(
+        None, description="succeeded, failed, timed_out or crashed (a categorical or sequence)."
+    )
+    exit_code: int = Field(1, description="Exit code reported for a failed outcome.")
+    tokens_in: Distribution | None = None
+    tokens_out: Distribution | None = None
+    model: str | None = None
+
+
+class ToolSpec(Strict):
+    adapter: Literal["subprocess", "python", "sim"] = "subprocess"
+    command: Argv | None = Field(None, description="argv template for steps routed here without `run`.")
+    executable: str | None = Field(None, description="Program that must be on PATH (default: command[0]).")
+    callable: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    sim: SimSpec | None = None
+    capabilities: list[str] = Field(default_factory=list)
+    max_parallel: int | None = Field(None, ge=1, le=1024, description="Attempts of this tool at once.")
+    timeout: Duration | None = None
+    breaker: BreakerPolicy | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _adapter_fields(self) -> ToolSpec:
+        if self.adapter == "sim" and self.sim is None:
+            raise ValueError("a sim tool needs a `sim:` section")
+        if self.adapter == "python" and self.callable is None:
+            raise ValueError("a python tool needs `callable: module:function`")
+        return self
+
+
+class RoutingRule(Strict):
+    kind: str = Field(pattern=NAME)
+    tools: list[str] = Field(min_length=1, description="Candidates, in fallback order.")
+    strategy: Strategy | None = None
+
+
+class RouterConfig(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, title="UET router config")
+
+    strategy: Strategy = "auto"
+    breaker: BreakerPolicy = Field(default_factory=BreakerPolicy, description="Default for every tool.")
+    tools: dict[Annotated[str, Field(pattern=NAME)], ToolSpec] = Field(default_factory=dict)
+    rules: list[RoutingRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_tools(self) -> RouterConfig:
+        for index, rule in enumerate(self.rules):
+            for tool in rule.tools:
+                if tool not in self.tools:
+                    raise ValueError(f"rules[{index}] names unknown tool {tool!r}")
+        return self
+
+

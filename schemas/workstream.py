@@ -1,0 +1,165 @@
+"""The workstream file: the contract users write.
+
+A workstream is a DAG of steps. Templates (``matrix``) are kept as written here; the engine's
+planner expands them into concrete steps before a run, and the expanded DAG is what is stored.
+Every model forbids unknown keys so a typo is an error, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from schemas.durations import Duration
+
+STEP_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.{}-]*$"
+NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+AttemptOutcome = Literal["failed", "timed_out", "crashed"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def split_command(value: Any) -> Any:
+    """``run`` may be an argv list or one string split like a shell line (never run by a shell)."""
+    if isinstance(value, str):
+        try:
+            parts = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot split command line: {exc}") from exc
+        if not parts:
+            raise ValueError("the command is empty")
+        return parts
+    return value
+
+
+Argv = Annotated[list[Annotated[str, Field(max_length=10_000)]], Field(min_length=1, max_length=1000)]
+
+
+class RetryPolicy(Strict):
+    """How a failed attempt is tried again: exponential backoff with full jitter, by outcome."""
+
+    max_attempts: int = Field(1, ge=1, le=100, description="Attempts in all, the first included.")
+    backoff: Duration = Field(1.0, description="Delay before the second attempt; doubles each time.")
+    max_backoff: Duration = Field(60.0, description="Upper bound of one delay.")
+    jitter: Literal["full", "none"] = Field(
+        "full", description="full: each delay is drawn uniformly from [0, computed delay]."
+    )
+    retry_on: list[AttemptOutcome] = Field(
+        default_factory=lambda: ["failed", "timed_out", "crashed"],
+        description="Attempt outcomes that may be retried.",
+    )
+    exit_codes: list[int] | None = Field(
+        None, description="When set, only a failure with one of these exit codes is retried."
+    )
+    non_retryable_exit_codes: list[int] = Field(
+        default_factory=list, description="A failure with one of these exit codes is final."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RetryPolicy:
+        if self.max_backoff < self.backoff:
+            raise ValueError("max_backoff must not be shorter than backoff")
+        return self
+
+
+class Budget(Strict):
+    """Upper bounds for a run; when one is reached no new attempt starts and the run pauses."""
+
+    usd: float | None = Field(None, ge=0, le=1_000_000)
+    tokens: int | None = Field(None, ge=0)
+    wall: Duration | None = None
+
+
+class Step(Strict):
+    id: str = Field(pattern=STEP_ID, max_length=200)
+    kind: str = Field("task", pattern=NAME, max_length=64, description="Capability the step needs.")
+    description: str | None = Field(None, max_length=2000)
+    run: Argv | None = Field(None, description="Command to run (argv list, or a string split like a shell line).")
+    call: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="A Python callable, module:function, run by the python adapter.",
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for `call`.")
+    tool: str | None = Field(None, pattern=NAME, max_length=64, description="Tool to use; overrides routing.")
+    needs: list[str] = Field(default_factory=list, max_length=10_000)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = Field(None, max_length=4096, description="Working directory, relative to the project root.")
+    timeout: Duration | None = None
+    retry: RetryPolicy | None = None
+    success_codes: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    produces: Literal["patch"] | None = None
+    gate: str | None = Field(None, pattern=NAME)
+    matrix: dict[str, list[str | int]] | None = Field(
+        None, description="Expand this step into one step per combination of values."
+    )
+
+    _split_run = field_validator("run", mode="before")(split_command)
+
+    @field_validator("needs")
+    @classmethod
+    def _unique_needs(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for need in value:
+            if need in seen:
+                raise ValueError(f"{need!r} is listed twice")
+            seen.add(need)
+        return value
+
+    @field_validator("matrix")
+    @classmethod
+    def _matrix_values(cls, value: dict[str, list[str | int]] | None) -> dict[str, list[str | int]] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("matrix needs at least one key")
+        for key, values in value.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                raise ValueError(f"matrix key {key!r} must be a plain name")
+            if not values:
+                raise ValueError(f"matrix key {key!r} has no values")
+            if len(set(map(str, values))) != len(values):
+                raise ValueError(f"matrix key {key!r} repeats a value")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> Step:
+        if self.run is not None and self.call is not None:
+            raise ValueError("a step has either `run` or `call`, not both")
+        placeholders = set(PLACEHOLDER.findall(self.id))
+        if self.matrix is None and placeholders:
+            raise ValueError(f"id {self.id!r} has placeholders but the step has no matrix")
+        if self.matrix is not None:
+            missing = set(self.matrix) - placeholders
+            if missing:
+                raise ValueError(
+                    f"id {self.id!r} must use every matrix key so expanded ids are unique: "
+                    f"add {', '.join('{' + k + '}' for k in sorted(missing))}"
+                )
+        elif "{" in self.id or "}" in self.id:
+            raise ValueError(f"id {self.id!r} has a brace but no matrix")
+        return self
+
+
+class Workstream(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, title="UET workstream")
+
+    name: str = Field(pattern=NAME, max_length=100)
+    description: str | None = Field(None, max_length=4000)
+    max_parallel: int = Field(4, ge=1, le=1024)
+    budget: Budget | None = None
+    retry: RetryPolicy | None = Field(None, description="Default retry policy for steps that set none.")
+    timeout: Duration | None = Field(None, description="Default timeout for steps that set none.")
+    on_failure: Literal["continue", "stop"] = Field(
+        "continue",
+        description="continue: independent branches go on after a step fails; stop: no new step starts.",
+    )
+    steps: list[Step] = Field(min_length=1, max_length=100_000)
+    gates: dict[str, list[Argv]] = Field(default_factory=dict)

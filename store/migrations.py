@@ -1,0 +1,154 @@
+"""Numbered migrations, run on open. Each one is frozen DDL: it never changes once released,
+so a database made by any earlier version reaches the current schema by replaying the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from peewee import SqliteDatabase
+
+from store.errors import StoreError
+
+
+def _m0001_core(db: SqliteDatabase) -> None:
+    for statement in (
+        """CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            workstream TEXT NOT NULL,
+            source TEXT,
+            root TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            ended_at REAL,
+            worker_id TEXT,
+            total_steps INTEGER NOT NULL DEFAULT 0,
+            done_steps INTEGER NOT NULL DEFAULT 0,
+            failed_steps INTEGER NOT NULL DEFAULT 0,
+            max_parallel INTEGER NOT NULL DEFAULT 1,
+            reason TEXT,
+            spec TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX runs_created ON runs (created_at)",
+        """CREATE TABLE steps (
+            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL,
+            tool TEXT,
+            needs TEXT NOT NULL DEFAULT '[]',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            exit_code INTEGER,
+            started_at REAL,
+            ended_at REAL,
+            reason TEXT,
+            spec TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (run_id, id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX steps_order ON steps (run_id, idx)",
+        """CREATE TABLE attempts (
+            run_id TEXT NOT NULL,
+            step_id TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            tool TEXT NOT NULL,
+            state TEXT NOT NULL,
+            worker_id TEXT,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            exit_code INTEGER,
+            log_path TEXT,
+            error TEXT,
+            tokens_in INTEGER,
+            tokens_out INTEGER,
+            usd REAL,
+            model TEXT,
+            PRIMARY KEY (run_id, step_id, number),
+            FOREIGN KEY (run_id, step_id) REFERENCES steps (run_id, id) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+        """CREATE TABLE events (
+            seq INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            run_id TEXT,
+            step_id TEXT,
+            kind TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX events_run ON events (run_id, seq)",
+        """CREATE TABLE breakers (
+            tool TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            window TEXT NOT NULL DEFAULT '[]',
+            opened_at REAL,
+            probe_started_at REAL,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE tool_stats (
+            tool TEXT PRIMARY KEY,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            successes INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            total_seconds REAL NOT NULL DEFAULT 0,
+            ewma_seconds REAL,
+            ewma_success REAL,
+            last_used_at REAL
+        )""",
+        """CREATE TABLE workers (
+            id TEXT PRIMARY KEY,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            state TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            heartbeat_at REAL NOT NULL
+        )""",
+        """CREATE TABLE commands (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            args TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL,
+            created_by TEXT,
+            claimed_by TEXT,
+            claimed_at REAL,
+            done_at REAL,
+            result TEXT
+        )""",
+        "CREATE INDEX commands_open ON commands (run_id, done_at)",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ):
+        db.execute_sql(statement)
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
+    (1, "core tables", _m0001_core),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(db: SqliteDatabase) -> int:
+    row = db.execute_sql("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(db: SqliteDatabase) -> list[int]:
+    """Bring the database to the latest schema; return the migrations applied."""
+    applied: list[int] = []
+    with db.atomic("IMMEDIATE"):
+        version = current_version(db)
+        if version > LATEST:
+            raise StoreError(
+                f"the database is at schema version {version}, newer than this uet "
+                f"understands ({LATEST}); upgrade uet"
+            )
+        for number, _name, step in MIGRATIONS:
+            if number > version:
+                step(db)
+                applied.append(number)
+        if applied:
+            db.execute_sql(f"PRAGMA user_version = {LATEST}")
+            db.execute_sql(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(LATEST),)
+            )
+    return applied

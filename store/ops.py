@@ -1,0 +1,145 @@
+"""Statement builders for the engine's writes. Each returns one ``(sql, params)`` pair; the
+engine groups them into units for ``Writer.submit`` so a state change and its event commit
+together. Builders are plain functions so the hot path pays no ORM cost.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from store.writer import Statement
+
+_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+def insert_event(ts: float, kind: str, run_id: str | None, step_id: str | None, data: dict[str, Any]) -> Statement:
+    return (
+        "INSERT INTO events (ts, run_id, step_id, kind, data) VALUES (?, ?, ?, ?, ?)",
+        (ts, run_id, step_id, kind, _dumps(data) if data else "{}"),
+    )
+
+
+def step_state(run_id: str, step_id: str, state: str) -> Statement:
+    return ("UPDATE steps SET state = ? WHERE run_id = ? AND id = ?", (state, run_id, step_id))
+
+
+def step_started(run_id: str, step_id: str, state: str, tool: str, attempts: int, ts: float) -> Statement:
+    return (
+        "UPDATE steps SET state = ?, tool = ?, attempts = ?, started_at = COALESCE(started_at, ?) "
+        "WHERE run_id = ? AND id = ?",
+        (state, tool, attempts, ts, run_id, step_id),
+    )
+
+
+def step_finished(
+    run_id: str, step_id: str, state: str, exit_code: int | None, ts: float | None, reason: str | None
+) -> Statement:
+    return (
+        "UPDATE steps SET state = ?, exit_code = ?, ended_at = ?, reason = ? WHERE run_id = ? AND id = ?",
+        (state, exit_code, ts, reason, run_id, step_id),
+    )
+
+
+def step_reset(run_id: str, step_id: str) -> Statement:
+    return (
+        "UPDATE steps SET state = 'pending', exit_code = NULL, ended_at = NULL, reason = NULL "
+        "WHERE run_id = ? AND id = ?",
+        (run_id, step_id),
+    )
+
+
+def insert_attempt(
+    run_id: str, step_id: str, number: int, tool: str, worker_id: str | None, ts: float, log_path: str | None
+) -> Statement:
+    return (
+        "INSERT INTO attempts (run_id, step_id, number, tool, state, worker_id, started_at, log_path) "
+        "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+        (run_id, step_id, number, tool, worker_id, ts, log_path),
+    )
+
+
+def finish_attempt(
+    run_id: str,
+    step_id: str,
+    number: int,
+    state: str,
+    ts: float,
+    exit_code: int | None,
+    error: str | None,
+    tokens_in: int | None,
+    tokens_out: int | None,
+    usd: float | None,
+    model: str | None,
+) -> Statement:
+    return (
+        "UPDATE attempts SET state = ?, ended_at = ?, exit_code = ?, error = ?, tokens_in = ?, "
+        "tokens_out = ?, usd = ?, model = ? WHERE run_id = ? AND step_id = ? AND number = ?",
+        (state, ts, exit_code, error, tokens_in, tokens_out, usd, model, run_id, step_id, number),
+    )
+
+
+def run_state(
+    run_id: str,
+    state: str,
+    *,
+    started_at: float | None = None,
+    ended_at: float | None = None,
+    reason: str | None = None,
+    clear_end: bool = False,
+) -> Statement:
+    return (
+        "UPDATE runs SET state = ?, started_at = COALESCE(started_at, ?), "
+        "ended_at = CASE WHEN ? THEN NULL ELSE COALESCE(?, ended_at) END, reason = ? WHERE id = ?",
+        (state, started_at, 1 if clear_end else 0, ended_at, reason, run_id),
+    )
+
+
+def run_counts(run_id: str, done: int, failed: int) -> Statement:
+    return ("UPDATE runs SET done_steps = ?, failed_steps = ? WHERE id = ?", (done, failed, run_id))
+
+
+def upsert_breaker(
+    tool: str,
+    state: str,
+    consecutive_failures: int,
+    window: list[bool],
+    opened_at: float | None,
+    probe_started_at: float | None,
+    ts: float,
+) -> Statement:
+    return (
+        "INSERT INTO breakers (tool, state, consecutive_failures, window, opened_at, probe_started_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tool) DO UPDATE SET state = excluded.state, "
+        "consecutive_failures = excluded.consecutive_failures, window = excluded.window, "
+        "opened_at = excluded.opened_at, probe_started_at = excluded.probe_started_at, "
+        "updated_at = excluded.updated_at",
+        (tool, state, consecutive_failures, _dumps([int(x) for x in window]), opened_at, probe_started_at, ts),
+    )
+
+
+def upsert_tool_stats(
+    tool: str,
+    attempts: int,
+    successes: int,
+    failures: int,
+    total_seconds: float,
+    ewma_seconds: float | None,
+    ewma_success: float | None,
+    ts: float,
+) -> Statement:
+    return (
+        "INSERT INTO tool_stats (tool, attempts, successes, failures, total_seconds, ewma_seconds, ewma_success, last_used_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tool) DO UPDATE SET attempts = excluded.attempts, "
+        "successes = excluded.successes, failures = excluded.failures, total_seconds = excluded.total_seconds, "
+        "ewma_seconds = excluded.ewma_seconds, ewma_success = excluded.ewma_success, last_used_at = excluded.last_used_at",
+        (tool, attempts, successes, failures, total_seconds, ewma_seconds, ewma_success, ts),
+    )
+
+
+def heartbeat(worker_id: str, state: str, ts: float) -> Statement:
+    return ("UPDATE workers SET state = ?, heartbeat_at = ? WHERE id = ?", (state, ts, worker_id))
+
+
+def command_done(command_id: int, ts: float, result: str) -> Statement:
+    return ("UPDATE commands SET done_at = ?, result = ? WHERE id = ?", (ts, result, command_id))

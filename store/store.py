@@ -1,0 +1,183 @@
+"""The store: open (pragmas + migrations), the batched writer, and the few synchronous writes
+that must be durable before anything else happens (creating a run, claiming it, commands).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from schemas.records import WorkerRecord
+from store import ops
+from store.db import make_database
+from store.errors import StoreError
+from store.migrations import migrate
+from store.tables import database
+from store.writer import Unit, Writer
+
+_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+class RunOwned(StoreError):
+    """Another live engine owns the run."""
+
+    def __init__(self, run_id: str, worker: WorkerRecord) -> None:
+        self.worker = worker
+        super().__init__(
+            f"run {run_id} is being executed by worker {worker.id[:8]} (pid {worker.pid} on {worker.host}); "
+            "cancel it with `uet cancel` or wait for it to finish"
+        )
+
+
+class Store:
+    """One process's handle on one database. Peewee models are bound to the most recently
+    opened store, so a process works with one store at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.db = make_database(self.path)
+        database.initialize(self.db)
+        try:
+            self.db.connect(reuse_if_open=True)
+            self.applied = migrate(self.db)
+        except StoreError:
+            self.db.close()
+            raise
+        except Exception as exc:
+            self.db.close()
+            raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
+        self._writer: Writer | None = None
+
+    @property
+    def writer(self) -> Writer:
+        if self._writer is None:
+            self._writer = Writer(self.db)
+        return self._writer
+
+    def submit(self, unit: Unit) -> None:
+        self.writer.submit(unit)
+
+    def sync(self) -> None:
+        if self._writer is not None:
+            self._writer.sync()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- synchronous writes -------------------------------------------------------------
+
+    def execute_now(self, unit: Unit) -> None:
+        """Commit statements right away on this thread (for short CLI writes)."""
+        self.sync()
+        with self.db.atomic("IMMEDIATE"):
+            for sql, params in unit:
+                self.db.execute_sql(sql, params)
+
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        workstream: str,
+        source: str | None,
+        root: str,
+        max_parallel: int,
+        spec: dict[str, Any],
+        steps: Sequence[tuple[str, str, list[str], dict[str, Any]]],
+        now: float | None = None,
+    ) -> None:
+        """Insert a run and its expanded steps (id, kind, needs, spec) in one transaction."""
+        ts = time.time() if now is None else now
+        conn = self.db.connection()
+        with self.db.atomic("IMMEDIATE"):
+            conn.execute(
+                "INSERT INTO runs (id, workstream, source, root, state, created_at, total_steps, max_parallel, spec) "
+                "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                (run_id, workstream, source, root, ts, len(steps), max_parallel, _dumps(spec)),
+            )
+            conn.executemany(
+                "INSERT INTO steps (run_id, id, idx, kind, state, needs, spec) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                [
+                    (run_id, step_id, index, kind, _dumps(needs), _dumps(step_spec))
+                    for index, (step_id, kind, needs, step_spec) in enumerate(steps)
+                ],
+            )
+            conn.execute(
+                *ops.insert_event(ts, "run.created", run_id, None, {"workstream": workstream, "steps": len(steps)})
+            )
+
+    def insert_command(self, run_id: str, kind: str, args: dict[str, Any], created_by: str | None) -> int:
+        ts = time.time()
+        conn = self.db.connection()
+        with self.db.atomic("IMMEDIATE"):
+            cursor = conn.execute(
+                "INSERT INTO commands (run_id, kind, args, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+                (run_id, kind, _dumps(args), ts, created_by),
+            )
+            command_id = int(cursor.lastrowid or 0)
+            conn.execute(
+                *ops.insert_event(ts, "command.created", run_id, args.get("step"), {"id": command_id, "command": kind, "by": created_by, **args})
+            )
+        return command_id
+
+    def claim_command(self, command_id: int, worker_id: str) -> bool:
+        """Take a command for execution; False when another engine took it first."""
+        conn = self.db.connection()
+        with self.db.atomic("IMMEDIATE"):
+            cursor = conn.execute(
+                "UPDATE commands SET claimed_by = ?, claimed_at = ? WHERE id = ? AND claimed_by IS NULL",
+                (worker_id, time.time(), command_id),
+            )
+            return cursor.rowcount == 1
+
+    def finish_command(self, command_id: int, result: str) -> None:
+        self.submit([ops.command_done(command_id, time.time(), result)])
+
+    def register_worker(self, worker_id: str, pid: int, host: str) -> None:
+        ts = time.time()
+        conn = self.db.connection()
+        with self.db.atomic("IMMEDIATE"):
+            conn.execute(
+                "INSERT INTO workers (id, pid, host, state, started_at, heartbeat_at) VALUES (?, ?, ?, 'starting', ?, ?)",
+                (worker_id, pid, host, ts, ts),
+            )
+            conn.execute(*ops.insert_event(ts, "worker.started", None, None, {"worker": worker_id, "pid": pid, "host": host}))
+
+    def claim_run(self, run_id: str, worker_id: str, is_lost: Callable[[WorkerRecord], bool]) -> str | None:
+        """Make ``worker_id`` the run's owner. Returns the previous owner when it was lost;
+        raises RunOwned when a live worker holds the run."""
+        from store import queries
+
+        conn = self.db.connection()
+        with self.db.atomic("IMMEDIATE"):
+            row = conn.execute("SELECT worker_id FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no run {run_id!r}")
+            previous = row[0]
+            if previous and previous != worker_id:
+                worker = queries.get_worker(previous)
+                if worker is not None and worker.state not in ("stopped", "lost"):
+                    if not is_lost(worker):
+                        raise RunOwned(run_id, worker)
+                    ts = time.time()
+                    conn.execute("UPDATE workers SET state = 'lost' WHERE id = ?", (previous,))
+                    conn.execute(*ops.insert_event(ts, "worker.lost", run_id, None, {"worker": previous, "pid": worker.pid}))
+            conn.execute("UPDATE runs SET worker_id = ? WHERE id = ?", (worker_id, run_id))
+        return previous if previous and previous != worker_id else None
+
+    def release_run(self, run_id: str, worker_id: str) -> None:
+        self.submit([("UPDATE runs SET worker_id = NULL WHERE id = ? AND worker_id = ?", (run_id, worker_id))])
+
+    def integrity_check(self) -> str:
+        return str(self.db.execute_sql("PRAGMA integrity_check").fetchone()[0])

@@ -1,0 +1,162 @@
+"""Peewee models of the tables that migration 1 creates. Nothing outside ``store`` sees them:
+reads return ``schemas`` records (see ``store.queries``)."""
+
+from __future__ import annotations
+
+from peewee import (
+    CompositeKey,
+    DatabaseProxy,
+    FloatField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+database = DatabaseProxy()
+
+
+class Base(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Run(Base):
+    id = TextField(primary_key=True)
+    workstream = TextField()
+    source = TextField(null=True)
+    root = TextField()
+    state = TextField()
+    created_at = FloatField()
+    started_at = FloatField(null=True)
+    ended_at = FloatField(null=True)
+    worker_id = TextField(null=True)
+    total_steps = IntegerField(default=0)
+    done_steps = IntegerField(default=0)
+    failed_steps = IntegerField(default=0)
+    max_parallel = IntegerField(default=1)
+    reason = TextField(null=True)
+    spec = TextField(default="{}")
+
+    class Meta:
+        table_name = "runs"
+
+
+class Step(Base):
+    run_id = TextField()
+    id = TextField()
+    idx = IntegerField()
+    kind = TextField()
+    state = TextField()
+    tool = TextField(null=True)
+    needs = TextField(default="[]")
+    attempts = IntegerField(default=0)
+    exit_code = IntegerField(null=True)
+    started_at = FloatField(null=True)
+    ended_at = FloatField(null=True)
+    reason = TextField(null=True)
+    spec = TextField(default="{}")
+
+    class Meta:
+        table_name = "steps"
+        primary_key = CompositeKey("run_id", "id")
+
+
+class Attempt(Base):
+    run_id = TextField()
+    step_id = TextField()
+    number = IntegerField()
+    tool = TextField()
+    state = TextField()
+    worker_id = TextField(null=True)
+    started_at = FloatField()
+    ended_at = FloatField(null=True)
+    exit_code = IntegerField(null=True)
+    log_path = TextField(null=True)
+    error = TextField(null=True)
+    tokens_in = IntegerField(null=True)
+    tokens_out = IntegerField(null=True)
+    usd = FloatField(null=True)
+    model = TextField(null=True)
+
+    class Meta:
+        table_name = "attempts"
+        primary_key = CompositeKey("run_id", "step_id", "number")
+
+
+class Event(Base):
+    seq = IntegerField(primary_key=True)
+    ts = FloatField()
+    run_id = TextField(null=True)
+    step_id = TextField(null=True)
+    kind = TextField()
+    data = TextField(default="{}")
+
+    class Meta:
+        table_name = "events"
+
+
+class Breaker(Base):
+    tool = TextField(primary_key=True)
+    state = TextField()
+    consecutive_failures = IntegerField(default=0)
+    window = TextField(default="[]")
+    opened_at = FloatField(null=True)
+    probe_started_at = FloatField(null=True)
+    updated_at = FloatField()
+
+    class Meta:
+        table_name = "breakers"
+
+
+class ToolStat(Base):
+    tool = TextField(primary_key=True)
+    attempts = IntegerField(default=0)
+    successes = IntegerField(default=0)
+    failures = IntegerField(default=0)
+    total_seconds = FloatField(default=0.0)
+    ewma_seconds = FloatField(null=True)
+    ewma_success = FloatField(null=True)
+    last_used_at = FloatField(null=True)
+
+    class Meta:
+        table_name = "tool_stats"
+
+
+class Worker(Base):
+    id = TextField(primary_key=True)
+    pid = IntegerField()
+    host = TextField()
+    state = TextField()
+    started_at = FloatField()
+    heartbeat_at = FloatField()
+
+    class Meta:
+        table_name = "workers"
+
+
+class Command(Base):
+    id = IntegerField(primary_key=True)
+    run_id = TextField()
+    kind = TextField()
+    args = TextField(default="{}")
+    created_at = FloatField()
+    created_by = TextField(null=True)
+    claimed_by = TextField(null=True)
+    claimed_at = FloatField(null=True)
+    done_at = FloatField(null=True)
+    result = TextField(null=True)
+
+    class Meta:
+        table_name = "commands"
+
+
+class Meta(Base):
+    key = TextField(primary_key=True)
+    value = TextField()
+
+    class Meta:
+        table_name = "meta"
+
+
+ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, Worker, Command, Meta]
