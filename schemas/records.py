@@ -48,6 +48,7 @@ class StepRecord(Record):
     tool: str | None = None
     needs: list[str] = Field(default_factory=list)
     attempts: int = 0
+    attempt_base: int = Field(0, description="Attempts made before the latest operator retry or resume.")
     exit_code: int | None = None
     started_at: float | None = None
     ended_at: float | None = None

@@ -24,6 +24,10 @@ class BreakerPolicy(Strict):
     min_calls: int = Field(5, ge=1, le=1000, description="No rate is judged before this many calls in the window.")
     failure_rate: float = Field(0.5, gt=0, le=1, description="Open when this share of the window failed.")
     open_for: Duration = Field(30.0, description="Time open before one half-open probe is let through.")
+    trips_on: list[Literal["failed", "timed_out", "crashed"]] = Field(
+        default_factory=lambda: ["failed", "timed_out", "crashed"],
+        description="Attempt outcomes that count as failures of the tool (a test runner that finds failing tests is healthy).",
+    )
     max_half_open: Duration = Field(
         600.0, description="A probe that never reports frees the half-open slot after this long."
     )

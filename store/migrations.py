@@ -40,6 +40,7 @@ def _m0001_core(db: SqliteDatabase) -> None:
             tool TEXT,
             needs TEXT NOT NULL DEFAULT '[]',
             attempts INTEGER NOT NULL DEFAULT 0,
+            attempt_base INTEGER NOT NULL DEFAULT 0,
             exit_code INTEGER,
             started_at REAL,
             ended_at REAL,

@@ -43,8 +43,8 @@ def step_finished(
 
 def step_reset(run_id: str, step_id: str) -> Statement:
     return (
-        "UPDATE steps SET state = 'pending', exit_code = NULL, ended_at = NULL, reason = NULL "
-        "WHERE run_id = ? AND id = ?",
+        "UPDATE steps SET state = 'pending', exit_code = NULL, ended_at = NULL, reason = NULL, "
+        "attempt_base = attempts WHERE run_id = ? AND id = ?",
         (run_id, step_id),
     )
 

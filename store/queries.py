@@ -77,6 +77,7 @@ def _step(row: Step) -> StepRecord:
         tool=row.tool,
         needs=json.loads(row.needs),
         attempts=row.attempts,
+        attempt_base=row.attempt_base,
         exit_code=row.exit_code,
         started_at=row.started_at,
         ended_at=row.ended_at,

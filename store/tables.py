@@ -51,6 +51,7 @@ class Step(Base):
     tool = TextField(null=True)
     needs = TextField(default="[]")
     attempts = IntegerField(default=0)
+    attempt_base = IntegerField(default=0)
     exit_code = IntegerField(null=True)
     started_at = FloatField(null=True)
     ended_at = FloatField(null=True)

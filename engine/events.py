@@ -1,0 +1,66 @@
+"""Events: the engine's only voice. Every state change becomes an Event that is written to the
+store (in the same unit as the change) and handed to in-process listeners (the live display,
+the dashboard when it runs the engine itself). The engine never prints.
+
+Event kinds: ``run.created``, ``run.state``, ``run.recovered``, ``step.state``,
+``step.output``, ``step.routed``, ``attempt.crashed``, ``breaker.state``, ``budget.reached``,
+``command.created``, ``command.done``, ``worker.started``, ``worker.state``, ``worker.lost``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from store import Store, ops
+from store.writer import Statement
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    ts: float
+    kind: str
+    run_id: str | None = None
+    step_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[Event], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @property
+    def active(self) -> bool:
+        return bool(self._listeners)
+
+    def publish(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+
+class Recorder:
+    """Writes state changes with their events as one unit, then tells the listeners."""
+
+    def __init__(self, store: Store, bus: EventBus) -> None:
+        self.store = store
+        self.bus = bus
+
+    def write(self, statements: Sequence[Statement], events: Sequence[Event] = ()) -> None:
+        unit = list(statements)
+        for event in events:
+            unit.append(ops.insert_event(event.ts, event.kind, event.run_id, event.step_id, event.data))
+        self.store.submit(unit)
+        if self.bus.active:
+            for event in events:
+                self.bus.publish(event)
+
+    def event(self, event: Event) -> None:
+        self.write((), (event,))

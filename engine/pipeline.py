@@ -1,0 +1,120 @@
+"""The step pipeline: every attempt goes Perceive → Operate → Enforce → Train.
+
+* Perceive builds the ExecutionRequest: the command from the step or its tool's template with
+  placeholders filled, the effective timeout, the environment, the log path.
+* Operate runs the adapter; it never raises for a tool's failure.
+* Enforce judges the result against the step's policy: succeeded, retry (with a backoff
+  delay) or failed.
+* Train feeds the outcome to the tool's stats and breaker.
+
+The runner owns ordering and recording; these functions hold the rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.adapters.python import run_python
+from engine.adapters.sim import sim_tool
+from engine.adapters.subprocess import run_subprocess
+from engine.planner import substitute
+from engine.resilience import NO_RETRY, BreakerChange, backoff_delay, retry_decision
+from engine.router import Route, Router
+from engine.stats import StatsBook
+from schemas.execution import ExecutionRequest, ExecutionResult
+from schemas.workstream import RetryPolicy
+
+DEFAULT_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str  # succeeded | failed | retrying | canceled
+    delay: float = 0.0
+    reason: str | None = None
+
+
+def log_path(root: Path, run_id: str, step_id: str, number: int) -> str:
+    return str(root / ".uet" / "logs" / run_id / f"{step_id}.{number}.log")
+
+
+def perceive(
+    *,
+    run_id: str,
+    step_id: str,
+    number: int,
+    spec: dict[str, Any],
+    route: Route,
+    root: Path,
+    default_timeout: float | None,
+) -> ExecutionRequest:
+    values = {"root": str(root), "run": run_id, "step": step_id, "attempt": str(number), **spec.get("vars", {})}
+    tool = route.spec
+    argv = spec.get("run") or (tool.command if tool and tool.command else None)
+    if argv is not None:
+        argv = [substitute(arg, values) for arg in argv]
+    env = {**(tool.env if tool else {}), **spec.get("env", {})}
+    cwd = str(root / spec["cwd"]) if spec.get("cwd") else str(root)
+    timeout = spec.get("timeout") or (tool.timeout if tool and tool.timeout else None) or default_timeout
+    adapter = route.adapter
+    if adapter == "subprocess" and argv is None:
+        argv = [route.tool]
+    return ExecutionRequest(
+        run_id=run_id,
+        step_id=step_id,
+        attempt=number,
+        tool=route.tool,
+        adapter=adapter,  # type: ignore[arg-type]
+        argv=argv if adapter == "subprocess" else None,
+        callable=spec.get("call") or (tool.callable if tool else None),
+        params=spec.get("params", {}),
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+        grace=DEFAULT_GRACE,
+        log_path=log_path(root, run_id, step_id, number) if adapter != "python" else None,
+        success_codes=tuple(spec.get("success_codes", (0,))),
+    )
+
+
+async def operate(request: ExecutionRequest, route: Route, cancel: asyncio.Event, on_output: Any = None) -> ExecutionResult:
+    try:
+        if request.adapter == "subprocess":
+            return await run_subprocess(request, cancel, on_output)
+        if request.adapter == "python":
+            return await run_python(request, cancel, on_output)
+        assert route.spec is not None and route.spec.sim is not None
+        return await sim_tool(route.tool, route.spec.sim)(request, cancel, on_output)
+    except asyncio.CancelledError:
+        if cancel.is_set():
+            return ExecutionResult(outcome="canceled", error="canceled")
+        raise
+
+
+def retry_policy(spec: dict[str, Any], default: RetryPolicy | None) -> RetryPolicy:
+    raw = spec.get("retry")
+    if raw is None:
+        return default or NO_RETRY
+    return RetryPolicy.model_validate(raw)
+
+
+def enforce(result: ExecutionResult, policy: RetryPolicy, attempts_this_round: int, rng: random.Random,
+            stopping: bool) -> Verdict:
+    if result.outcome == "succeeded":
+        return Verdict("succeeded")
+    if result.outcome == "canceled":
+        return Verdict("canceled", reason=result.error or "canceled")
+    retry, why = retry_decision(policy, result.outcome, result.exit_code, attempts_this_round)
+    reason = result.error or result.outcome
+    if retry and not stopping:
+        return Verdict("retrying", backoff_delay(policy, attempts_this_round, rng), reason)
+    return Verdict("failed", reason=f"{reason} ({why})" if not retry else reason)
+
+
+def train(router: Router, stats: StatsBook, route: Route, result: ExecutionResult, now: float) -> BreakerChange | None:
+    stats.record(route.tool, result.outcome, result.duration, now)
+    return router.breaker(route.tool).record(result.outcome, now, route.probe)

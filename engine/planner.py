@@ -1,0 +1,300 @@
+"""From a workstream file to a plan: load it safely, validate it against the schema, expand
+matrix templates, and check the DAG (duplicate ids, unknown needs, the exact cycle, unknown
+tools and gates, missing executables). Every problem names file, line, column and field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import graphlib
+import importlib.util
+import itertools
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from engine.errors import Problem, ValidationFailed
+from engine.toolconfig import load_router_config
+from engine.yamlsafe import Loc, Located, load, render_loc
+from schemas.router import RouterConfig
+from schemas.workstream import PLACEHOLDER, Step, Workstream
+
+_TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    id: str
+    kind: str
+    needs: list[str]
+    spec: dict[str, Any]
+    source_index: int
+
+
+@dataclass
+class Plan:
+    workstream: Workstream
+    source: Path | None
+    root: Path
+    router: RouterConfig
+    steps: list[PlannedStep]
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """Run-level settings stored with the run (everything but the steps)."""
+        return self.workstream.model_dump(mode="json", exclude={"steps"}, exclude_none=True)
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory from ``start`` upward that holds ``.uet/``; else the current one."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".uet").is_dir():
+            return candidate
+    return Path.cwd().resolve()
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    """Replace ``{name}`` for known names only; other braces are the user's own text."""
+    return _TEMPLATE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+# -- schema validation with locations ----------------------------------------------------
+
+
+def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    """The model class that owns the last key of ``loc`` (for 'did you mean' hints)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(str(part))
+            if info is None:
+                return None
+            current = info.annotation
+        while get_origin(current) is not None or get_args(current):
+            args = [a for a in get_args(current) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            inner = [a for a in args if get_origin(a) in (list, dict) or get_args(a)]
+            if models:
+                current = models[0]
+                break
+            if inner:
+                current = inner[-1]
+                continue
+            if args:
+                current = args[-1]
+            break
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _data_loc(data: Any, loc: tuple) -> Loc:
+    """Drop the parts of a pydantic loc (union tags) that are not keys of the document."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict | list):
+            if isinstance(node, dict) and isinstance(part, str) and not out[-1:] == [part]:
+                # an unknown key: keep it so the message names it
+                if part not in ("function-after", "function-before", "function-plain"):
+                    out.append(part)
+                    node = None
+            continue
+        else:
+            break
+    return tuple(out)
+
+
+def problems_from(exc: ValidationError, located: Located, model: type[BaseModel]) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = _data_loc(located.data, tuple(error["loc"]))
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            owner = _model_at(model, loc)
+            known = sorted(owner.model_fields) if owner else []
+            hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            message = f"unknown key {loc[-1]!r}"
+            message += f"; did you mean {hint[0]!r}?" if hint else (f"; allowed: {', '.join(known)}" if known else "")
+        elif kind == "missing":
+            message = "required field is missing"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+        problems.append(located.problem(message, loc))
+    return problems
+
+
+def validate_document(located: Located, model: type[BaseModel]) -> Any:
+    if not isinstance(located.data, dict):
+        raise ValidationFailed([located.problem(f"a mapping of keys is expected, found {type(located.data).__name__}")])
+    try:
+        return model.model_validate(located.data)
+    except ValidationError as exc:
+        raise ValidationFailed(problems_from(exc, located, model)) from None
+
+
+def load_workstream(path: Path) -> tuple[Workstream, Located]:
+    located = load(path)
+    return validate_document(located, Workstream), located
+
+
+# -- expansion and DAG checks --------------------------------------------------------------
+
+
+def _expand(step: Step, index: int, root: Path) -> list[tuple[str, dict[str, str]]]:
+    base = {"root": str(root)}
+    if step.matrix is None:
+        return [(step.id, base)]
+    keys = list(step.matrix)
+    out = []
+    for combo in itertools.product(*(step.matrix[k] for k in keys)):
+        values = {**base, **{k: str(v) for k, v in zip(keys, combo, strict=True)}}
+        out.append((substitute(step.id, values), values))
+    return out
+
+
+def _executable_problem(argv0: str, cwd: Path) -> str | None:
+    if os.sep in argv0:
+        target = Path(argv0) if os.path.isabs(argv0) else cwd / argv0
+        if not target.is_file():
+            return f"executable {argv0!r} does not exist"
+        if not os.access(target, os.X_OK):
+            return f"{argv0!r} is not executable"
+        return None
+    if shutil.which(argv0) is None:
+        return f"executable {argv0!r} not found on PATH"
+    return None
+
+
+def build_plan(workstream: Workstream, located: Located | None, source: Path | None, root: Path,
+               router: RouterConfig | None = None) -> Plan:
+    router = router if router is not None else load_router_config(root)
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+
+    def where(loc: Loc, message: str) -> Problem:
+        if located is not None:
+            return located.problem(message, loc)
+        return Problem(message, str(source) if source else None, field=render_loc(loc))
+
+    expanded: list[tuple[int, str, dict[str, str]]] = []
+    template_ids: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    for index, step in enumerate(workstream.steps):
+        items = _expand(step, index, root)
+        if step.matrix is not None:
+            template_ids[step.id] = [sid for sid, _ in items]
+        for step_id, values in items:
+            if step_id in seen:
+                problems.append(where(("steps", index, "id"), f"duplicate step id {step_id!r} (also steps[{seen[step_id]}])"))
+                continue
+            seen[step_id] = index
+            expanded.append((index, step_id, values))
+
+    known_ids = set(seen) | set(template_ids)
+    planned: list[PlannedStep] = []
+    graph: dict[str, list[str]] = {}
+    for index, step_id, values in expanded:
+        step = workstream.steps[index]
+        needs: list[str] = []
+        for j, need in enumerate(step.needs):
+            concrete = substitute(need, values) if PLACEHOLDER.search(need) else need
+            if concrete in seen:
+                needs.append(concrete)
+            elif concrete in template_ids:
+                needs.extend(template_ids[concrete])
+            elif need in template_ids:
+                needs.extend(template_ids[need])
+            else:
+                hint = difflib.get_close_matches(concrete, sorted(known_ids), n=1)
+                message = f"needs unknown step {concrete!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+                if (("steps", index, "needs", j), message) not in {(p.field, p.message) for p in problems}:
+                    problems.append(where(("steps", index, "needs", j), message))
+        needs = list(dict.fromkeys(needs))
+        graph[step_id] = needs
+        spec = step.model_dump(mode="json", exclude={"matrix", "id", "needs"}, exclude_none=True, exclude_defaults=True)
+        if step.run is not None:
+            spec["run"] = [substitute(arg, values) for arg in step.run]
+        if step.env:
+            spec["env"] = {k: substitute(v, values) for k, v in step.env.items()}
+        if step.cwd is not None:
+            spec["cwd"] = substitute(step.cwd, values)
+        if step.params:
+            spec["params"] = {k: substitute(v, values) if isinstance(v, str) else v for k, v in step.params.items()}
+        if step.matrix is not None:
+            spec["vars"] = {k: v for k, v in values.items() if k != "root"}
+            spec["template"] = step.id
+        planned.append(PlannedStep(step_id, step.kind, needs, spec, index))
+
+    # tools, gates, executables: checked once per source step
+    checked: set[int] = set()
+    for item in planned:
+        index = item.source_index
+        if index in checked:
+            continue
+        checked.add(index)
+        step = workstream.steps[index]
+        if step.tool is not None and step.tool not in router.tools:
+            hint = difflib.get_close_matches(step.tool, sorted(router.tools), n=1)
+            problems.append(where(("steps", index, "tool"), f"unknown tool {step.tool!r}" + (
+                f"; did you mean {hint[0]!r}?" if hint else f"; known tools: {', '.join(sorted(router.tools)) or 'none'}")))
+        if step.gate is not None and step.gate not in workstream.gates:
+            problems.append(where(("steps", index, "gate"), f"unknown gate {step.gate!r}; define it under `gates:`"))
+        if step.run is not None:
+            cwd = root / substitute(step.cwd, {"root": str(root)}) if step.cwd else root
+            issue = _executable_problem(substitute(step.run[0], {"root": str(root)}), cwd)
+            if issue:
+                problems.append(where(("steps", index, "run", 0), issue))
+        elif step.call is not None:
+            module = step.call.split(":", 1)[0]
+            try:
+                found = importlib.util.find_spec(module)
+            except (ImportError, ValueError):
+                found = None
+            if found is None:
+                problems.append(where(("steps", index, "call"), f"module {module!r} cannot be imported"))
+        elif step.tool is None:
+            capable = [name for name, tool in router.tools.items() if step.kind in tool.capabilities]
+            capable += [t for rule in router.rules if rule.kind == step.kind for t in rule.tools]
+            if not capable:
+                problems.append(where(("steps", index, "kind"),
+                                      f"no tool can do kind {step.kind!r}: give the step `run`, `call` or `tool`, "
+                                      "or add a tool with this capability to .uet/router.yaml"))
+
+    if not problems:
+        sorter = graphlib.TopologicalSorter(graph)
+        try:
+            sorter.prepare()
+        except graphlib.CycleError as exc:
+            cycle: list[str] = exc.args[1]
+            first = cycle[0]
+            index = next(p.source_index for p in planned if p.id == first)
+            need_index = next(
+                (j for j, n in enumerate(workstream.steps[index].needs) if n in (cycle[-2], workstream.steps[seen[cycle[-2]]].id)),
+                None,
+            )
+            loc: Loc = ("steps", index, "needs", need_index) if need_index is not None else ("steps", index, "needs")
+            problems.append(where(loc, "dependency cycle: " + " → ".join(cycle) + " (each step needs the one before it)"))
+
+    if problems:
+        raise ValidationFailed(problems)
+    return Plan(workstream, source, root, router, planned, warnings)
+
+
+def plan_file(path: Path, root: Path | None = None) -> Plan:
+    workstream, located = load_workstream(path)
+    resolved_root = root if root is not None else find_root(path.parent)
+    return build_plan(workstream, located, path.resolve(), resolved_root)

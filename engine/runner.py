@@ -1,0 +1,564 @@
+"""The run executor: drives one run's DAG to the end.
+
+It claims the run (one owner at a time), recovers what a crashed engine left behind (attempts
+in flight become ``crashed`` and their steps are retried or failed by policy; steps that
+succeeded never run again), then dispatches ready steps under ``max_parallel`` and per-tool
+limits, routes each to a tool, runs attempts through the pipeline, and records every state
+change with its event through the batched writer. Control commands (cancel, pause, resume,
+retry) arrive through ``handle_command``.
+
+Ready steps wait in one queue per routing key (a tool, or a kind routed by the router), so a
+dispatch round costs O(keys), not O(ready steps), however many steps are blocked on a limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.events import Event, Recorder
+from engine.pipeline import enforce, operate, perceive, retry_policy, train
+from engine.progress import Progress
+from engine.resilience import BreakerChange
+from engine.router import Blocked, Route, Router
+from engine.states import RUN_TERMINAL, STEP_TERMINAL, transition
+from engine.stats import StatsBook
+from engine.toolconfig import load_router_config
+from engine.workers import Worker, is_lost
+from schemas.execution import ExecutionRequest, ExecutionResult
+from schemas.records import CommandRecord, ProgressSnapshot
+from schemas.router import RouterConfig
+from schemas.states import RunState, StepState, WorkerState
+from schemas.workstream import Budget, RetryPolicy
+from store import Store, ops, queries
+
+OUTPUT_EVENT_SECONDS = 1.0
+HOUSEKEEPING_SECONDS = 1.0
+
+S = StepState
+
+
+@dataclass
+class Running:
+    step_id: str
+    number: int
+    route: Route
+    request: ExecutionRequest
+    cancel: asyncio.Event
+    task: asyncio.Task[ExecutionResult]
+    started: float
+
+
+class RunExecutor:
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        worker: Worker,
+        recorder: Recorder,
+        *,
+        router_config: RouterConfig | None = None,
+        clock: Callable[[], float] = time.time,
+        seed: int | None = None,
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.worker = worker
+        self.rec = recorder
+        self.clock = clock
+        self.rng = random.Random(seed)
+        run = queries.get_run(run_id)
+        self.run = run
+        self.root = Path(run.root)
+        self.spec = queries.run_spec(run_id)
+        self.router_config = router_config or load_router_config(self.root)
+        self.max_parallel = int(self.spec.get("max_parallel", run.max_parallel))
+        self.default_timeout: float | None = self.spec.get("timeout")
+        self.default_retry = RetryPolicy.model_validate(self.spec["retry"]) if self.spec.get("retry") else None
+        self.budget = Budget.model_validate(self.spec["budget"]) if self.spec.get("budget") else None
+        self.stop_on_failure = self.spec.get("on_failure") == "stop"
+
+        self.state: dict[str, StepState] = {}
+        self.specs: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, str] = {}
+        self.needs: dict[str, list[str]] = {}
+        self.children: dict[str, list[str]] = {}
+        self.waiting: dict[str, int] = {}
+        self.attempts: dict[str, int] = {}
+        self.base: dict[str, int] = {}
+        self.started_at: dict[str, float] = {}
+        self.queues: dict[str, deque[str]] = {}
+        self.delayed: set[str] = set()
+        self.running: dict[str, Running] = {}
+        self.finished: list[Running] = []
+        self.wake = asyncio.Event()
+        self.canceling: str | None = None
+        self.pausing: str | None = None
+        self.halted: str | None = None
+        self.tokens_used = 0
+        self.usd_used = 0.0
+        self.stats = StatsBook(queries.tool_stats())
+        self.router = Router(self.router_config, self.stats, queries.breakers())
+        self._dirty_breakers: set[str] = set()
+        self.progress: Progress | None = None
+        self._timers: list[asyncio.TimerHandle] = []
+        self.reopen_on_start: list[str] = []
+
+    # -- recording helpers -----------------------------------------------------------------
+
+    def _event(self, kind: str, step_id: str | None = None, **data: Any) -> Event:
+        return Event(self.clock(), kind, self.run_id, step_id, data)
+
+    def _step_move(self, sid: str, target: StepState, statements: list | None = None, **data: Any) -> None:
+        source = self.state[sid]
+        transition("step", source, target, sid)
+        self.state[sid] = target
+        stmts = statements if statements is not None else [ops.step_state(self.run_id, sid, target.value)]
+        self.rec.write(stmts, [self._event("step.state", sid, **{"from": source.value, "to": target.value}, **data)])
+
+    def _run_move(self, target: RunState, reason: str | None = None, **fields: Any) -> None:
+        source = self.run.state
+        if source is target:
+            return
+        transition("run", source, target, self.run_id)
+        self.run = self.run.model_copy(update={"state": target})
+        now = self.clock()
+        stmt = ops.run_state(
+            self.run_id,
+            target.value,
+            started_at=now if target is RunState.RUNNING else None,
+            ended_at=now if target in RUN_TERMINAL or target is RunState.PAUSED else None,
+            reason=reason,
+            clear_end=target is RunState.RUNNING,
+        )
+        self.rec.write([stmt], [self._event("run.state", **{"from": source.value, "to": target.value, "reason": reason}, **fields)])
+
+    def _breaker_change(self, change: BreakerChange | None) -> None:
+        if change is None:
+            return
+        breaker = self.router.breaker(change.tool)
+        snap = breaker.snapshot(self.clock())
+        self.rec.write(
+            [ops.upsert_breaker(snap.tool, snap.state.value, snap.consecutive_failures, snap.window, snap.opened_at,
+                                snap.probe_started_at, snap.updated_at)],
+            [self._event("breaker.state", tool=change.tool, **{"from": change.source.value, "to": change.target.value},
+                         reason=change.reason, next_probe_at=breaker.next_probe_at())],
+        )
+        self._dirty_breakers.discard(change.tool)
+
+    def _housekeeping(self) -> None:
+        statements = self.stats.flush()
+        now = self.clock()
+        for tool in sorted(self._dirty_breakers):
+            snap = self.router.breaker(tool).snapshot(now)
+            statements.append(ops.upsert_breaker(snap.tool, snap.state.value, snap.consecutive_failures, snap.window,
+                                                 snap.opened_at, snap.probe_started_at, snap.updated_at))
+        self._dirty_breakers.clear()
+        if self.progress is not None:
+            statements.append(ops.run_counts(self.run_id, self.progress.counts["succeeded"], self.progress.counts["failed"]))
+        if statements:
+            self.rec.write(statements)
+
+    # -- loading and recovery ---------------------------------------------------------------
+
+    def _load(self, operator_resume: bool) -> None:
+        steps = queries.steps(self.run_id)
+        for step in steps:
+            self.state[step.id] = StepState(step.state)
+            self.specs[step.id] = {**step.spec, "kind": step.kind}
+            self.keys[step.id] = self.router.key(self.specs[step.id])
+            self.needs[step.id] = step.needs
+            self.attempts[step.id] = step.attempts
+            self.base[step.id] = step.attempt_base
+            self.children.setdefault(step.id, [])
+        for step in steps:
+            for need in step.needs:
+                self.children[need].append(step.id)
+
+        crashed = queries.running_attempts(self.run_id)
+        for attempt in crashed:
+            now = self.clock()
+            self.rec.write(
+                [ops.finish_attempt(self.run_id, attempt.step_id, attempt.number, "crashed", now, None,
+                                    "the engine running this attempt was lost", None, None, None, None)],
+                [self._event("attempt.crashed", attempt.step_id, attempt=attempt.number, tool=attempt.tool,
+                             worker=attempt.worker_id)],
+            )
+        crashed_steps = {a.step_id for a in crashed}
+        for sid, state in list(self.state.items()):
+            if state in (S.RUNNING, S.RETRYING):
+                if state is S.RETRYING and sid not in crashed_steps:
+                    continue
+                policy = retry_policy(self.specs[sid], self.default_retry)
+                verdict = enforce(ExecutionResult(outcome="crashed", error="the engine was lost"), policy,
+                                  self.attempts[sid] - self.base[sid], self.rng, False)
+                if state is S.RUNNING:
+                    if verdict.state == "retrying":
+                        self._step_move(sid, S.RETRYING, reason="recovered after a crash")
+                    else:
+                        self._finish_step(sid, S.FAILED, None, verdict.reason, None)
+                elif verdict.state != "retrying":
+                    self._finish_step(sid, S.FAILED, None, verdict.reason, None)
+            elif operator_resume and state in (S.FAILED, S.SKIPPED, S.CANCELED):
+                self._reopen(sid)
+        stack = [sid for sid in self.reopen_on_start if self.state.get(sid) in (S.FAILED, S.SKIPPED, S.CANCELED)]
+        for sid in stack:
+            self._reopen(sid)
+        while stack:
+            for child in self.children[stack.pop()]:
+                if self.state[child] in (S.SKIPPED, S.CANCELED):
+                    self._reopen(child)
+                    stack.append(child)
+
+    def _reopen(self, sid: str) -> None:
+        self._step_move(sid, S.PENDING, [ops.step_reset(self.run_id, sid)], reason="reopened by operator")
+        self.base[sid] = self.attempts[sid]
+
+    def _prepare(self) -> None:
+        total = len(self.state)
+        self.progress = Progress(self.run_id, total, self.max_parallel, self.clock())
+        for sid, state in self.state.items():
+            if state in STEP_TERMINAL:
+                self.progress.step_finished(state.value, None)
+        for sid, state in self.state.items():
+            self.waiting[sid] = sum(1 for n in self.needs[sid] if self.state[n] is not S.SUCCEEDED)
+        for sid, state in self.state.items():
+            if state in (S.FAILED, S.CANCELED, S.SKIPPED):
+                self._skip_descendants(sid)
+        for sid, state in self.state.items():
+            if state is S.PENDING and self.waiting[sid] == 0:
+                self._make_ready(sid)
+            elif state in (S.READY, S.RETRYING):
+                self._enqueue(sid)
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def _enqueue(self, sid: str) -> None:
+        key = self.keys[sid]
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = self.queues[key] = deque()
+        queue.append(sid)
+
+    def _make_ready(self, sid: str) -> None:
+        self._step_move(sid, S.READY)
+        self._enqueue(sid)
+
+    def _skip_descendants(self, sid: str) -> None:
+        stack = [sid]
+        while stack:
+            parent = stack.pop()
+            for child in self.children[parent]:
+                if self.state[child] is S.PENDING:
+                    self._finish_step(child, S.SKIPPED, None, f"needs {parent}, which {self.state[parent].value}", None)
+                    stack.append(child)
+
+    def _later(self, delay: float, callback: Callable[[], None]) -> None:
+        self._timers.append(asyncio.get_running_loop().call_later(max(0.0, delay), callback))
+
+    def _dispatch(self) -> None:
+        if self.canceling or self.pausing or self.halted:
+            return
+        if self.budget is not None and self._budget_reached():
+            return
+        now = self.clock()
+        for key in list(self.queues):
+            queue = self.queues[key]
+            while queue and len(self.running) < self.max_parallel:
+                sid = queue[0]
+                decision, change = self.router.route(key, self.specs[sid], now)
+                self._breaker_change(change)
+                if isinstance(decision, Blocked):
+                    if decision.final:
+                        queue.popleft()
+                        self._fail_unroutable(sid, decision.reason)
+                        continue
+                    if decision.until is not None:
+                        self._later(decision.until - now + 0.01, self.wake.set)
+                    break
+                queue.popleft()
+                self._start(sid, decision)
+            if not queue:
+                del self.queues[key]
+            if len(self.running) >= self.max_parallel:
+                return
+
+    def _fail_unroutable(self, sid: str, reason: str) -> None:
+        number = self.attempts[sid] + 1
+        self.attempts[sid] = number
+        now = self.clock()
+        names, _ = self.router.candidates(self.keys[sid])
+        tool = names[0] if names else "none"
+        self._step_move(sid, S.RUNNING, [ops.step_started(self.run_id, sid, "running", tool, number, now),
+                                         ops.insert_attempt(self.run_id, sid, number, tool, self.worker.id, now, None)],
+                        attempt=number, tool=tool)
+        self._finish_step(sid, S.FAILED, None, reason, (number, "failed", now, ExecutionResult(outcome="failed", error=reason)))
+
+    def _start(self, sid: str, route: Route) -> None:
+        number = self.attempts[sid] + 1
+        self.attempts[sid] = number
+        now = self.clock()
+        request = perceive(run_id=self.run_id, step_id=sid, number=number, spec=self.specs[sid], route=route,
+                           root=self.root, default_timeout=self.default_timeout)
+        data: dict[str, Any] = {"attempt": number, "tool": route.tool}
+        if route.probe:
+            data["probe"] = True
+        if route.skipped:
+            data["skipped"] = route.skipped
+        self._step_move(
+            sid,
+            S.RUNNING,
+            [ops.step_started(self.run_id, sid, "running", route.tool, number, now),
+             ops.insert_attempt(self.run_id, sid, number, route.tool, self.worker.id, now, request.log_path)],
+            **data,
+        )
+        self.started_at.setdefault(sid, now)
+        self.router.started(route.tool)
+        assert self.progress is not None
+        self.progress.running += 1
+        cancel = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(
+            operate(request, route, cancel, self._output_sink(sid, number) if request.adapter != "python" else None)
+        )
+        handle = Running(sid, number, route, request, cancel, task, time.monotonic())
+        self.running[sid] = handle
+        task.add_done_callback(lambda _t, h=handle: (self.finished.append(h), self.wake.set()))
+
+    def _output_sink(self, sid: str, number: int) -> Callable[[str], None]:
+        last = [0.0]
+        total = [0]
+
+        def sink(text: str) -> None:
+            total[0] += len(text)
+            now = time.monotonic()
+            if now - last[0] >= OUTPUT_EVENT_SECONDS:
+                last[0] = now
+                line = text.rstrip().rsplit("\n", 1)[-1][-200:]
+                self.rec.event(self._event("step.output", sid, attempt=number, chars=total[0], line=line))
+
+        return sink
+
+    # -- completion -------------------------------------------------------------------------
+
+    def _complete(self, handle: Running) -> None:
+        sid = handle.step_id
+        del self.running[sid]
+        self.router.finished(handle.route.tool)
+        assert self.progress is not None
+        self.progress.running -= 1
+        try:
+            result = handle.task.result()
+        except asyncio.CancelledError:
+            result = ExecutionResult(outcome="canceled", error="canceled")
+        except Exception as exc:  # noqa: BLE001 - an adapter bug must not take the run down
+            result = ExecutionResult(outcome="crashed", error=f"adapter error: {type(exc).__name__}: {exc}")
+        if handle.cancel.is_set() and result.outcome != "succeeded":
+            result = result.model_copy(update={"outcome": "canceled"})
+        now = self.clock()
+        change = train(self.router, self.stats, handle.route, result, now)
+        if change is not None:
+            self._breaker_change(change)
+        else:
+            self._dirty_breakers.add(handle.route.tool)
+        self.tokens_used += (result.tokens_in or 0) + (result.tokens_out or 0)
+        policy = retry_policy(self.specs[sid], self.default_retry)
+        verdict = enforce(result, policy, handle.number - self.base[sid], self.rng, bool(self.canceling))
+        attempt = (handle.number, result.outcome, now, result)
+        if verdict.state == "succeeded":
+            self._finish_step(sid, S.SUCCEEDED, result.exit_code, None, attempt)
+            for child in self.children[sid]:
+                self.waiting[child] -= 1
+                if self.waiting[child] == 0 and self.state[child] is S.PENDING:
+                    self._make_ready(child)
+        elif verdict.state == "retrying":
+            self._step_move(
+                sid,
+                S.RETRYING,
+                [ops.step_state(self.run_id, sid, "retrying"), self._attempt_stmt(sid, attempt)],
+                attempt=handle.number, outcome=result.outcome, exit_code=result.exit_code, reason=verdict.reason,
+                delay=round(verdict.delay, 3),
+            )
+            self.delayed.add(sid)
+            self._later(verdict.delay, lambda: self._retry_due(sid))
+        else:
+            target = S.CANCELED if verdict.state == "canceled" else S.FAILED
+            self._finish_step(sid, target, result.exit_code, verdict.reason, attempt)
+            if target is S.FAILED:
+                self._skip_descendants(sid)
+                if self.stop_on_failure and not self.halted:
+                    self.halted = f"step {sid} failed and on_failure is stop"
+
+    def _attempt_stmt(self, sid: str, attempt: tuple[int, str, float, ExecutionResult]) -> Any:
+        number, outcome, now, result = attempt
+        return ops.finish_attempt(self.run_id, sid, number, outcome, now, result.exit_code,
+                                  result.error, result.tokens_in, result.tokens_out, None, result.model)
+
+    def _finish_step(self, sid: str, target: StepState, exit_code: int | None, reason: str | None,
+                     attempt: tuple[int, str, float, ExecutionResult] | None) -> None:
+        now = self.clock()
+        statements = [ops.step_finished(self.run_id, sid, target.value, exit_code, now, reason)]
+        data: dict[str, Any] = {}
+        if attempt is not None:
+            statements.append(self._attempt_stmt(sid, attempt))
+            number, outcome, _ts, result = attempt
+            data = {"attempt": number, "outcome": outcome, "exit_code": exit_code,
+                    "duration": round(result.duration, 4)}
+            if result.tokens_in is not None or result.tokens_out is not None:
+                data["tokens"] = (result.tokens_in or 0) + (result.tokens_out or 0)
+        if reason:
+            data["reason"] = reason
+        self._step_move(sid, target, statements, **data)
+        if self.progress is not None:
+            started = self.started_at.get(sid)
+            self.progress.step_finished(target.value, (now - started) if started is not None and attempt else None)
+
+    def _retry_due(self, sid: str) -> None:
+        self.delayed.discard(sid)
+        if self.state.get(sid) is S.RETRYING:
+            self._enqueue(sid)
+        self.wake.set()
+
+    # -- budget ----------------------------------------------------------------------------
+
+    def _budget_reached(self) -> bool:
+        assert self.budget is not None
+        reason = None
+        if self.budget.tokens is not None and self.tokens_used >= self.budget.tokens:
+            reason = f"tokens budget reached: {self.tokens_used:,} of {self.budget.tokens:,}"
+        elif self.budget.wall is not None and self.progress is not None and \
+                self.clock() - self.progress.started_at >= self.budget.wall:
+            reason = f"wall-time budget reached: {self.budget.wall:g}s"
+        if reason and not self.pausing:
+            self.pausing = reason
+            self.rec.event(self._event("budget.reached", reason=reason))
+        return reason is not None
+
+    # -- control ---------------------------------------------------------------------------
+
+    def request_cancel(self, reason: str = "canceled by operator") -> None:
+        if self.canceling:
+            return
+        self.canceling = reason
+        for handle in self.running.values():
+            handle.cancel.set()
+            if handle.request.adapter == "python":
+                handle.task.cancel()
+        self.wake.set()
+
+    def request_pause(self, reason: str = "paused by operator") -> None:
+        if not self.pausing:
+            self.pausing = reason
+        self.wake.set()
+
+    def retry_step(self, sid: str) -> str:
+        if sid not in self.state:
+            return f"no step {sid!r}"
+        state = self.state[sid]
+        if state not in (S.FAILED, S.CANCELED, S.SKIPPED):
+            return f"step {sid} is {state.value}; only failed, canceled or skipped steps are retried"
+        reopened = [sid]
+        self._reopen(sid)
+        assert self.progress is not None
+        self.progress.step_reopened(state.value)
+        stack = [sid]
+        while stack:
+            parent = stack.pop()
+            for child in self.children[parent]:
+                if self.state[child] in (S.SKIPPED, S.CANCELED):
+                    self.progress.step_reopened(self.state[child].value)
+                    self._reopen(child)
+                    reopened.append(child)
+                    stack.append(child)
+        for step_id in reopened:
+            self.waiting[step_id] = sum(1 for n in self.needs[step_id] if self.state[n] is not S.SUCCEEDED)
+            if self.waiting[step_id] == 0:
+                self._make_ready(step_id)
+        self.halted = None
+        self.wake.set()
+        return f"retrying {sid}" + (f" and {len(reopened) - 1} dependent steps" if len(reopened) > 1 else "")
+
+    async def handle_command(self, command: CommandRecord) -> str:
+        kind = command.kind.value
+        if kind == "cancel":
+            self.request_cancel(command.args.get("reason") or f"canceled by {command.created_by or 'operator'}")
+            return "canceling"
+        if kind == "pause":
+            self.request_pause(command.args.get("reason") or f"paused by {command.created_by or 'operator'}")
+            return "pausing"
+        if kind == "resume":
+            if self.pausing:
+                self.pausing = None
+                self.wake.set()
+                return "resumed"
+            return "not paused"
+        if kind == "retry":
+            return self.retry_step(str(command.args.get("step", "")))
+        return f"{kind} is not a run command"
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def progress_snapshot(self) -> ProgressSnapshot | None:
+        return self.progress.snapshot(self.clock()) if self.progress else None
+
+    def _idle(self) -> bool:
+        return not self.running and not self.delayed and not any(self.queues.values())
+
+    async def execute(self, *, operator_resume: bool = False) -> RunState:
+        previous = self.store.claim_run(self.run_id, self.worker.id, is_lost)
+        self.worker.move(WorkerState.BUSY)
+        try:
+            return await self._execute(operator_resume, previous)
+        finally:
+            self.worker.move(WorkerState.IDLE)
+            for timer in self._timers:
+                timer.cancel()
+            self.store.release_run(self.run_id, self.worker.id)
+            self.store.sync()
+
+    async def _execute(self, operator_resume: bool, previous: str | None) -> RunState:
+        self.run = queries.get_run(self.run_id)
+        if previous is not None or (self.run.state is RunState.RUNNING):
+            self.rec.event(self._event("run.recovered", previous_worker=previous))
+        self._load(operator_resume)
+        if self.run.state is not RunState.RUNNING:
+            self._run_move(RunState.RUNNING, "resumed" if self.run.state is not RunState.PENDING else None)
+        self._prepare()
+        last_housekeeping = time.monotonic()
+        while True:
+            self._dispatch()
+            if self._idle() or (not self.running and (self.canceling or self.pausing or self.halted)):
+                break
+            await self.wake.wait()
+            self.wake.clear()
+            finished, self.finished = self.finished, []
+            for handle in finished:
+                self._complete(handle)
+            if time.monotonic() - last_housekeeping >= HOUSEKEEPING_SECONDS:
+                self._housekeeping()
+                last_housekeeping = time.monotonic()
+        return self._finish()
+
+    def _finish(self) -> RunState:
+        if self.canceling or self.halted:
+            for sid, state in self.state.items():
+                if state in (S.PENDING, S.READY, S.RETRYING):
+                    self._finish_step(sid, S.CANCELED if self.canceling else S.SKIPPED, None,
+                                      self.canceling or self.halted, None)
+        self._housekeeping()
+        if self.canceling:
+            self._run_move(RunState.CANCELED, self.canceling)
+        elif self.pausing:
+            self._run_move(RunState.PAUSED, self.pausing)
+        elif all(state is S.SUCCEEDED for state in self.state.values()):
+            self._run_move(RunState.SUCCEEDED)
+        else:
+            failed = [sid for sid, state in self.state.items() if state is S.FAILED]
+            self._run_move(RunState.FAILED, f"{len(failed)} step(s) failed: {', '.join(failed[:5])}" if failed else
+                           self.halted or "not every step succeeded")
+        return self.run.state

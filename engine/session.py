@@ -1,0 +1,140 @@
+"""The engine's front door for the faces (CLI, dashboard): open a project's store, turn a plan
+into a stored run, execute a run with a worker, heartbeat and command consumer around it, and
+act on runs that no live engine owns (cancel, retry) directly in the store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from engine.control import Controller
+from engine.events import Event, EventBus, Recorder
+from engine.planner import Plan
+from engine.runner import RunExecutor
+from engine.states import RUN_TERMINAL, STEP_TERMINAL, transition
+from engine.workers import Worker, is_lost
+from schemas.records import RunRecord
+from schemas.states import RunState, StepState, WorkerState
+from store import ChangeFeed, Store, default_db_path, ops, queries
+
+
+def operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def open_store(root: Path, db: Path | None = None) -> Store:
+    return Store(db if db is not None else default_db_path(root))
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def create_run(store: Store, plan: Plan) -> str:
+    run_id = new_run_id()
+    store.create_run(
+        run_id=run_id,
+        workstream=plan.workstream.name,
+        source=str(plan.source) if plan.source else None,
+        root=str(plan.root),
+        max_parallel=plan.workstream.max_parallel,
+        spec=plan.spec,
+        steps=[(s.id, s.kind, s.needs, s.spec) for s in plan.steps],
+    )
+    return run_id
+
+
+def live_owner(run: RunRecord) -> str | None:
+    """The id of the live worker executing ``run``, if any."""
+    if not run.worker_id:
+        return None
+    worker = queries.get_worker(run.worker_id)
+    if worker is None or is_lost(worker):
+        return None
+    return worker.id
+
+
+async def execute(
+    store: Store,
+    run_id: str,
+    *,
+    bus: EventBus | None = None,
+    operator_resume: bool = False,
+    reopen: list[str] | None = None,
+    on_executor: Callable[[RunExecutor], None] | None = None,
+    seed: int | None = None,
+) -> RunState:
+    """Execute (or resume) one run in this process until it ends, pauses or is canceled."""
+    bus = bus or EventBus()
+    recorder = Recorder(store, bus)
+    worker = Worker(recorder)
+    worker.move(WorkerState.IDLE)
+    stop = asyncio.Event()
+    executor = RunExecutor(store, run_id, worker, recorder, seed=seed)
+    controller = Controller(store, worker.id, ChangeFeed(store.path))
+    controller.register(run_id, executor.handle_command)
+    if on_executor is not None:
+        on_executor(executor)
+    background = [
+        asyncio.create_task(worker.heartbeat(stop), name="uet-heartbeat"),
+        asyncio.create_task(controller.serve(stop), name="uet-control"),
+    ]
+    try:
+        if reopen:
+            executor.reopen_on_start = list(reopen)
+        return await executor.execute(operator_resume=operator_resume)
+    finally:
+        stop.set()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        worker.stop()
+        store.sync()
+
+
+@contextlib.contextmanager
+def claimed(store: Store, run_id: str) -> Iterator[Worker]:
+    """Own a run briefly to change it in the store while no engine executes it."""
+    recorder = Recorder(store, EventBus())
+    worker = Worker(recorder)
+    store.claim_run(run_id, worker.id, is_lost)
+    try:
+        yield worker
+    finally:
+        store.release_run(run_id, worker.id)
+        worker.stop()
+        store.sync()
+
+
+def cancel_offline(store: Store, run_id: str, reason: str) -> RunState:
+    """Cancel a run that no live engine executes: unfinished steps and attempts become
+    canceled, and so does the run."""
+    with claimed(store, run_id):
+        run = queries.get_run(run_id)
+        if run.state in RUN_TERMINAL:
+            return run.state
+        now = time.time()
+        recorder = Recorder(store, EventBus())
+        for attempt in queries.running_attempts(run_id):
+            recorder.write([ops.finish_attempt(run_id, attempt.step_id, attempt.number, "canceled", now, None,
+                                               reason, None, None, None, None)])
+        for step in queries.steps(run_id):
+            state = StepState(step.state)
+            if state not in STEP_TERMINAL:
+                target = transition("step", state, StepState.CANCELED, step.id)
+                recorder.write([ops.step_finished(run_id, step.id, target.value, None, now, reason)],
+                               [Event(now, "step.state", run_id, step.id, {"from": state.value, "to": "canceled",
+                                                                          "reason": reason})])
+        transition("run", run.state, RunState.CANCELED, run_id)
+        recorder.write([ops.run_state(run_id, "canceled", ended_at=now, reason=reason)],
+                       [Event(now, "run.state", run_id, None, {"from": run.state.value, "to": "canceled",
+                                                               "reason": reason})])
+    return RunState.CANCELED

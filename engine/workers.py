@@ -1,0 +1,84 @@
+"""Workers: an engine process registers itself, heartbeats, and is judged lost when its
+process is gone or its heartbeat is stale. Run ownership (``runs.worker_id``) plus this
+liveness test is what keeps two engines from executing the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+
+from engine.events import Event, Recorder
+from engine.states import transition
+from schemas.records import WorkerRecord
+from schemas.states import WorkerState
+from store import ops
+
+HEARTBEAT_SECONDS = 2.0
+STALE_SECONDS = 10.0
+HOST = socket.gethostname()
+
+
+def pid_alive(pid: int) -> bool:
+    """True if ``pid`` is a live (non-zombie) process on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[-1].split()
+        return not fields or fields[0] not in ("Z", "X")
+    except OSError:
+        return True
+
+
+def is_lost(worker: WorkerRecord, now: float | None = None) -> bool:
+    if worker.state in (WorkerState.STOPPED, WorkerState.LOST):
+        return True
+    if worker.host == HOST and not pid_alive(worker.pid):
+        return True
+    return (now if now is not None else time.time()) - worker.heartbeat_at > STALE_SECONDS
+
+
+class Worker:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.id = uuid.uuid4().hex
+        self.state = WorkerState.STARTING
+        recorder.store.register_worker(self.id, os.getpid(), HOST)
+
+    def move(self, target: WorkerState) -> None:
+        if target is self.state:
+            return
+        source = self.state
+        self.state = transition("worker", source, target, self.id[:8])
+        now = time.time()
+        self.recorder.write(
+            [ops.heartbeat(self.id, target.value, now)],
+            [Event(now, "worker.state", data={"worker": self.id, "from": source.value, "to": target.value})],
+        )
+
+    def beat(self) -> None:
+        self.recorder.store.submit([ops.heartbeat(self.id, self.state.value, time.time())])
+
+    async def heartbeat(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.beat()
+            try:
+                await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        """busy → idle → draining → stopped, each step recorded."""
+        if self.state is WorkerState.BUSY:
+            self.move(WorkerState.IDLE)
+        if self.state is WorkerState.IDLE:
+            self.move(WorkerState.DRAINING)
+        if self.state in (WorkerState.STARTING, WorkerState.DRAINING):
+            self.move(WorkerState.STOPPED)
