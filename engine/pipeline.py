@@ -76,7 +76,7 @@ def perceive(
         env=env,
         timeout=timeout,
         grace=DEFAULT_GRACE,
-        log_path=log_path(root, run_id, step_id, number) if adapter != "python" else None,
+        log_path=log_path(root, run_id, step_id, number),
         success_codes=tuple(spec.get("success_codes", (0,))),
     )
 

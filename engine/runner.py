@@ -127,7 +127,7 @@ class RunExecutor:
         if source is target:
             return
         transition("run", source, target, self.run_id)
-        self.run = self.run.model_copy(update={"state": target})
+        self.run = self.run.model_copy(update={"state": target, "reason": reason})
         now = self.clock()
         stmt = ops.run_state(
             self.run_id,
@@ -161,7 +161,7 @@ class RunExecutor:
                                                  snap.opened_at, snap.probe_started_at, snap.updated_at))
         self._dirty_breakers.clear()
         if self.progress is not None:
-            statements.append(ops.run_counts(self.run_id, self.progress.counts["succeeded"], self.progress.counts["failed"]))
+            statements.append(ops.run_counts(self.run_id, self.progress.finished, self.progress.counts["failed"]))
         if statements:
             self.rec.write(statements)
 

@@ -1,0 +1,167 @@
+"""The ``uet`` command line. Parsing only; each command lives in ``tui.commands_*`` and is
+imported when it runs, so ``uet --help`` stays fast.
+
+Exit codes: 0 success, 1 the run failed (or was canceled/paused), 2 bad input (nothing
+written), 3 internal error. A traceback is a bug, except under ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+EPILOG = """\
+examples:
+  uet validate .uet/workstreams/quality.yaml
+  uet run .uet/workstreams/quality.yaml        run it here with a live display
+  uet run --detach quality.yaml                run it in the background; prints the run id
+  uet runs                                     newest first
+  uet status 3f2a                              a run by id prefix
+  uet logs 3f2a lint --follow                  a step's output as it is written
+  uet cancel 3f2a | uet retry 3f2a lint | uet resume 3f2a
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"uet: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", type=Path, help="database file (default: <project>/.uet/uet.db, or $UET_DB)")
+    common.add_argument("--project", type=Path, help="project directory (default: the nearest with .uet/, else .)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    parser = Parser(
+        prog="uet",
+        description="Universal Execution Templates: run workstreams of lint, fix, test and review steps.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+
+    p = add("validate", "check a workstream file: schema, DAG, tools")
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true")
+
+    p = add("run", "run a workstream")
+    p.add_argument("file", type=Path)
+    p.add_argument("--detach", action="store_true", help="run in the background, surviving the terminal")
+    p.add_argument("--plain", action="store_true", help="plain lines instead of the live display")
+    p.add_argument("--json", action="store_true", help="print the final status as JSON")
+
+    p = add("runs", "list runs, newest first")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+
+    p = add("status", "a run's steps, attempts and breakers")
+    p.add_argument("run")
+    p.add_argument("--json", action="store_true")
+
+    p = add("logs", "a run's events, or one step's output")
+    p.add_argument("run")
+    p.add_argument("step", nargs="?")
+    p.add_argument("--attempt", type=int, help="which attempt (default: the latest)")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing until it ends")
+    p.add_argument("--json", action="store_true")
+
+    p = add("cancel", "cancel a run, here or in another process")
+    p.add_argument("run")
+    p.add_argument("--reason")
+    p.add_argument("--no-wait", action="store_true", help="return once the request is recorded")
+
+    p = add("retry", "run a failed, canceled or skipped step again (and what depends on it)")
+    p.add_argument("run")
+    p.add_argument("step")
+    p.add_argument("--detach", action="store_true")
+    p.add_argument("--plain", action="store_true")
+
+    p = add("resume", "continue a run that was interrupted, paused, failed or canceled")
+    p.add_argument("run")
+    p.add_argument("--detach", action="store_true")
+    p.add_argument("--plain", action="store_true")
+
+    p = add("pause", "stop starting new steps; running ones finish")
+    p.add_argument("run")
+    p.add_argument("--reason")
+
+    p = add("schemas", "JSON Schemas of the file formats")
+    schemas_sub = p.add_subparsers(dest="schemas_command", metavar="ACTION", parser_class=Parser, required=True)
+    e = schemas_sub.add_parser("export", help="write schemas/json/*.v1.json", parents=[common])
+    e.add_argument("--check", action="store_true", help="only report files that differ; exit 1 if any")
+    e.add_argument("--dir", type=Path, help="write into this folder instead")
+
+    p = sub.add_parser("_exec", parents=[common])  # the detached engine; not for people
+    p.add_argument("run")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--reopen", action="append", default=[])
+    return parser
+
+
+def _handler(command: str) -> Callable[[argparse.Namespace], int]:
+    if command in ("runs", "status", "logs"):
+        from tui import commands_read as module
+    elif command == "schemas":
+        from tui import commands_schemas as module  # type: ignore[no-redef]
+    else:
+        from tui import commands_run as module  # type: ignore[no-redef]
+    return getattr(module, "cmd_" + command.lstrip("_"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return _handler(args.command)(args)
+    except KeyboardInterrupt:
+        print("uet: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
+        return report(exc, args.debug)
+
+
+def report(exc: BaseException, debug: bool) -> int:
+    from engine.errors import UetError
+    from store.errors import NoSuchRecord, StoreError
+
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, UetError):
+        print(f"uet: {exc}" if "\n" not in str(exc) else f"uet: errors:\n{exc}", file=sys.stderr)
+        return exc.exit_code
+    if isinstance(exc, NoSuchRecord | UsageError):
+        print(f"uet: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if isinstance(exc, StoreError):
+        print(f"uet: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    print(f"uet: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,295 @@
+"""Commands that start or steer runs: validate, run, resume, retry, cancel, pause, and the
+detached engine (``_exec``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from engine.errors import ValidationFailed
+from engine.planner import plan_file
+from engine.session import cancel_offline, claimed, create_run, execute, live_owner, operator
+from engine.states import RUN_TERMINAL
+from schemas.states import RunState
+from store import ChangeFeed, Store, queries
+from tui.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from tui.project import db_path, open_existing, project_root
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    root = project_root(args, args.file)
+    try:
+        plan = plan_file(args.file, root)
+    except ValidationFailed as exc:
+        if args.json:
+            print(json.dumps({"valid": False, "problems": [p.__dict__ for p in exc.problems]}, indent=2))
+            return EXIT_INPUT
+        raise
+    tools = sorted({s.spec.get("tool") or (s.spec["run"][0] if "run" in s.spec else None) or
+                    ("python" if "call" in s.spec else f"<{s.kind}>") for s in plan.steps})
+    depth = _depth(plan)
+    templates = sum(1 for s in plan.workstream.steps if s.matrix)
+    if args.json:
+        print(json.dumps({"valid": True, "file": str(args.file), "workstream": plan.workstream.name,
+                          "steps": len(plan.steps), "templates": templates, "depth": depth,
+                          "max_parallel": plan.workstream.max_parallel, "tools": tools, "root": str(plan.root)},
+                         indent=2))
+        return EXIT_OK
+    print(f"✔ {args.file} is valid")
+    print(f"  workstream   {plan.workstream.name}")
+    print(f"  steps        {len(plan.steps)}" + (f" ({templates} matrix template(s) expanded)" if templates else ""))
+    print(f"  depth        {depth} layer(s); max_parallel {plan.workstream.max_parallel}")
+    print(f"  tools        {', '.join(tools)}")
+    print(f"  project root {plan.root}")
+    if plan.workstream.budget:
+        print(f"  budget       {plan.workstream.budget.model_dump(exclude_none=True)}")
+    return EXIT_OK
+
+
+def _depth(plan) -> int:  # noqa: ANN001
+    level: dict[str, int] = {}
+    index = {s.id: s for s in plan.steps}
+    import graphlib
+
+    for sid in graphlib.TopologicalSorter({s.id: s.needs for s in plan.steps}).static_order():
+        level[sid] = 1 + max((level[n] for n in index[sid].needs), default=0)
+    return max(level.values(), default=0)
+
+
+# -- executing ------------------------------------------------------------------------------
+
+
+def _foreground(store: Store, run_id: str, args: argparse.Namespace, *, operator_resume: bool = False,
+                reopen: list[str] | None = None) -> int:
+    from engine.events import EventBus
+    from tui.live import LivePanel, PlainLines, summary_lines
+
+    bus = EventBus()
+    run = queries.get_run(run_id)
+    holder: dict = {}
+    interactive = sys.stdout.isatty() and not getattr(args, "plain", False) and not getattr(args, "json", False)
+
+    async def main() -> RunState:
+        loop = asyncio.get_running_loop()
+
+        def attach(executor) -> None:  # noqa: ANN001
+            holder["executor"] = executor
+            if "panel" in holder:
+                holder["panel"].attach(executor)
+            for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP")):
+                loop.add_signal_handler(sig, executor.request_cancel, f"interrupted ({name})")
+
+        if interactive:
+            from rich.console import Console
+            from rich.live import Live
+
+            console = Console()
+            panel = LivePanel(console, run.workstream, run_id)
+            holder["panel"] = panel
+            bus.subscribe(panel.on_event)
+            with Live(panel, console=console, refresh_per_second=8, transient=False):
+                return await execute(store, run_id, bus=bus, operator_resume=operator_resume, reopen=reopen,
+                                     on_executor=attach)
+        if not getattr(args, "json", False):
+            bus.subscribe(PlainLines().on_event)
+        return await execute(store, run_id, bus=bus, operator_resume=operator_resume, reopen=reopen,
+                             on_executor=attach)
+
+    state = asyncio.run(main())
+    if getattr(args, "json", False):
+        from tui.commands_read import status_document
+
+        print(json.dumps(status_document(run_id), indent=2))
+    elif "executor" in holder:
+        for line in summary_lines(holder["executor"]):
+            print(line)
+        if state is RunState.PAUSED:
+            print(f"resume with: uet resume {run_id}")
+        elif state is RunState.FAILED:
+            print(f"see: uet status {run_id}   retry a step: uet retry {run_id} STEP")
+    return EXIT_OK if state is RunState.SUCCEEDED else EXIT_FAILED
+
+
+def _detach(store: Store, root: Path, run_id: str, args: argparse.Namespace, extra: list[str]) -> int:
+    log_dir = root / ".uet" / "logs" / run_id
+    log_dir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "tui.cli", "_exec", run_id, "--db", str(store.path), "--project", str(root), *extra]
+    with open(log_dir / "engine.log", "ab") as log:
+        child = subprocess.Popen(argv, cwd=root, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                 start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        run = queries.get_run(run_id)
+        if run.worker_id or run.state is not RunState.PENDING and run.state not in RUN_TERMINAL:
+            break
+        if child.poll() is not None:
+            print(f"uet: the background engine exited at once (code {child.returncode}); see {log_dir / 'engine.log'}",
+                  file=sys.stderr)
+            return EXIT_FAILED
+        time.sleep(0.05)
+    print(run_id)
+    print(f"running in the background (pid {child.pid}); follow it with: uet logs {run_id} --follow", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    root = project_root(args, args.file)
+    plan = plan_file(args.file, root)  # every check happens before the store is touched
+    store = Store(db_path(args, root))
+    try:
+        run_id = create_run(store, plan)
+        if args.detach:
+            return _detach(store, root, run_id, args, [])
+        return _foreground(store, run_id, args)
+    finally:
+        store.close()
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    store = Store(db_path(args, project_root(args)))
+    try:
+        run_id = queries.resolve_run_id(args.run)
+        os.environ.setdefault("UET_DETACHED", "1")
+        return _foreground(store, run_id, argparse.Namespace(plain=True), operator_resume=args.resume,
+                           reopen=args.reopen or None)
+    finally:
+        store.close()
+
+
+def _resolve(args: argparse.Namespace) -> tuple[Store, str]:
+    store = open_existing(args)
+    try:
+        return store, queries.resolve_run_id(args.run)
+    except Exception:
+        store.close()
+        raise
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    store, run_id = _resolve(args)
+    try:
+        run = queries.get_run(run_id)
+        owner = live_owner(run)
+        if owner is not None:
+            store.insert_command(run_id, "resume", {}, operator())
+            print(f"asked the engine running {run_id} (worker {owner[:8]}) to resume")
+            return EXIT_OK
+        if run.state is RunState.SUCCEEDED:
+            print(f"run {run_id} already succeeded; nothing to resume")
+            return EXIT_OK
+        operator_resume = run.state in (RunState.FAILED, RunState.CANCELED, RunState.QUARANTINED)
+        if args.detach:
+            return _detach(store, Path(run.root), run_id, args, ["--resume"] if operator_resume else [])
+        return _foreground(store, run_id, args, operator_resume=operator_resume)
+    finally:
+        store.close()
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    store, run_id = _resolve(args)
+    try:
+        step = queries.get_step(run_id, args.step)
+        run = queries.get_run(run_id)
+        owner = live_owner(run)
+        if owner is not None:
+            command_id = store.insert_command(run_id, "retry", {"step": step.id}, operator())
+            print(_await_command(store, command_id))
+            return EXIT_OK
+        if step.state not in ("failed", "canceled", "skipped"):
+            print(f"uet: step {step.id} is {step.state}; only failed, canceled or skipped steps are retried",
+                  file=sys.stderr)
+            return EXIT_INPUT
+        if args.detach:
+            return _detach(store, Path(run.root), run_id, args, ["--reopen", step.id])
+        return _foreground(store, run_id, args, reopen=[step.id])
+    finally:
+        store.close()
+
+
+def _await_command(store: Store, command_id: int, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        command = queries.get_command(command_id)
+        if command.done_at is not None:
+            return command.result or "done"
+        time.sleep(0.05)
+    return "the request is recorded; the engine has not answered yet"
+
+
+async def _await_state(store: Store, run_id: str, timeout: float) -> RunState:
+    stop = asyncio.Event()
+    feed = ChangeFeed(store.path, tick=0.25)
+    loop = asyncio.get_running_loop()
+    loop.call_later(timeout, stop.set)
+    run = queries.get_run(run_id)
+    if run.state in RUN_TERMINAL:
+        return run.state
+    async for _ in feed.changes(stop):
+        run = queries.get_run(run_id)
+        if run.state in RUN_TERMINAL or run.state is RunState.PAUSED or stop.is_set():
+            break
+    return run.state
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    store, run_id = _resolve(args)
+    try:
+        run = queries.get_run(run_id)
+        if run.state in RUN_TERMINAL:
+            print(f"run {run_id} is already {run.state.value}")
+            return EXIT_OK
+        reason = args.reason or f"canceled by {operator()}"
+        owner = live_owner(run)
+        if owner is None:
+            state = cancel_offline(store, run_id, reason)
+            print(f"run {run_id} {state.value} (no engine was running it)")
+            return EXIT_OK
+        started = time.monotonic()
+        store.insert_command(run_id, "cancel", {"reason": reason}, operator())
+        if args.no_wait:
+            print(f"cancel requested for run {run_id}")
+            return EXIT_OK
+        state = asyncio.run(_await_state(store, run_id, 15.0))
+        took = time.monotonic() - started
+        if state is RunState.CANCELED:
+            print(f"run {run_id} canceled in {took:.2f}s")
+            return EXIT_OK
+        print(f"run {run_id} is {state.value} after {took:.1f}s; the engine has the request")
+        return EXIT_FAILED
+    finally:
+        store.close()
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    store, run_id = _resolve(args)
+    try:
+        run = queries.get_run(run_id)
+        reason = args.reason or f"paused by {operator()}"
+        if live_owner(run) is not None:
+            store.insert_command(run_id, "pause", {"reason": reason}, operator())
+            state = asyncio.run(_await_state(store, run_id, 60.0))
+            print(f"run {run_id} is {state.value}")
+            return EXIT_OK
+        if run.state is not RunState.RUNNING:
+            print(f"run {run_id} is {run.state.value}; only a running run can be paused")
+            return EXIT_OK
+        with claimed(store, run_id):
+            from engine.events import Event, EventBus, Recorder
+            from store import ops
+
+            now = time.time()
+            Recorder(store, EventBus()).write(
+                [ops.run_state(run_id, "paused", ended_at=now, reason=reason)],
+                [Event(now, "run.state", run_id, None, {"from": "running", "to": "paused", "reason": reason})],
+            )
+        print(f"run {run_id} paused (no engine was running it); continue with: uet resume {run_id}")
+        return EXIT_OK
+    finally:
+        store.close()

@@ -1,0 +1,133 @@
+"""Words and glyphs for states and events, shared by the CLI and the dashboard.
+
+State is never shown by colour alone: each state has a glyph and a word, and the colour is
+an extra that ``NO_COLOR`` and 16-colour terminals can drop.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+GLYPHS = {
+    "pending": "·",
+    "ready": "○",
+    "running": "▶",
+    "retrying": "↻",
+    "paused": "‖",
+    "succeeded": "✔",
+    "failed": "✘",
+    "skipped": "↷",
+    "canceled": "⊘",
+    "quarantined": "⚠",
+    "timed_out": "⧗",
+    "crashed": "☠",
+    "closed": "●",
+    "open": "○",
+    "half_open": "◐",
+}
+
+COLOURS = {
+    "pending": "bright_black",
+    "ready": "cyan",
+    "running": "blue",
+    "retrying": "yellow",
+    "paused": "yellow",
+    "succeeded": "green",
+    "failed": "red",
+    "skipped": "bright_black",
+    "canceled": "magenta",
+    "quarantined": "red",
+    "timed_out": "red",
+    "crashed": "red",
+    "closed": "green",
+    "open": "red",
+    "half_open": "yellow",
+}
+
+
+def glyph(state: str) -> str:
+    return GLYPHS.get(state, "?")
+
+
+def label(state: str) -> str:
+    return f"{glyph(state)} {state}"
+
+
+def styled(state: str) -> str:
+    """Rich markup: glyph and word, coloured."""
+    return f"[{COLOURS.get(state, 'default')}]{label(state)}[/]"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def clock(ts: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def age(ts: float | None, now: float | None = None) -> str:
+    if ts is None:
+        return "-"
+    return duration(max(0.0, (now or time.time()) - ts)) + " ago"
+
+
+def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
+    """One line, in words, for an event."""
+    step = f"step {step_id}" if step_id else ""
+    if kind == "step.state":
+        to = data.get("to", "?")
+        text = f"{step} {data.get('from', '?')} → {to}"
+        if to == "running":
+            text += f" (attempt {data.get('attempt')}, tool {data.get('tool')}"
+            if data.get("probe"):
+                text += ", half-open probe"
+            text += ")"
+            skipped = data.get("skipped")
+            if skipped:
+                text += " routed around " + ", ".join(f"{t} ({why})" for t, why in skipped.items())
+        elif to in ("succeeded", "failed", "retrying", "canceled") and "attempt" in data:
+            text += f" after attempt {data['attempt']}"
+            if data.get("duration") is not None:
+                text += f" in {duration(data['duration'])}"
+            if data.get("exit_code") not in (None, 0):
+                text += f", exit {data['exit_code']}"
+            if to == "retrying" and data.get("delay") is not None:
+                text += f"; next try in {duration(data['delay'])}"
+        if data.get("reason") and to not in ("ready",):
+            text += f": {data['reason']}"
+        return text
+    if kind == "run.state":
+        text = f"run {data.get('from', '?')} → {data.get('to', '?')}"
+        return text + (f": {data['reason']}" if data.get("reason") else "")
+    if kind == "breaker.state":
+        text = f"breaker {data.get('tool')} {data.get('from')} → {data.get('to')}: {data.get('reason', '')}"
+        if data.get("to") == "open" and data.get("next_probe_at"):
+            text += f" (probe at {clock(data['next_probe_at'])})"
+        return text
+    if kind == "step.output":
+        return f"{step} output: {data.get('line', '')}"
+    if kind == "attempt.crashed":
+        return f"{step} attempt {data.get('attempt')} crashed: its engine was lost"
+    if kind == "run.recovered":
+        return "run recovered by a new engine" + (f" (previous worker {str(data['previous_worker'])[:8]} lost)" if data.get("previous_worker") else "")
+    if kind == "run.created":
+        return f"run created: {data.get('workstream')} with {data.get('steps')} steps"
+    if kind == "command.created":
+        return f"command {data.get('command')} from {data.get('by')}" + (f" for step {data['step']}" if data.get("step") else "")
+    if kind == "budget.reached":
+        return f"budget reached: {data.get('reason')}"
+    if kind.startswith("worker."):
+        return f"worker {str(data.get('worker', ''))[:8]} {data.get('from', '')} → {data.get('to', kind.split('.')[1])}"
+    return f"{kind} {step} {data}"

@@ -1,0 +1,117 @@
+"""What ``uet run`` shows while a run goes on: on a terminal, a live panel (progress bar with
+ETA, the steps running now, breaker changes and recent notable events); elsewhere, one plain
+line per notable event so logs and CI output stay readable."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any, TextIO
+
+from rich.console import Console, Group, RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from tui.format import describe, duration, glyph, label, styled
+
+if TYPE_CHECKING:
+    from engine.events import Event
+    from engine.runner import RunExecutor
+
+QUIET_KINDS = {"step.output", "worker.state", "worker.started"}
+
+
+def notable(event: Event) -> bool:
+    if event.kind in QUIET_KINDS:
+        return False
+    return not (event.kind == "step.state" and event.data.get("to") == "ready")
+
+
+class PlainLines:
+    """Non-TTY output: a timestamped line per notable event."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def on_event(self, event: Event) -> None:
+        if notable(event):
+            stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+            print(f"{stamp} {describe(event.kind, event.step_id, event.data)}", file=self.stream, flush=True)
+
+
+class LivePanel:
+    """A rich renderable that redraws from the executor's in-memory state, never the store."""
+
+    def __init__(self, console: Console, workstream: str, run_id: str) -> None:
+        self.console = console
+        self.workstream = workstream
+        self.run_id = run_id
+        self.executor: RunExecutor | None = None
+        self.recent: deque[tuple[float, str, str]] = deque(maxlen=8)
+        self.breakers: dict[str, dict[str, Any]] = {}
+
+    def attach(self, executor: RunExecutor) -> None:
+        self.executor = executor
+
+    def on_event(self, event: Event) -> None:
+        if event.kind == "breaker.state":
+            self.breakers[event.data["tool"]] = {**event.data, "ts": event.ts}
+        if notable(event) and not (event.kind == "step.state" and event.data.get("to") == "running"):
+            state = event.data.get("to", "")
+            self.recent.append((event.ts, state, describe(event.kind, event.step_id, event.data)))
+
+    def __rich__(self) -> RenderableType:
+        executor = self.executor
+        snap = executor.progress_snapshot() if executor else None
+        parts: list[RenderableType] = []
+        header = Text.assemble(("uet ", "bold"), (self.workstream, "bold cyan"), f"  run {self.run_id}")
+        parts.append(header)
+        if snap is not None:
+            done = snap.succeeded + snap.failed + snap.skipped + snap.canceled
+            bar = Table.grid(padding=(0, 1))
+            bar.add_column(width=40)
+            bar.add_column()
+            eta = "ETA " + duration(snap.eta_seconds) if snap.eta_seconds is not None else "ETA …"
+            bar.add_row(
+                ProgressBar(total=max(1, snap.total), completed=done, width=40),
+                f"{snap.percent:5.1f}%  {done}/{snap.total}  "
+                f"{glyph('succeeded')} {snap.succeeded}  {glyph('failed')} {snap.failed}  "
+                f"{glyph('skipped')} {snap.skipped}  elapsed {duration(snap.elapsed)}  {eta}",
+            )
+            parts.append(bar)
+        if executor is not None and executor.running:
+            table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+            table.add_column("running")
+            table.add_column("tool")
+            table.add_column("attempt", justify="right")
+            table.add_column("for", justify="right")
+            now = time.monotonic()
+            shown = list(executor.running.values())[:8]
+            for handle in shown:
+                table.add_row(handle.step_id, handle.route.tool, str(handle.number), duration(now - handle.started))
+            if len(executor.running) > len(shown):
+                table.add_row(f"… and {len(executor.running) - len(shown)} more", "", "", "")
+            parts.append(table)
+        if self.breakers:
+            line = Text("breakers: ")
+            for tool, data in sorted(self.breakers.items()):
+                line.append_text(Text.from_markup(f"{tool} {styled(data['to'])}  "))
+            parts.append(line)
+        for ts, state, text in self.recent:
+            stamp = time.strftime("%H:%M:%S", time.localtime(ts))
+            parts.append(Text.from_markup(f"[dim]{stamp}[/] ") + Text(f"{glyph(state) if state else '•'} {text}"))
+        return Group(*parts)
+
+
+def summary_lines(executor: RunExecutor) -> list[str]:
+    snap = executor.progress_snapshot()
+    run = executor.run
+    lines = [f"run {run.id} {label(run.state.value)}" + (f": {run.reason}" if getattr(run, 'reason', None) else "")]
+    if snap is not None:
+        lines.append(
+            f"{snap.succeeded} succeeded, {snap.failed} failed, {snap.skipped} skipped, {snap.canceled} canceled "
+            f"of {snap.total} in {duration(snap.elapsed)}"
+        )
+    return lines

@@ -1,0 +1,32 @@
+"""Finding the project and its store from the command line's options."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.planner import find_root
+from store import Store, default_db_path
+
+
+def project_root(args: argparse.Namespace, file: Path | None = None) -> Path:
+    if getattr(args, "project", None):
+        return Path(args.project).resolve()
+    if file is not None:
+        return find_root(file.resolve().parent)
+    return find_root(Path.cwd())
+
+
+def db_path(args: argparse.Namespace, root: Path) -> Path:
+    return Path(args.db).resolve() if getattr(args, "db", None) else default_db_path(root)
+
+
+def open_existing(args: argparse.Namespace) -> Store:
+    """Open the store for read commands; a project without one is an input error."""
+    from store.errors import NoSuchRecord
+
+    root = project_root(args)
+    path = db_path(args, root)
+    if not path.exists():
+        raise NoSuchRecord(f"no UET database at {path}: run a workstream first (uet run FILE), or pass --db")
+    return Store(path)
