@@ -10,20 +10,18 @@ Event kinds: ``run.created``, ``run.state``, ``run.recovered``, ``step.state``,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from store import Store, ops
-from store.writer import Statement
+from store.writer import RowImage, Statement
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     ts: float
     kind: str
     run_id: str | None = None
     step_id: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = {}  # noqa: RUF012 - never mutated; events are built with their data
 
 
 Listener = Callable[[Event], None]
@@ -34,6 +32,7 @@ class EventBus:
         self._listeners: list[Listener] = []
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Add a listener; subscribe before the engine starts so its fast paths see it."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
@@ -53,10 +52,8 @@ class Recorder:
         self.store = store
         self.bus = bus
 
-    def write(self, statements: Sequence[Statement], events: Sequence[Event] = ()) -> None:
-        unit = list(statements)
-        for event in events:
-            unit.append(ops.insert_event(event.ts, event.kind, event.run_id, event.step_id, event.data))
+    def write(self, statements: Sequence[Statement | RowImage], events: Sequence[Event] = ()) -> None:
+        unit = [*statements, *(ops.insert_event(e.ts, e.kind, e.run_id, e.step_id, e.data) for e in events)]
         self.store.submit(unit)
         if self.bus.active:
             for event in events:

@@ -38,8 +38,11 @@ class Verdict:
     reason: str | None = None
 
 
-def log_path(root: Path, run_id: str, step_id: str, number: int) -> str:
-    return str(root / ".uet" / "logs" / run_id / f"{step_id}.{number}.log")
+SUCCEEDED = Verdict("succeeded")
+
+
+def log_path(root: Path | str, run_id: str, step_id: str, number: int) -> str:
+    return f"{root}/.uet/logs/{run_id}/{step_id}.{number}.log"
 
 
 def perceive(
@@ -52,13 +55,13 @@ def perceive(
     root: Path,
     default_timeout: float | None,
 ) -> ExecutionRequest:
-    values = {"root": str(root), "run": run_id, "step": step_id, "attempt": str(number), **spec.get("vars", {})}
     tool = route.spec
     argv = spec.get("run") or (tool.command if tool and tool.command else None)
     if argv is not None:
-        argv = [substitute(arg, values) for arg in argv]
-    env = {**(tool.env if tool else {}), **spec.get("env", {})}
-    cwd = str(root / spec["cwd"]) if spec.get("cwd") else str(root)
+        values = {"root": str(root), "run": run_id, "step": step_id, "attempt": str(number), **spec.get("vars", {})}
+        argv = [substitute(arg, values) if "{" in arg else arg for arg in argv]
+    env = {**tool.env, **spec.get("env", {})} if tool and tool.env else spec.get("env", {})
+    cwd = f"{root}/{spec['cwd']}" if spec.get("cwd") else str(root)
     timeout = spec.get("timeout") or (tool.timeout if tool and tool.timeout else None) or default_timeout
     adapter = route.adapter
     if adapter == "subprocess" and argv is None:
@@ -105,7 +108,7 @@ def retry_policy(spec: dict[str, Any], default: RetryPolicy | None) -> RetryPoli
 def enforce(result: ExecutionResult, policy: RetryPolicy, attempts_this_round: int, rng: random.Random,
             stopping: bool) -> Verdict:
     if result.outcome == "succeeded":
-        return Verdict("succeeded")
+        return SUCCEEDED
     if result.outcome == "canceled":
         return Verdict("canceled", reason=result.error or "canceled")
     retry, why = retry_decision(policy, result.outcome, result.exit_code, attempts_this_round)

@@ -5,6 +5,7 @@ tools and gates, missing executables). Every problem names file, line, column an
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import graphlib
 import importlib.util
@@ -95,34 +96,85 @@ def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _data_loc(data: Any, loc: tuple) -> Loc:
-    """Drop the parts of a pydantic loc (union tags) that are not keys of the document."""
+def _data_loc(data: Any, loc: tuple, *, absent_key: bool = False) -> Loc:
+    """Drop the parts of a pydantic loc (union tags, validator names) that are not keys of the
+    document. With ``absent_key`` the last part names a key the document lacks or should not have
+    (a missing or an unknown key), and is kept so the message names it."""
     out: list[str | int] = []
     node = data
-    for part in loc:
+    for position, part in enumerate(loc):
         if isinstance(node, dict) and part in node:
-            out.append(part)
+            out.append(part if isinstance(part, str) else str(part))  # as the location map spells keys
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             out.append(part)
             node = node[part]
-        elif isinstance(node, dict | list):
-            if isinstance(node, dict) and isinstance(part, str) and not out[-1:] == [part]:
-                # an unknown key: keep it so the message names it
-                if part not in ("function-after", "function-before", "function-plain"):
-                    out.append(part)
-                    node = None
-            continue
-        else:
+        elif absent_key and position == len(loc) - 1 and isinstance(node, dict):
+            out.append(str(part))
+        elif not isinstance(node, dict | list):
             break
     return tuple(out)
 
 
+# what a pydantic type error expected, in the words of the file format
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def describe(value: Any) -> str:
+    """A value as the person wrote it in YAML, for 'found …' in messages."""
+    if value is None:
+        return "null (an empty value)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        return f"the string {text!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, datetime.date):
+        return f"the date {value.isoformat()}"
+    return f"a {type(value).__name__}"
+
+
+def _type_message(expected: list[str], value: Any) -> str:
+    message = f"{' or '.join(dict.fromkeys(expected))} is expected, found {describe(value)}"
+    if "a string" in expected and isinstance(value, bool | int | float | datetime.date):
+        message += "; put it in quotes to mean the text"
+    return message
+
+
 def problems_from(exc: ValidationError, located: Located, model: type[BaseModel]) -> list[Problem]:
-    problems = []
+    entries: list[tuple[Loc, str | None]] = []
+    types: dict[Loc, tuple[list[str], Any]] = {}  # a union reports one type error per member: say them as one
     for error in exc.errors(include_url=False):
-        loc = _data_loc(located.data, tuple(error["loc"]))
         kind = error["type"]
+        loc = _data_loc(located.data, tuple(error["loc"]), absent_key=kind in ("extra_forbidden", "missing"))
+        if kind == "invalid_key" or error["loc"][-1:] == ("[key]",):
+            entries.append((loc, f"a key must be a string, found {describe(error['input'])}; put it in quotes"))
+            continue
+        if kind in _EXPECTED:
+            if loc not in types:
+                types[loc] = ([], error["input"])
+                entries.append((loc, None))
+            types[loc][0].append(_EXPECTED[kind])
+            continue
         if kind == "extra_forbidden":
             owner = _model_at(model, loc)
             known = sorted(owner.model_fields) if owner else []
@@ -133,13 +185,14 @@ def problems_from(exc: ValidationError, located: Located, model: type[BaseModel]
             message = "required field is missing"
         else:
             message = error["msg"].removeprefix("Value error, ")
-        problems.append(located.problem(message, loc))
-    return problems
+        entries.append((loc, message))
+    return [located.problem(message if message is not None else _type_message(*types[loc]), loc)
+            for loc, message in entries]
 
 
 def validate_document(located: Located, model: type[BaseModel]) -> Any:
     if not isinstance(located.data, dict):
-        raise ValidationFailed([located.problem(f"a mapping of keys is expected, found {type(located.data).__name__}")])
+        raise ValidationFailed([located.problem(f"a mapping of keys is expected, found {describe(located.data)}")])
     try:
         return model.model_validate(located.data)
     except ValidationError as exc:
@@ -241,6 +294,7 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
 
     # tools, gates, executables: checked once per source step
     checked: set[int] = set()
+    importable: dict[str, bool] = {}
     for item in planned:
         index = item.source_index
         if index in checked:
@@ -260,11 +314,12 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
                 problems.append(where(("steps", index, "run", 0), issue))
         elif step.call is not None:
             module = step.call.split(":", 1)[0]
-            try:
-                found = importlib.util.find_spec(module)
-            except (ImportError, ValueError):
-                found = None
-            if found is None:
+            if module not in importable:
+                try:
+                    importable[module] = importlib.util.find_spec(module) is not None
+                except (ImportError, ValueError):
+                    importable[module] = False
+            if not importable[module]:
                 problems.append(where(("steps", index, "call"), f"module {module!r} cannot be imported"))
         elif step.tool is None:
             capable = [name for name, tool in router.tools.items() if step.kind in tool.capabilities]

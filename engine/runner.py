@@ -27,7 +27,7 @@ from engine.pipeline import enforce, operate, perceive, retry_policy, train
 from engine.progress import Progress
 from engine.resilience import BreakerChange
 from engine.router import Blocked, Route, Router
-from engine.states import RUN_TERMINAL, STEP_TERMINAL, transition
+from engine.states import RUN_TERMINAL, STEP_ALLOWED, STEP_TERMINAL, transition
 from engine.stats import StatsBook
 from engine.toolconfig import load_router_config
 from engine.workers import Worker, is_lost
@@ -44,6 +44,22 @@ HOUSEKEEPING_SECONDS = 1.0
 S = StepState
 
 
+class Row:
+    """The engine's copy of a step row's mutable fields; written as one row image."""
+
+    __slots__ = ("tool", "attempts", "base", "exit_code", "started_at", "ended_at", "reason")
+
+    def __init__(self, tool: str | None, attempts: int, base: int, exit_code: int | None,
+                 started_at: float | None, ended_at: float | None, reason: str | None) -> None:
+        self.tool = tool
+        self.attempts = attempts
+        self.base = base
+        self.exit_code = exit_code
+        self.started_at = started_at
+        self.ended_at = ended_at
+        self.reason = reason
+
+
 @dataclass
 class Running:
     step_id: str
@@ -53,6 +69,7 @@ class Running:
     cancel: asyncio.Event
     task: asyncio.Task[ExecutionResult]
     started: float
+    started_ts: float
 
 
 class RunExecutor:
@@ -90,14 +107,11 @@ class RunExecutor:
         self.needs: dict[str, list[str]] = {}
         self.children: dict[str, list[str]] = {}
         self.waiting: dict[str, int] = {}
-        self.attempts: dict[str, int] = {}
-        self.base: dict[str, int] = {}
-        self.started_at: dict[str, float] = {}
+        self.rows: dict[str, Row] = {}
         self.queues: dict[str, deque[str]] = {}
         self.delayed: set[str] = set()
         self.running: dict[str, Running] = {}
-        self.finished: list[Running] = []
-        self.wake = asyncio.Event()
+        self._done: asyncio.Future[None] | None = None
         self.canceling: str | None = None
         self.pausing: str | None = None
         self.halted: str | None = None
@@ -115,12 +129,28 @@ class RunExecutor:
     def _event(self, kind: str, step_id: str | None = None, **data: Any) -> Event:
         return Event(self.clock(), kind, self.run_id, step_id, data)
 
-    def _step_move(self, sid: str, target: StepState, statements: list | None = None, **data: Any) -> None:
+    def _step_move(self, sid: str, target: StepState, extra: tuple = (), **data: Any) -> None:
+        """Move a step, writing its row image (plus ``extra``) and its event as one unit.
+
+        This runs three times per step, so it builds the unit itself rather than going through
+        the generic Recorder path; the states are StrEnums and go into SQL and JSON as strings.
+        """
         source = self.state[sid]
-        transition("step", source, target, sid)
+        if target not in STEP_ALLOWED[source]:
+            transition("step", source, target, sid)
         self.state[sid] = target
-        stmts = statements if statements is not None else [ops.step_state(self.run_id, sid, target.value)]
-        self.rec.write(stmts, [self._event("step.state", sid, **{"from": source.value, "to": target.value}, **data)])
+        row = self.rows[sid]
+        data["from"] = source
+        data["to"] = target
+        ts = self.clock()
+        self.store.submit((
+            ops.step_row(self.run_id, sid, target, row.tool, row.attempts, row.base, row.exit_code,
+                         row.started_at, row.ended_at, row.reason),
+            *extra,
+            ops.insert_event(ts, "step.state", self.run_id, sid, data),
+        ))
+        if self.rec.bus.active:
+            self.rec.bus.publish(Event(ts, "step.state", self.run_id, sid, data))
 
     def _run_move(self, target: RunState, reason: str | None = None, **fields: Any) -> None:
         source = self.run.state
@@ -168,14 +198,14 @@ class RunExecutor:
     # -- loading and recovery ---------------------------------------------------------------
 
     def _load(self, operator_resume: bool) -> None:
-        steps = queries.steps(self.run_id)
+        steps = queries.step_rows(self.run_id)
         for step in steps:
             self.state[step.id] = StepState(step.state)
             self.specs[step.id] = {**step.spec, "kind": step.kind}
             self.keys[step.id] = self.router.key(self.specs[step.id])
             self.needs[step.id] = step.needs
-            self.attempts[step.id] = step.attempts
-            self.base[step.id] = step.attempt_base
+            self.rows[step.id] = Row(step.tool, step.attempts, step.attempt_base, step.exit_code, step.started_at,
+                                     step.ended_at, step.reason)
             self.children.setdefault(step.id, [])
         for step in steps:
             for need in step.needs:
@@ -196,8 +226,9 @@ class RunExecutor:
                 if state is S.RETRYING and sid not in crashed_steps:
                     continue
                 policy = retry_policy(self.specs[sid], self.default_retry)
+                row = self.rows[sid]
                 verdict = enforce(ExecutionResult(outcome="crashed", error="the engine was lost"), policy,
-                                  self.attempts[sid] - self.base[sid], self.rng, False)
+                                  row.attempts - row.base, self.rng, False)
                 if state is S.RUNNING:
                     if verdict.state == "retrying":
                         self._step_move(sid, S.RETRYING, reason="recovered after a crash")
@@ -217,8 +248,9 @@ class RunExecutor:
                     stack.append(child)
 
     def _reopen(self, sid: str) -> None:
-        self._step_move(sid, S.PENDING, [ops.step_reset(self.run_id, sid)], reason="reopened by operator")
-        self.base[sid] = self.attempts[sid]
+        row = self.rows[sid]
+        row.base, row.exit_code, row.ended_at, row.reason = row.attempts, None, None, None
+        self._step_move(sid, S.PENDING, reason="reopened by operator")
 
     def _prepare(self) -> None:
         total = len(self.state)
@@ -280,7 +312,7 @@ class RunExecutor:
                         self._fail_unroutable(sid, decision.reason)
                         continue
                     if decision.until is not None:
-                        self._later(decision.until - now + 0.01, self.wake.set)
+                        self._later(decision.until - now + 0.01, self._kick)
                     break
                 queue.popleft()
                 self._start(sid, decision)
@@ -290,20 +322,28 @@ class RunExecutor:
                 return
 
     def _fail_unroutable(self, sid: str, reason: str) -> None:
-        number = self.attempts[sid] + 1
-        self.attempts[sid] = number
+        """Perceive found no usable tool: record a failed attempt that never started a tool."""
+        row = self.rows[sid]
+        row.attempts += 1
         now = self.clock()
         names, _ = self.router.candidates(self.keys[sid])
-        tool = names[0] if names else "none"
-        self._step_move(sid, S.RUNNING, [ops.step_started(self.run_id, sid, "running", tool, number, now),
-                                         ops.insert_attempt(self.run_id, sid, number, tool, self.worker.id, now, None)],
-                        attempt=number, tool=tool)
-        self._finish_step(sid, S.FAILED, None, reason, (number, "failed", now, ExecutionResult(outcome="failed", error=reason)))
+        row.tool = names[0] if names else "none"
+        if row.started_at is None:
+            row.started_at = now
+        self._step_move(sid, S.RUNNING, (ops.attempt_row(self.run_id, sid, row.attempts, row.tool, "running",
+                                                         self.worker.id, now),),
+                        attempt=row.attempts, tool=row.tool)
+        result = ExecutionResult(outcome="failed", error=reason)
+        self._finish_step(sid, S.FAILED, None, reason, (row.attempts, now, result, None))
 
     def _start(self, sid: str, route: Route) -> None:
-        number = self.attempts[sid] + 1
-        self.attempts[sid] = number
+        row = self.rows[sid]
+        row.attempts += 1
+        number = row.attempts
+        row.tool = route.tool
         now = self.clock()
+        if row.started_at is None:
+            row.started_at = now
         request = perceive(run_id=self.run_id, step_id=sid, number=number, spec=self.specs[sid], route=route,
                            root=self.root, default_timeout=self.default_timeout)
         data: dict[str, Any] = {"attempt": number, "tool": route.tool}
@@ -312,13 +352,11 @@ class RunExecutor:
         if route.skipped:
             data["skipped"] = route.skipped
         self._step_move(
-            sid,
-            S.RUNNING,
-            [ops.step_started(self.run_id, sid, "running", route.tool, number, now),
-             ops.insert_attempt(self.run_id, sid, number, route.tool, self.worker.id, now, request.log_path)],
+            sid, S.RUNNING,
+            (ops.attempt_row(self.run_id, sid, number, route.tool, "running", self.worker.id, now,
+                             log_path=request.log_path),),
             **data,
         )
-        self.started_at.setdefault(sid, now)
         self.router.started(route.tool)
         assert self.progress is not None
         self.progress.running += 1
@@ -326,9 +364,9 @@ class RunExecutor:
         task = asyncio.get_running_loop().create_task(
             operate(request, route, cancel, self._output_sink(sid, number) if request.adapter != "python" else None)
         )
-        handle = Running(sid, number, route, request, cancel, task, time.monotonic())
+        handle = Running(sid, number, route, request, cancel, task, time.monotonic(), now)
         self.running[sid] = handle
-        task.add_done_callback(lambda _t, h=handle: (self.finished.append(h), self.wake.set()))
+        task.add_done_callback(lambda _t, h=handle: self._on_attempt_done(h))
 
     def _output_sink(self, sid: str, number: int) -> Callable[[str], None]:
         last = [0.0]
@@ -359,7 +397,7 @@ class RunExecutor:
         except Exception as exc:  # noqa: BLE001 - an adapter bug must not take the run down
             result = ExecutionResult(outcome="crashed", error=f"adapter error: {type(exc).__name__}: {exc}")
         if handle.cancel.is_set() and result.outcome != "succeeded":
-            result = result.model_copy(update={"outcome": "canceled"})
+            result = result.replace(outcome="canceled")
         now = self.clock()
         change = train(self.router, self.stats, handle.route, result, now)
         if change is not None:
@@ -368,8 +406,8 @@ class RunExecutor:
             self._dirty_breakers.add(handle.route.tool)
         self.tokens_used += (result.tokens_in or 0) + (result.tokens_out or 0)
         policy = retry_policy(self.specs[sid], self.default_retry)
-        verdict = enforce(result, policy, handle.number - self.base[sid], self.rng, bool(self.canceling))
-        attempt = (handle.number, result.outcome, now, result)
+        verdict = enforce(result, policy, handle.number - self.rows[sid].base, self.rng, bool(self.canceling))
+        attempt = (handle.number, handle.started_ts, result, handle.request.log_path)
         if verdict.state == "succeeded":
             self._finish_step(sid, S.SUCCEEDED, result.exit_code, None, attempt)
             for child in self.children[sid]:
@@ -380,7 +418,7 @@ class RunExecutor:
             self._step_move(
                 sid,
                 S.RETRYING,
-                [ops.step_state(self.run_id, sid, "retrying"), self._attempt_stmt(sid, attempt)],
+                (self._attempt_image(sid, attempt, now),),
                 attempt=handle.number, outcome=result.outcome, exit_code=result.exit_code, reason=verdict.reason,
                 delay=round(verdict.delay, 3),
             )
@@ -394,35 +432,38 @@ class RunExecutor:
                 if self.stop_on_failure and not self.halted:
                     self.halted = f"step {sid} failed and on_failure is stop"
 
-    def _attempt_stmt(self, sid: str, attempt: tuple[int, str, float, ExecutionResult]) -> Any:
-        number, outcome, now, result = attempt
-        return ops.finish_attempt(self.run_id, sid, number, outcome, now, result.exit_code,
-                                  result.error, result.tokens_in, result.tokens_out, None, result.model)
+    def _attempt_image(self, sid: str, attempt: tuple[int, float, ExecutionResult, str | None], now: float) -> Any:
+        number, started, result, log = attempt
+        return ops.attempt_row(self.run_id, sid, number, self.rows[sid].tool or "none", result.outcome,
+                               self.worker.id, started, now, result.exit_code, log, result.error,
+                               result.tokens_in, result.tokens_out, None, result.model)
 
     def _finish_step(self, sid: str, target: StepState, exit_code: int | None, reason: str | None,
-                     attempt: tuple[int, str, float, ExecutionResult] | None) -> None:
+                     attempt: tuple[int, float, ExecutionResult, str | None] | None) -> None:
         now = self.clock()
-        statements = [ops.step_finished(self.run_id, sid, target.value, exit_code, now, reason)]
+        row = self.rows[sid]
+        row.exit_code, row.ended_at, row.reason = exit_code, now, reason
+        extra: tuple = ()
         data: dict[str, Any] = {}
         if attempt is not None:
-            statements.append(self._attempt_stmt(sid, attempt))
-            number, outcome, _ts, result = attempt
-            data = {"attempt": number, "outcome": outcome, "exit_code": exit_code,
+            extra = (self._attempt_image(sid, attempt, now),)
+            number, _started, result, _log = attempt
+            data = {"attempt": number, "outcome": result.outcome, "exit_code": exit_code,
                     "duration": round(result.duration, 4)}
             if result.tokens_in is not None or result.tokens_out is not None:
                 data["tokens"] = (result.tokens_in or 0) + (result.tokens_out or 0)
         if reason:
             data["reason"] = reason
-        self._step_move(sid, target, statements, **data)
+        self._step_move(sid, target, extra, **data)
         if self.progress is not None:
-            started = self.started_at.get(sid)
+            started = row.started_at
             self.progress.step_finished(target.value, (now - started) if started is not None and attempt else None)
 
     def _retry_due(self, sid: str) -> None:
         self.delayed.discard(sid)
         if self.state.get(sid) is S.RETRYING:
             self._enqueue(sid)
-        self.wake.set()
+        self._kick()
 
     # -- budget ----------------------------------------------------------------------------
 
@@ -449,12 +490,12 @@ class RunExecutor:
             handle.cancel.set()
             if handle.request.adapter == "python":
                 handle.task.cancel()
-        self.wake.set()
+        self._kick()
 
     def request_pause(self, reason: str = "paused by operator") -> None:
         if not self.pausing:
             self.pausing = reason
-        self.wake.set()
+        self._kick()
 
     def retry_step(self, sid: str) -> str:
         if sid not in self.state:
@@ -480,7 +521,7 @@ class RunExecutor:
             if self.waiting[step_id] == 0:
                 self._make_ready(step_id)
         self.halted = None
-        self.wake.set()
+        self._kick()
         return f"retrying {sid}" + (f" and {len(reopened) - 1} dependent steps" if len(reopened) > 1 else "")
 
     async def handle_command(self, command: CommandRecord) -> str:
@@ -494,7 +535,7 @@ class RunExecutor:
         if kind == "resume":
             if self.pausing:
                 self.pausing = None
-                self.wake.set()
+                self._kick()
                 return "resumed"
             return "not paused"
         if kind == "retry":
@@ -521,6 +562,34 @@ class RunExecutor:
             self.store.release_run(self.run_id, self.worker.id)
             self.store.sync()
 
+    def _on_attempt_done(self, handle: Running) -> None:
+        try:
+            self._complete(handle)
+        except BaseException as exc:  # a bug here must end the run loudly, not hang it
+            if self._done is not None and not self._done.done():
+                self._done.set_exception(exc)
+            return
+        self._kick()
+
+    def _kick(self) -> None:
+        """Something changed (an attempt ended, a timer fired, a command arrived): start what
+        can start, and end the loop when nothing is left to wait for. Runs in loop callbacks,
+        so completions are handled without waking a coroutine for each one."""
+        done = self._done
+        if done is None or done.done():
+            return
+        try:
+            self._dispatch()
+        except BaseException as exc:
+            done.set_exception(exc)
+            return
+        if self._idle() or (not self.running and (self.canceling or self.pausing or self.halted)):
+            done.set_result(None)
+
+    def _tick(self) -> None:
+        self._housekeeping()
+        self._later(HOUSEKEEPING_SECONDS, self._tick)
+
     async def _execute(self, operator_resume: bool, previous: str | None) -> RunState:
         self.run = queries.get_run(self.run_id)
         if previous is not None or (self.run.state is RunState.RUNNING):
@@ -529,19 +598,10 @@ class RunExecutor:
         if self.run.state is not RunState.RUNNING:
             self._run_move(RunState.RUNNING, "resumed" if self.run.state is not RunState.PENDING else None)
         self._prepare()
-        last_housekeeping = time.monotonic()
-        while True:
-            self._dispatch()
-            if self._idle() or (not self.running and (self.canceling or self.pausing or self.halted)):
-                break
-            await self.wake.wait()
-            self.wake.clear()
-            finished, self.finished = self.finished, []
-            for handle in finished:
-                self._complete(handle)
-            if time.monotonic() - last_housekeeping >= HOUSEKEEPING_SECONDS:
-                self._housekeeping()
-                last_housekeeping = time.monotonic()
+        self._done = asyncio.get_running_loop().create_future()
+        self._later(HOUSEKEEPING_SECONDS, self._tick)
+        self._kick()
+        await self._done
         return self._finish()
 
     def _finish(self) -> RunState:

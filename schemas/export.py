@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
 
 from schemas.execution import ExecutionRequest, ExecutionResult
 from schemas.records import (
@@ -30,7 +32,7 @@ JSON_DIR = Path(__file__).resolve().parent / "json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 VERSION = 1
 
-EXPORTED: dict[str, type[BaseModel]] = {
+EXPORTED: dict[str, type[Any]] = {
     "workstream": Workstream,
     "router": RouterConfig,
     "execution_request": ExecutionRequest,
@@ -54,7 +56,10 @@ def file_name(name: str) -> str:
 def render(name: str) -> str:
     """The exact text of one schema file, stable across runs so diffs stay meaningful."""
     model = EXPORTED[name]
-    schema = model.model_json_schema(mode="validation")
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        schema = model.model_json_schema(mode="validation")
+    else:
+        schema = TypeAdapter(model).json_schema(mode="validation")
     document = {"$schema": DIALECT, "$id": f"https://uet.dev/schemas/{file_name(name)}", **schema}
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 

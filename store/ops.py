@@ -8,28 +8,69 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from store.writer import Statement
+from store.writer import EVENT_SQL, RowImage, Statement
 
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
+STEP_ROW_SQL = (
+    "UPDATE steps SET state = ?, tool = ?, attempts = ?, attempt_base = ?, exit_code = ?, started_at = ?, "
+    "ended_at = ?, reason = ? WHERE run_id = ? AND id = ?"
+)
+ATTEMPT_ROW_SQL = (
+    "INSERT OR REPLACE INTO attempts (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, "
+    "exit_code, log_path, error, tokens_in, tokens_out, usd, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
 
 def insert_event(ts: float, kind: str, run_id: str | None, step_id: str | None, data: dict[str, Any]) -> Statement:
-    return (
-        "INSERT INTO events (ts, run_id, step_id, kind, data) VALUES (?, ?, ?, ?, ?)",
-        (ts, run_id, step_id, kind, _dumps(data) if data else "{}"),
+    return (EVENT_SQL, (ts, run_id, step_id, kind, _dumps(data) if data else "{}"))
+
+
+def step_row(
+    run_id: str,
+    step_id: str,
+    state: str,
+    tool: str | None,
+    attempts: int,
+    attempt_base: int,
+    exit_code: int | None,
+    started_at: float | None,
+    ended_at: float | None,
+    reason: str | None,
+) -> RowImage:
+    """The whole mutable part of a step row; within one commit only the newest image is written."""
+    return RowImage(
+        STEP_ROW_SQL,
+        (run_id, step_id),
+        (state, tool, attempts, attempt_base, exit_code, started_at, ended_at, reason, run_id, step_id),
     )
 
 
-def step_state(run_id: str, step_id: str, state: str) -> Statement:
-    return ("UPDATE steps SET state = ? WHERE run_id = ? AND id = ?", (state, run_id, step_id))
-
-
-def step_started(run_id: str, step_id: str, state: str, tool: str, attempts: int, ts: float) -> Statement:
-    return (
-        "UPDATE steps SET state = ?, tool = ?, attempts = ?, started_at = COALESCE(started_at, ?) "
-        "WHERE run_id = ? AND id = ?",
-        (state, tool, attempts, ts, run_id, step_id),
+def attempt_row(
+    run_id: str,
+    step_id: str,
+    number: int,
+    tool: str,
+    state: str,
+    worker_id: str | None,
+    started_at: float,
+    ended_at: float | None = None,
+    exit_code: int | None = None,
+    log_path: str | None = None,
+    error: str | None = None,
+    tokens_in: int | None = None,
+    tokens_out: int | None = None,
+    usd: float | None = None,
+    model: str | None = None,
+) -> RowImage:
+    return RowImage(
+        ATTEMPT_ROW_SQL,
+        (run_id, step_id, number),
+        (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, exit_code, log_path, error,
+         tokens_in, tokens_out, usd, model),
     )
+
+
 
 
 def step_finished(
@@ -41,22 +82,6 @@ def step_finished(
     )
 
 
-def step_reset(run_id: str, step_id: str) -> Statement:
-    return (
-        "UPDATE steps SET state = 'pending', exit_code = NULL, ended_at = NULL, reason = NULL, "
-        "attempt_base = attempts WHERE run_id = ? AND id = ?",
-        (run_id, step_id),
-    )
-
-
-def insert_attempt(
-    run_id: str, step_id: str, number: int, tool: str, worker_id: str | None, ts: float, log_path: str | None
-) -> Statement:
-    return (
-        "INSERT INTO attempts (run_id, step_id, number, tool, state, worker_id, started_at, log_path) "
-        "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
-        (run_id, step_id, number, tool, worker_id, ts, log_path),
-    )
 
 
 def finish_attempt(

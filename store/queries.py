@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from schemas.records import (
     AttemptRecord,
@@ -14,11 +15,12 @@ from schemas.records import (
     EventRecord,
     RunRecord,
     StepRecord,
+    StepRow,
     ToolStatsRecord,
     WorkerRecord,
 )
 from store.errors import NoSuchRecord
-from store.tables import Attempt, Breaker, Command, Event, Run, Step, ToolStat, Worker
+from store.tables import Attempt, Breaker, Command, Event, Run, Step, ToolStat, Worker, database
 
 _RUN_FIELDS = [f for f in RunRecord.model_fields]
 
@@ -68,33 +70,40 @@ def run_spec(run_id: str) -> dict:
     return json.loads(row.spec)
 
 
-def _step(row: Step) -> StepRecord:
-    return StepRecord.model_construct(
-        run_id=row.run_id,
-        id=row.id,
-        kind=row.kind,
-        state=row.state,
-        tool=row.tool,
-        needs=json.loads(row.needs),
-        attempts=row.attempts,
-        attempt_base=row.attempt_base,
-        exit_code=row.exit_code,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        reason=row.reason,
-        spec=json.loads(row.spec),
-    )
+_STEP_SQL = (
+    "SELECT run_id, id, kind, state, tool, needs, attempts, attempt_base, exit_code, started_at, ended_at, "
+    "reason, spec FROM steps WHERE run_id = ?"
+)
+_decode = json.JSONDecoder().raw_decode
+
+
+def _loads(text: str) -> Any:
+    return [] if text == "[]" else {} if text == "{}" else _decode(text)[0]
+
+
+def step_rows(run_id: str) -> list[StepRow]:
+    """Every step of a run in plan order, as tuples: the engine's loading path (see StepRow)."""
+    cursor = database.execute_sql(_STEP_SQL + " ORDER BY idx", (run_id,))
+    return [
+        StepRow(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11], _loads(r[12]))
+        for r in cursor.fetchall()
+    ]
+
+
+def _record(row: StepRow) -> StepRecord:
+    return StepRecord.model_construct(**row._asdict())
 
 
 def steps(run_id: str) -> list[StepRecord]:
-    return [_step(row) for row in Step.select().where(Step.run_id == run_id).order_by(Step.idx)]
+    return [_record(row) for row in step_rows(run_id)]
 
 
 def get_step(run_id: str, step_id: str) -> StepRecord:
-    row = Step.get_or_none((Step.run_id == run_id) & (Step.id == step_id))
-    if row is None:
+    r = database.execute_sql(_STEP_SQL + " AND id = ?", (run_id, step_id)).fetchone()
+    if r is None:
         raise NoSuchRecord(f"run {run_id} has no step {step_id!r}")
-    return _step(row)
+    return _record(StepRow(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11],
+                           _loads(r[12])))
 
 
 def step_state_counts(run_id: str) -> dict[str, int]:

@@ -13,16 +13,33 @@ import sqlite3
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from peewee import SqliteDatabase
 
 from store.errors import StoreError
 
 Statement = tuple[str, Sequence[Any]]
-Unit = Sequence[Statement]
+
+
+class RowImage(NamedTuple):
+    """The full new content of one row. Within a commit, images of the same row replace each
+    other and only the newest is written, so a step that moves ready → running → succeeded
+    between two commits costs one row write, while each move still has its own event."""
+
+    sql: str
+    key: tuple[Any, ...]
+    params: Sequence[Any]
+
+
+EVENT_SQL = "INSERT INTO events (ts, run_id, step_id, kind, data) VALUES (?, ?, ?, ?, ?)"
+Unit = Sequence[Statement | RowImage]
 
 MAX_UNITS_PER_COMMIT = 20_000
+#: How long the writer lets work gather before committing (group commit). It bounds how stale
+#: another process's view can be, and keeps the writer thread from waking (and taking the GIL
+#: from the engine) for every single state change.
+COMMIT_WINDOW_SECONDS = 0.01
 _STOP = object()
 
 
@@ -31,6 +48,7 @@ class Writer:
         self._db = db
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._error: BaseException | None = None
+        self._urgent = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="uet-writer", daemon=True)
         self.commits = 0
         self.statements = 0
@@ -46,6 +64,7 @@ class Writer:
         """Block until everything submitted before this call is committed."""
         done = threading.Event()
         self.submit(done)  # type: ignore[arg-type]
+        self._urgent.set()
         if not done.wait(timeout):
             raise StoreError(f"the store writer did not commit within {timeout:.0f}s")
         if self._error is not None:
@@ -54,6 +73,7 @@ class Writer:
     def close(self) -> None:
         if self._thread.is_alive():
             self._queue.put(_STOP)
+            self._urgent.set()
             self._thread.join()
 
     def _loop(self) -> None:
@@ -61,6 +81,9 @@ class Writer:
         try:
             while True:
                 first = self._queue.get()
+                if first is not _STOP and not isinstance(first, threading.Event):
+                    self._urgent.wait(COMMIT_WINDOW_SECONDS)
+                self._urgent.clear()
                 batch = [first]
                 while len(batch) < MAX_UNITS_PER_COMMIT:
                     try:
@@ -94,11 +117,26 @@ class Writer:
         else:
             raise StoreError("the database stayed locked by another process")
         try:
+            # Plain statements keep their order; row images then bring rows to their newest
+            # state; events go last, in order. All of it is one transaction, so readers see the
+            # rows and the events that explain them together.
             sql: str | None = None
             rows: list[Sequence[Any]] = []
+            images: dict[str, dict[tuple[Any, ...], Sequence[Any]]] = {}
+            events: list[Sequence[Any]] = []
             count = 0
             for unit in units:
-                for statement, params in unit:
+                for item in unit:
+                    if type(item) is RowImage:
+                        found = images.get(item.sql)
+                        if found is None:
+                            found = images[item.sql] = {}
+                        found[item.key] = item.params
+                        continue
+                    statement, params = item
+                    if statement == EVENT_SQL:
+                        events.append(params)
+                        continue
                     if statement != sql:
                         if rows:
                             conn.executemany(sql, rows)  # type: ignore[arg-type]
@@ -107,6 +145,12 @@ class Writer:
                     count += 1
             if rows:
                 conn.executemany(sql, rows)  # type: ignore[arg-type]
+            for image_sql, by_key in images.items():
+                conn.executemany(image_sql, list(by_key.values()))
+                count += len(by_key)
+            if events:
+                conn.executemany(EVENT_SQL, events)
+                count += len(events)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -59,7 +59,10 @@ def _result(value: Any, started: float) -> ExecutionResult:
             tokens_out=value.get("tokens_out"),
             model=value.get("model"),
         )
-    return ExecutionResult(outcome="succeeded", exit_code=0, duration=duration)
+    return ExecutionResult(
+        outcome="succeeded", exit_code=0, duration=duration, error=None, tokens_in=None, tokens_out=None,
+        model=None, output_tail="",
+    )
 
 
 async def run_python(request: ExecutionRequest, cancel: asyncio.Event, on_output: OutputCallback | None = None) -> ExecutionResult:

@@ -1,10 +1,15 @@
 """The subprocess adapter: run one argv (never a shell) and turn whatever happens into a result.
 
-The child is started with ``start_new_session=True`` so it leads its own process group; every
-kill goes to the whole group, because tools routinely spawn helpers that would otherwise outlive
-a timeout or a cancel and keep eating CPU (or keep our output pipe open forever). Output is read
-incrementally so the log file and ``on_output`` see it live, and reading stops shortly after the
-main child exits instead of waiting for an EOF a straggler may never give.
+The child leads its own process group (``start_new_session``), and every kill goes to the whole
+group, because tools routinely spawn helpers that would otherwise outlive a timeout or a cancel.
+A timeout or cancel sends SIGTERM, then SIGKILL after the grace period; once the leader is
+reaped, anything left in its group is killed too.
+
+The child writes straight into the attempt's log file: no pipe passes through this process, so
+a straggler that keeps stdout open can never hold us up, and a fast tool costs us no reads.
+``on_output`` is fed by reading new bytes from the log every ``OUTPUT_POLL_SECONDS`` while the
+child runs, and once more at the end. Exit is noticed through a pidfd on the event loop (no
+thread per child); where pidfds are missing, a worker thread waits instead.
 """
 
 from __future__ import annotations
@@ -14,52 +19,56 @@ import codecs
 import contextlib
 import os
 import signal
+import subprocess
+import tempfile
 import time
 from typing import IO
 
-from engine.adapters.base import OutputCallback, tail
+from engine.adapters.base import TAIL_CHARS, OutputCallback
 from schemas.execution import ExecutionRequest, ExecutionResult, Outcome
 
-#: After the main child is gone, how long the reader may keep draining the pipe. Output that was
-#: written before exit is already in the pipe buffer and arrives well within this window.
 CANCEL_GRACE_SECONDS = 0.5
-DRAIN_SECONDS = 0.2
-_READ_SIZE = 65536
+OUTPUT_POLL_SECONDS = 0.2
+_READ_SIZE = 1 << 20
 
 
-class _Pump:
-    """Copies the merged stdout/stderr stream to the log, the callback and a bounded tail.
+class _Output:
+    """Reads what the child appended to the log since the attempt began, incrementally.
 
     Decoding is incremental so a multi-byte character split across two reads is not mangled.
-    A failing ``on_output`` is a bug in the caller, but the child must not then block on a full
-    pipe: the error is kept, the callback disabled, the draining continues, and the error is
-    re-raised once the process is dealt with.
+    A failing ``on_output`` is the caller's bug: it is kept, the callback disabled, and the
+    error re-raised once the process is dealt with.
     """
 
-    def __init__(self, log: IO[bytes] | None, on_output: OutputCallback | None) -> None:
+    def __init__(self, log: IO[bytes], start: int, on_output: OutputCallback | None) -> None:
         self.log = log
+        self.offset = start
+        self.start = start
         self.on_output = on_output
         self.callback_error: BaseException | None = None
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._tail = ""
 
-    async def run(self, stream: asyncio.StreamReader) -> None:
-        while data := await stream.read(_READ_SIZE):
-            if self.log is not None:
-                self.log.write(data)
-                self.log.flush()
+    def poll(self) -> None:
+        if self.on_output is None:
+            return
+        data = os.pread(self.log.fileno(), _READ_SIZE, self.offset)
+        while data:
+            self.offset += len(data)
             self._emit(self._decoder.decode(data))
+            data = os.pread(self.log.fileno(), _READ_SIZE, self.offset) if len(data) == _READ_SIZE else b""
 
     def finish(self) -> str:
-        """Flush a trailing partial character (as U+FFFD) and return the tail."""
-        self._emit(self._decoder.decode(b"", final=True))
-        return self._tail
+        """Deliver the rest to the callback and return the tail of this attempt's output."""
+        self.poll()
+        if self.on_output is not None:
+            self._emit(self._decoder.decode(b"", final=True))
+        end = os.fstat(self.log.fileno()).st_size
+        begin = max(self.start, end - 4 * TAIL_CHARS)
+        text = os.pread(self.log.fileno(), end - begin, begin).decode("utf-8", errors="replace")
+        return text[-TAIL_CHARS:]
 
     def _emit(self, text: str) -> None:
-        if not text:
-            return
-        self._tail = tail(self._tail + text)
-        if self.on_output is not None:
+        if text and self.on_output is not None:
             try:
                 self.on_output(text)
             except Exception as exc:  # re-raised after cleanup
@@ -75,7 +84,7 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 def _spawn_error(request: ExecutionRequest, exc: OSError) -> tuple[int | None, str]:
     """Map an exec failure to a shell-like exit code and a message naming what was missing."""
     exe = request.argv[0] if request.argv else "?"
-    if exc.filename == request.cwd:  # chdir failed in the child, after our isdir() check
+    if exc.filename == request.cwd:
         return None, f"cannot use working directory {request.cwd}: {exc.strerror}"
     if isinstance(exc, FileNotFoundError):
         return 127, f"executable not found: {exe}"
@@ -91,16 +100,31 @@ def _exit_error(code: int) -> str:
     return f"exit code {code}"
 
 
-def _result(
-    start: float, outcome: Outcome, code: int | None, error: str | None, out: str = ""
-) -> ExecutionResult:
+def _result(start: float, outcome: Outcome, code: int | None, error: str | None, out: str = "") -> ExecutionResult:
     return ExecutionResult(
-        outcome=outcome,
-        exit_code=code,
-        duration=time.monotonic() - start,
-        error=error,
-        output_tail=out,
+        outcome=outcome, exit_code=code, duration=time.monotonic() - start, error=error, output_tail=out,
+        tokens_in=None, tokens_out=None, model=None,
     )
+
+
+def _exit_future(proc: subprocess.Popen[bytes]) -> tuple[asyncio.Future[None], object]:
+    """A future that completes when ``proc`` exits, and a handle to release afterwards."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        waiter = loop.run_in_executor(None, proc.wait)
+        waiter.add_done_callback(lambda _f: future.done() or future.set_result(None))
+        return future, None
+    loop.add_reader(pidfd, lambda: future.done() or future.set_result(None))
+    return future, pidfd
+
+
+def _release(handle: object) -> None:
+    if isinstance(handle, int):
+        asyncio.get_running_loop().remove_reader(handle)
+        os.close(handle)
 
 
 async def run_subprocess(
@@ -116,42 +140,36 @@ async def run_subprocess(
         return _result(start, "failed", None, f"working directory not found: {request.cwd}")
 
     with contextlib.ExitStack() as stack:
-        log: IO[bytes] | None = None
-        if request.log_path is not None:
+        if request.log_path:
             os.makedirs(os.path.dirname(os.path.abspath(request.log_path)), exist_ok=True)
-            log = stack.enter_context(open(request.log_path, "ab"))
-        # Our own pipe rather than PIPE: on Python 3.11 ``Process.wait()`` only returns once the
-        # child's pipes hit EOF, which a straggler holding stdout can delay forever.
-        read_fd, write_fd = os.pipe()
-        read_end = stack.enter_context(open(read_fd, "rb", buffering=0))
+            log: IO[bytes] = stack.enter_context(open(request.log_path, "ab+"))
+        else:
+            log = stack.enter_context(tempfile.TemporaryFile())
+        output = _Output(log, log.seek(0, os.SEEK_END), on_output)
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *request.argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=write_fd,
-                stderr=asyncio.subprocess.STDOUT,
+            proc = subprocess.Popen(
+                request.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 cwd=request.cwd,
-                env={**os.environ, **request.env},
+                env={**os.environ, **request.env} if request.env else None,
                 start_new_session=True,
+                close_fds=True,
             )
         except OSError as exc:
             code, error = _spawn_error(request, exc)
+            log.write(f"uet: {error}\n".encode())
             return _result(start, "failed", code, error)
-        finally:
-            os.close(write_fd)  # only the child's process tree may hold the write end
-        pump = _Pump(log, on_output)
-        outcome = await _supervise(proc, read_end, request, cancel, pump)
-        out = pump.finish()
-    if pump.callback_error is not None:
-        raise pump.callback_error
+        outcome = await _supervise(proc, request, cancel, output)
+        out = output.finish()
+    if output.callback_error is not None:
+        raise output.callback_error
 
     code = proc.returncode
     assert code is not None
     if outcome == "timed_out":
-        error = (
-            f"timed out after {request.timeout}s; process group killed "
-            f"(SIGTERM, then SIGKILL after {request.grace}s)"
-        )
+        error = f"timed out after {request.timeout:g}s; process group killed (SIGTERM, then SIGKILL after {request.grace:g}s)"
         return _result(start, "timed_out", code, error, out)
     if outcome == "canceled":
         return _result(start, "canceled", code, "canceled; process group killed", out)
@@ -161,55 +179,53 @@ async def run_subprocess(
 
 
 async def _supervise(
-    proc: asyncio.subprocess.Process,
-    read_end: IO[bytes],
-    request: ExecutionRequest,
-    cancel: asyncio.Event,
-    pump: _Pump,
+    proc: subprocess.Popen[bytes], request: ExecutionRequest, cancel: asyncio.Event, output: _Output
 ) -> Outcome | None:
     """Wait for exit, timeout or cancel; return who ended it (None: the child itself).
 
     Whatever happens, the whole group is dead and the leader reaped when this returns.
     """
+    loop = asyncio.get_running_loop()
     pgid = proc.pid  # start_new_session: the child's pid is its process group id
-    stream = asyncio.StreamReader()
-    reader = asyncio.ensure_future(pump.run(stream))
-    waiter = asyncio.ensure_future(proc.wait())
+    exited, handle = _exit_future(proc)
     canceller = asyncio.ensure_future(cancel.wait())
+    poller: asyncio.TimerHandle | None = None
+
+    def poll_output() -> None:
+        nonlocal poller
+        output.poll()
+        poller = loop.call_later(OUTPUT_POLL_SECONDS, poll_output)
+
+    if output.on_output is not None:
+        poller = loop.call_later(OUTPUT_POLL_SECONDS, poll_output)
     outcome: Outcome | None = None
-    transport: asyncio.BaseTransport | None = None
     try:
-        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(stream), read_end
-        )
-        await asyncio.wait(
-            {waiter, canceller}, timeout=request.timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-        if not waiter.done():
+        await asyncio.wait({exited, canceller}, timeout=request.timeout, return_when=asyncio.FIRST_COMPLETED)
+        if not exited.done():
             outcome = "canceled" if canceller.done() else "timed_out"
-            # Polite first: SIGTERM lets the tool clean up; SIGKILL after the grace period.
-            # An operator's cancel must take effect within a second, so its grace is short.
+            # Polite first: SIGTERM lets the tool clean up; SIGKILL after the grace period. An
+            # operator's cancel must take effect within a second, so its grace is short.
             grace = min(request.grace, CANCEL_GRACE_SECONDS) if outcome == "canceled" else request.grace
             _signal_group(pgid, signal.SIGTERM)
-            await asyncio.wait({waiter}, timeout=grace)
-            if not waiter.done():
+            await asyncio.wait({exited}, timeout=grace)
+            if not exited.done():
                 _signal_group(pgid, signal.SIGKILL)
-            await waiter
-        # The leader is reaped; anything still in its group (a helper that ignored SIGTERM, a
-        # background job of a tool that exited normally) is a straggler and must not outlive us.
+            await exited
+        # The leader has exited; anything still in its group (a helper that ignored SIGTERM, a
+        # background job of a tool that exited normally) is a straggler and must not outlive it.
         _signal_group(pgid, signal.SIGKILL)
-        await asyncio.wait({reader}, timeout=DRAIN_SECONDS)
+        proc.wait()
     except BaseException:
         # Our own task was cancelled (or something broke): leak nothing, then propagate.
         _signal_group(pgid, signal.SIGKILL)
-        await asyncio.wait({waiter}, timeout=1.0)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=1.0)
         raise
     finally:
-        for task in (reader, canceller, waiter):
-            task.cancel()
-        await asyncio.gather(reader, canceller, waiter, return_exceptions=True)
-        # A straggler that escaped the group (setsid) may still hold the write end; closing our
-        # read end is what stops us waiting for it.
-        if transport is not None:
-            transport.close()
+        if poller is not None:
+            poller.cancel()
+        canceller.cancel()
+        _release(handle)
+        with contextlib.suppress(asyncio.CancelledError):
+            await canceller
     return outcome
