@@ -84,10 +84,11 @@ def perceive(
     )
 
 
-async def operate(request: ExecutionRequest, route: Route, cancel: asyncio.Event, on_output: Any = None) -> ExecutionResult:
+async def operate(request: ExecutionRequest, route: Route, cancel: asyncio.Event, on_output: Any = None,
+                  on_spawn: Any = None) -> ExecutionResult:
     try:
         if request.adapter == "subprocess":
-            return await run_subprocess(request, cancel, on_output)
+            return await run_subprocess(request, cancel, on_output, on_spawn)
         if request.adapter == "python":
             return await run_python(request, cancel, on_output)
         assert route.spec is not None and route.spec.sim is not None

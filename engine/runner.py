@@ -30,7 +30,7 @@ from engine.router import Blocked, Route, Router
 from engine.states import RUN_TERMINAL, STEP_ALLOWED, STEP_TERMINAL, transition
 from engine.stats import StatsBook
 from engine.toolconfig import load_router_config
-from engine.workers import Worker, is_lost
+from engine.workers import Worker, is_lost, process_start_token, reap_group
 from schemas.execution import ExecutionRequest, ExecutionResult
 from schemas.records import CommandRecord, ProgressSnapshot
 from schemas.router import RouterConfig
@@ -213,12 +213,15 @@ class RunExecutor:
 
         crashed = queries.running_attempts(self.run_id)
         for attempt in crashed:
+            # The lost engine's children may still run, in their own process groups: kill them
+            # before the step is tried again, so two copies never work on the same thing.
+            reaped = reap_group(attempt.pid, attempt.pid_started) if attempt.pid else False
             now = self.clock()
             self.rec.write(
                 [ops.finish_attempt(self.run_id, attempt.step_id, attempt.number, "crashed", now, None,
                                     "the engine running this attempt was lost", None, None, None, None)],
                 [self._event("attempt.crashed", attempt.step_id, attempt=attempt.number, tool=attempt.tool,
-                             worker=attempt.worker_id)],
+                             worker=attempt.worker_id, reaped_pid=attempt.pid if reaped else None)],
             )
         crashed_steps = {a.step_id for a in crashed}
         for sid, state in list(self.state.items()):
@@ -362,11 +365,22 @@ class RunExecutor:
         self.progress.running += 1
         cancel = asyncio.Event()
         task = asyncio.get_running_loop().create_task(
-            operate(request, route, cancel, self._output_sink(sid, number) if request.adapter != "python" else None)
+            operate(request, route, cancel, self._output_sink(sid, number) if request.adapter != "python" else None,
+                    self._spawn_sink(sid, number, route.tool, now, request.log_path))
         )
         handle = Running(sid, number, route, request, cancel, task, time.monotonic(), now)
         self.running[sid] = handle
         task.add_done_callback(lambda _t, h=handle: self._on_attempt_done(h))
+
+    def _spawn_sink(self, sid: str, number: int, tool: str, started: float, log: str | None) -> Callable[[int], None]:
+        """Record the child's pid with the attempt, so a successor engine can kill what a
+        crashed one left running."""
+
+        def spawned(pid: int) -> None:
+            self.store.submit((ops.attempt_row(self.run_id, sid, number, tool, "running", self.worker.id, started,
+                                               log_path=log, pid=pid, pid_started=process_start_token(pid)),))
+
+        return spawned
 
     def _output_sink(self, sid: str, number: int) -> Callable[[str], None]:
         last = [0.0]

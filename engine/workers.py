@@ -5,7 +5,9 @@ liveness test is what keeps two engines from executing the same run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import time
 import uuid
@@ -35,6 +37,44 @@ def pid_alive(pid: int) -> bool:
         return not fields or fields[0] not in ("Z", "X")
     except OSError:
         return True
+
+
+def process_start_token(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (clock ticks since boot): with the pid it names one
+    process for good, even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_group(pid: int, started: str | None, grace: float = 0.5) -> bool:
+    """Kill the process group that ``pid`` led (SIGTERM, then SIGKILL after ``grace``); True
+    when there was one. While a group exists Linux does not hand its id to a new process, so
+    the only check needed is that a live ``pid`` is still the process that was started."""
+    if pid_alive(pid) and started is not None and process_start_token(pid) != started:
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return False
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _group_exists(pid):
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    return True
 
 
 def is_lost(worker: WorkerRecord, now: float | None = None) -> bool:

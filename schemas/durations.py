@@ -6,6 +6,7 @@ Parsed once at the edge into float seconds so the engine never sees strings.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
@@ -26,7 +27,9 @@ def parse_duration(value: object) -> float:
         match = _PATTERN.match(value)
         if not match:
             raise ValueError(f"{value!r} is not a duration: write e.g. 500ms, 2s, 10m or 1h")
-        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+        number, unit = match.group(1), match.group(2) or "s"
+        # Divide for milliseconds: 9 * 0.001 is 0.009000000000000001, 9 / 1000 is 0.009.
+        seconds = float(number) / 1000 if unit == "ms" else float(number) * _UNITS[unit]
     else:
         raise ValueError("a duration such as 500ms, 2s, 10m or 1h is needed")
     if seconds < 0:
@@ -38,13 +41,14 @@ def parse_duration(value: object) -> float:
 
 def format_duration(seconds: float) -> str:
     """The shortest exact spelling of ``seconds`` that ``parse_duration`` reads back."""
-    if seconds < 1 and seconds != 0:
-        return f"{round(seconds * 1000)}ms"
     for unit in ("d", "h", "m"):
         size = _UNITS[unit]
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
+    exact = Decimal(repr(float(seconds)))
+    if 0 < seconds < 1 and (exact * 1000) == (exact * 1000).to_integral_value():
+        return f"{int(exact * 1000)}ms"
+    return f"{exact.normalize():f}s"
 
 
 Duration = Annotated[

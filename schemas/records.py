@@ -93,6 +93,9 @@ class AttemptRecord(Record):
     tokens_in: int | None = None
     tokens_out: int | None = None
     usd: float | None = None
+    model: str | None = None
+    pid: int | None = Field(None, description="Process group leader of a subprocess attempt.")
+    pid_started: str | None = Field(None, description="Its start time, to tell it from a reused pid.")
 
 
 class EventRecord(Record):

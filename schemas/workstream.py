@@ -101,7 +101,9 @@ class Step(Strict):
         None, description="Expand this step into one step per combination of values."
     )
 
-    _split_run = field_validator("run", mode="before")(split_command)
+    _split_run = field_validator(
+        "run", mode="before", json_schema_input_type=Annotated[str, Field(min_length=1)] | Argv | None
+    )(split_command)
 
     @field_validator("needs")
     @classmethod
@@ -134,6 +136,9 @@ class Step(Strict):
         if self.run is not None and self.call is not None:
             raise ValueError("a step has either `run` or `call`, not both")
         placeholders = set(PLACEHOLDER.findall(self.id))
+        if self.matrix is not None and placeholders - set(self.matrix):
+            unknown = ", ".join("{" + p + "}" for p in sorted(placeholders - set(self.matrix)))
+            raise ValueError(f"id {self.id!r} uses {unknown}, which is not a matrix key")
         if self.matrix is None and placeholders:
             raise ValueError(f"id {self.id!r} has placeholders but the step has no matrix")
         if self.matrix is not None:

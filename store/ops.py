@@ -18,7 +18,8 @@ STEP_ROW_SQL = (
 )
 ATTEMPT_ROW_SQL = (
     "INSERT OR REPLACE INTO attempts (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, "
-    "exit_code, log_path, error, tokens_in, tokens_out, usd, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "exit_code, log_path, error, tokens_in, tokens_out, usd, model, pid, pid_started) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -62,12 +63,14 @@ def attempt_row(
     tokens_out: int | None = None,
     usd: float | None = None,
     model: str | None = None,
+    pid: int | None = None,
+    pid_started: str | None = None,
 ) -> RowImage:
     return RowImage(
         ATTEMPT_ROW_SQL,
         (run_id, step_id, number),
         (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, exit_code, log_path, error,
-         tokens_in, tokens_out, usd, model),
+         tokens_in, tokens_out, usd, model, pid, pid_started),
     )
 
 

@@ -52,8 +52,7 @@ def resolve_run_id(prefix: str) -> str:
     exact = Run.get_or_none(Run.id == prefix)
     if exact is not None:
         return str(exact.id)
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    matches = [r.id for r in Run.select(Run.id).where(Run.id ** f"{escaped}%").limit(6)]
+    matches = [r.id for r in Run.select(Run.id).where(Run.id.startswith(prefix)).limit(6)]
     matches = [m for m in matches if m.startswith(prefix)]
     if not matches:
         raise NoSuchRecord(f"no run matches {prefix!r}; `uet runs` lists them")

@@ -5,6 +5,7 @@ that must be durable before anything else happens (creating a run, claiming it, 
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -43,9 +44,9 @@ class Store:
         try:
             self.db.connect(reuse_if_open=True)
             self.applied = migrate(self.db)
-        except StoreError:
+        except StoreError as exc:
             self.db.close()
-            raise
+            raise StoreError(f"{self.path}: {exc}") from exc
         except Exception as exc:
             self.db.close()
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
@@ -100,6 +101,14 @@ class Store:
         """Insert a run and its expanded steps (id, kind, needs, spec) in one transaction."""
         ts = time.time() if now is None else now
         conn = self.db.connection()
+        try:
+            self._insert_run(conn, run_id, workstream, source, root, max_parallel, spec, steps, ts)
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"cannot create run {run_id}: {exc}") from exc
+
+    def _insert_run(self, conn: sqlite3.Connection, run_id: str, workstream: str, source: str | None, root: str,
+                    max_parallel: int, spec: dict[str, Any],
+                    steps: Sequence[tuple[str, str, list[str], dict[str, Any]]], ts: float) -> None:
         with self.db.atomic("IMMEDIATE"):
             conn.execute(
                 "INSERT INTO runs (id, workstream, source, root, state, created_at, total_steps, max_parallel, spec) "

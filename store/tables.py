@@ -79,6 +79,8 @@ class Attempt(Base):
     tokens_out = IntegerField(null=True)
     usd = FloatField(null=True)
     model = TextField(null=True)
+    pid = IntegerField(null=True)
+    pid_started = TextField(null=True)
 
     class Meta:
         table_name = "attempts"

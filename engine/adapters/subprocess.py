@@ -22,6 +22,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from typing import IO
 
 from engine.adapters.base import TAIL_CHARS, OutputCallback
@@ -128,9 +129,16 @@ def _release(handle: object) -> None:
 
 
 async def run_subprocess(
-    request: ExecutionRequest, cancel: asyncio.Event, on_output: OutputCallback | None = None
+    request: ExecutionRequest,
+    cancel: asyncio.Event,
+    on_output: OutputCallback | None = None,
+    on_spawn: Callable[[int], None] | None = None,
 ) -> ExecutionResult:
-    """Run ``request.argv`` to completion, timeout or cancel; never raise for the tool's failure."""
+    """Run ``request.argv`` to completion, timeout or cancel; never raise for the tool's failure.
+
+    ``on_spawn`` gets the child's pid (its process group id) as soon as it exists, so that an
+    engine that dies while the child runs leaves enough behind for the next one to kill it.
+    """
     if not request.argv:
         raise ValueError(f"subprocess request for step {request.step_id!r} has no argv")
     start = time.monotonic()
@@ -161,6 +169,8 @@ async def run_subprocess(
             code, error = _spawn_error(request, exc)
             log.write(f"uet: {error}\n".encode())
             return _result(start, "failed", code, error)
+        if on_spawn is not None:
+            on_spawn(proc.pid)
         outcome = await _supervise(proc, request, cancel, output)
         out = output.finish()
     if output.callback_error is not None:

@@ -115,13 +115,6 @@ def test_string_run_is_split_like_a_shell_line() -> None:
     assert workstream.steps[2].run == ["python", "-m", "pytest", "-q", "tests/a b"]
 
 
-# schemas/workstream.py: `run` accepts a string at validation time (split_command), but the
-# exported schema only allows an array, so an editor flags valid files. Fix: pass
-# `json_schema_input_type=Annotated[str, Field(min_length=1)] | Argv | None` to the `run`
-# field_validator, then `uet schemas export`; drop this marker with it.
-@pytest.mark.xfail(
-    strict=True, reason="exported schema rejects a string `run`", raises=jsonschema.ValidationError
-)
 def test_string_run_validates_with_the_exported_schema() -> None:
     exported_validator("workstream").validate(with_string_run(EXAMPLE))
 
@@ -236,13 +229,6 @@ def test_format_duration_round_trips(seconds: float, text: str) -> None:
     assert parse_duration(format_duration(seconds)) == seconds
 
 
-# schemas/durations.py: parse_duration multiplies by 0.001 ("9ms" -> 0.009000000000000001) and
-# format_duration rounds to milliseconds and to 6 significant digits ("1234.567" -> "1234.57s").
-# Fix: divide for ms (`float(number) / 1000`) and spell seconds with `repr`-exact digits (see
-# the report); drop this marker with it.
-@pytest.mark.xfail(
-    strict=True, reason="format_duration/parse_duration lose precision", raises=AssertionError
-)
 def test_format_duration_round_trips_every_millisecond_value() -> None:
     values = [ms / 1000 for ms in range(0, 2000)] + [
         ms / 1000 for ms in range(0, int(MAX_SECONDS * 1000), 7919)

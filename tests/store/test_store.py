@@ -287,25 +287,17 @@ def runs(store: Store) -> Store:
     return store
 
 
-# store/queries.py resolve_run_id escapes the prefix but uses `Run.id ** pattern`, which emits
-# LIKE without an ESCAPE clause, so escaped `%`, `_` and `\` never match. The fix is
-# `Run.id.startswith(prefix)` (peewee escapes and adds ESCAPE); drop this marker with it.
-LIKE_ESCAPE_BUG = pytest.mark.xfail(
-    strict=True, reason="resolve_run_id: LIKE pattern without ESCAPE clause", raises=NoSuchRecord
-)
-
-
 @pytest.mark.parametrize(
     ("prefix", "expected"),
     [
         ("abc-111", "abc-111"),
         ("abd", "abd-333"),
         ("abc-2", "abc-222"),
-        pytest.param("x_", "x_y-444", marks=LIKE_ESCAPE_BUG),
+        ("x_", "x_y-444"),
         ("xz", "xzy-555"),
-        pytest.param("p%", "p%q-666", marks=LIKE_ESCAPE_BUG),
+        ("p%", "p%q-666"),
         ("pz", "pzq-777"),
-        pytest.param("q\\", "q\\r-888", marks=LIKE_ESCAPE_BUG),
+        ("q\\", "q\\r-888"),
     ],
 )
 def test_resolve_run_id(runs: Store, prefix: str, expected: str) -> None:

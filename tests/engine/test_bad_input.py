@@ -1,0 +1,343 @@
+"""Bad workstream files through the real CLI: each one must give one clear error that names the
+file, line, column and field, exit with code 2, print no traceback and write nothing.
+
+The corpus is ``tests/corpus/bad/`` (one fault per file) and ``tests/corpus/good/``. Files that
+should not be committed (50 MiB, an alias bomb, binary, non-UTF-8, a control character) are
+generated at run time. The expected location of every error is in ``CASES`` below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "tests" / "corpus"
+BIG_BYTES = 50 * 1024 * 1024
+
+Generator = Callable[[Path], None]  # writes the case's file (or directory) at the given path
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input and where its error must point. ``line`` None: a whole-file problem."""
+
+    name: str
+    line: int | None
+    column: int | None
+    field: str | None
+    keywords: tuple[str, ...]
+    generate: Generator | None = field(default=None, compare=False)
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.yaml"
+
+    @property
+    def location(self) -> str:
+        """The start of the one error line: ``uet: FILE:LINE:COLUMN: FIELD: ``."""
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"uet: {where}: " + (f"{self.field}: " if self.field else "")
+
+
+# -- generated inputs -------------------------------------------------------------------------
+
+
+def _alias_bomb(path: Path) -> None:
+    lines = [
+        "name: alias-bomb",
+        "steps:",
+        "  - id: boom",
+        "    run: [echo, ok]",
+        "    params:",
+        "      a: &a [" + ", ".join(['"lol"'] * 9) + "]",
+    ]
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"      {name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _binary(path: Path) -> None:
+    path.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 16)
+
+
+def _non_utf8(path: Path) -> None:
+    path.write_bytes("name: café\nsteps:\n  - id: a\n    run: [echo, déjà]\n".encode("latin-1"))
+
+
+def _utf16(path: Path) -> None:
+    path.write_bytes("name: x\nsteps:\n  - id: a\n    run: [echo, ok]\n".encode("utf-16"))
+
+
+def _control_char(path: Path) -> None:
+    path.write_text('name: bell\nsteps:\n  - id: a\n    run: [echo, "ding\x07"]\n', encoding="utf-8")
+
+
+def _directory(path: Path) -> None:
+    path.mkdir()
+
+
+def _nonexistent(path: Path) -> None:
+    pass
+
+
+def _big(path: Path) -> None:
+    raise AssertionError("the 50 MiB file comes from the big_file fixture")  # pragma: no cover
+
+
+# -- the table: expected line, column, field path and words, per case -------------------------
+
+CASES = [
+    # YAML and file level
+    Case("malformed_yaml", 7, 1, None, ("YAML syntax", "quoted scalar", "line 4, column 17")),
+    Case("malformed_indent", 5, 4, None, ("YAML syntax", "indentation", "line 3, column 3")),
+    Case("tabs", 4, 1, None, ("tab", "indentation")),
+    Case("empty", 1, 1, None, ("empty",)),
+    Case("comments_only", 1, 1, None, ("no document",)),
+    Case("top_level_list", 1, 1, None, ("mapping", "found a list")),
+    Case("top_level_null", 2, 1, None, ("mapping", "found null")),
+    Case("multiple_documents", 5, 1, None, ("second YAML document",)),
+    Case("duplicate_keys", 6, 5, "steps[0].timeout", ("duplicate key 'timeout'",)),
+    Case("recursive_alias", 2, 8, "steps[0].run", ("recursive alias",)),
+    Case("unsupported_tag", 4, 10, "steps[0].run", ("tag !!python/object/apply:os.system", "not supported")),
+    Case("bad_date", 4, 17, "steps[0].run[1]", ("2024-13-01", "month", "quotes")),
+    Case("merge_not_mapping", 4, 9, "steps[0]", ("merge key", "mapping")),
+    Case("alias_bomb", 11, 10, "steps[0].params.f", ("alias bomb", "200000"), _alias_bomb),
+    Case("binary", 1, 8, None, ("binary", "NUL"), _binary),
+    Case("non_utf8", 1, 10, None, ("UTF-8", "0xe9"), _non_utf8),
+    Case("utf16", 1, 1, None, ("UTF-16", "UTF-8"), _utf16),
+    Case("control_char", 4, 22, None, ("U+0007", "not allowed"), _control_char),
+    Case("big", None, None, None, ("50.0 MiB", "limit is 5 MiB"), _big),
+    Case("directory", None, None, None, ("directory",), _directory),
+    Case("nonexistent", None, None, None, ("no such file",), _nonexistent),
+    # schema
+    Case("wrong_type", 2, 1, "max_parallel", ("an integer is expected", "'many'")),
+    Case("wrong_type_needs", 7, 5, "steps[1].needs", ("a list is expected", "found a mapping")),
+    Case("unquoted_bool", 4, 11, "steps[0].run[0]", ("a string is expected", "boolean true", "quotes")),
+    Case("non_string_key", 5, 11, "steps[0].env.1", ("key must be a string", "number 1")),
+    Case("unknown_key", 7, 5, "steps[1].nedds", ("unknown key 'nedds'", "did you mean 'needs'")),
+    Case("missing_name", 1, 1, "name", ("required field is missing",)),
+    Case("negative_duration", 5, 5, "steps[0].timeout", ("cannot be negative",)),
+    Case("negative_duration_string", 5, 30, "steps[0].retry.backoff", ("'-2s' is not a duration",)),
+    Case("absurd_duration", 6, 5, "steps[0].timeout", ("'30d'", "7-day limit")),
+    Case("bad_retry_bounds", 5, 5, "steps[0].retry", ("max_backoff must not be shorter than backoff",)),
+    Case("run_and_call", 5, 5, "steps[1]", ("either `run` or `call`",)),
+    Case("matrix_missing_placeholder", 5, 5, "steps[1]", ("must use every matrix key", "{pkg}")),
+    # DAG, tools and executables
+    Case("cycle", 5, 13, "steps[0].needs[0]", ("dependency cycle", "a → b → c → a")),
+    Case("unknown_dep", 7, 13, "steps[1].needs[0]", ("unknown step 'biuld'", "did you mean 'build'")),
+    Case("duplicate_step_ids", 7, 5, "steps[2].id", ("duplicate step id 'a'", "steps[0]")),
+    Case("unknown_tool", 7, 5, "steps[1].tool", ("unknown tool 'ruf'", "did you mean 'ruff'")),
+    Case("missing_executable", 6, 11, "steps[1].run[0]", ("uet-no-such-program-xyz", "not found on PATH")),
+]
+BY_NAME = {case.name: case for case in CASES}
+
+# `uet run` too, for one case of each kind of failure (reading, parsing, schema, DAG, tools)
+RUN_CASES = [
+    "nonexistent", "directory", "big", "binary", "alias_bomb", "malformed_yaml", "duplicate_keys",
+    "unknown_key", "bad_retry_bounds", "cycle", "unknown_dep", "missing_executable",
+]
+
+GOOD = sorted(p.name for p in (CORPUS / "good").glob("*.yaml"))
+
+
+def test_the_table_covers_the_corpus() -> None:
+    committed = {p.stem for p in (CORPUS / "bad").glob("*.yaml")}
+    in_table = {c.name for c in CASES if c.generate is None}
+    assert committed == in_table
+    assert set(RUN_CASES) <= set(BY_NAME)
+    assert len(GOOD) >= 2
+
+
+# -- running the CLI ----------------------------------------------------------------------------
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "UET_DB"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def uet(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        cwd=project, env=_env(), capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def _tree(project: Path) -> set[str]:
+    return {str(p.relative_to(project)) for p in project.rglob("*")}
+
+
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """50 MiB of plausible YAML, written once for the module."""
+    path = tmp_path_factory.mktemp("big") / "big.yaml"
+    chunk = "".join(f"  - id: step{i}\n    run: [echo, {i}]\n" for i in range(2000)).encode()
+    with path.open("wb") as out:
+        out.write(b"name: big\nsteps:\n")
+        while out.tell() + len(chunk) <= BIG_BYTES:
+            out.write(chunk)
+        out.write(b"#" * (BIG_BYTES - out.tell()))
+    assert path.stat().st_size == BIG_BYTES
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / ".uet").mkdir(parents=True)
+    return root
+
+
+def place(case: Case, project: Path, big_file: Path) -> None:
+    """Put the case's input into the project as ``<name>.yaml``."""
+    target = project / case.file
+    if case.name == "big":
+        try:
+            os.link(big_file, target)  # no need to copy 50 MiB per test
+        except OSError:
+            target.symlink_to(big_file)
+    elif case.generate is not None:
+        case.generate(target)
+    else:
+        shutil.copyfile(CORPUS / "bad" / case.file, target)
+
+
+def assert_clear_error(case: Case, result: subprocess.CompletedProcess[str]) -> None:
+    err = result.stderr
+    assert result.returncode == 2, (result.returncode, err)
+    assert "Traceback" not in err, err
+    assert result.stdout == "", result.stdout
+    assert err.count("\n") == 1, f"expected exactly one error line:\n{err}"  # one fault, one error
+    assert err.startswith(case.location), f"expected {case.location!r}...\ngot {err!r}"
+    for word in case.keywords:
+        assert word.lower() in err.lower(), f"{word!r} not in {err!r}"
+
+
+# -- the tests ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: subprocess.CompletedProcess[str]
+    project: Path
+    before: set[str]
+    after: set[str]
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory, big_file: Path) -> dict[tuple[str, str], Outcome]:
+    """Every (command, case) run once, concurrently: each is its own process and project."""
+    jobs: list[tuple[str, Case, Path, set[str]]] = []
+    for command, cases in (("validate", CASES), ("run", [BY_NAME[n] for n in RUN_CASES])):
+        for case in cases:
+            project = tmp_path_factory.mktemp(f"{command}-{case.name}") / "proj"
+            (project / ".uet").mkdir(parents=True)
+            place(case, project, big_file)
+            jobs.append((command, case, project, _tree(project)))
+
+    def one(job: tuple[str, Case, Path, set[str]]) -> Outcome:
+        command, case, project, before = job
+        args = ("run", "--plain", case.file) if command == "run" else ("validate", case.file)
+        result = uet(project, *args)
+        return Outcome(result, project, before, _tree(project))
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        done = list(pool.map(one, jobs))
+    return {(command, case.name): outcome for (command, case, _, _), outcome in zip(jobs, done, strict=True)}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_validate_rejects_bad_input(case: Case, outcomes: dict[tuple[str, str], Outcome]) -> None:
+    outcome = outcomes["validate", case.name]
+    assert_clear_error(case, outcome.result)
+    assert outcome.after == outcome.before
+
+
+@pytest.mark.parametrize("case", [BY_NAME[n] for n in RUN_CASES], ids=lambda c: c.name)
+def test_run_rejects_bad_input_and_writes_nothing(case: Case, outcomes: dict[tuple[str, str], Outcome]) -> None:
+    outcome = outcomes["run", case.name]
+    assert_clear_error(case, outcome.result)
+    assert outcome.after == outcome.before
+    assert not list(outcome.project.rglob("uet.db*"))
+
+
+def _counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("runs", "steps", "attempts", "events")}
+
+
+def test_bad_run_leaves_an_existing_store_unchanged(project: Path, big_file: Path) -> None:
+    shutil.copyfile(CORPUS / "good" / "minimal.yaml", project / "minimal.yaml")
+    first = uet(project, "run", "--plain", "minimal.yaml")
+    assert first.returncode == 0, first.stderr
+    db = project / ".uet" / "uet.db"
+    counts = _counts(db)
+    assert counts["runs"] == 1 and counts["steps"] == 1 and counts["events"] > 0
+    for name in ("malformed_yaml", "unknown_key", "cycle", "missing_executable"):
+        case = BY_NAME[name]
+        place(case, project, big_file)
+        assert_clear_error(case, uet(project, "run", "--plain", case.file))
+    assert _counts(db) == counts
+
+
+def test_validate_json_lists_located_problems(project: Path) -> None:
+    (project / "two.yaml").write_text(
+        "name: two-problems\n"
+        "steps:\n"
+        "  - id: a\n"
+        "    run: [echo, ok]\n"
+        "    needs: [nope]\n"
+        "  - id: b\n"
+        "    tool: ruf\n",
+        encoding="utf-8",
+    )
+    result = uet(project, "validate", "--json", "two.yaml")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    document = json.loads(result.stdout)
+    assert document["valid"] is False
+    assert document["problems"] == [
+        {"message": "needs unknown step 'nope'", "file": "two.yaml", "line": 5, "column": 13,
+         "field": "steps[0].needs[0]"},
+        {"message": "unknown tool 'ruf'; did you mean 'ruff'?", "file": "two.yaml", "line": 7, "column": 5,
+         "field": "steps[1].tool"},
+    ]
+
+
+def test_validate_json_of_unreadable_yaml(project: Path) -> None:
+    shutil.copyfile(CORPUS / "bad" / "tabs.yaml", project / "tabs.yaml")
+    result = uet(project, "validate", "--json", "tabs.yaml")
+    assert result.returncode == 2
+    (problem,) = json.loads(result.stdout)["problems"]
+    assert (problem["file"], problem["line"], problem["column"]) == ("tabs.yaml", 4, 1)
+    assert "tab" in problem["message"]
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_good_files_validate(name: str, project: Path) -> None:
+    shutil.copyfile(CORPUS / "good" / name, project / name)
+    result = uet(project, "validate", "--json", name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr == ""
+    document = json.loads(result.stdout)
+    assert document["valid"] is True
+    assert document["root"] == str(project.resolve())
+    assert not (project / ".uet" / "uet.db").exists()
