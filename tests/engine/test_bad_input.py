@@ -14,7 +14,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,8 +185,9 @@ def _tree(project: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """50 MiB of plausible YAML, written once for the module."""
+def big_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """50 MiB of plausible YAML, written once for the module (and removed after it, since pytest
+    keeps the temporary folders of recent sessions)."""
     path = tmp_path_factory.mktemp("big") / "big.yaml"
     chunk = "".join(f"  - id: step{i}\n    run: [echo, {i}]\n" for i in range(2000)).encode()
     with path.open("wb") as out:
@@ -195,7 +196,8 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
             out.write(chunk)
         out.write(b"#" * (BIG_BYTES - out.tell()))
     assert path.stat().st_size == BIG_BYTES
-    return path
+    yield path
+    path.unlink()
 
 
 @pytest.fixture
@@ -242,7 +244,7 @@ class Outcome:
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory, big_file: Path) -> dict[tuple[str, str], Outcome]:
+def outcomes(tmp_path_factory: pytest.TempPathFactory, big_file: Path) -> Iterator[dict[tuple[str, str], Outcome]]:
     """Every (command, case) run once, concurrently: each is its own process and project."""
     jobs: list[tuple[str, Case, Path, set[str]]] = []
     for command, cases in (("validate", CASES), ("run", [BY_NAME[n] for n in RUN_CASES])):
@@ -260,7 +262,10 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, big_file: Path) -> dict[t
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         done = list(pool.map(one, jobs))
-    return {(command, case.name): outcome for (command, case, _, _), outcome in zip(jobs, done, strict=True)}
+    yield {(command, case.name): outcome for (command, case, _, _), outcome in zip(jobs, done, strict=True)}
+    for _, case, project, _ in jobs:
+        if case.name == "big":
+            (project / case.file).unlink()  # a hard link keeps the 50 MiB alive
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -1,0 +1,225 @@
+"""End-to-end behaviour through the real ``uet`` command: crash safety after ``kill -9``,
+cross-process cancel, breakers routing around a real flaky tool, detached runs, ownership."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import Project, pid_dead, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def step_states(project: Project, run_id: str) -> dict[str, str]:
+    return {s["id"]: s["state"] for s in project.status(run_id)["steps"]}
+
+
+def only_run(project: Project) -> str:
+    runs = wait_for(project.runs, what="a run to be created")
+    return runs[0]["id"]
+
+
+def db_query(project: Project, sql: str, *params: object) -> list[tuple]:
+    with sqlite3.connect(project.db) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def test_kill_9_then_resume_completes_without_rerunning_succeeded_steps(project: Project) -> None:
+    project.script("long.sh", """
+        echo $$ >> pids
+        if [ -f second-time ]; then echo done; exit 0; fi
+        touch second-time
+        sleep 60
+    """)
+    workstream = project.write("ws.yaml", """
+        name: crashy
+        max_parallel: 2
+        steps:
+          - id: first
+            run: sh -c 'echo ran >> first.count'
+          - id: long
+            needs: [first]
+            run: ./long.sh
+            retry: {max_attempts: 2, backoff: 10ms}
+          - id: last
+            needs: [long]
+            run: sh -c 'echo ran >> last.count'
+    """)
+    engine = project.spawn("run", "--plain", str(workstream))
+    run_id = only_run(project)
+    wait_for(lambda: (project.root / "pids").exists(), what="the long step to start")
+    orphan = int((project.root / "pids").read_text().split()[0])
+    wait_for(lambda: db_query(project, "SELECT pid FROM attempts WHERE step_id = 'long' AND pid IS NOT NULL"),
+             what="the attempt's pid to be recorded")
+    engine.send_signal(signal.SIGKILL)
+    engine.communicate(timeout=10)
+    assert not pid_dead(orphan), "the tool outlives its killed engine until someone reaps it"
+
+    resumed = project.uet("resume", "--plain", run_id, timeout=60)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "crashed" in resumed.stdout or "recovered" in resumed.stdout
+
+    wait_for(lambda: pid_dead(orphan), timeout=5, what="the orphaned tool to be killed")
+    assert (project.root / "first.count").read_text().count("ran") == 1
+    assert (project.root / "last.count").read_text().count("ran") == 1
+    status = project.status(run_id)
+    assert status["state"] == "succeeded"
+    attempts = db_query(project, "SELECT number, state FROM attempts WHERE run_id = ? AND step_id = 'long' "
+                                 "ORDER BY number", run_id)
+    assert attempts == [(1, "crashed"), (2, "succeeded")]
+    assert db_query(project, "PRAGMA integrity_check") == [("ok",)]
+    kinds = [k for (k,) in db_query(project, "SELECT kind FROM events WHERE run_id = ? ORDER BY seq", run_id)]
+    assert "run.recovered" in kinds and "attempt.crashed" in kinds
+
+
+def test_cancel_from_another_process_stops_the_run_and_its_process_group(project: Project) -> None:
+    project.script("tree.sh", """
+        trap '' TERM
+        sh -c 'trap "" TERM; echo $$ >> pids; sleep 60' &
+        echo $$ >> pids
+        sleep 60
+    """)
+    workstream = project.write("ws.yaml", """
+        name: cancel-me
+        steps:
+          - id: stubborn
+            run: ./tree.sh
+          - id: after
+            needs: [stubborn]
+            run: "true"
+    """)
+    engine = project.spawn("run", "--plain", str(workstream))
+    run_id = only_run(project)
+    wait_for(lambda: (project.root / "pids").exists() and len((project.root / "pids").read_text().split()) == 2,
+             what="the process tree to start")
+    pids = [int(p) for p in (project.root / "pids").read_text().split()]
+    started = time.monotonic()
+    cancel = project.uet("cancel", run_id, timeout=30)
+    took = time.monotonic() - started
+    assert cancel.returncode == 0, cancel.stdout + cancel.stderr
+    assert "canceled in" in cancel.stdout
+    reported = float(cancel.stdout.split("canceled in ")[1].split("s")[0])
+    assert reported < 1.0, cancel.stdout
+    assert took < 5
+    out, _err = engine.communicate(timeout=10)
+    assert engine.returncode == 1
+    for pid in pids:
+        assert pid_dead(pid), f"pid {pid} survived the cancel"
+    assert step_states(project, run_id) == {"stubborn": "canceled", "after": "canceled"}
+    assert project.status(run_id)["state"] == "canceled"
+
+
+def test_breaker_opens_routes_around_a_flaky_tool_probes_and_closes(project: Project) -> None:
+    project.script("flaky.sh", """
+        echo "$1" >> flaky.calls
+        if [ -f broken ]; then exit 1; fi
+        exit 0
+    """)
+    project.write("broken", "")
+    project.write(".uet/router.yaml", """
+        strategy: fixed
+        tools:
+          flaky:
+            command: ["./flaky.sh", "{step}"]
+            capabilities: [code_edit]
+            breaker: {consecutive_failures: 2, open_for: 1s}
+          steady:
+            command: ["sh", "-c", "echo {step} >> steady.calls"]
+            capabilities: [code_edit]
+        rules:
+          - kind: code_edit
+            tools: [flaky, steady]
+    """)
+    workstream = project.write("ws.yaml", """
+        name: breaker
+        max_parallel: 1
+        retry: {max_attempts: 3, backoff: 10ms, max_backoff: 10ms}
+        steps:
+          - id: e1
+            kind: code_edit
+          - id: e2
+            kind: code_edit
+            needs: [e1]
+          - id: heal
+            needs: [e2]
+            run: sh -c 'rm -f broken && sleep 1.3'
+          - id: e3
+            kind: code_edit
+            needs: [heal]
+          - id: e4
+            kind: code_edit
+            needs: [e3]
+    """)
+    result = project.uet("run", "--plain", str(workstream), timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_id = only_run(project)
+    lines = result.stdout.splitlines()
+    text = result.stdout
+    assert "breaker flaky closed → open" in text
+    assert "routed around flaky (breaker open)" in text
+    assert "breaker flaky open → half_open" in text
+    assert "half-open probe" in text
+    assert "breaker flaky half_open → closed" in text
+    order = [i for i, line in enumerate(lines) if "breaker flaky" in line]
+    assert [lines[i].split("breaker flaky ")[1].split(":")[0] for i in order] == [
+        "closed → open", "open → half_open", "half_open → closed"]
+    assert (project.root / "flaky.calls").read_text().split() == ["e1", "e1", "e3", "e4"]
+    assert (project.root / "steady.calls").read_text().split() == ["e1", "e2"]
+    breaker = project.status(run_id)["breakers"]
+    assert {b["tool"]: b["state"] for b in breaker}["flaky"] == "closed"
+
+
+def test_detached_run_survives_its_terminal_and_reports_through_status(project: Project) -> None:
+    workstream = project.write("ws.yaml", """
+        name: background
+        steps:
+          - id: slow
+            run: sh -c 'sleep 1.5; echo finished'
+          - id: after
+            needs: [slow]
+            run: "true"
+    """)
+    # A login shell in its own session starts the detached run and keeps going; then the whole
+    # session is killed, as a closing terminal or SSH link would do.
+    command = " ".join(f"'{a}'" for a in project.argv("run", "--detach", str(workstream)))
+    session = subprocess.Popen(["setsid", "sh", "-c", f"{command} > run-id 2> detach.err; sleep 60"],
+                               cwd=project.root, env=project.env(), stdin=subprocess.DEVNULL)
+    run_id = wait_for(lambda: (project.root / "run-id").exists() and (project.root / "run-id").read_text().strip(),
+                      what="the run id")
+    assert len(run_id) == 12, (project.root / "detach.err").read_text()
+    assert project.status(run_id)["state"] == "running"
+    os.killpg(session.pid, signal.SIGHUP)
+    os.killpg(session.pid, signal.SIGKILL)
+    session.wait(timeout=10)
+    final = wait_for(lambda: (doc := project.status(run_id))["state"] not in ("pending", "running") and doc,
+                     timeout=30, what="the detached run to finish")
+    assert final["state"] == "succeeded"
+    log = project.uet("logs", run_id, "slow", check=True)
+    assert "finished" in log.stdout
+
+
+def test_a_second_engine_cannot_take_a_run_that_is_being_executed(project: Project) -> None:
+    workstream = project.write("ws.yaml", """
+        name: owned
+        steps:
+          - id: wait
+            run: sh -c 'touch started; sleep 30'
+    """)
+    engine = project.spawn("run", "--plain", str(workstream))
+    run_id = only_run(project)
+    wait_for(lambda: (project.root / "started").exists(), what="the step to start")
+    other = project.uet("resume", "--plain", run_id, timeout=30)
+    assert other.returncode == 0
+    assert "asked the engine running" in other.stdout
+    retry = project.uet("retry", run_id, "wait", timeout=30)
+    assert "only failed, canceled or skipped" in retry.stdout + retry.stderr
+    project.uet("cancel", run_id, check=True)
+    engine.communicate(timeout=10)
+    attempts = db_query(project, "SELECT COUNT(*) FROM attempts WHERE run_id = ?", run_id)
+    assert attempts == [(1,)]
