@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m engine.demo.run_demo
+	$(VENV)/bin/uet demo
 
 test: $(STAMP)
 	$(VENV)/bin/lint-imports

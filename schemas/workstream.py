@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from schemas.durations import Duration
+from schemas.durations import Duration, format_duration
 
 STEP_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.{}-]*$"
 NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
@@ -28,6 +28,8 @@ class Strict(BaseModel):
 
 def split_command(value: Any) -> Any:
     """``run`` may be an argv list or one string split like a shell line (never run by a shell)."""
+    if value is None:
+        raise ValueError("`run` is empty: give a command, or remove the key")
     if isinstance(value, str):
         try:
             parts = shlex.split(value)
@@ -65,7 +67,10 @@ class RetryPolicy(Strict):
     @model_validator(mode="after")
     def _bounds(self) -> RetryPolicy:
         if self.max_backoff < self.backoff:
-            raise ValueError("max_backoff must not be shorter than backoff")
+            raise ValueError(
+                f"max_backoff ({format_duration(self.max_backoff)}) must not be shorter than "
+                f"backoff ({format_duration(self.backoff)})"
+            )
         return self
 
 

@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("--reason")
 
+    p = add("demo", "run the bundled demo in a fresh temporary project")
+    p.add_argument("--dir", type=Path, help="lay the demo out here instead of a temporary directory")
+    p.add_argument("--plain", action="store_true", help="plain lines instead of the live display")
+
     p = add("schemas", "JSON Schemas of the file formats")
     schemas_sub = p.add_subparsers(dest="schemas_command", metavar="ACTION", parser_class=Parser, required=True)
     e = schemas_sub.add_parser("export", help="write schemas/json/*.v1.json", parents=[common])
@@ -119,6 +123,8 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
         from tui import commands_read as module
     elif command == "schemas":
         from tui import commands_schemas as module  # type: ignore[no-redef]
+    elif command == "demo":
+        from tui import commands_demo as module  # type: ignore[no-redef]
     else:
         from tui import commands_run as module  # type: ignore[no-redef]
     return getattr(module, "cmd_" + command.lstrip("_"))

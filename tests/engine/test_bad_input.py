@@ -132,9 +132,9 @@ CASES = [
     Case("unknown_key", 7, 5, "steps[1].nedds", ("unknown key 'nedds'", "did you mean 'needs'")),
     Case("missing_name", 1, 1, "name", ("required field is missing",)),
     Case("negative_duration", 5, 5, "steps[0].timeout", ("cannot be negative",)),
-    Case("negative_duration_string", 5, 30, "steps[0].retry.backoff", ("'-2s' is not a duration",)),
+    Case("negative_duration_string", 5, 30, "steps[0].retry.backoff", ("cannot be negative",)),
     Case("absurd_duration", 6, 5, "steps[0].timeout", ("'30d'", "7-day limit")),
-    Case("bad_retry_bounds", 5, 5, "steps[0].retry", ("max_backoff must not be shorter than backoff",)),
+    Case("bad_retry_bounds", 5, 5, "steps[0].retry", ("max_backoff (2s) must not be shorter than backoff (10s)",)),
     Case("run_and_call", 5, 5, "steps[1]", ("either `run` or `call`",)),
     Case("matrix_missing_placeholder", 5, 5, "steps[1]", ("must use every matrix key", "{pkg}")),
     # DAG, tools and executables
