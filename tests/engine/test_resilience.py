@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.pipeline import enforce, retry_policy
-from engine.resilience import NO_RETRY, Breaker, BreakerChange, backoff_delay, effective_policy, retry_decision
+from engine.resilience import (
+    NO_RETRY,
+    Breaker,
+    BreakerChange,
+    backoff_delay,
+    effective_policy,
+    retry_decision,
+)
 from schemas.execution import ExecutionResult
 from schemas.records import BreakerRecord
 from schemas.router import BreakerPolicy
@@ -186,7 +193,9 @@ def test_retry_policy_from_step_or_default() -> None:
     default = retry(max_attempts=4)
     assert retry_policy({}, None) is NO_RETRY
     assert retry_policy({}, default) is default
-    assert retry_policy({"retry": {"max_attempts": 2, "backoff": "2s"}}, default) == retry(max_attempts=2, backoff=2)
+    assert retry_policy({"retry": {"max_attempts": 2, "backoff": "2s"}}, default) == retry(
+        max_attempts=2, backoff=2
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,7 +269,10 @@ def test_rate_reached_by_a_success_reaching_min_calls_opens() -> None:
 
 
 def test_outcomes_outside_trips_on_are_not_failures() -> None:
-    b = Breaker("pytest", policy(consecutive_failures=2, window=10, min_calls=2, trips_on=["timed_out", "crashed"]))
+    b = Breaker(
+        "pytest",
+        policy(consecutive_failures=2, window=10, min_calls=2, trips_on=["timed_out", "crashed"]),
+    )
     assert feed(b, "FFFFFFFFFF") == [None] * 10  # failing tests: the tool itself is healthy
     assert b.state is CLOSED and b.consecutive == 0 and not any(b.window)
     assert feed(b, "TFT", start=20) == [None] * 3  # 'failed' breaks the run like a success
@@ -281,7 +293,9 @@ def test_canceled_outcomes_are_ignored_when_closed() -> None:
 
 
 def opened(open_for: float = 30.0, max_half_open: float = 600.0, at: float = 100.0) -> Breaker:
-    b = Breaker("aider", policy(consecutive_failures=1, open_for=open_for, max_half_open=max_half_open))
+    b = Breaker(
+        "aider", policy(consecutive_failures=1, open_for=open_for, max_half_open=max_half_open)
+    )
     change = b.record("failed", at, was_probe=False)
     assert change is not None and b.state is OPEN
     return b
@@ -423,7 +437,11 @@ def test_reasons_are_readable() -> None:
     closed = b.record("succeeded", 2001.0, was_probe=True)
     changes = [opened_change, probing, reopened, probing_again, closed]
     assert [(c.source, c.target) for c in changes] == [
-        (CLOSED, OPEN), (OPEN, HALF_OPEN), (HALF_OPEN, OPEN), (OPEN, HALF_OPEN), (HALF_OPEN, CLOSED),
+        (CLOSED, OPEN),
+        (OPEN, HALF_OPEN),
+        (HALF_OPEN, OPEN),
+        (OPEN, HALF_OPEN),
+        (HALF_OPEN, CLOSED),
     ]
     assert [c.reason for c in changes] == [
         "2 failures in a row",
@@ -453,7 +471,10 @@ def test_snapshot_round_trips(phase: str) -> None:
     again = Breaker("t", p, record=restored_record)
     assert again.state is b.state
     assert (again.consecutive, list(again.window), again.opened_at, again.probe_started_at) == (
-        b.consecutive, list(b.window), b.opened_at, b.probe_started_at,
+        b.consecutive,
+        list(b.window),
+        b.opened_at,
+        b.probe_started_at,
     )
     assert again.snapshot(42.0) == record
     for now in (5.0, 12.0, 20.0, 69.0, 70.0):
@@ -462,7 +483,9 @@ def test_snapshot_round_trips(phase: str) -> None:
 
 
 def test_restoring_trims_the_window_to_the_policy() -> None:
-    record = BreakerRecord(tool="t", state=CLOSED, consecutive_failures=1, window=[True, False, False, True])
+    record = BreakerRecord(
+        tool="t", state=CLOSED, consecutive_failures=1, window=[True, False, False, True]
+    )
     b = Breaker("t", policy(window=2), record=record)
     assert list(b.window) == [False, True]
     b.record("succeeded", 0.0, was_probe=False)

@@ -19,11 +19,18 @@ def sim(*capabilities: str, **extra: Any) -> dict[str, Any]:
 
 
 def cmd(*capabilities: str, program: str = "true", **extra: Any) -> dict[str, Any]:
-    return {"adapter": "subprocess", "command": [program], "capabilities": list(capabilities), **extra}
+    return {
+        "adapter": "subprocess",
+        "command": [program],
+        "capabilities": list(capabilities),
+        **extra,
+    }
 
 
 def router(strategy: str = "fixed", stats: StatsBook | None = None, **config: Any) -> Router:
-    return Router(RouterConfig.model_validate({"strategy": strategy, **config}), stats or StatsBook())
+    return Router(
+        RouterConfig.model_validate({"strategy": strategy, **config}), stats or StatsBook()
+    )
 
 
 def route(r: Router, kind: str, now: float = 0.0) -> Route | Blocked:
@@ -73,7 +80,9 @@ def test_a_rule_sets_the_order_and_strategy() -> None:
 
 
 def test_a_rule_without_strategy_uses_the_config_strategy() -> None:
-    r = router("auto", tools={"a": sim(), "b": sim()}, rules=[{"kind": "edit", "tools": ["b", "a"]}])
+    r = router(
+        "auto", tools={"a": sim(), "b": sim()}, rules=[{"kind": "edit", "tools": ["b", "a"]}]
+    )
     assert r.candidates("kind:edit") == (["b", "a"], "auto")
 
 
@@ -100,13 +109,21 @@ def test_fixed_picks_the_first_usable() -> None:
     r = router("fixed", tools={"a": sim("lint"), "b": sim("lint")})
     result = route(r, "lint")
     assert isinstance(result, Route)
-    assert (result.tool, result.adapter, result.strategy, result.probe, result.skipped) == ("a", "sim", "fixed", False, {})
+    assert (result.tool, result.adapter, result.strategy, result.probe, result.skipped) == (
+        "a",
+        "sim",
+        "fixed",
+        False,
+        {},
+    )
     assert result.spec is r.config.tools["a"]
     assert [chosen(r, "lint") for _ in range(3)] == ["a", "a", "a"]
 
 
 def test_fixed_falls_back_in_order() -> None:
-    r = router("fixed", tools={"a": cmd("lint", program=MISSING), "b": sim("lint"), "c": sim("lint")})
+    r = router(
+        "fixed", tools={"a": cmd("lint", program=MISSING), "b": sim("lint"), "c": sim("lint")}
+    )
     assert chosen(r, "lint") == "b"
 
 
@@ -116,7 +133,9 @@ def test_round_robin_rotates_across_calls() -> None:
 
 
 def test_round_robin_skips_unusable_tools() -> None:
-    r = router("round_robin", tools={"a": sim("lint"), "b": sim("lint", max_parallel=1), "c": sim("lint")})
+    r = router(
+        "round_robin", tools={"a": sim("lint"), "b": sim("lint", max_parallel=1), "c": sim("lint")}
+    )
     r.started("b")
     picks = [chosen(r, "lint") for _ in range(6)]
     assert "b" not in picks
@@ -183,7 +202,14 @@ def test_auto_falls_back_to_config_order_on_equal_scores() -> None:
 
 
 def test_installed() -> None:
-    r = router(tools={"yes": cmd(), "no": cmd(program=MISSING), "exe": cmd(program="true", executable=MISSING), "s": sim()})
+    r = router(
+        tools={
+            "yes": cmd(),
+            "no": cmd(program=MISSING),
+            "exe": cmd(program="true", executable=MISSING),
+            "s": sim(),
+        }
+    )
     assert r.installed("yes")
     assert not r.installed("no")
     assert not r.installed("exe")  # `executable` is what must be on PATH
@@ -231,11 +257,18 @@ def test_every_skip_is_named() -> None:
     trip(r, "broken", now=0.0)
     result = route(r, "lint", now=1.0)
     assert isinstance(result, Route) and result.tool == "ok"
-    assert result.skipped == {"gone": "not installed", "busy": "at its limit of 1", "broken": "breaker open"}
+    assert result.skipped == {
+        "gone": "not installed",
+        "busy": "at its limit of 1",
+        "broken": "breaker open",
+    }
 
 
 def test_tool_breaker_policy_overrides_the_default() -> None:
-    r = router(breaker={"consecutive_failures": 9, "open_for": "1m"}, tools={"a": sim(breaker={"open_for": "5s"})})
+    r = router(
+        breaker={"consecutive_failures": 9, "open_for": "1m"},
+        tools={"a": sim(breaker={"open_for": "5s"})},
+    )
     p = r.breaker("a").policy
     assert (p.consecutive_failures, p.open_for) == (9, 5.0)
     assert r.breaker("a") is r.breaker("a")
@@ -258,7 +291,10 @@ def test_all_busy_waits_for_a_completion() -> None:
 def test_all_open_waits_for_the_earliest_probe() -> None:
     r = router(
         breaker={"consecutive_failures": 1},
-        tools={"a": sim("lint", breaker={"open_for": "60s"}), "b": sim("lint", breaker={"open_for": "10s"})},
+        tools={
+            "a": sim("lint", breaker={"open_for": "60s"}),
+            "b": sim("lint", breaker={"open_for": "10s"}),
+        },
     )
     trip(r, "a", now=100.0)
     trip(r, "b", now=105.0)
@@ -269,7 +305,10 @@ def test_all_open_waits_for_the_earliest_probe() -> None:
 
 
 def test_open_and_not_installed_waits_for_the_probe() -> None:
-    r = router(breaker={"consecutive_failures": 1, "open_for": 30}, tools={"gone": cmd("lint", program=MISSING), "a": sim("lint")})
+    r = router(
+        breaker={"consecutive_failures": 1, "open_for": 30},
+        tools={"gone": cmd("lint", program=MISSING), "a": sim("lint")},
+    )
     trip(r, "a", now=0.0)
     result = route(r, "lint", now=1.0)
     assert isinstance(result, Blocked)
@@ -277,7 +316,9 @@ def test_open_and_not_installed_waits_for_the_probe() -> None:
 
 
 def test_none_installed_is_final_and_names_the_tools() -> None:
-    r = router(tools={"ruff": cmd("lint", program=MISSING), "flake": cmd("lint", program=MISSING + "-2")})
+    r = router(
+        tools={"ruff": cmd("lint", program=MISSING), "flake": cmd("lint", program=MISSING + "-2")}
+    )
     result = route(r, "lint")
     assert isinstance(result, Blocked)
     assert result.final and result.until is None
@@ -296,11 +337,17 @@ def test_no_candidate_for_a_kind_is_final() -> None:
 
 
 def test_a_route_through_a_half_open_breaker_is_a_probe() -> None:
-    r = router(breaker={"consecutive_failures": 1, "open_for": 10, "max_half_open": 100}, tools={"a": sim("lint"), "b": sim("lint")})
+    r = router(
+        breaker={"consecutive_failures": 1, "open_for": 10, "max_half_open": 100},
+        tools={"a": sim("lint"), "b": sim("lint")},
+    )
     trip(r, "a", now=0.0)
     first, change = r.route("kind:lint", {"kind": "lint"}, 10.0)
     assert isinstance(first, Route) and first.tool == "a" and first.probe
-    assert change is not None and (change.source, change.target) == (BreakerState.OPEN, BreakerState.HALF_OPEN)
+    assert change is not None and (change.source, change.target) == (
+        BreakerState.OPEN,
+        BreakerState.HALF_OPEN,
+    )
     second, change2 = r.route("kind:lint", {"kind": "lint"}, 10.5)
     assert change2 is None
     assert isinstance(second, Route) and second.tool == "b" and not second.probe
@@ -312,7 +359,10 @@ def test_a_route_through_a_half_open_breaker_is_a_probe() -> None:
 
 
 def test_a_lone_tool_waits_while_its_probe_is_in_flight() -> None:
-    r = router(breaker={"consecutive_failures": 1, "open_for": 10, "max_half_open": 100}, tools={"a": sim("lint")})
+    r = router(
+        breaker={"consecutive_failures": 1, "open_for": 10, "max_half_open": 100},
+        tools={"a": sim("lint")},
+    )
     trip(r, "a", now=0.0)
     first = route(r, "lint", now=10.0)
     assert isinstance(first, Route) and first.probe
@@ -331,7 +381,12 @@ def test_run_step_routes_to_its_executable() -> None:
     result, change = r.route(r.key(spec), spec, 0.0)
     assert change is None
     assert isinstance(result, Route)
-    assert (result.tool, result.adapter, result.spec, result.strategy) == ("ruff", "subprocess", None, "fixed")
+    assert (result.tool, result.adapter, result.spec, result.strategy) == (
+        "ruff",
+        "subprocess",
+        None,
+        "fixed",
+    )
 
 
 def test_run_step_naming_a_configured_tool_runs_its_argv_as_a_subprocess() -> None:
@@ -351,14 +406,22 @@ def test_call_step_uses_the_python_adapter() -> None:
 
 
 def test_kind_routed_python_tool() -> None:
-    r = router(tools={"llm": {"adapter": "python", "callable": "pkg.mod:fn", "capabilities": ["summarize"]}})
+    r = router(
+        tools={
+            "llm": {"adapter": "python", "callable": "pkg.mod:fn", "capabilities": ["summarize"]}
+        }
+    )
     result = route(r, "summarize")
     assert isinstance(result, Route) and (result.tool, result.adapter) == ("llm", "python")
 
 
 @pytest.mark.parametrize("strategy", ["fixed", "round_robin", "auto"])
 def test_rule_strategy_is_reported(strategy: str) -> None:
-    r = router("fixed", tools={"a": sim(), "b": sim()}, rules=[{"kind": "x", "tools": ["a", "b"], "strategy": strategy}])
+    r = router(
+        "fixed",
+        tools={"a": sim(), "b": sim()},
+        rules=[{"kind": "x", "tools": ["a", "b"], "strategy": strategy}],
+    )
     result = route(r, "x")
     assert isinstance(result, Route) and result.strategy == strategy
 
