@@ -34,6 +34,8 @@ def retry_decision(policy: RetryPolicy, outcome: str, exit_code: int | None, att
         return False, f"{attempts_this_round} of {policy.max_attempts} attempts used"
     if outcome not in policy.retry_on:
         return False, f"{outcome} is not in retry_on"
+    if outcome == "failed" and exit_code is None and policy.exit_codes is not None:
+        return False, "no exit code, and retry exit_codes is set"
     if outcome == "failed" and exit_code is not None:
         if exit_code in policy.non_retryable_exit_codes:
             return False, f"exit code {exit_code} is not retryable"
@@ -134,9 +136,9 @@ class Breaker:
             self.consecutive = 0
             self.opened_at = None
             return self._move(BreakerState.CLOSED, "probe succeeded")
-        if self.state is BreakerState.CLOSED and failed:
+        if self.state is BreakerState.CLOSED:
             reason = None
-            if self.consecutive >= self.policy.consecutive_failures:
+            if failed and self.consecutive >= self.policy.consecutive_failures:
                 reason = f"{self.consecutive} failures in a row"
             elif len(self.window) >= self.policy.min_calls:
                 rate = sum(self.window) / len(self.window)

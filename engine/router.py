@@ -126,7 +126,7 @@ class Router:
         if not usable:
             reason = "; ".join(f"{n}: {why}" for n, why in skipped.items())
             if busy:
-                return Blocked(reason), None
+                return Blocked(reason, until=min(wake) if wake else None), None
             if wake:
                 return Blocked(reason, until=min(wake)), None
             return Blocked(f"no usable tool ({reason})", final=True), None
@@ -144,8 +144,7 @@ class Router:
         if strategy == "round_robin":
             turn = self._turn.get(key, 0)
             self._turn[key] = turn + 1
-            rotated = order[turn % len(order) :] + order[: turn % len(order)]
-            return next(name for name in rotated if name in usable)
+            return usable[turn % len(usable)]
         return max(usable, key=lambda name: (self.stats.score(name), -order.index(name)))
 
     def started(self, tool: str) -> None:

@@ -258,10 +258,10 @@ class RunExecutor:
     def _prepare(self) -> None:
         total = len(self.state)
         self.progress = Progress(self.run_id, total, self.max_parallel, self.clock())
-        for sid, state in self.state.items():
+        for state in self.state.values():
             if state in STEP_TERMINAL:
                 self.progress.step_finished(state.value, None)
-        for sid, state in self.state.items():
+        for sid in self.state:
             self.waiting[sid] = sum(1 for n in self.needs[sid] if self.state[n] is not S.SUCCEEDED)
         for sid, state in self.state.items():
             if state in (S.FAILED, S.CANCELED, S.SKIPPED):

@@ -17,7 +17,7 @@ from engine.events import Event, EventBus, Recorder
 from engine.planner import Plan
 from engine.runner import RunExecutor
 from engine.states import RUN_TERMINAL, STEP_TERMINAL, transition
-from engine.workers import Worker, is_lost
+from engine.workers import Worker, is_lost, reap_group
 from schemas.records import RunRecord
 from schemas.states import RunState, StepState, WorkerState
 from store import ChangeFeed, Store, default_db_path, ops, queries
@@ -124,6 +124,8 @@ def cancel_offline(store: Store, run_id: str, reason: str) -> RunState:
         now = time.time()
         recorder = Recorder(store, EventBus())
         for attempt in queries.running_attempts(run_id):
+            if attempt.pid:
+                reap_group(attempt.pid, attempt.pid_started)
             recorder.write([ops.finish_attempt(run_id, attempt.step_id, attempt.number, "canceled", now, None,
                                                reason, None, None, None, None)])
         for step in queries.steps(run_id):

@@ -109,10 +109,8 @@ class Worker:
     async def heartbeat(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self.beat()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
-            except TimeoutError:
-                pass
 
     def stop(self) -> None:
         """busy → idle → draining → stopped, each step recorded."""

@@ -32,6 +32,18 @@ class BreakerPolicy(Strict):
         600.0, description="A probe that never reports frees the half-open slot after this long."
     )
 
+    @model_validator(mode="after")
+    def _window_holds_min_calls(self) -> BreakerPolicy:
+        """A small window brings the default min_calls down with it; an explicit min_calls
+        larger than the window would silently turn the rate rule off, so it is an error."""
+        if self.min_calls > self.window:
+            if "min_calls" in self.model_fields_set:
+                raise ValueError(
+                    f"min_calls ({self.min_calls}) cannot exceed window ({self.window}): the rate would never be judged"
+                )
+            object.__setattr__(self, "min_calls", self.window)
+        return self
+
 
 class Normal(Strict):
     dist: Literal["normal"]

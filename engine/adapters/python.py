@@ -15,9 +15,10 @@ import asyncio
 import functools
 import importlib
 import inspect
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,29 @@ def resolve(target: str) -> tuple[Callable[..., Any], bool]:
             raise TypeError(f"{target} is not callable")
         found = _cache[target] = (function, inspect.iscoroutinefunction(function))
     return found
+
+
+def _in_thread(loop: asyncio.AbstractEventLoop, call: Callable[[], Any]) -> asyncio.Future[Any]:
+    """Run ``call`` in a daemon thread: one that overruns its timeout can neither be stopped
+    nor be allowed to hold up the engine's exit, so it is not in a pool that exit waits for."""
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not future.done():
+            future.set_result(value) if ok else future.set_exception(value)
+
+    def target() -> None:
+        try:
+            value = call()
+        except BaseException as exc:  # noqa: BLE001 - delivered to the awaiting attempt
+            ok, value = False, exc
+        else:
+            ok = True
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(settle, ok, value)
+
+    threading.Thread(target=target, name="uet-python-step", daemon=True).start()
+    return future
 
 
 def _write_log(path: str | None, text: str) -> None:
@@ -75,30 +99,36 @@ async def run_python(request: ExecutionRequest, cancel: asyncio.Event, on_output
         message = f"cannot load {request.callable}: {type(exc).__name__}: {exc}"
         _write_log(request.log_path, message + "\n")
         return ExecutionResult(outcome="failed", exit_code=None, error=message, output_tail=message)
+    loop = asyncio.get_running_loop()
     try:
         if is_async:
-            coroutine = function(**request.params)
-            value = await (asyncio.wait_for(coroutine, request.timeout) if request.timeout else coroutine)
+            work: Awaitable[Any] = function(**request.params)
         else:
-            call = functools.partial(function, **request.params)
-            future = asyncio.get_running_loop().run_in_executor(None, call)
-            value = await (asyncio.wait_for(future, request.timeout) if request.timeout else future)
-    except TimeoutError:
-        return ExecutionResult(
-            outcome="timed_out", duration=time.monotonic() - started, error=f"timed out after {request.timeout:g}s"
-        )
+            work = _in_thread(loop, functools.partial(function, **request.params))
+        if request.timeout:
+            try:
+                async with asyncio.timeout(request.timeout):
+                    value = await work
+            except TimeoutError as exc:
+                if exc.__context__ is None or isinstance(exc.__context__, asyncio.CancelledError):
+                    return ExecutionResult(outcome="timed_out", duration=time.monotonic() - started,
+                                           error=f"timed out after {request.timeout:g}s")
+                raise exc.__context__ from None
+        else:
+            value = await work
     except asyncio.CancelledError:
         if cancel.is_set():
             return ExecutionResult(outcome="canceled", duration=time.monotonic() - started, error="canceled")
         raise
-    except Exception as exc:  # noqa: BLE001 - the callable's failure is the attempt's failure
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the callable's failure is the attempt's failure
         text = "".join(traceback.format_exception(exc))
         _write_log(request.log_path, text)
         if on_output is not None:
             on_output(text)
+        code = (exc.code if isinstance(exc.code, int) else 1) if isinstance(exc, SystemExit) else 1
         return ExecutionResult(
             outcome="failed",
-            exit_code=1,
+            exit_code=code,
             duration=time.monotonic() - started,
             error=f"{type(exc).__name__}: {exc}",
             output_tail=tail(text),

@@ -145,17 +145,17 @@ def main() -> None:
 
     rows = [
         ("scenario", "steps", "steps/s", "ms/step", "peak RSS MB", "events", "note"),
-        (f"uet no-op (python adapter, 10 chains + join)", noop["steps"], f"{noop['steps_per_s']:,.0f}",
+        ("uet no-op (python adapter, 10 chains + join)", noop["steps"], f"{noop['steps_per_s']:,.0f}",
          f"{noop['ms_per_step']:.3f}", f"{noop['rss_mb']:.0f}", f"{noop['events']:,}", f"run {noop['state']}, integrity {noop['integrity']}"),
         (f"raw: batched INSERT of the same {raw_db['rows']:,} event rows", "-", f"{noop['steps'] / raw_db['run_s']:,.0f}",
          f"{1000 * raw_db['run_s'] / noop['steps']:.3f}", f"{raw_db['rss_mb']:.0f}", f"{raw_db['rows']:,}", "per step-equivalent"),
-        (f"uet subprocess `true`", true["steps"], f"{true['steps_per_s']:,.0f}", f"{true['ms_per_step']:.3f}",
+        ("uet subprocess `true`", true["steps"], f"{true['steps_per_s']:,.0f}", f"{true['ms_per_step']:.3f}",
          f"{true['rss_mb']:.0f}", f"{true['events']:,}", f"run {true['state']}"),
-        (f"raw: ThreadPoolExecutor(2) running `true`", raw_true["steps"], f"{raw_true['steps_per_s']:,.0f}",
+        ("raw: ThreadPoolExecutor(2) running `true`", raw_true["steps"], f"{raw_true['steps_per_s']:,.0f}",
          f"{raw_true['ms_per_step']:.3f}", f"{raw_true['rss_mb']:.0f}", "-", ""),
     ]
     if big:
-        rows.append((f"uet no-op at 100,000 steps", big["steps"], f"{big['steps_per_s']:,.0f}", f"{big['ms_per_step']:.3f}",
+        rows.append(("uet no-op at 100,000 steps", big["steps"], f"{big['steps_per_s']:,.0f}", f"{big['ms_per_step']:.3f}",
                      f"{big['rss_mb']:.0f}", f"{big['events']:,}", f"run {big['state']}"))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:

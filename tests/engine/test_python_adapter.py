@@ -233,23 +233,12 @@ def test_a_task_cancel_without_the_event_propagates() -> None:
     asyncio.run(go())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="source bug: engine/adapters/python.py `except TimeoutError` formats request.timeout with :g; "
-    "a callable that raises TimeoutError itself while no timeout is set makes the adapter raise TypeError",
-)
 def test_a_timeout_error_raised_by_the_callable_without_a_timeout_is_a_failure() -> None:
     result = call(request("raises_timeout_error"))
     assert result.outcome == "failed"
     assert result.error == "TimeoutError: upstream socket timed out"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="source bug: engine/adapters/python.py catches Exception only; a callable calling sys.exit() "
-    "raises SystemExit through the adapter (and out of the engine's event loop)",
-)
 def test_sys_exit_in_a_callable_is_a_failure() -> None:
     try:
         result = call(request("exits"))

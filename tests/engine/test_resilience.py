@@ -99,11 +99,6 @@ def test_crashed_without_exit_code_is_retried_when_in_retry_on() -> None:
     assert retry_decision(p, "crashed", None, 1) == (True, "attempt 1 crashed; retrying")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="source bug: resilience.retry_decision retries a failure with exit_code None although "
-    "RetryPolicy.exit_codes says 'only a failure with one of these exit codes is retried'",
-)
 def test_allow_list_does_not_retry_a_failure_without_exit_code() -> None:
     p = retry(max_attempts=5, exit_codes=[75])
     # e.g. the python adapter's "cannot load module:function" failure has no exit code
@@ -256,12 +251,6 @@ def test_old_failures_slide_out_of_the_window() -> None:
     assert change == BreakerChange("t", CLOSED, OPEN, "3 of the last 4 calls failed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="source bug/discrepancy: resilience.Breaker.record judges the failure rate only when the "
-    "current call failed, so 4 failures + 1 success (4 of 5 failed, min_calls reached) stays closed, "
-    "although the module docstring says it opens when min_calls were recorded and failure_rate failed",
-)
 def test_rate_reached_by_a_success_reaching_min_calls_opens() -> None:
     b = Breaker("t", policy(consecutive_failures=100, window=10, min_calls=5, failure_rate=0.5))
     feed(b, "FFFFS")

@@ -426,12 +426,6 @@ def test_rule_strategy_is_reported(strategy: str) -> None:
     assert isinstance(result, Route) and result.strategy == strategy
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="source bug: engine/router.py Router.route returns Blocked(reason) with until=None as soon as "
-    "one candidate is busy, dropping the probe time of an open candidate; the step waits for the busy "
-    "tool's completion even when the other tool could be probed much earlier",
-)
 def test_busy_and_open_wakes_at_the_probe_time() -> None:
     r = router(
         breaker={"consecutive_failures": 1, "open_for": 10},
