@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(VENV)/bin/uet demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -p no:cacheprovider
 

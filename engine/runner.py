@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.adapters.base import CancelToken
 from engine.events import Event, Recorder
 from engine.pipeline import enforce, operate, perceive, retry_policy, train
 from engine.progress import Progress
@@ -30,7 +31,7 @@ from engine.router import Blocked, Route, Router
 from engine.states import RUN_TERMINAL, STEP_ALLOWED, STEP_TERMINAL, transition
 from engine.stats import StatsBook
 from engine.toolconfig import load_router_config
-from engine.workers import Worker, is_lost, process_start_token, reap_group
+from engine.workers import Worker, is_lost, reap_group
 from schemas.execution import ExecutionRequest, ExecutionResult
 from schemas.records import CommandRecord, ProgressSnapshot
 from schemas.router import RouterConfig
@@ -215,7 +216,7 @@ class RunExecutor:
         for attempt in crashed:
             # The lost engine's children may still run, in their own process groups: kill them
             # before the step is tried again, so two copies never work on the same thing.
-            reaped = reap_group(attempt.pid, attempt.pid_started) if attempt.pid else False
+            reaped = reap_group(attempt.pid, attempt.started_at) if attempt.pid else False
             now = self.clock()
             self.rec.write(
                 [ops.finish_attempt(self.run_id, attempt.step_id, attempt.number, "crashed", now, None,
@@ -363,7 +364,7 @@ class RunExecutor:
         self.router.started(route.tool)
         assert self.progress is not None
         self.progress.running += 1
-        cancel = asyncio.Event()
+        cancel = CancelToken()
         task = asyncio.get_running_loop().create_task(
             operate(request, route, cancel, self._output_sink(sid, number) if request.adapter != "python" else None,
                     self._spawn_sink(sid, number, route.tool, now, request.log_path))
@@ -378,7 +379,7 @@ class RunExecutor:
 
         def spawned(pid: int) -> None:
             self.store.submit((ops.attempt_row(self.run_id, sid, number, tool, "running", self.worker.id, started,
-                                               log_path=log, pid=pid, pid_started=process_start_token(pid)),))
+                                               log_path=log, pid=pid),))
 
         return spawned
 

@@ -79,7 +79,9 @@ async def execute(
     worker.move(WorkerState.IDLE)
     stop = asyncio.Event()
     executor = RunExecutor(store, run_id, worker, recorder, seed=seed)
-    controller = Controller(store, worker.id, ChangeFeed(store.path))
+    # The engine's own writes touch the database all the time; commands need noticing within a
+    # second, not at every commit, so the control feed gathers changes for up to 200 ms.
+    controller = Controller(store, worker.id, ChangeFeed(store.path, debounce=0.2))
     controller.register(run_id, executor.handle_command)
     if on_executor is not None:
         on_executor(executor)
@@ -125,7 +127,7 @@ def cancel_offline(store: Store, run_id: str, reason: str) -> RunState:
         recorder = Recorder(store, EventBus())
         for attempt in queries.running_attempts(run_id):
             if attempt.pid:
-                reap_group(attempt.pid, attempt.pid_started)
+                reap_group(attempt.pid, attempt.started_at)
             recorder.write([ops.finish_attempt(run_id, attempt.step_id, attempt.number, "canceled", now, None,
                                                reason, None, None, None, None)])
         for step in queries.steps(run_id):

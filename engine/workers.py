@@ -20,6 +20,8 @@ from store import ops
 
 HEARTBEAT_SECONDS = 2.0
 STALE_SECONDS = 10.0
+#: How far a process's start time (whole clock ticks, since boot) may be from its attempt's.
+PID_CLOCK_SLACK_SECONDS = 5.0
 HOST = socket.gethostname()
 
 
@@ -39,14 +41,16 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def process_start_token(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (clock ticks since boot): with the pid it names one
-    process for good, even after the pid is reused."""
+def process_started_at(pid: int) -> float | None:
+    """When ``pid`` started, in UNIX seconds (from /proc), or None if it cannot be told."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[19]
-    except (OSError, IndexError):
+            ticks = int(handle.read().rsplit(")", 1)[-1].split()[19])
+        with open("/proc/stat", encoding="ascii") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
         return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _group_exists(pgid: int) -> bool:
@@ -59,11 +63,13 @@ def _group_exists(pgid: int) -> bool:
     return True
 
 
-def reap_group(pid: int, started: str | None, grace: float = 0.5) -> bool:
+def reap_group(pid: int, attempt_started: float, grace: float = 0.5) -> bool:
     """Kill the process group that ``pid`` led (SIGTERM, then SIGKILL after ``grace``); True
     when there was one. While a group exists Linux does not hand its id to a new process, so
-    the only check needed is that a live ``pid`` is still the process that was started."""
-    if pid_alive(pid) and started is not None and process_start_token(pid) != started:
+    the only check needed is that a live ``pid`` started with its attempt, not long after (a
+    reused pid)."""
+    started = process_started_at(pid) if pid_alive(pid) else None
+    if started is not None and abs(started - attempt_started) > PID_CLOCK_SLACK_SECONDS:
         return False
     try:
         os.killpg(pid, signal.SIGTERM)

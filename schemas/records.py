@@ -95,7 +95,6 @@ class AttemptRecord(Record):
     usd: float | None = None
     model: str | None = None
     pid: int | None = Field(None, description="Process group leader of a subprocess attempt.")
-    pid_started: str | None = Field(None, description="Its start time, to tell it from a reused pid.")
 
 
 class EventRecord(Record):

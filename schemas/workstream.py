@@ -171,5 +171,5 @@ class Workstream(Strict):
         "continue",
         description="continue: independent branches go on after a step fails; stop: no new step starts.",
     )
-    steps: list[Step] = Field(min_length=1, max_length=100_000)
+    steps: list[Step] = Field(min_length=1, max_length=250_000)
     gates: dict[str, list[Argv]] = Field(default_factory=dict)

@@ -18,9 +18,14 @@ from store import queries
 
 
 class ChangeFeed:
-    def __init__(self, db_path: Path, *, tick: float = 1.0, poll_interval: float = 0.25, force_polling: bool = False) -> None:
+    def __init__(self, db_path: Path, *, tick: float = 1.0, poll_interval: float = 0.25, force_polling: bool = False,
+                 debounce: float = 0.05) -> None:
+        """``debounce`` is the longest a burst of changes is gathered before one wake-up: a
+        reader that only needs to notice, not follow every change, sets it higher and wakes
+        less often while the database is busy."""
         self.db_path = Path(db_path)
         self.tick = tick
+        self.debounce = debounce
         self.poll_interval = poll_interval
         self.force_polling = force_polling or os.environ.get("UET_FEED_POLL") == "1"
         self.mode = "polling" if self.force_polling else "watching"
@@ -50,7 +55,7 @@ class ChangeFeed:
                 async for changes in awatch(
                     self.db_path.parent,
                     watch_filter=only_db,
-                    debounce=50,
+                    debounce=int(self.debounce * 1000),
                     step=20,
                     rust_timeout=int(self.tick * 1000),
                     yield_on_timeout=True,

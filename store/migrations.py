@@ -66,7 +66,6 @@ def _m0001_core(db: SqliteDatabase) -> None:
             usd REAL,
             model TEXT,
             pid INTEGER,
-            pid_started TEXT,
             PRIMARY KEY (run_id, step_id, number),
             FOREIGN KEY (run_id, step_id) REFERENCES steps (run_id, id) ON DELETE CASCADE
         ) WITHOUT ROWID""",

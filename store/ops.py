@@ -18,8 +18,8 @@ STEP_ROW_SQL = (
 )
 ATTEMPT_ROW_SQL = (
     "INSERT OR REPLACE INTO attempts (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, "
-    "exit_code, log_path, error, tokens_in, tokens_out, usd, model, pid, pid_started) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "exit_code, log_path, error, tokens_in, tokens_out, usd, model, pid) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -64,13 +64,12 @@ def attempt_row(
     usd: float | None = None,
     model: str | None = None,
     pid: int | None = None,
-    pid_started: str | None = None,
 ) -> RowImage:
     return RowImage(
         ATTEMPT_ROW_SQL,
         (run_id, step_id, number),
         (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, exit_code, log_path, error,
-         tokens_in, tokens_out, usd, model, pid, pid_started),
+         tokens_in, tokens_out, usd, model, pid),
     )
 
 

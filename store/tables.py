@@ -80,7 +80,6 @@ class Attempt(Base):
     usd = FloatField(null=True)
     model = TextField(null=True)
     pid = IntegerField(null=True)
-    pid_started = TextField(null=True)
 
     class Meta:
         table_name = "attempts"

@@ -73,6 +73,9 @@ def _foreground(store: Store, run_id: str, args: argparse.Namespace, *, operator
 
     bus = EventBus()
     run = queries.get_run(run_id)
+    # Steps run in the project root; being there lets the subprocess adapter start children
+    # with posix_spawn instead of Popen. Every path this command uses is already absolute.
+    os.chdir(run.root)
     holder: dict = {}
     interactive = sys.stdout.isatty() and not getattr(args, "plain", False) and not getattr(args, "json", False)
 

@@ -1,15 +1,19 @@
 """The subprocess adapter: run one argv (never a shell) and turn whatever happens into a result.
 
-The child leads its own process group (``start_new_session``), and every kill goes to the whole
-group, because tools routinely spawn helpers that would otherwise outlive a timeout or a cancel.
-A timeout or cancel sends SIGTERM, then SIGKILL after the grace period; once the leader is
-reaped, anything left in its group is killed too.
+The child leads its own session and process group, and every kill goes to the whole group,
+because tools routinely spawn helpers that would otherwise outlive a timeout or a cancel. A
+timeout or cancel sends SIGTERM, then SIGKILL after the grace period; once the leader is reaped,
+anything left in its group is killed too.
 
-The child writes straight into the attempt's log file: no pipe passes through this process, so
-a straggler that keeps stdout open can never hold us up, and a fast tool costs us no reads.
-``on_output`` is fed by reading new bytes from the log every ``OUTPUT_POLL_SECONDS`` while the
-child runs, and once more at the end. Exit is noticed through a pidfd on the event loop (no
-thread per child); where pidfds are missing, a worker thread waits instead.
+Output (stdout and stderr merged) comes through a pipe read on the event loop: each chunk goes
+to the attempt's log file, which is created only when the first byte arrives (a silent tool
+costs no file), to ``on_output``, and to a bounded tail. After the leader exits and its group
+is killed, the pipe is drained for at most ``DRAIN_SECONDS``, so a grandchild that escaped into
+its own session and kept stdout open cannot hold the attempt up.
+
+Exit is noticed through a pidfd on the event loop (no thread per child; where pidfds are
+missing, a worker thread waits). Children that run in the engine's own working directory start
+through ``posix_spawn``; others through Popen, which changes directory for them.
 """
 
 from __future__ import annotations
@@ -17,56 +21,60 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import functools
 import os
+import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
-from typing import IO
 
-from engine.adapters.base import TAIL_CHARS, OutputCallback
+from engine.adapters.base import TAIL_CHARS, CancelToken, OutputCallback
 from schemas.execution import ExecutionRequest, ExecutionResult, Outcome
 
 CANCEL_GRACE_SECONDS = 0.5
-OUTPUT_POLL_SECONDS = 0.2
-_READ_SIZE = 1 << 20
+DRAIN_SECONDS = 0.2
+_READ_SIZE = 1 << 16
 
 
 class _Output:
-    """Reads what the child appended to the log since the attempt began, incrementally.
+    """Copies the child's output to the log (created on first write), the callback and a tail.
 
     Decoding is incremental so a multi-byte character split across two reads is not mangled.
     A failing ``on_output`` is the caller's bug: it is kept, the callback disabled, and the
     error re-raised once the process is dealt with.
     """
 
-    def __init__(self, log: IO[bytes], start: int, on_output: OutputCallback | None) -> None:
-        self.log = log
-        self.offset = start
-        self.start = start
+    def __init__(self, log_path: str | None, on_output: OutputCallback | None) -> None:
+        self.log_path = log_path
+        self.log: int | None = None
         self.on_output = on_output
         self.callback_error: BaseException | None = None
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.tail = bytearray()
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace") if on_output else None
 
-    def poll(self) -> None:
-        if self.on_output is None:
-            return
-        data = os.pread(self.log.fileno(), _READ_SIZE, self.offset)
-        while data:
-            self.offset += len(data)
+    def feed(self, data: bytes) -> None:
+        if self.log_path is not None:
+            if self.log is None:
+                self.log = _open_log(self.log_path)
+            os.write(self.log, data)
+        self.tail += data
+        if len(self.tail) > 8 * TAIL_CHARS:
+            del self.tail[: -4 * TAIL_CHARS]
+        if self._decoder is not None:
             self._emit(self._decoder.decode(data))
-            data = os.pread(self.log.fileno(), _READ_SIZE, self.offset) if len(data) == _READ_SIZE else b""
+
+    def note(self, text: str) -> None:
+        """A line of our own in the log (why the tool could not start)."""
+        self.feed(f"uet: {text}\n".encode())
 
     def finish(self) -> str:
-        """Deliver the rest to the callback and return the tail of this attempt's output."""
-        self.poll()
-        if self.on_output is not None:
+        if self._decoder is not None:
             self._emit(self._decoder.decode(b"", final=True))
-        end = os.fstat(self.log.fileno()).st_size
-        begin = max(self.start, end - 4 * TAIL_CHARS)
-        text = os.pread(self.log.fileno(), end - begin, begin).decode("utf-8", errors="replace")
-        return text[-TAIL_CHARS:]
+        if self.log is not None:
+            os.close(self.log)
+            self.log = None
+        return bytes(self.tail).decode("utf-8", errors="replace")[-TAIL_CHARS:]
 
     def _emit(self, text: str) -> None:
         if text and self.on_output is not None:
@@ -74,6 +82,17 @@ class _Output:
                 self.on_output(text)
             except Exception as exc:  # re-raised after cleanup
                 self.callback_error, self.on_output = exc, None
+
+
+_made_dirs: set[str] = set()
+
+
+def _open_log(path: str) -> int:
+    directory = os.path.dirname(os.path.abspath(path))
+    if directory not in _made_dirs:
+        os.makedirs(directory, exist_ok=True)
+        _made_dirs.add(directory)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -102,30 +121,103 @@ def _exit_error(code: int) -> str:
 
 
 def _result(start: float, outcome: Outcome, code: int | None, error: str | None, out: str = "") -> ExecutionResult:
-    return ExecutionResult(
-        outcome=outcome, exit_code=code, duration=time.monotonic() - start, error=error, output_tail=out,
-        tokens_in=None, tokens_out=None, model=None,
-    )
+    return ExecutionResult(outcome=outcome, exit_code=code, duration=time.monotonic() - start, error=error,
+                           output_tail=out)
 
 
-def _exit_future(proc: subprocess.Popen[bytes]) -> tuple[asyncio.Future[None], object]:
-    """A future that completes when ``proc`` exits, and a handle to release afterwards."""
+class _Child:
+    """A started child, reaped once. Children started with posix_spawn are reaped with waitpid;
+    those from Popen through Popen, so it never warns about a child it thinks still runs."""
+
+    def __init__(self, pid: int, popen: subprocess.Popen[bytes] | None = None) -> None:
+        self.pid = pid
+        self.popen = popen
+        self.returncode: int | None = None
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            if self.popen is not None:
+                self.returncode = self.popen.wait()
+            else:
+                _pid, status = os.waitpid(self.pid, 0)
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
+_which: dict[tuple[str, str], str | None] = {}
+_cwd_cache: dict[str, str] = {}
+_environ: dict[str, str] | None = None
+
+
+def _base_env() -> dict[str, str]:
+    """A plain copy of the environment, taken once: os.environ decodes on every access, which
+    posix_spawn would otherwise pay for each child. Steps add to it through ``env``."""
+    global _environ
+    if _environ is None:
+        _environ = dict(os.environ)
+    return _environ
+
+
+def _resolve(program: str, env: dict[str, str]) -> str | None:
+    """``program`` as an executable path, searched on the child's PATH like execvp would."""
+    if os.sep in program:
+        return program
+    search = env.get("PATH", os.defpath)
+    key = (program, search)
+    if key not in _which:
+        _which[key] = shutil.which(program, path=search)
+    return _which[key]
+
+
+def _here(cwd: str) -> bool:
+    """Is ``cwd`` this process's working directory? (realpath is cached; getcwd is one call)"""
+    real = _cwd_cache.get(cwd)
+    if real is None:
+        real = _cwd_cache[cwd] = os.path.realpath(cwd)
+    return real == os.getcwd()
+
+
+def _spawn(request: ExecutionRequest, out_fd: int) -> _Child:
+    """Start the child in its own session with stdout and stderr on ``out_fd``."""
+    base = _base_env()
+    env = {**base, **request.env} if request.env else base
+    argv = request.argv or []
+    if _here(request.cwd):
+        program = _resolve(argv[0], env)
+        if program is None:
+            raise FileNotFoundError(2, "No such file or directory", argv[0])
+        pid = os.posix_spawn(
+            program,
+            argv,
+            env,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, out_fd, 1),
+                (os.POSIX_SPAWN_DUP2, out_fd, 2),
+            ],
+            setsid=True,
+        )
+        return _Child(pid)
+    popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out_fd, stderr=subprocess.STDOUT,
+                             cwd=request.cwd, env=env, start_new_session=True, close_fds=True)
+    return _Child(popen.pid, popen)
+
+
+def _watch_exit(child: _Child, exited: asyncio.Future[None]) -> int | None:
+    """Complete ``exited`` when the child exits: a pidfd on the loop, else a waiting thread."""
     loop = asyncio.get_running_loop()
-    future: asyncio.Future[None] = loop.create_future()
+
+    def done() -> None:
+        if not exited.done():
+            exited.set_result(None)
+
     try:
-        pidfd = os.pidfd_open(proc.pid)
+        pidfd = os.pidfd_open(child.pid)
     except (AttributeError, OSError):
-        waiter = loop.run_in_executor(None, proc.wait)
-        waiter.add_done_callback(lambda _f: future.done() or future.set_result(None))
-        return future, None
-    loop.add_reader(pidfd, lambda: future.done() or future.set_result(None))
-    return future, pidfd
-
-
-def _release(handle: object) -> None:
-    if isinstance(handle, int):
-        asyncio.get_running_loop().remove_reader(handle)
-        os.close(handle)
+        loop.run_in_executor(None, child.wait).add_done_callback(lambda _f: done())
+        return None
+    loop.add_reader(pidfd, done)
+    return pidfd
 
 
 async def run_subprocess(
@@ -144,42 +236,37 @@ async def run_subprocess(
     start = time.monotonic()
     if cancel.is_set():
         return _result(start, "canceled", None, "canceled before start")
+    output = _Output(request.log_path, on_output)
     if not os.path.isdir(request.cwd):
-        return _result(start, "failed", None, f"working directory not found: {request.cwd}")
+        error = f"working directory not found: {request.cwd}"
+        output.note(error)
+        output.finish()
+        return _result(start, "failed", None, error)
 
-    with contextlib.ExitStack() as stack:
-        if request.log_path:
-            os.makedirs(os.path.dirname(os.path.abspath(request.log_path)), exist_ok=True)
-            log: IO[bytes] = stack.enter_context(open(request.log_path, "ab+"))
-        else:
-            log = stack.enter_context(tempfile.TemporaryFile())
-        output = _Output(log, log.seek(0, os.SEEK_END), on_output)
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    try:
         try:
-            proc = subprocess.Popen(
-                request.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=request.cwd,
-                env={**os.environ, **request.env} if request.env else None,
-                start_new_session=True,
-                close_fds=True,
-            )
+            child = _spawn(request, write_fd)
         except OSError as exc:
             code, error = _spawn_error(request, exc)
-            log.write(f"uet: {error}\n".encode())
+            output.note(error)
+            output.finish()
             return _result(start, "failed", code, error)
+        finally:
+            os.close(write_fd)  # only the child's process tree holds the write end now
         if on_spawn is not None:
-            on_spawn(proc.pid)
-        outcome = await _supervise(proc, request, cancel, output)
-        out = output.finish()
+            on_spawn(child.pid)
+        outcome = await _supervise(child, request, cancel, output, read_fd)
+    finally:
+        os.close(read_fd)
+    out = output.finish()
     if output.callback_error is not None:
         raise output.callback_error
 
-    code = proc.returncode
-    assert code is not None
+    code = child.wait()
     if outcome == "timed_out":
-        error = f"timed out after {request.timeout:g}s; process group killed (SIGTERM, then SIGKILL after {request.grace:g}s)"
+        error = (f"timed out after {request.timeout:g}s; process group killed "
+                 f"(SIGTERM, then SIGKILL after {request.grace:g}s)")
         return _result(start, "timed_out", code, error, out)
     if outcome == "canceled":
         return _result(start, "canceled", code, "canceled; process group killed", out)
@@ -189,30 +276,50 @@ async def run_subprocess(
 
 
 async def _supervise(
-    proc: subprocess.Popen[bytes], request: ExecutionRequest, cancel: asyncio.Event, output: _Output
+    child: _Child, request: ExecutionRequest, cancel: asyncio.Event, output: _Output, read_fd: int
 ) -> Outcome | None:
     """Wait for exit, timeout or cancel; return who ended it (None: the child itself).
 
-    Whatever happens, the whole group is dead and the leader reaped when this returns.
+    Whatever happens, the whole group is dead, the leader reaped and the pipe drained when this
+    returns. No task is created per attempt: exit, timer, cancel and EOF each settle a future.
     """
     loop = asyncio.get_running_loop()
-    pgid = proc.pid  # start_new_session: the child's pid is its process group id
-    exited, handle = _exit_future(proc)
-    canceller = asyncio.ensure_future(cancel.wait())
-    poller: asyncio.TimerHandle | None = None
+    pgid = child.pid  # a new session: the child's pid is its process group id
+    exited: asyncio.Future[None] = loop.create_future()
+    drained: asyncio.Future[None] = loop.create_future()
+    trigger: asyncio.Future[Outcome | None] = loop.create_future()
 
-    def poll_output() -> None:
-        nonlocal poller
-        output.poll()
-        poller = loop.call_later(OUTPUT_POLL_SECONDS, poll_output)
+    def fire(reason: Outcome | None) -> None:
+        if not trigger.done():
+            trigger.set_result(reason)
 
-    if output.on_output is not None:
-        poller = loop.call_later(OUTPUT_POLL_SECONDS, poll_output)
-    outcome: Outcome | None = None
+    def readable() -> None:
+        try:
+            data = os.read(read_fd, _READ_SIZE)
+        except BlockingIOError:
+            return
+        if data:
+            output.feed(data)
+        else:
+            loop.remove_reader(read_fd)
+            if not drained.done():
+                drained.set_result(None)
+
+    os.set_blocking(read_fd, False)
+    loop.add_reader(read_fd, readable)
+    exited.add_done_callback(lambda _f: fire(None))
+    handle = _watch_exit(child, exited)
+    timer = loop.call_later(request.timeout, fire, "timed_out") if request.timeout else None
+    on_cancel = functools.partial(fire, "canceled")
+    parked: asyncio.Task[bool] | None = None
+    if isinstance(cancel, CancelToken):
+        cancel.add_callback(on_cancel)
+    else:
+        parked = asyncio.ensure_future(cancel.wait())
+        parked.add_done_callback(lambda _t: on_cancel())
     try:
-        await asyncio.wait({exited, canceller}, timeout=request.timeout, return_when=asyncio.FIRST_COMPLETED)
-        if not exited.done():
-            outcome = "canceled" if canceller.done() else "timed_out"
+        outcome = await trigger
+        if outcome is not None and not exited.done():
             # Polite first: SIGTERM lets the tool clean up; SIGKILL after the grace period. An
             # operator's cancel must take effect within a second, so its grace is short.
             grace = min(request.grace, CANCEL_GRACE_SECONDS) if outcome == "canceled" else request.grace
@@ -221,21 +328,29 @@ async def _supervise(
             if not exited.done():
                 _signal_group(pgid, signal.SIGKILL)
             await exited
+        elif outcome is not None:
+            outcome = None  # it exited on its own just as the timer or cancel fired
         # The leader has exited; anything still in its group (a helper that ignored SIGTERM, a
         # background job of a tool that exited normally) is a straggler and must not outlive it.
         _signal_group(pgid, signal.SIGKILL)
-        proc.wait()
+        child.wait()
+        if not drained.done():
+            await asyncio.wait({drained}, timeout=DRAIN_SECONDS)
     except BaseException:
         # Our own task was cancelled (or something broke): leak nothing, then propagate.
         _signal_group(pgid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=1.0)
+        child.wait()
         raise
     finally:
-        if poller is not None:
-            poller.cancel()
-        canceller.cancel()
-        _release(handle)
-        with contextlib.suppress(asyncio.CancelledError):
-            await canceller
+        if not drained.done():
+            loop.remove_reader(read_fd)
+        if timer is not None:
+            timer.cancel()
+        if isinstance(cancel, CancelToken):
+            cancel.remove_callback(on_cancel)
+        if parked is not None:
+            parked.cancel()
+        if handle is not None:
+            loop.remove_reader(handle)
+            os.close(handle)
     return outcome

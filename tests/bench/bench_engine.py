@@ -55,6 +55,7 @@ def scenario_uet(doc: dict) -> dict:
     plan = build_plan(workstream, None, None, root)
     store = open_store(root)
     run_id = create_run(store, plan)
+    os.chdir(root)  # as `uet run` does: steps run in the project root
     t1 = time.perf_counter()
     state = asyncio.run(execute(store, run_id))
     t2 = time.perf_counter()

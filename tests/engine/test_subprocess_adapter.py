@@ -301,3 +301,26 @@ def test_cancel_set_before_start_spawns_nothing(tmp_path: Path) -> None:
     result = asyncio.run(main())
     assert result.outcome == "canceled"
     assert not marker.exists()
+
+
+def test_children_in_our_own_directory_start_through_posix_spawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps that run in the engine's working directory take the posix_spawn path: the same
+    results, PATH searched in the child's environment, a clear error for a missing program."""
+    monkeypatch.chdir(tmp_path)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    tool = bindir / "hello-tool"
+    tool.write_text("#!/bin/sh\necho hello from $PWD; exit 4\n")
+    tool.chmod(0o755)
+    log = tmp_path / "out.log"
+    path = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+    request = ExecutionRequest(run_id="r", step_id="s", attempt=1, tool="hello-tool", adapter="subprocess",
+                               cwd=str(tmp_path), argv=["hello-tool"], env={"PATH": path}, log_path=str(log))
+    result = asyncio.run(run_subprocess(request, asyncio.Event()))
+    assert result.outcome == "failed" and result.exit_code == 4
+    assert log.read_text().strip() == f"hello from {tmp_path}"
+    missing = ExecutionRequest(run_id="r", step_id="s", attempt=2, tool="x", adapter="subprocess",
+                               cwd=str(tmp_path), argv=["no-such-program-here"], log_path=str(log))
+    result = asyncio.run(run_subprocess(missing, asyncio.Event()))
+    assert result.outcome == "failed" and result.exit_code == 127
+    assert "no-such-program-here" in (result.error or "")

@@ -19,6 +19,7 @@ from peewee import FloatField, IntegerField, TextField
 
 from schemas.records import WorkerRecord
 from store import ChangeFeed, EventCursor, NoSuchRecord, RunOwned, Store, StoreError, ops, queries
+from store import writer as writer_module
 from store.db import BUSY_TIMEOUT_MS
 from store.migrations import LATEST, current_version
 from store.tables import ALL_TABLES
@@ -233,33 +234,38 @@ def test_sync_waits_for_commit(store: Store) -> None:
 
 
 def test_failing_unit_rolls_back_the_batch_and_stops_the_writer(store: Store) -> None:
-    entered, release = threading.Event(), threading.Event()
+    async def engine_writes() -> None:
+        # Inside an event loop units gather for the commit window, so these land in one batch.
+        store.submit([("INSERT INTO meta (key, value) VALUES ('gate', 'open')", ())])
+        store.submit([event("good")])
+        store.submit(
+            [
+                event("bad-first-half"),
+                ("INSERT INTO meta (key, value) VALUES ('schema_version', 'duplicate')", ()),
+            ]
+        )
+        with pytest.raises(StoreError, match="writer stopped") as info:
+            store.sync()
+        assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
 
-    def gate() -> str:
-        entered.set()
-        release.wait(5)
-        return "open"
-
-    # Registered before the writer exists, so the writer's connection gets it: the writer
-    # blocks inside the gate unit while the next units queue up into one batch.
-    store.db.register_function(gate, "uet_test_gate", 0)
-    store.submit([("INSERT INTO meta (key, value) VALUES ('gate', uet_test_gate())", ())])
-    assert entered.wait(5)
-    store.submit([event("good")])
-    store.submit(
-        [
-            event("bad-first-half"),
-            ("INSERT INTO meta (key, value) VALUES ('schema_version', 'duplicate')", ()),
-        ]
-    )
-    release.set()
-    with pytest.raises(StoreError, match="writer stopped") as info:
-        store.sync()
-    assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
+    asyncio.run(engine_writes())
     with pytest.raises(StoreError, match="writer stopped"):
         store.submit([event("after")])
     assert queries.events_after(0) == []
-    assert store.db.execute_sql("SELECT value FROM meta WHERE key = 'gate'").fetchone() == ("open",)
+    assert store.db.execute_sql("SELECT value FROM meta WHERE key = 'gate'").fetchone() is None
+
+
+def test_units_gather_for_the_commit_window_inside_a_loop(store: Store) -> None:
+    async def engine_writes() -> tuple[int, int]:
+        for index in range(50):
+            store.submit([event(f"e{index}")])
+        before = len(queries.events_after(0))
+        await asyncio.sleep(writer_module.COMMIT_WINDOW_SECONDS * 5)
+        return before, len(queries.events_after(0))
+
+    before, after = asyncio.run(engine_writes())
+    assert (before, after) == (0, 50)
+    assert store.writer.commits == 1
 
 
 def test_execute_now_commits_on_the_caller_thread(store: Store) -> None:
