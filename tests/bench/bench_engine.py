@@ -140,8 +140,11 @@ def main() -> None:
 
     noop = _child("noop", n_noop)
     raw_db = _child("raw-sqlite", noop["events"])
-    true = _child("true", n_true)
-    raw_true = _child("raw-true", n_true)
+    # Process start-up cost on a shared 2-core machine is noisy: run the subprocess pair three
+    # times, interleaved, and keep each side's median run.
+    pairs = [(_child("true", n_true), _child("raw-true", n_true)) for _ in range(3)]
+    true = sorted((p[0] for p in pairs), key=lambda r: r["ms_per_step"])[1]
+    raw_true = sorted((p[1] for p in pairs), key=lambda r: r["ms_per_step"])[1]
     big = None if args.quick or args.no_100k else _child("noop", 100_000)
 
     rows = [
