@@ -4,6 +4,8 @@ workstream there with the live display (plain lines when stdout is not a termina
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -12,6 +14,14 @@ from engine.planner import plan_file
 from engine.session import create_run
 from store import Store
 from tui.commands_run import _foreground
+
+
+def _own_command() -> str:
+    """How to call uet again: the path this process was started by, if it is the script."""
+    started = Path(sys.argv[0])
+    if started.name == "uet" and started.exists():
+        return str(started.resolve()) if shutil.which("uet") != str(started.resolve()) else "uet"
+    return "uet"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -26,5 +36,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         code = _foreground(store, run_id, args)
     finally:
         store.close()
-    print(f"look around: cd {root} && uet runs && uet status {run_id} && uet logs {run_id} test")
+    uet = _own_command()
+    print(f"look around:  cd {root}")
+    print(f"              {uet} runs;  {uet} status {run_id[:6]};  {uet} logs {run_id[:6]} test")
     return code

@@ -58,7 +58,9 @@ class LivePanel:
     def on_event(self, event: Event) -> None:
         if event.kind == "breaker.state":
             self.breakers[event.data["tool"]] = {**event.data, "ts": event.ts}
-        if notable(event) and not (event.kind == "step.state" and event.data.get("to") == "running"):
+        quiet_start = event.kind == "step.state" and event.data.get("to") == "running" and not (
+            event.data.get("skipped") or event.data.get("probe"))
+        if notable(event) and not quiet_start:
             state = event.data.get("to", "")
             self.recent.append((event.ts, state, describe(event.kind, event.step_id, event.data)))
 
@@ -73,12 +75,16 @@ class LivePanel:
             bar = Table.grid(padding=(0, 1))
             bar.add_column(width=40)
             bar.add_column()
-            eta = "ETA " + duration(snap.eta_seconds) if snap.eta_seconds is not None else "ETA …"
+            if done == snap.total:
+                eta = "done"
+            else:
+                eta = "ETA " + duration(snap.eta_seconds) if snap.eta_seconds is not None else "ETA …"
+            tokens = f"  tokens {executor.tokens_used:,}" if executor and executor.tokens_used else ""
             bar.add_row(
                 ProgressBar(total=max(1, snap.total), completed=done, width=40),
                 f"{snap.percent:5.1f}%  {done}/{snap.total}  "
                 f"{glyph('succeeded')} {snap.succeeded}  {glyph('failed')} {snap.failed}  "
-                f"{glyph('skipped')} {snap.skipped}  elapsed {duration(snap.elapsed)}  {eta}",
+                f"{glyph('skipped')} {snap.skipped}  elapsed {duration(snap.elapsed)}  {eta}{tokens}",
             )
             parts.append(bar)
         if executor is not None and executor.running:
@@ -113,5 +119,6 @@ def summary_lines(executor: RunExecutor) -> list[str]:
         lines.append(
             f"{snap.succeeded} succeeded, {snap.failed} failed, {snap.skipped} skipped, {snap.canceled} canceled "
             f"of {snap.total} in {duration(snap.elapsed)}"
+            + (f"; {executor.tokens_used:,} tokens" if executor.tokens_used else "")
         )
     return lines
