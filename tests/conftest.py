@@ -58,6 +58,17 @@ class Project:
         return subprocess.Popen(self.argv(*args), cwd=self.root, env=self.env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
 
+    def start(self, workstream: Path) -> tuple[subprocess.Popen[str], str]:
+        """Start ``uet run --plain`` in the background; return the process and its run id."""
+        engine = self.spawn("run", "--plain", str(workstream))
+        run_id = wait_for(lambda: self.runs() and self.runs()[0]["id"], what="the run to be created")
+        return engine, run_id
+
+    def read(self, name: str) -> str:
+        """A file the steps write, stripped; empty while it does not exist yet."""
+        path = self.root / name
+        return path.read_text(encoding="utf-8").strip() if path.exists() else ""
+
     def status(self, run_id: str) -> dict[str, Any]:
         return json.loads(self.uet("status", run_id, "--json", check=True).stdout)
 

@@ -51,8 +51,7 @@ def test_kill_9_then_resume_completes_without_rerunning_succeeded_steps(project:
             needs: [long]
             run: sh -c 'echo ran >> last.count'
     """)
-    engine = project.spawn("run", "--plain", str(workstream))
-    run_id = only_run(project)
+    engine, run_id = project.start(workstream)
     wait_for(lambda: (project.root / "pids").exists(), what="the long step to start")
     orphan = int((project.root / "pids").read_text().split()[0])
     wait_for(lambda: db_query(project, "SELECT pid FROM attempts WHERE step_id = 'long' AND pid IS NOT NULL"),
@@ -94,8 +93,7 @@ def test_cancel_from_another_process_stops_the_run_and_its_process_group(project
             needs: [stubborn]
             run: "true"
     """)
-    engine = project.spawn("run", "--plain", str(workstream))
-    run_id = only_run(project)
+    engine, run_id = project.start(workstream)
     wait_for(lambda: (project.root / "pids").exists() and len((project.root / "pids").read_text().split()) == 2,
              what="the process tree to start")
     pids = [int(p) for p in (project.root / "pids").read_text().split()]
@@ -211,8 +209,7 @@ def test_a_second_engine_cannot_take_a_run_that_is_being_executed(project: Proje
           - id: wait
             run: sh -c 'touch started; sleep 30'
     """)
-    engine = project.spawn("run", "--plain", str(workstream))
-    run_id = only_run(project)
+    engine, run_id = project.start(workstream)
     wait_for(lambda: (project.root / "started").exists(), what="the step to start")
     other = project.uet("resume", "--plain", run_id, timeout=30)
     assert other.returncode == 0

@@ -125,8 +125,7 @@ def test_logs_follow_streams_a_running_step_until_it_ends(project: Project) -> N
           - id: talk
             run: sh -c 'for i in 1 2 3 4 5; do echo line $i; sleep 0.3; done'
     """)
-    engine = project.spawn("run", "--plain", str(workstream))
-    run_id = wait_for(lambda: project.runs() and project.runs()[0]["id"], what="the run")
+    engine, run_id = project.start(workstream)
     follow = project.uet("logs", run_id, "talk", "--follow", timeout=30)
     engine.communicate(timeout=30)
     assert follow.returncode == 0
@@ -146,8 +145,7 @@ def test_pause_then_resume(project: Project) -> None:
             needs: [first]
             run: "true"
     """)
-    engine = project.spawn("run", "--plain", str(workstream))
-    run_id = wait_for(lambda: project.runs() and project.runs()[0]["id"], what="the run")
+    engine, run_id = project.start(workstream)
     wait_for(lambda: (project.root / "started").exists(), what="the first step")
     paused = project.uet("pause", run_id, timeout=30)
     assert "paused" in paused.stdout
@@ -168,11 +166,8 @@ def test_cancel_of_a_run_no_engine_is_running(project: Project) -> None:
           - id: long
             run: sh -c 'echo $$ > started; sleep 30'
     """)
-    engine = project.spawn("run", "--plain", str(workstream))
-    run_id = wait_for(lambda: project.runs() and project.runs()[0]["id"], what="the run")
-    wait_for(lambda: (project.root / "started").exists() and (project.root / "started").read_text().strip(),
-             what="the step")
-    tool_pid = int((project.root / "started").read_text())
+    engine, run_id = project.start(workstream)
+    tool_pid = int(wait_for(lambda: project.read("started"), what="the step"))
     wait_for(lambda: project.status(run_id)["steps"][0]["attempts"] == 1, what="the attempt to be recorded")
     wait_for(lambda: sqlite_rows(project, "SELECT pid FROM attempts WHERE pid IS NOT NULL"), what="the tool's pid")
     engine.kill()
