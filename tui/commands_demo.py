@@ -27,6 +27,7 @@ def _own_command() -> str:
 def cmd_demo(args: argparse.Namespace) -> int:
     root = Path(args.dir).resolve() if args.dir else Path(tempfile.mkdtemp(prefix="uet-demo-"))
     root.mkdir(parents=True, exist_ok=True)
+    uet = _own_command()  # before the run moves into the project directory
     workstream = prepare(root)
     print(f"demo project: {root}")
     plan = plan_file(workstream, root)
@@ -36,7 +37,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         code = _foreground(store, run_id, args)
     finally:
         store.close()
-    uet = _own_command()
     print(f"look around:  cd {root}")
     print(f"              {uet} runs;  {uet} status {run_id[:6]};  {uet} logs {run_id[:6]} test")
     return code
