@@ -72,8 +72,9 @@ class LivePanel:
         parts.append(header)
         if snap is not None:
             done = snap.succeeded + snap.failed + snap.skipped + snap.canceled
+            width = max(10, min(40, self.console.width - 72))
             bar = Table.grid(padding=(0, 1))
-            bar.add_column(width=40)
+            bar.add_column(width=width)
             bar.add_column()
             if done == snap.total:
                 eta = "done"
@@ -81,7 +82,7 @@ class LivePanel:
                 eta = "ETA " + duration(snap.eta_seconds) if snap.eta_seconds is not None else "ETA …"
             tokens = f"  tokens {executor.tokens_used:,}" if executor and executor.tokens_used else ""
             bar.add_row(
-                ProgressBar(total=max(1, snap.total), completed=done, width=40),
+                ProgressBar(total=max(1, snap.total), completed=done, width=width),
                 f"{snap.percent:5.1f}%  {done}/{snap.total}  "
                 f"{glyph('succeeded')} {snap.succeeded}  {glyph('failed')} {snap.failed}  "
                 f"{glyph('skipped')} {snap.skipped}  elapsed {duration(snap.elapsed)}  {eta}{tokens}",
