@@ -80,7 +80,7 @@ def perceive(
         timeout=timeout,
         grace=DEFAULT_GRACE,
         log_path=log_path(root, run_id, step_id, number),
-        success_codes=tuple(spec.get("success_codes", (0,))),
+        success_codes=tuple(spec.get("success_codes") or (tool.success_codes if tool and tool.success_codes else (0,))),
     )
 
 

@@ -20,9 +20,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.adapters.base import CancelToken
+from engine.costs import attempt_cost
 from engine.events import Event, Recorder
 from engine.pipeline import enforce, operate, perceive, retry_policy, train
 from engine.progress import Progress
@@ -42,11 +43,17 @@ from store import Store, ops, queries
 OUTPUT_EVENT_SECONDS = 1.0
 HOUSEKEEPING_SECONDS = 1.0
 
+if TYPE_CHECKING:
+    from engine.patches.steps import PatchInfo, PatchSteps
+
 S = StepState
 
 
 class Row:
-    """The engine's copy of a step row's mutable fields; written as one row image."""
+    """The engine's copy of a step row's mutable fields; written as one row image.
+
+    ``base`` counts attempts that do not count against the retry policy: those made before
+    an operator's retry or resume, and fix-loop rounds."""
 
     __slots__ = ("tool", "attempts", "base", "exit_code", "started_at", "ended_at", "reason")
 
@@ -68,7 +75,7 @@ class Running:
     route: Route
     request: ExecutionRequest
     cancel: asyncio.Event
-    task: asyncio.Task[ExecutionResult]
+    task: asyncio.Task[Any]
     started: float
     started_ts: float
 
@@ -116,14 +123,17 @@ class RunExecutor:
         self.canceling: str | None = None
         self.pausing: str | None = None
         self.halted: str | None = None
-        self.tokens_used = 0
-        self.usd_used = 0.0
+        spent = queries.cost_totals((), run_id)
+        self.tokens_used = (spent[0].tokens_in + spent[0].tokens_out) if spent else 0
+        self.usd_used = spent[0].usd if spent else 0.0
+        self.session_started: float | None = None
         self.stats = StatsBook(queries.tool_stats())
         self.router = Router(self.router_config, self.stats, queries.breakers())
         self._dirty_breakers: set[str] = set()
         self.progress: Progress | None = None
         self._timers: list[asyncio.TimerHandle] = []
         self.reopen_on_start: list[str] = []
+        self.patch_steps: PatchSteps | None = None
 
     # -- recording helpers -----------------------------------------------------------------
 
@@ -365,10 +375,16 @@ class RunExecutor:
         assert self.progress is not None
         self.progress.running += 1
         cancel = CancelToken()
-        task = asyncio.get_running_loop().create_task(
-            operate(request, route, cancel, self._output_sink(sid, number) if request.adapter != "python" else None,
-                    self._spawn_sink(sid, number, route.tool, now, request.log_path))
-        )
+        on_output = self._output_sink(sid, number) if request.adapter != "python" else None
+        on_spawn = self._spawn_sink(sid, number, route.tool, now, request.log_path)
+        if self.specs[sid].get("produces") == "patch":
+            work = self._patch_steps().attempt(
+                sid, number, self.specs[sid], request,
+                lambda req: operate(req, route, cancel, on_output, on_spawn), cancel,
+                bool(route.spec and route.spec.diff_output))
+        else:
+            work = operate(request, route, cancel, on_output, on_spawn)
+        task = asyncio.get_running_loop().create_task(work)
         handle = Running(sid, number, route, request, cancel, task, time.monotonic(), now)
         self.running[sid] = handle
         task.add_done_callback(lambda _t, h=handle: self._on_attempt_done(h))
@@ -405,8 +421,11 @@ class RunExecutor:
         self.router.finished(handle.route.tool)
         assert self.progress is not None
         self.progress.running -= 1
+        patch: PatchInfo | None = None
         try:
             result = handle.task.result()
+            if isinstance(result, tuple):
+                result, patch = result
         except asyncio.CancelledError:
             result = ExecutionResult(outcome="canceled", error="canceled")
         except Exception as exc:  # noqa: BLE001 - an adapter bug must not take the run down
@@ -419,7 +438,20 @@ class RunExecutor:
             self._breaker_change(change)
         else:
             self._dirty_breakers.add(handle.route.tool)
-        self.tokens_used += (result.tokens_in or 0) + (result.tokens_out or 0)
+        cost = attempt_cost(handle.route.spec, result)
+        self.tokens_used += cost.tokens
+        if cost.usd is not None:
+            self.usd_used += cost.usd
+        self.rec.write([ops.cost_row(self.run_id, sid, handle.number, handle.route.tool, cost.model, cost.tokens_in,
+                                     cost.tokens_out, cost.tokens_cached, cost.usd, result.duration, now)])
+        result = result.replace(model=cost.model, tokens_in=cost.tokens_in, tokens_out=cost.tokens_out,
+                                tokens_cached=cost.tokens_cached, usd=cost.usd)
+        if patch is not None and patch.gate_passed is False and result.outcome == "succeeded":
+            if self._fix_round(handle, patch, result, now):
+                return
+            result = result.replace(outcome="failed", exit_code=None,
+                                    error=f"gate {patch.gate} failed for patch {patch.patch_id}: "
+                                          f"{patch.feedback.splitlines()[0] if patch.feedback else ''}")
         policy = retry_policy(self.specs[sid], self.default_retry)
         verdict = enforce(result, policy, handle.number - self.rows[sid].base, self.rng, bool(self.canceling))
         attempt = (handle.number, handle.started_ts, result, handle.request.log_path)
@@ -447,11 +479,47 @@ class RunExecutor:
                 if self.stop_on_failure and not self.halted:
                     self.halted = f"step {sid} failed and on_failure is stop"
 
+    def _fix_round(self, handle: Running, patch: PatchInfo, result: ExecutionResult, now: float) -> bool:
+        """A gate failed: when the step's fix loop has rounds left, start the next round at once,
+        with the failure as the tool's input. False when the loop is spent (or there is none)."""
+        sid = handle.step_id
+        fix = self.specs[sid].get("fix_loop")
+        steps = self._patch_steps()
+        done_rounds = steps.rounds[sid].number if sid in steps.rounds else 1
+        if not fix or done_rounds > int(fix.get("max_rounds", 2)) or self.canceling:
+            return False
+        round_ = steps.next_round(sid, patch)
+        attempt = (handle.number, handle.started_ts, result, handle.request.log_path)
+        self._step_move(sid, S.RETRYING, (self._attempt_image(sid, attempt, now),), attempt=handle.number,
+                        outcome=result.outcome, patch=patch.patch_id,
+                        reason=f"gate {patch.gate} failed; fix round {round_.number - 1} of {fix.get('max_rounds', 2)}",
+                        delay=0)
+        self.rows[sid].base += 1  # a fix round is not a retry: it does not use up retry attempts
+        self._enqueue(sid)
+        return True
+
+    def _patch_steps(self) -> PatchSteps:
+        # Imported here: runs without patch steps never load git or the ledger.
+        from engine.patches.steps import PatchSteps
+        from engine.patches.worktree import head_commit
+
+        if self.patch_steps is None:
+            base = self.spec.get("base_commit")
+            if base is None:
+                base = head_commit(self.root)
+                if base is not None:
+                    self.spec["base_commit"] = base
+                    self.rec.write([ops.run_spec(self.run_id, self.spec)])
+            self.patch_steps = PatchSteps(self.rec, self.root, self.run_id, base, self.spec.get("gates", {}),
+                                          self.default_timeout)
+        return self.patch_steps
+
     def _attempt_image(self, sid: str, attempt: tuple[int, float, ExecutionResult, str | None], now: float) -> Any:
         number, started, result, log = attempt
         return ops.attempt_row(self.run_id, sid, number, self.rows[sid].tool or "none", result.outcome,
                                self.worker.id, started, now, result.exit_code, log, result.error,
-                               result.tokens_in, result.tokens_out, None, result.model)
+                               result.tokens_in, result.tokens_out, result.usd, result.model,
+                               tokens_cached=result.tokens_cached)
 
     def _finish_step(self, sid: str, target: StepState, exit_code: int | None, reason: str | None,
                      attempt: tuple[int, float, ExecutionResult, str | None] | None) -> None:
@@ -482,18 +550,32 @@ class RunExecutor:
 
     # -- budget ----------------------------------------------------------------------------
 
+    def wall_used(self) -> float:
+        """Seconds this run has been executing, over every engine session (pauses excluded)."""
+        session = self.clock() - self.session_started if self.session_started is not None else 0.0
+        return float(self.spec.get("executed_seconds", 0.0)) + session
+
     def _budget_reached(self) -> bool:
+        """Checked before every attempt: the first budget reached pauses the run (running
+        attempts finish); ``uet resume RUN --budget …`` raises it and goes on."""
         assert self.budget is not None
-        reason = None
-        if self.budget.tokens is not None and self.tokens_used >= self.budget.tokens:
-            reason = f"tokens budget reached: {self.tokens_used:,} of {self.budget.tokens:,}"
-        elif self.budget.wall is not None and self.progress is not None and \
-                self.clock() - self.progress.started_at >= self.budget.wall:
-            reason = f"wall-time budget reached: {self.budget.wall:g}s"
-        if reason and not self.pausing:
-            self.pausing = reason
-            self.rec.event(self._event("budget.reached", reason=reason))
-        return reason is not None
+        found: tuple[str, float, float] | None = None
+        if self.budget.usd is not None and self.usd_used >= self.budget.usd:
+            found = ("usd", self.usd_used, self.budget.usd)
+        elif self.budget.tokens is not None and self.tokens_used >= self.budget.tokens:
+            found = ("tokens", self.tokens_used, self.budget.tokens)
+        elif self.budget.wall is not None and self.wall_used() >= self.budget.wall:
+            found = ("wall", self.wall_used(), self.budget.wall)
+        if found is None:
+            return False
+        if not self.pausing:
+            name, used, limit = found
+            shown = {"usd": lambda v: f"${v:,.4f}", "tokens": lambda v: f"{int(v):,} tokens",
+                     "wall": lambda v: f"{v:,.1f}s"}[name]
+            self.pausing = f"{name} budget reached: {shown(used)} of {shown(limit)}"
+            self.rec.event(self._event("budget.reached", budget=name, used=round(used, 6), limit=limit,
+                                       reason=self.pausing))
+        return True
 
     # -- control ---------------------------------------------------------------------------
 
@@ -613,6 +695,7 @@ class RunExecutor:
         if self.run.state is not RunState.RUNNING:
             self._run_move(RunState.RUNNING, "resumed" if self.run.state is not RunState.PENDING else None)
         self._prepare()
+        self.session_started = self.clock()
         self._done = asyncio.get_running_loop().create_future()
         self._later(HOUSEKEEPING_SECONDS, self._tick)
         self._kick()
@@ -620,6 +703,9 @@ class RunExecutor:
         return self._finish()
 
     def _finish(self) -> RunState:
+        self.spec["executed_seconds"] = round(self.wall_used(), 3)
+        self.session_started = None
+        self.rec.write([ops.run_spec(self.run_id, self.spec)])
         if self.canceling or self.halted:
             for sid, state in self.state.items():
                 if state in (S.PENDING, S.READY, S.RETRYING):

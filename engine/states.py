@@ -59,7 +59,8 @@ ATTEMPT_ALLOWED: Mapping[AttemptState, frozenset[AttemptState]] = {
 
 PATCH_TERMINAL = frozenset({P.REJECTED, P.REVERTED})
 PATCH_ALLOWED: Mapping[PatchState, frozenset[PatchState]] = {
-    P.PROPOSED: frozenset({P.GATING, P.REJECTED}),
+    # A patch from a step without a gate is reviewed as proposed.
+    P.PROPOSED: frozenset({P.GATING, P.APPROVED, P.REJECTED}),
     P.GATING: frozenset({P.GATE_PASSED, P.GATE_FAILED}),
     P.GATE_PASSED: frozenset({P.APPROVED, P.REJECTED, P.GATING}),
     P.GATE_FAILED: frozenset({P.APPROVED, P.REJECTED, P.GATING}),

@@ -52,6 +52,8 @@ class ExecutionResult:
     tokens_out: int | None = None
     model: str | None = None
     output_tail: str = ""
+    tokens_cached: int | None = None
+    usd: float | None = None
 
     def replace(self, **changes: Any) -> ExecutionResult:
         return dataclasses.replace(self, **changes)

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from schemas.execution import ExecutionRequest, ExecutionResult
+from schemas.patch import CostRecord, GateResultRecord, PatchRecord
 from schemas.records import (
     AttemptRecord,
     BreakerRecord,
@@ -45,6 +46,9 @@ EXPORTED: dict[str, type[Any]] = {
     "worker": WorkerRecord,
     "command": CommandRecord,
     "progress": ProgressSnapshot,
+    "patch": PatchRecord,
+    "gate_result": GateResultRecord,
+    "cost": CostRecord,
 }
 
 

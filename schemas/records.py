@@ -94,6 +94,7 @@ class AttemptRecord(Record):
     tokens_out: int | None = None
     usd: float | None = None
     model: str | None = None
+    tokens_cached: int | None = None
     pid: int | None = Field(None, description="Process group leader of a subprocess attempt.")
 
 

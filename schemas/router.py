@@ -100,6 +100,47 @@ class SimSpec(Strict):
     model: str | None = None
 
 
+CostField = Literal["tokens_in", "tokens_out", "tokens_cached", "model", "usd"]
+
+
+class CostParser(Strict):
+    """How a tool reports what it cost, read from the end of its output.
+
+    ``json_line``: the last line that is a JSON object holding the mapped keys (dotted paths,
+    e.g. ``usage.input_tokens``). ``regex``: the last match of ``pattern``, whose named groups
+    are the fields (``(?P<tokens_in>\\d+)``)."""
+
+    format: Literal["json_line", "regex"]
+    fields: dict[CostField, str] = Field(default_factory=dict, description="json_line: field → dotted key path.")
+    pattern: str | None = Field(None, description="regex: named groups tokens_in, tokens_out, tokens_cached, model, usd.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> CostParser:
+        if self.format == "json_line" and not self.fields:
+            raise ValueError("a json_line parser needs `fields`")
+        if self.format == "regex":
+            if not self.pattern:
+                raise ValueError("a regex parser needs `pattern`")
+            import re
+
+            try:
+                groups = set(re.compile(self.pattern).groupindex)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regex: {exc}") from exc
+            unknown = groups - {"tokens_in", "tokens_out", "tokens_cached", "model", "usd"}
+            if unknown or not groups:
+                raise ValueError("pattern needs named groups among tokens_in, tokens_out, tokens_cached, model, usd")
+        return self
+
+
+class Price(Strict):
+    """US dollars per million tokens for one model."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(None, ge=0, description="Default: the input price.")
+
+
 class ToolSpec(Strict):
     adapter: Literal["subprocess", "python", "sim"] = "subprocess"
     command: Argv | None = Field(None, description="argv template for steps routed here without `run`.")
@@ -111,6 +152,12 @@ class ToolSpec(Strict):
     timeout: Duration | None = None
     breaker: BreakerPolicy | None = None
     env: dict[str, str] = Field(default_factory=dict)
+    diff_output: bool = Field(False, description="The tool prints a unified diff instead of editing files.")
+    success_codes: list[int] | None = Field(
+        None, description="Exit codes that mean success for this tool (e.g. [0, 1] for `ruff --diff`).")
+    cost: CostParser | None = None
+    model: str | None = Field(None, description="Model to price with when the output names none.")
+    prices: dict[str, Price] = Field(default_factory=dict, description="Model → price; tokens are priced with it.")
 
     @model_validator(mode="after")
     def _adapter_fields(self) -> ToolSpec:

@@ -74,6 +74,12 @@ class RetryPolicy(Strict):
         return self
 
 
+class FixLoop(Strict):
+    """After a failed gate, give the editing tool the failure and let it try again, bounded."""
+
+    max_rounds: int = Field(2, ge=1, le=20, description="Extra attempts fed with the gate failure.")
+
+
 class Budget(Strict):
     """Upper bounds for a run; when one is reached no new attempt starts and the run pauses."""
 
@@ -100,8 +106,11 @@ class Step(Strict):
     timeout: Duration | None = None
     retry: RetryPolicy | None = None
     success_codes: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    produces: Literal["patch"] | None = None
-    gate: str | None = Field(None, pattern=NAME)
+    produces: Literal["patch"] | None = Field(
+        None, description="patch: the step edits a scratch worktree and its change goes to the patch ledger.")
+    gate: str | None = Field(None, pattern=NAME, description="Gate (under `gates:`) that tests the patch.")
+    fix_loop: FixLoop | None = None
+    allow_binary: bool = Field(False, description="Accept binary files in the step's patch.")
     matrix: dict[str, list[str | int]] | None = Field(
         None, description="Expand this step into one step per combination of values."
     )
@@ -140,6 +149,10 @@ class Step(Strict):
     def _shape(self) -> Step:
         if self.run is not None and self.call is not None:
             raise ValueError("a step has either `run` or `call`, not both")
+        if self.produces is None and (self.gate or self.fix_loop or self.allow_binary):
+            raise ValueError("`gate`, `fix_loop` and `allow_binary` belong to a step with `produces: patch`")
+        if self.fix_loop is not None and self.gate is None:
+            raise ValueError("`fix_loop` needs a `gate` whose failure it can feed back")
         placeholders = set(PLACEHOLDER.findall(self.id))
         if self.matrix is not None and placeholders - set(self.matrix):
             unknown = ", ".join("{" + p + "}" for p in sorted(placeholders - set(self.matrix)))

@@ -123,8 +123,68 @@ def _m0001_core(db: SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _m0002_ledger(db: SqliteDatabase) -> None:
+    for statement in (
+        """CREATE TABLE patches (
+            id TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            step_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            base_commit TEXT NOT NULL,
+            diff TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            files TEXT NOT NULL DEFAULT '[]',
+            added INTEGER NOT NULL DEFAULT 0,
+            removed INTEGER NOT NULL DEFAULT 0,
+            gate TEXT,
+            round INTEGER NOT NULL DEFAULT 1,
+            parent_id TEXT,
+            worktree TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            decided_by TEXT,
+            reason TEXT,
+            applied_commit TEXT
+        )""",
+        "CREATE INDEX patches_run ON patches (run_id, step_id)",
+        "CREATE INDEX patches_state ON patches (state, created_at)",
+        """CREATE TABLE gate_results (
+            id INTEGER PRIMARY KEY,
+            patch_id TEXT NOT NULL REFERENCES patches (id) ON DELETE CASCADE,
+            gate TEXT NOT NULL,
+            round INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            command TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            exit_code INTEGER,
+            duration REAL NOT NULL DEFAULT 0,
+            output_tail TEXT NOT NULL DEFAULT '',
+            ts REAL NOT NULL
+        )""",
+        "CREATE INDEX gate_results_patch ON gate_results (patch_id, round, idx)",
+        """CREATE TABLE costs (
+            run_id TEXT NOT NULL,
+            step_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            tool TEXT NOT NULL,
+            model TEXT,
+            tokens_in INTEGER,
+            tokens_out INTEGER,
+            tokens_cached INTEGER,
+            usd REAL,
+            wall REAL NOT NULL DEFAULT 0,
+            ts REAL NOT NULL,
+            PRIMARY KEY (run_id, step_id, attempt)
+        ) WITHOUT ROWID""",
+        "ALTER TABLE attempts ADD COLUMN tokens_cached INTEGER",
+    ):
+        db.execute_sql(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "core tables", _m0001_core),
+    (2, "patch ledger, gate results, costs", _m0002_ledger),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -18,8 +18,8 @@ STEP_ROW_SQL = (
 )
 ATTEMPT_ROW_SQL = (
     "INSERT OR REPLACE INTO attempts (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, "
-    "exit_code, log_path, error, tokens_in, tokens_out, usd, model, pid) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "exit_code, log_path, error, tokens_in, tokens_out, usd, model, pid, tokens_cached) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -64,13 +64,62 @@ def attempt_row(
     usd: float | None = None,
     model: str | None = None,
     pid: int | None = None,
+    tokens_cached: int | None = None,
 ) -> RowImage:
     return RowImage(
         ATTEMPT_ROW_SQL,
         (run_id, step_id, number),
         (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, exit_code, log_path, error,
-         tokens_in, tokens_out, usd, model, pid),
+         tokens_in, tokens_out, usd, model, pid, tokens_cached),
     )
+
+
+COST_ROW_SQL = (
+    "INSERT OR REPLACE INTO costs (run_id, step_id, attempt, tool, model, tokens_in, tokens_out, tokens_cached, "
+    "usd, wall, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def cost_row(run_id: str, step_id: str, attempt: int, tool: str, model: str | None, tokens_in: int | None,
+             tokens_out: int | None, tokens_cached: int | None, usd: float | None, wall: float, ts: float) -> Statement:
+    return (COST_ROW_SQL, (run_id, step_id, attempt, tool, model, tokens_in, tokens_out, tokens_cached, usd, wall, ts))
+
+
+PATCH_INSERT_SQL = (
+    "INSERT INTO patches (id, run_id, step_id, attempt, state, base_commit, diff, sha256, files, added, removed, gate, "
+    "round, parent_id, worktree, created_at, updated_at, decided_by, reason) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def insert_patch(patch_id: str, run_id: str, step_id: str, attempt: int, state: str, base_commit: str, diff: str,
+                 sha256: str, files: list[dict[str, Any]], added: int, removed: int, gate: str | None, round_: int,
+                 parent_id: str | None, worktree: str | None, ts: float, by: str | None, reason: str | None) -> Statement:
+    return (PATCH_INSERT_SQL, (patch_id, run_id, step_id, attempt, state, base_commit, diff, sha256, _dumps(files),
+                               added, removed, gate, round_, parent_id, worktree, ts, ts, by, reason))
+
+
+def patch_state(patch_id: str, state: str, ts: float, by: str | None, reason: str | None,
+                applied_commit: str | None = None, worktree: str | None = None, clear_worktree: bool = False) -> Statement:
+    return (
+        "UPDATE patches SET state = ?, updated_at = ?, decided_by = COALESCE(?, decided_by), "
+        "reason = COALESCE(?, reason), applied_commit = COALESCE(?, applied_commit), "
+        "worktree = CASE WHEN ? THEN NULL ELSE COALESCE(?, worktree) END WHERE id = ?",
+        (state, ts, by, reason, applied_commit, 1 if clear_worktree else 0, worktree, patch_id),
+    )
+
+
+def insert_gate_result(patch_id: str, gate: str, round_: int, index: int, command: list[str], outcome: str,
+                       exit_code: int | None, duration: float, output_tail: str, ts: float) -> Statement:
+    return (
+        "INSERT INTO gate_results (patch_id, gate, round, idx, command, outcome, exit_code, duration, output_tail, ts) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (patch_id, gate, round_, index, _dumps(command), outcome, exit_code, duration, output_tail, ts),
+    )
+
+
+def run_spec(run_id: str, spec: dict[str, Any]) -> Statement:
+    return ("UPDATE runs SET spec = ? WHERE id = ?", (_dumps(spec), run_id))
 
 
 

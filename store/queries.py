@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from schemas.patch import CostRecord, CostTotals, GateResultRecord, PatchFileRecord, PatchRecord
 from schemas.records import (
     AttemptRecord,
     BreakerRecord,
@@ -209,3 +210,125 @@ def get_command(command_id: int) -> CommandRecord:
     if row is None:
         raise NoSuchRecord(f"no command {command_id}")
     return _command(row)
+
+
+# -- patch ledger ----------------------------------------------------------------------------
+
+_PATCH_COLUMNS = (
+    "id, run_id, step_id, attempt, state, base_commit, sha256, files, added, removed, gate, round, parent_id, "
+    "worktree, created_at, updated_at, decided_by, reason, applied_commit"
+)
+
+
+def _patch(row: tuple) -> PatchRecord:
+    (pid, run_id, step_id, attempt, state, base, sha, files, added, removed, gate, round_, parent, worktree,
+     created, updated, by, reason, applied) = row
+    return PatchRecord(
+        id=pid, run_id=run_id, step_id=step_id, attempt=attempt, state=state, base_commit=base, sha256=sha,
+        files=[PatchFileRecord(**f) for f in json.loads(files)], added=added, removed=removed, gate=gate,
+        round=round_, parent_id=parent, worktree=worktree, created_at=created, updated_at=updated, decided_by=by,
+        reason=reason, applied_commit=applied,
+    )
+
+
+def list_patches(run_id: str | None = None, state: str | None = None, limit: int = 200) -> list[PatchRecord]:
+    sql = f"SELECT {_PATCH_COLUMNS} FROM patches WHERE 1 = 1"
+    params: list[Any] = []
+    if run_id is not None:
+        sql += " AND run_id = ?"
+        params.append(run_id)
+    if state is not None:
+        sql += " AND state = ?"
+        params.append(state)
+    sql += " ORDER BY created_at DESC, id LIMIT ?"
+    params.append(limit)
+    return [_patch(row) for row in database.execute_sql(sql, params).fetchall()]
+
+
+def get_patch(patch_id: str) -> PatchRecord:
+    row = database.execute_sql(f"SELECT {_PATCH_COLUMNS} FROM patches WHERE id = ?", (patch_id,)).fetchone()
+    if row is None:
+        raise NoSuchRecord(f"no patch {patch_id!r}")
+    return _patch(row)
+
+
+def patch_diff(patch_id: str) -> str:
+    row = database.execute_sql("SELECT diff FROM patches WHERE id = ?", (patch_id,)).fetchone()
+    if row is None:
+        raise NoSuchRecord(f"no patch {patch_id!r}")
+    return str(row[0])
+
+
+def resolve_patch_id(prefix: str) -> str:
+    """The patch whose id is ``prefix`` or starts with it; an ambiguous prefix is an error."""
+    if not prefix:
+        raise NoSuchRecord("a patch id is needed")
+    rows = database.execute_sql(
+        "SELECT id FROM patches WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 6", (len(prefix), prefix)
+    ).fetchall()
+    ids = [r[0] for r in rows]
+    if prefix in ids:
+        return prefix
+    if not ids:
+        raise NoSuchRecord(f"no patch matches {prefix!r}; `uet patches` lists them")
+    if len(ids) > 1:
+        raise NoSuchRecord(f"{prefix!r} matches several patches ({', '.join(ids[:5])}); give more of the id")
+    return str(ids[0])
+
+
+def gate_results(patch_id: str) -> list[GateResultRecord]:
+    rows = database.execute_sql(
+        "SELECT id, patch_id, gate, round, idx, command, outcome, exit_code, duration, output_tail, ts "
+        "FROM gate_results WHERE patch_id = ? ORDER BY round, idx",
+        (patch_id,),
+    ).fetchall()
+    return [
+        GateResultRecord(id=r[0], patch_id=r[1], gate=r[2], round=r[3], index=r[4], command=json.loads(r[5]),
+                         outcome=r[6], exit_code=r[7], duration=r[8], output_tail=r[9], ts=r[10])
+        for r in rows
+    ]
+
+
+# -- costs -------------------------------------------------------------------------------------
+
+def costs(run_id: str | None = None) -> list[CostRecord]:
+    sql = ("SELECT run_id, step_id, attempt, tool, model, tokens_in, tokens_out, tokens_cached, usd, wall, ts "
+           "FROM costs")
+    params: tuple = ()
+    if run_id is not None:
+        sql += " WHERE run_id = ?"
+        params = (run_id,)
+    rows = database.execute_sql(sql + " ORDER BY ts", params).fetchall()
+    return [
+        CostRecord(run_id=r[0], step_id=r[1], attempt=r[2], tool=r[3], model=r[4], tokens_in=r[5], tokens_out=r[6],
+                   tokens_cached=r[7], usd=r[8], wall=r[9], ts=r[10])
+        for r in rows
+    ]
+
+
+def cost_totals(group_by: tuple[str, ...], run_id: str | None = None) -> list[CostTotals]:
+    """Totals grouped by any of run_id, step_id, tool, model. Unknown dollars stay unknown:
+    they are counted in ``unpriced``, never added as zero."""
+    allowed = {"run_id", "step_id", "tool", "model"}
+    if not set(group_by) <= allowed:
+        raise ValueError(f"cannot group costs by {set(group_by) - allowed}")
+    columns = ", ".join(group_by)
+    select = (columns + ", ") if group_by else ""
+    sql = (f"SELECT {select}COUNT(*), COALESCE(SUM(tokens_in), 0), COALESCE(SUM(tokens_out), 0), "
+           "COALESCE(SUM(tokens_cached), 0), COALESCE(SUM(usd), 0), SUM(usd IS NULL), COALESCE(SUM(wall), 0) "
+           "FROM costs")
+    params: tuple = ()
+    if run_id is not None:
+        sql += " WHERE run_id = ?"
+        params = (run_id,)
+    if group_by:
+        sql += f" GROUP BY {columns} ORDER BY {columns}"
+    out = []
+    for row in database.execute_sql(sql, params).fetchall():
+        key = dict(zip(group_by, row[: len(group_by)], strict=True))
+        n, tin, tout, tcached, usd, unpriced, wall = row[len(group_by):]
+        if n == 0:
+            continue
+        out.append(CostTotals(key=key, attempts=n, tokens_in=tin, tokens_out=tout, tokens_cached=tcached,
+                              usd=round(usd, 6), unpriced=unpriced or 0, wall=wall))
+    return out

@@ -190,3 +190,16 @@ class Store:
 
     def integrity_check(self) -> str:
         return str(self.db.execute_sql("PRAGMA integrity_check").fetchone()[0])
+
+    def execute_if(self, check_sql: str, check_params: Sequence[Any], expected: Any, unit: Unit) -> Any:
+        """Run ``unit`` only if ``check_sql`` still returns ``expected`` (a compare-and-set in one
+        write transaction). Returns what the check found, so a caller can say what changed."""
+        self.sync()
+        with self.db.atomic("IMMEDIATE"):
+            row = self.db.execute_sql(check_sql, check_params).fetchone()
+            found = row[0] if row else None
+            if found != expected:
+                return found
+            for sql, params in unit:  # type: ignore[misc]
+                self.db.execute_sql(sql, params)
+        return found

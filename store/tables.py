@@ -80,6 +80,7 @@ class Attempt(Base):
     usd = FloatField(null=True)
     model = TextField(null=True)
     pid = IntegerField(null=True)
+    tokens_cached = IntegerField(null=True)
 
     class Meta:
         table_name = "attempts"
@@ -161,4 +162,65 @@ class Meta(Base):
         table_name = "meta"
 
 
-ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, Worker, Command, Meta]
+class Patch(Base):
+    id = TextField(primary_key=True)
+    run_id = TextField()
+    step_id = TextField()
+    attempt = IntegerField()
+    state = TextField()
+    base_commit = TextField()
+    diff = TextField()
+    sha256 = TextField()
+    files = TextField(default="[]")
+    added = IntegerField(default=0)
+    removed = IntegerField(default=0)
+    gate = TextField(null=True)
+    round = IntegerField(default=1)
+    parent_id = TextField(null=True)
+    worktree = TextField(null=True)
+    created_at = FloatField()
+    updated_at = FloatField()
+    decided_by = TextField(null=True)
+    reason = TextField(null=True)
+    applied_commit = TextField(null=True)
+
+    class Meta:
+        table_name = "patches"
+
+
+class GateResult(Base):
+    id = IntegerField(primary_key=True)
+    patch_id = TextField()
+    gate = TextField()
+    round = IntegerField()
+    idx = IntegerField()
+    command = TextField()
+    outcome = TextField()
+    exit_code = IntegerField(null=True)
+    duration = FloatField(default=0.0)
+    output_tail = TextField(default="")
+    ts = FloatField()
+
+    class Meta:
+        table_name = "gate_results"
+
+
+class Cost(Base):
+    run_id = TextField()
+    step_id = TextField()
+    attempt = IntegerField()
+    tool = TextField()
+    model = TextField(null=True)
+    tokens_in = IntegerField(null=True)
+    tokens_out = IntegerField(null=True)
+    tokens_cached = IntegerField(null=True)
+    usd = FloatField(null=True)
+    wall = FloatField(default=0.0)
+    ts = FloatField()
+
+    class Meta:
+        table_name = "costs"
+        primary_key = CompositeKey("run_id", "step_id", "attempt")
+
+
+ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, Worker, Command, Meta, Patch, GateResult, Cost]
