@@ -630,6 +630,12 @@ class RunExecutor:
             self.request_pause(command.args.get("reason") or f"paused by {command.created_by or 'operator'}")
             return "pausing"
         if kind == "resume":
+            if command.args.get("budget"):
+                merged = {**(self.budget.model_dump(exclude_none=True) if self.budget else {}), **command.args["budget"]}
+                self.budget = Budget.model_validate(merged)
+                self.spec["budget"] = self.budget.model_dump(mode="json", exclude_none=True)
+                self.rec.write([ops.run_spec(self.run_id, self.spec)],
+                               [self._event("budget.raised", budget=self.spec["budget"], by=command.created_by)])
             if self.pausing:
                 self.pausing = None
                 self._kick()

@@ -144,3 +144,19 @@ def cancel_offline(store: Store, run_id: str, reason: str) -> RunState:
                        [Event(now, "run.state", run_id, None, {"from": run.state.value, "to": "canceled",
                                                                "reason": reason})])
     return RunState.CANCELED
+
+
+def raise_budget(store: Store, run_id: str, updates: dict[str, object], by: str) -> dict[str, object]:
+    """Raise (or set) a run's budget before it goes on; the change is an event with who."""
+    from schemas.workstream import Budget
+
+    with claimed(store, run_id):
+        spec = queries.run_spec(run_id)
+        merged = Budget.model_validate({**spec.get("budget", {}), **updates}).model_dump(mode="json", exclude_none=True)
+        spec["budget"] = merged
+        now = time.time()
+        Recorder(store, EventBus()).write(
+            [ops.run_spec(run_id, spec)],
+            [Event(now, "budget.raised", run_id, None, {"budget": merged, "by": by})],
+        )
+    return merged

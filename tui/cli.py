@@ -94,12 +94,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("resume", "continue a run that was interrupted, paused, failed or canceled")
     p.add_argument("run")
+    p.add_argument("--budget", action="append", default=[], metavar="NAME=VALUE",
+                   help="raise a budget before going on: usd=5, tokens=200000, wall=30m (repeatable)")
     p.add_argument("--detach", action="store_true")
     p.add_argument("--plain", action="store_true")
 
     p = add("pause", "stop starting new steps; running ones finish")
     p.add_argument("run")
     p.add_argument("--reason")
+
+    p = add("patches", "list proposed changes (the patch ledger)")
+    p.add_argument("--run", help="only this run (id prefix)")
+    p.add_argument("--state", choices=["proposed", "gating", "gate_passed", "gate_failed", "approved", "rejected",
+                                       "applied", "reverted"])
+    p.add_argument("--json", action="store_true")
+
+    p = add("patch", "review one patch: show, approve, reject, apply, revert")
+    patch_sub = p.add_subparsers(dest="patch_command", metavar="ACTION", parser_class=Parser, required=True)
+    a = patch_sub.add_parser("show", help="the diff, its files and gate results", parents=[common])
+    a.add_argument("id")
+    a.add_argument("--json", action="store_true")
+    a = patch_sub.add_parser("approve", help="accept the patch (a failed gate needs --override)", parents=[common])
+    a.add_argument("id")
+    a.add_argument("--comment")
+    a.add_argument("--override", metavar="REASON", help="approve although its gate failed, saying why")
+    a = patch_sub.add_parser("reject", help="turn the patch down", parents=[common])
+    a.add_argument("id")
+    a.add_argument("--reason", required=True)
+    a = patch_sub.add_parser("apply", help="write an approved patch into the working tree", parents=[common])
+    a.add_argument("id")
+    a.add_argument("--commit", action="store_true", help="and commit it, naming the run and step")
+    a = patch_sub.add_parser("revert", help="undo an applied patch", parents=[common])
+    a.add_argument("id")
+    a.add_argument("--commit", action="store_true")
+
+    p = add("costs", "tokens and dollars by run, step, tool and model")
+    p.add_argument("run", nargs="?")
+    p.add_argument("--json", action="store_true")
+
+    p = add("gc", "remove scratch worktrees no patch or run needs any more")
+    p.add_argument("--dry-run", action="store_true")
 
     p = add("demo", "run the bundled demo in a fresh temporary project")
     p.add_argument("--dir", type=Path, help="lay the demo out here instead of a temporary directory")
@@ -123,6 +157,8 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
         from tui import commands_read as module
     elif command == "schemas":
         from tui import commands_schemas as module  # type: ignore[no-redef]
+    elif command in ("patches", "patch", "costs", "gc"):
+        from tui import commands_patch as module  # type: ignore[no-redef]
     elif command == "demo":
         from tui import commands_demo as module  # type: ignore[no-redef]
     else:

@@ -15,11 +15,19 @@ from pathlib import Path
 
 from engine.errors import ValidationFailed
 from engine.planner import plan_file
-from engine.session import cancel_offline, claimed, create_run, execute, live_owner, operator
+from engine.session import (
+    cancel_offline,
+    claimed,
+    create_run,
+    execute,
+    live_owner,
+    operator,
+    raise_budget,
+)
 from engine.states import RUN_TERMINAL
 from schemas.states import RunState
 from store import ChangeFeed, Store, queries
-from tui.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from tui.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, UsageError
 from tui.project import db_path, open_existing, project_root
 
 
@@ -175,15 +183,38 @@ def _resolve(args: argparse.Namespace) -> tuple[Store, str]:
         raise
 
 
+def parse_budget(items: list[str]) -> dict[str, object]:
+    """``usd=5 tokens=200000 wall=30m`` → a validated budget update (bad input: exit 2)."""
+    from pydantic import ValidationError
+
+    from schemas.workstream import Budget
+
+    raw: dict[str, object] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in ("usd", "tokens", "wall"):
+            raise UsageError(f"--budget {item!r}: write usd=AMOUNT, tokens=COUNT or wall=DURATION")
+        raw[name] = value
+    try:
+        return Budget.model_validate(raw).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UsageError(f"--budget {first['loc'][0]}: {first['msg'].removeprefix('Value error, ')}") from None
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
+    budget = parse_budget(args.budget)  # checked before anything is written
     store, run_id = _resolve(args)
     try:
         run = queries.get_run(run_id)
         owner = live_owner(run)
         if owner is not None:
-            store.insert_command(run_id, "resume", {}, operator())
+            store.insert_command(run_id, "resume", {"budget": budget} if budget else {}, operator())
             print(f"asked the engine running {run_id} (worker {owner[:8]}) to resume")
             return EXIT_OK
+        if budget:
+            merged = raise_budget(store, run_id, budget, operator())
+            print(f"budget of run {run_id} is now " + ", ".join(f"{k}={v}" for k, v in merged.items()))
         if run.state is RunState.SUCCEEDED:
             print(f"run {run_id} already succeeded; nothing to resume")
             return EXIT_OK

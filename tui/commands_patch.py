@@ -1,0 +1,185 @@
+"""Patch review and costs from the command line: list, show (coloured diff and gate results),
+approve, reject, apply, revert; cost totals; and ``gc`` for scratch worktrees."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from engine.patches.ledger import Ledger
+from engine.session import operator
+from schemas.patch import PatchRecord
+from store import queries
+from tui.cli import EXIT_OK
+from tui.format import age, duration
+from tui.project import open_existing
+
+PATCH_GLYPHS = {
+    "proposed": "○", "gating": "▶", "gate_passed": "✔", "gate_failed": "✘", "approved": "◉",
+    "rejected": "⊘", "applied": "⬤", "reverted": "↺",
+}
+
+
+def patch_label(state: str) -> str:
+    return f"{PATCH_GLYPHS.get(state, '?')} {state}"
+
+
+def _patch_json(patch: PatchRecord) -> dict:
+    return patch.model_dump(mode="json")
+
+
+def cmd_patches(args: argparse.Namespace) -> int:
+    store = open_existing(args)
+    try:
+        run_id = queries.resolve_run_id(args.run) if args.run else None
+        patches = queries.list_patches(run_id=run_id, state=args.state)
+        if args.json:
+            print(json.dumps([_patch_json(p) for p in patches], indent=2))
+            return EXIT_OK
+        if not patches:
+            print("no patches" + (f" in state {args.state}" if args.state else "") +
+                  ": steps with `produces: patch` propose them")
+            return EXIT_OK
+        rows = [("PATCH", "STATE", "RUN", "STEP", "FILES", "+/-", "GATE", "AGE")]
+        for p in patches:
+            rows.append((p.id, patch_label(p.state.value), p.run_id, p.step_id, str(len(p.files)),
+                         f"+{p.added}/-{p.removed}", p.gate or "-", age(p.created_at)))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def cmd_patch(args: argparse.Namespace) -> int:
+    store = open_existing(args)
+    try:
+        ledger = Ledger(store)
+        action = args.patch_command
+        who = operator()
+        if action == "show":
+            return _show(ledger.get(args.id), args)
+        if action == "approve":
+            patch = ledger.approve(args.id, who, comment=args.comment, override=args.override)
+        elif action == "reject":
+            patch = ledger.reject(args.id, who, args.reason)
+        elif action == "apply":
+            patch = ledger.apply(args.id, who, commit=args.commit)
+        else:
+            patch = ledger.revert(args.id, who, commit=args.commit)
+        print(f"patch {patch.id} {patch_label(patch.state.value)}"
+              + (f": {patch.reason}" if patch.reason else "")
+              + (f" (commit {patch.applied_commit[:12]})" if action == "apply" and patch.applied_commit else ""))
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def _show(patch: PatchRecord, args: argparse.Namespace) -> int:
+    diff = queries.patch_diff(patch.id)
+    gates = queries.gate_results(patch.id)
+    if args.json:
+        print(json.dumps({**_patch_json(patch), "diff": diff,
+                          "gate_results": [g.model_dump(mode="json") for g in gates]}, indent=2))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    console.print(Text.assemble(("patch ", "bold"), (patch.id, "bold cyan"), "  ", patch_label(patch.state.value),
+                                f"  run {patch.run_id} step {patch.step_id} attempt {patch.attempt}"))
+    console.print(f"base {patch.base_commit[:12]}  {len(patch.files)} file(s)  +{patch.added} -{patch.removed}"
+                  + (f"  round {patch.round}" if patch.round > 1 else "")
+                  + (f"  decided by {patch.decided_by}" if patch.decided_by else "")
+                  + (f": {patch.reason}" if patch.reason else ""))
+    for f in patch.files:
+        what = f"{f.old_path} → {f.path}" if f.old_path and f.old_path != f.path else f.path
+        console.print(f"  {f.status:9} {what}  +{f.added} -{f.removed}" + ("  (binary)" if f.binary else ""))
+    console.print()
+    for line in diff.splitlines():
+        style = ("green" if line.startswith("+") and not line.startswith("+++") else
+                 "red" if line.startswith("-") and not line.startswith("---") else
+                 "cyan" if line.startswith("@@") else "bold" if line.startswith(("diff ", "+++", "---")) else "")
+        console.print(Text(line, style=style))
+    if gates:
+        console.print()
+        console.print(Text(f"gate {patch.gate}", style="bold"))
+        for g in gates:
+            mark = "✔" if g.outcome == "succeeded" else "✘"
+            code = "" if g.exit_code in (None, 0) else f" exit {g.exit_code}"
+            console.print(f"  {mark} round {g.round} `{' '.join(g.command)}` {g.outcome}{code} in {duration(g.duration)}")
+            if g.outcome != "succeeded" and g.output_tail.strip():
+                for tail_line in g.output_tail.rstrip().splitlines()[-15:]:
+                    console.print(Text("      " + tail_line, style="dim"))
+    elif patch.gate:
+        console.print(f"gate {patch.gate}: not run yet")
+    return EXIT_OK
+
+
+def cmd_costs(args: argparse.Namespace) -> int:
+    store = open_existing(args)
+    try:
+        run_id = queries.resolve_run_id(args.run) if args.run else None
+        groups = {"run": ("run_id",), "step": ("run_id", "step_id"), "tool": ("tool",), "model": ("model",)}
+        tables = {name: queries.cost_totals(cols, run_id) for name, cols in groups.items()}
+        total = queries.cost_totals((), run_id)
+        if args.json:
+            print(json.dumps({"run": run_id, "total": total[0].model_dump(mode="json") if total else None,
+                              **{f"by_{k}": [t.model_dump(mode="json") for t in v] for k, v in tables.items()}},
+                             indent=2))
+            return EXIT_OK
+        if not total:
+            print("no costs recorded yet")
+            return EXIT_OK
+
+        def usd(t) -> str:  # noqa: ANN001
+            priced = f"${t.usd:,.4f}"
+            return priced + (f" + {t.unpriced} unpriced" if t.unpriced else "")
+
+        t = total[0]
+        print(f"total: {t.attempts} attempt(s), {t.tokens_in:,} tokens in, {t.tokens_out:,} out, "
+              f"{t.tokens_cached:,} cached, {usd(t)}, {duration(t.wall)} of tool time")
+        for name in ("run", "step", "tool", "model"):
+            print(f"\nby {name}:")
+            for row in tables[name]:
+                key = " / ".join(str(v) if v is not None else "(unknown)" for v in row.key.values())
+                print(f"  {key:40} {row.attempts:>5}×  in {row.tokens_in:>9,}  out {row.tokens_out:>8,}  {usd(row)}")
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    """Remove scratch worktrees nothing needs any more: those of decided patches and of runs
+    that are over without a patch waiting for review."""
+    from engine.patches.worktree import remove_worktree
+    from engine.states import RUN_TERMINAL
+
+    store = open_existing(args)
+    try:
+        removed = 0
+        live = {p.worktree for p in queries.list_patches(limit=100_000)
+                if p.worktree and p.state.value in ("proposed", "gating", "gate_passed", "gate_failed", "approved")}
+        for run in queries.list_runs(limit=100_000):
+            base = Path(run.root) / ".uet" / "worktrees" / run.id
+            if not base.is_dir():
+                continue
+            running = run.state not in RUN_TERMINAL and run.state.value != "paused"
+            for path in sorted(base.iterdir()):
+                if str(path) in live or running:
+                    continue
+                if not args.dry_run:
+                    remove_worktree(Path(run.root), path)
+                removed += 1
+                print(("would remove " if args.dry_run else "removed ") + str(path))
+            if not args.dry_run and base.exists() and not any(base.iterdir()):
+                base.rmdir()
+        print(f"{removed} worktree(s) {'to remove' if args.dry_run else 'removed'}; "
+              f"{len(live)} kept for patches under review")
+        return EXIT_OK
+    finally:
+        store.close()
+
+
