@@ -3,7 +3,8 @@
     UetError                      root; exit code 3 unless a subclass says otherwise
     ├── InputError                bad input (exit 2): names file, line, column and field
     │   ├── ValidationFailed      a file that does not match its schema or DAG rules (many issues)
-    │   └── NotFound              a run, step or file that does not exist
+    │   ├── NotFound              a run, step or file that does not exist
+    │   └── UsageError            command-line options that do not fit together
     ├── InvalidTransition         a state machine was asked for a move it does not allow
     ├── OwnershipError            another live engine owns the run
     └── StoreBusy                 the database stayed locked past the busy timeout
@@ -55,6 +56,10 @@ class ValidationFailed(InputError):
 
 class NotFound(InputError):
     pass
+
+
+class UsageError(InputError):
+    """A command line that does not say something uet can do."""
 
 
 class InvalidTransition(UetError):

@@ -27,10 +27,6 @@ examples:
 """
 
 
-class UsageError(Exception):
-    pass
-
-
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
@@ -195,7 +191,7 @@ def report(exc: BaseException, debug: bool) -> int:
     if isinstance(exc, UetError):
         print(f"uet: {exc}" if "\n" not in str(exc) else f"uet: errors:\n{exc}", file=sys.stderr)
         return exc.exit_code
-    if isinstance(exc, NoSuchRecord | UsageError):
+    if isinstance(exc, NoSuchRecord):
         print(f"uet: {exc}", file=sys.stderr)
         return EXIT_INPUT
     if isinstance(exc, StoreError):

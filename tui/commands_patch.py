@@ -7,7 +7,6 @@ import argparse
 import json
 from pathlib import Path
 
-from engine.patches.ledger import Ledger
 from engine.session import operator
 from schemas.patch import PatchRecord
 from store import queries
@@ -54,6 +53,8 @@ def cmd_patches(args: argparse.Namespace) -> int:
 
 
 def cmd_patch(args: argparse.Namespace) -> int:
+    from engine.patches.ledger import Ledger
+
     store = open_existing(args)
     try:
         ledger = Ledger(store)

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.errors import ValidationFailed
+from engine.errors import UsageError, ValidationFailed
 from engine.planner import plan_file
 from engine.session import (
     cancel_offline,
@@ -27,7 +27,7 @@ from engine.session import (
 from engine.states import RUN_TERMINAL
 from schemas.states import RunState
 from store import ChangeFeed, Store, queries
-from tui.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, UsageError
+from tui.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from tui.project import db_path, open_existing, project_root
 
 
