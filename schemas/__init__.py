@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemas.durations import Duration, format_duration, parse_duration
 from schemas.execution import ExecutionRequest, ExecutionResult
+from schemas.profile import FACT_NAMES, PhaseTemplate, Profile, ProfileDefaults, Signal
 from schemas.records import (
     AttemptRecord,
     BreakerRecord,
@@ -40,13 +41,18 @@ __all__ = [
     "EventRecord",
     "ExecutionRequest",
     "ExecutionResult",
+    "FACT_NAMES",
     "PatchState",
+    "PhaseTemplate",
+    "Profile",
+    "ProfileDefaults",
     "ProgressSnapshot",
     "RetryPolicy",
     "RouterConfig",
     "RoutingRule",
     "RunRecord",
     "RunState",
+    "Signal",
     "SimSpec",
     "Step",
     "StepRecord",

@@ -14,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from schemas.execution import ExecutionRequest, ExecutionResult
 from schemas.patch import CostRecord, GateResultRecord, PatchRecord
+from schemas.profile import Profile
 from schemas.records import (
     AttemptRecord,
     BreakerRecord,
@@ -35,6 +36,7 @@ VERSION = 1
 EXPORTED: dict[str, type[Any]] = {
     "workstream": Workstream,
     "router": RouterConfig,
+    "profile": Profile,
     "execution_request": ExecutionRequest,
     "execution_result": ExecutionResult,
     "run": RunRecord,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import venv
@@ -51,3 +52,8 @@ def test_plain_install_into_a_fresh_venv_works(tmp_path: Path) -> None:
     validate = subprocess.run([str(uet), "validate", str(tmp_path / "demo" / ".uet" / "workstreams" / "demo.yaml")],
                               cwd=outside, capture_output=True, text=True)
     assert validate.returncode == 0, validate.stderr
+
+    profiles = subprocess.run([str(uet), "profiles", "list", "--json"], cwd=outside, capture_output=True, text=True)
+    assert profiles.returncode == 0, profiles.stderr
+    assert sorted(entry["name"] for entry in json.loads(profiles.stdout) if entry["source"] == "builtin") == [
+        "data-pipeline", "documentation", "generic", "infrastructure", "software-dev-python", "software-dev-typescript"]

@@ -24,6 +24,7 @@ examples:
   uet status 3f2a                              a run by id prefix
   uet logs 3f2a lint --follow                  a step's output as it is written
   uet cancel 3f2a | uet retry 3f2a lint | uet resume 3f2a
+  uet profiles list | uet profiles show software-dev-python | uet profiles validate
 """
 
 
@@ -135,6 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", type=Path, help="lay the demo out here instead of a temporary directory")
     p.add_argument("--plain", action="store_true", help="plain lines instead of the live display")
 
+    p = add("profiles", "domain profiles: list them, show one resolved, validate them")
+    profiles_sub = p.add_subparsers(dest="profiles_command", metavar="ACTION", parser_class=Parser, required=True)
+    a = profiles_sub.add_parser("list", help="built-in and project-local profiles", parents=[common])
+    a.add_argument("--json", action="store_true")
+    a = profiles_sub.add_parser("show", help="one profile with its `extends` applied", parents=[common])
+    a.add_argument("name")
+    a.add_argument("--json", action="store_true")
+    a = profiles_sub.add_parser("validate", help="check profile files (default: every one this project sees)",
+                                parents=[common])
+    a.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    a.add_argument("--json", action="store_true")
+
     p = add("schemas", "JSON Schemas of the file formats")
     schemas_sub = p.add_subparsers(dest="schemas_command", metavar="ACTION", parser_class=Parser, required=True)
     e = schemas_sub.add_parser("export", help="write schemas/json/*.v1.json", parents=[common])
@@ -155,6 +168,8 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
         from tui import commands_schemas as module  # type: ignore[no-redef]
     elif command in ("patches", "patch", "costs", "gc"):
         from tui import commands_patch as module  # type: ignore[no-redef]
+    elif command == "profiles":
+        from tui import commands_profiles as module  # type: ignore[no-redef]
     elif command == "demo":
         from tui import commands_demo as module  # type: ignore[no-redef]
     else:
