@@ -1,0 +1,1 @@
+"""Patches: proposed changes, their inspection, gating, application and revert."""
