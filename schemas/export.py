@@ -27,6 +27,7 @@ from schemas.records import (
     WorkerRecord,
 )
 from schemas.router import RouterConfig
+from schemas.scan import ScanReport
 from schemas.workstream import Workstream
 
 JSON_DIR = Path(__file__).resolve().parent / "json"
@@ -51,6 +52,7 @@ EXPORTED: dict[str, type[Any]] = {
     "patch": PatchRecord,
     "gate_result": GateResultRecord,
     "cost": CostRecord,
+    "scan_report": ScanReport,
 }
 
 
