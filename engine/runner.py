@@ -486,7 +486,7 @@ class RunExecutor:
         fix = self.specs[sid].get("fix_loop")
         steps = self._patch_steps()
         done_rounds = steps.rounds[sid].number if sid in steps.rounds else 1
-        if not fix or done_rounds > int(fix.get("max_rounds", 2)) or self.canceling:
+        if fix is None or done_rounds > int(fix.get("max_rounds", 2)) or self.canceling:
             return False
         round_ = steps.next_round(sid, patch)
         attempt = (handle.number, handle.started_ts, result, handle.request.log_path)

@@ -107,6 +107,10 @@ class PatchSteps:
             except (PatchRefused, GitError) as exc:
                 return result.replace(outcome="failed", error=f"the step's change was refused: {exc}"), None
             if captured is None:
+                if fix is not None:
+                    statements, event = move(fix.previous.patch_id, self.run_id, sid, P.GATE_FAILED, P.REJECTED,
+                                             ENGINE, f"fix round {fix.number} undid the change", clear_worktree=True)
+                    self.rec.write(statements, [event])
                 return result.replace(error="no changes"), None
             keep = True
             info = await self._propose(sid, number, spec, captured, str(worktree), fix, cancel)
