@@ -182,9 +182,16 @@ def _m0002_ledger(db: SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _m0003_applied_diff(db: SqliteDatabase) -> None:
+    # What `patch apply` really wrote (after a 3-way merge it differs from the proposal);
+    # revert reverses this one.
+    db.execute_sql("ALTER TABLE patches ADD COLUMN applied_diff TEXT")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "core tables", _m0001_core),
     (2, "patch ledger, gate results, costs", _m0002_ledger),
+    (3, "the diff a patch was applied as", _m0003_applied_diff),
 ]
 LATEST = MIGRATIONS[-1][0]
 

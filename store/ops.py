@@ -100,12 +100,14 @@ def insert_patch(patch_id: str, run_id: str, step_id: str, attempt: int, state: 
 
 
 def patch_state(patch_id: str, state: str, ts: float, by: str | None, reason: str | None,
-                applied_commit: str | None = None, worktree: str | None = None, clear_worktree: bool = False) -> Statement:
+                applied_commit: str | None = None, worktree: str | None = None, clear_worktree: bool = False,
+                applied_diff: str | None = None) -> Statement:
     return (
         "UPDATE patches SET state = ?, updated_at = ?, decided_by = COALESCE(?, decided_by), "
         "reason = COALESCE(?, reason), applied_commit = COALESCE(?, applied_commit), "
+        "applied_diff = COALESCE(?, applied_diff), "
         "worktree = CASE WHEN ? THEN NULL ELSE COALESCE(?, worktree) END WHERE id = ?",
-        (state, ts, by, reason, applied_commit, 1 if clear_worktree else 0, worktree, patch_id),
+        (state, ts, by, reason, applied_commit, applied_diff, 1 if clear_worktree else 0, worktree, patch_id),
     )
 
 

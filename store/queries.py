@@ -252,11 +252,13 @@ def get_patch(patch_id: str) -> PatchRecord:
     return _patch(row)
 
 
-def patch_diff(patch_id: str) -> str:
-    row = database.execute_sql("SELECT diff FROM patches WHERE id = ?", (patch_id,)).fetchone()
+def patch_diff(patch_id: str, *, applied: bool = False) -> str:
+    """The proposed diff; with ``applied``, what `patch apply` wrote: empty when it found the
+    change already there, the proposal when that was not recorded."""
+    row = database.execute_sql("SELECT diff, applied_diff FROM patches WHERE id = ?", (patch_id,)).fetchone()
     if row is None:
         raise NoSuchRecord(f"no patch {patch_id!r}")
-    return str(row[0])
+    return str(row[1] if applied and row[1] is not None else row[0])
 
 
 def resolve_patch_id(prefix: str) -> str:

@@ -183,6 +183,7 @@ class Patch(Base):
     decided_by = TextField(null=True)
     reason = TextField(null=True)
     applied_commit = TextField(null=True)
+    applied_diff = TextField(null=True)
 
     class Meta:
         table_name = "patches"

@@ -149,9 +149,13 @@ class Ledger:
         message = (f"uet: {run.workstream} step {patch.step_id} (patch {patch.id}, run {patch.run_id})"
                    if commit else None)
         result = apply_patch(Path(run.root), diff, base=patch.base_commit, commit_message=message)
-        why = "applied with a 3-way merge" if result.three_way else "applied"
+        if not result.applied:
+            why = "already present at HEAD; nothing written"
+        else:
+            why = "applied with a 3-way merge" if result.three_way else "applied"
         self._transition(patch, P.APPLIED, by, why + (f" as commit {result.commit[:12]}" if result.commit else ""),
-                         applied_commit=result.commit, clear_worktree=True)
+                         applied_commit=result.commit, clear_worktree=True,
+                         applied_diff=(result.diff or diff) if result.applied else "")
         self._drop_worktree(patch)
         return self.get(patch.id)
 
@@ -161,7 +165,11 @@ class Ledger:
             raise PatchDecisionError(f"patch {patch.id} is {patch.state}; only an applied patch is reverted")
         run = queries.get_run(patch.run_id)
         message = f"uet: revert patch {patch.id} ({run.workstream} step {patch.step_id})" if commit else None
-        result = revert_patch(Path(run.root), queries.patch_diff(patch.id), commit_message=message)
+        written = queries.patch_diff(patch.id, applied=True)
+        if not written:
+            raise PatchDecisionError(f"patch {patch.id} was already at HEAD when it was applied; "
+                                     "nothing of it was written, so there is nothing to revert")
+        result = revert_patch(Path(run.root), written, commit_message=message)
         self._transition(patch, P.REVERTED, by, "reverted" + (f" as commit {result.commit[:12]}" if result.commit else ""))
         return self.get(patch.id)
 

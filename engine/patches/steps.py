@@ -16,7 +16,7 @@ from typing import Any
 from engine.adapters.base import CancelToken
 from engine.events import Recorder
 from engine.patches.gates import run_gate
-from engine.patches.gitapply import apply_patch
+from engine.patches.gitapply import GitFailed, apply_patch
 from engine.patches.ledger import ENGINE, Captured, capture, move, new_patch_id, proposal
 from engine.patches.printed import extract_diff
 from engine.patches.safety import PatchRefused
@@ -104,7 +104,7 @@ class PatchSteps:
                         await asyncio.to_thread(apply_patch, worktree, printed)
                 captured = await asyncio.to_thread(capture, worktree, self.base,
                                                    allow_binary=bool(spec.get("allow_binary")))
-            except (PatchRefused, GitError) as exc:
+            except (PatchRefused, GitError, GitFailed) as exc:
                 return result.replace(outcome="failed", error=f"the step's change was refused: {exc}"), None
             if captured is None:
                 if fix is not None:

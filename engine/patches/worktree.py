@@ -97,5 +97,6 @@ def capture_diff(worktree: Path, base: str) -> str:
     """Everything the attempt changed in its worktree, against ``base``, as one unified diff:
     edits, new files, deletions, renames and mode changes (binary files as binary patches)."""
     git(worktree, "add", "--all")
-    result = git(worktree, "diff", "--cached", "--binary", "--full-index", "-M", "--no-color", "--no-ext-diff", base)
+    result = git(worktree, "diff", "--cached", "--binary", "--full-index", "-M", "--no-color", "--no-ext-diff",
+                 "--src-prefix=a/", "--dst-prefix=b/", "--no-relative", base)
     return result.stdout.decode("utf-8", errors="surrogateescape")
