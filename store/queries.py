@@ -24,6 +24,7 @@ from store.errors import NoSuchRecord
 from store.tables import Attempt, Breaker, Command, Event, Run, Step, ToolStat, Worker, database
 
 _RUN_FIELDS = [f for f in RunRecord.model_fields]
+_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
 
 def _run(row: Run) -> RunRecord:
@@ -33,6 +34,15 @@ def _run(row: Run) -> RunRecord:
 def list_runs(limit: int = 50, offset: int = 0) -> list[RunRecord]:
     query = Run.select().order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).offset(offset)
     return [_run(row) for row in query]
+
+
+def runs_by_id(run_ids: Iterable[str]) -> list[RunRecord]:
+    """The runs named, in no particular order; unknown ids are left out."""
+    ids = list(run_ids)
+    out: list[RunRecord] = []
+    for start in range(0, len(ids), _CHUNK):
+        out.extend(_run(row) for row in Run.select().where(Run.id.in_(ids[start:start + _CHUNK])))
+    return out
 
 
 def count_runs() -> int:
@@ -88,6 +98,19 @@ def step_rows(run_id: str) -> list[StepRow]:
         StepRow(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11], _loads(r[12]))
         for r in cursor.fetchall()
     ]
+
+
+def step_rows_by_id(run_id: str, step_ids: Iterable[str]) -> list[StepRow]:
+    """Only the steps named: what a reader following the feed re-reads after a change."""
+    ids = list(step_ids)
+    out: list[StepRow] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        cursor = database.execute_sql(_STEP_SQL + f" AND id IN ({marks})", (run_id, *chunk))
+        out.extend(StepRow(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11],
+                           _loads(r[12])) for r in cursor.fetchall())
+    return out
 
 
 def _record(row: StepRow) -> StepRecord:
@@ -151,6 +174,12 @@ def last_events(run_id: str | None = None, limit: int = 100) -> list[EventRecord
         query = query.where(Event.run_id == run_id)
     rows = list(query.order_by(Event.seq.desc()).limit(limit).tuples())
     return [_event(row) for row in reversed(rows)]
+
+
+def last_events_of_kind(kind: str, limit: int = 200) -> list[EventRecord]:
+    query = (Event.select(Event.seq, Event.ts, Event.run_id, Event.step_id, Event.kind, Event.data)
+             .where(Event.kind == kind).order_by(Event.seq.desc()).limit(limit))
+    return [_event(row) for row in reversed(list(query.tuples()))]
 
 
 def max_event_seq() -> int:
@@ -308,7 +337,8 @@ def costs(run_id: str | None = None) -> list[CostRecord]:
     ]
 
 
-def cost_totals(group_by: tuple[str, ...], run_id: str | None = None) -> list[CostTotals]:
+def cost_totals(group_by: tuple[str, ...], run_id: str | None = None,
+                run_ids: Iterable[str] | None = None) -> list[CostTotals]:
     """Totals grouped by any of run_id, step_id, tool, model. Unknown dollars stay unknown:
     they are counted in ``unpriced``, never added as zero."""
     allowed = {"run_id", "step_id", "tool", "model"}
@@ -323,6 +353,10 @@ def cost_totals(group_by: tuple[str, ...], run_id: str | None = None) -> list[Co
     if run_id is not None:
         sql += " WHERE run_id = ?"
         params = (run_id,)
+    elif run_ids is not None:
+        ids = list(run_ids)[:_CHUNK]
+        sql += f" WHERE run_id IN ({', '.join('?' * len(ids))})" if ids else " WHERE 0"
+        params = tuple(ids)
     if group_by:
         sql += f" GROUP BY {columns} ORDER BY {columns}"
     out = []

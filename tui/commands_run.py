@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,6 @@ from engine.errors import UsageError, ValidationFailed
 from engine.planner import plan_file
 from engine.session import (
     cancel_offline,
-    claimed,
     create_run,
     execute,
     live_owner,
@@ -129,24 +127,16 @@ def _foreground(store: Store, run_id: str, args: argparse.Namespace, *, operator
 
 
 def _detach(store: Store, root: Path, run_id: str, args: argparse.Namespace, extra: list[str]) -> int:
-    log_dir = root / ".uet" / "logs" / run_id
-    log_dir.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "tui.cli", "_exec", run_id, "--db", str(store.path), "--project", str(root), *extra]
-    with open(log_dir / "engine.log", "ab") as log:
-        child = subprocess.Popen(argv, cwd=root, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                 start_new_session=True, close_fds=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        run = queries.get_run(run_id)
-        if run.worker_id or run.state is not RunState.PENDING and run.state not in RUN_TERMINAL:
-            break
-        if child.poll() is not None:
-            print(f"uet: the background engine exited at once (code {child.returncode}); see {log_dir / 'engine.log'}",
-                  file=sys.stderr)
-            return EXIT_FAILED
-        time.sleep(0.05)
+    from engine.steering import EngineDidNotStart, spawn_engine
+
+    try:
+        started = spawn_engine(store, root, run_id, extra)
+    except EngineDidNotStart as exc:
+        print(f"uet: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     print(run_id)
-    print(f"running in the background (pid {child.pid}); follow it with: uet logs {run_id} --follow", file=sys.stderr)
+    print(f"running in the background (pid {started.pid}); follow it with: uet logs {run_id} --follow",
+          file=sys.stderr)
     return EXIT_OK
 
 
@@ -302,28 +292,19 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
+    from engine import steering
+
     store, run_id = _resolve(args)
     try:
         run = queries.get_run(run_id)
-        reason = args.reason or f"paused by {operator()}"
+        message = steering.pause(store, run_id, operator(), args.reason)
         if live_owner(run) is not None:
-            store.insert_command(run_id, "pause", {"reason": reason}, operator())
             state = asyncio.run(_await_state(store, run_id, 60.0))
             print(f"run {run_id} is {state.value}")
             return EXIT_OK
-        if run.state is not RunState.RUNNING:
-            print(f"run {run_id} is {run.state.value}; only a running run can be paused")
-            return EXIT_OK
-        with claimed(store, run_id):
-            from engine.events import Event, EventBus, Recorder
-            from store import ops
-
-            now = time.time()
-            Recorder(store, EventBus()).write(
-                [ops.run_state(run_id, "paused", ended_at=now, reason=reason)],
-                [Event(now, "run.state", run_id, None, {"from": "running", "to": "paused", "reason": reason})],
-            )
-        print(f"run {run_id} paused (no engine was running it); continue with: uet resume {run_id}")
+        if message.endswith("(no engine was running it)"):
+            message += f"; continue with: uet resume {run_id}"
+        print(message)
         return EXIT_OK
     finally:
         store.close()

@@ -140,15 +140,24 @@ def test_pause_then_resume(project: Project) -> None:
         max_parallel: 1
         steps:
           - id: first
-            run: sh -c 'touch started; sleep 1'
+            run: sh -c 'touch started; while [ ! -e go ]; do sleep 0.05; done'
           - id: second
             needs: [first]
             run: "true"
     """)
     engine, run_id = project.start(workstream)
     wait_for(lambda: (project.root / "started").exists(), what="the first step")
-    paused = project.uet("pause", run_id, timeout=30)
-    assert "paused" in paused.stdout
+    pausing = project.spawn("pause", run_id)
+    # The first step goes on only once the engine has taken the pause request.
+    def pause_taken() -> bool:
+        with sqlite3.connect(project.root / ".uet" / "uet.db") as db:
+            return db.execute("SELECT COUNT(*) FROM commands WHERE kind = 'pause' AND done_at IS NOT NULL"
+                              ).fetchone()[0] == 1
+
+    wait_for(pause_taken, what="the engine to take the pause request")
+    (project.root / "go").touch()
+    out, _err = pausing.communicate(timeout=30)
+    assert "paused" in out
     engine.communicate(timeout=30)
     assert engine.returncode == 1
     status = project.status(run_id)

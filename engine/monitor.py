@@ -1,0 +1,166 @@
+"""What a live view of the store needs, read incrementally: the dashboard's model.
+
+A face calls ``load()`` once, then ``poll()`` each time the change feed wakes it. ``poll``
+reads only the events after its cursor, and from them only the runs, steps and breakers those
+events touched, so following a 10,000-step run with 100,000 events costs what changed, not
+what exists. No Textual here: the same model serves tests, benchmarks and any other face.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from schemas.patch import CostTotals
+from schemas.records import BreakerRecord, EventRecord, RunRecord, StepRow
+from store import queries
+
+EVENTS_PER_POLL = 5_000
+RUNS_SHOWN = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerView:
+    tool: str
+    state: str
+    failures: int
+    calls: int
+    next_probe_at: float | None
+
+    def probe_in(self, now: float) -> float | None:
+        if self.state != "open" or self.next_probe_at is None:
+            return None
+        return max(0.0, self.next_probe_at - now)
+
+
+@dataclass(frozen=True, slots=True)
+class RunCost:
+    usd: float
+    unpriced: int
+    tokens: int
+
+    @classmethod
+    def of(cls, totals: CostTotals) -> RunCost:
+        return cls(totals.usd, totals.unpriced, totals.tokens_in + totals.tokens_out)
+
+
+@dataclass(slots=True)
+class Delta:
+    """What changed since the last read. ``steps_reset`` means ``steps`` is the whole watched
+    run (a new run was watched); otherwise it holds only the steps that changed."""
+
+    runs: list[RunRecord] = field(default_factory=list)
+    watched: str | None = None
+    steps: list[StepRow] = field(default_factory=list)
+    steps_reset: bool = False
+    breakers: list[BreakerView] | None = None
+    events: list[EventRecord] = field(default_factory=list)
+    costs: dict[str, RunCost] = field(default_factory=dict)
+    more: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.runs or self.steps or self.steps_reset or self.breakers is not None or self.events
+                    or self.costs)
+
+
+def eta(run: RunRecord, now: float | None = None) -> float | None:
+    """Seconds left at the pace so far; None before three steps are done or once it ended."""
+    if run.ended_at is not None or run.started_at is None or run.done_steps < 3:
+        return None
+    remaining = run.total_steps - run.done_steps
+    if remaining <= 0:
+        return 0.0
+    elapsed = max(0.0, (now or time.time()) - run.started_at)
+    return elapsed * remaining / run.done_steps
+
+
+class Monitor:
+    def __init__(self, runs_shown: int = RUNS_SHOWN, events_per_poll: int = EVENTS_PER_POLL) -> None:
+        self.runs_shown = runs_shown
+        self.events_per_poll = events_per_poll
+        self.cursor = 0
+        self.watched: str | None = None
+        self._reset_watched = False
+        self._probes: dict[str, float | None] = {}
+
+    def watch(self, run_id: str | None) -> None:
+        """Follow this run's steps from the next read on (its whole step list comes first)."""
+        if run_id != self.watched:
+            self.watched = run_id
+            self._reset_watched = run_id is not None
+
+    def load(self, tail: int = 200) -> Delta:
+        """The starting picture: newest runs, their costs, breakers and the event tail."""
+        self.cursor = queries.max_event_seq()
+        runs = queries.list_runs(limit=self.runs_shown)
+        for event in queries.last_events_of_kind("breaker.state"):
+            self._note_breaker(event)
+        delta = Delta(runs=runs, breakers=self._breakers(), events=queries.last_events(limit=tail),
+                      costs=self._costs([r.id for r in runs]))
+        self._add_watched(delta)
+        return delta
+
+    def poll(self) -> Delta:
+        events = queries.events_after(self.cursor, limit=self.events_per_poll)
+        delta = Delta(events=events, more=len(events) >= self.events_per_poll)
+        if events:
+            self.cursor = events[-1].seq
+        run_ids: set[str] = set()
+        step_ids: set[str] = set()
+        cost_runs: set[str] = set()
+        breakers_changed = False
+        for event in events:
+            if event.run_id is not None:
+                run_ids.add(event.run_id)
+                if event.run_id == self.watched and event.step_id is not None:
+                    step_ids.add(event.step_id)
+                if event.kind == "step.state" and event.data.get("attempt") is not None:
+                    cost_runs.add(event.run_id)
+            if event.kind == "breaker.state":
+                self._note_breaker(event)
+                breakers_changed = True
+            elif event.kind == "step.state" and event.data.get("to") in ("succeeded", "failed", "retrying"):
+                breakers_changed = True  # windows and failure counts moved
+        if run_ids:
+            delta.runs = queries.runs_by_id(run_ids)
+        if cost_runs:
+            delta.costs = self._costs(cost_runs)
+        if breakers_changed:
+            delta.breakers = self._breakers()
+        if self._reset_watched:
+            self._add_watched(delta)
+        elif self.watched is not None and step_ids:
+            delta.watched = self.watched
+            delta.steps = queries.step_rows_by_id(self.watched, step_ids)
+        return delta
+
+    def _add_watched(self, delta: Delta) -> None:
+        self._reset_watched = False
+        if self.watched is None:
+            return
+        delta.watched = self.watched
+        delta.steps = queries.step_rows(self.watched)
+        delta.steps_reset = True
+
+    def _note_breaker(self, event: EventRecord) -> None:
+        tool = event.data.get("tool")
+        if isinstance(tool, str):
+            at = event.data.get("next_probe_at")
+            self._probes[tool] = float(at) if isinstance(at, (int, float)) else None
+
+    def _breakers(self) -> list[BreakerView]:
+        return [self._view(b) for b in queries.breakers()]
+
+    def _view(self, breaker: BreakerRecord) -> BreakerView:
+        state = breaker.state.value if hasattr(breaker.state, "value") else str(breaker.state)
+        return BreakerView(breaker.tool, state, sum(breaker.window), len(breaker.window),
+                           self._probes.get(breaker.tool) if state == "open" else None)
+
+    @staticmethod
+    def _costs(run_ids: set[str] | list[str]) -> dict[str, RunCost]:
+        ids = list(run_ids)
+        out: dict[str, RunCost] = {}
+        for start in range(0, len(ids), 500):
+            for totals in queries.cost_totals(("run_id",), run_ids=ids[start:start + 500]):
+                out[str(totals.key["run_id"])] = RunCost.of(totals)
+        return out
