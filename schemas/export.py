@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from schemas.bootstrap import BootstrapReport, ProjectManifest
 from schemas.execution import ExecutionRequest, ExecutionResult
 from schemas.patch import CostRecord, GateResultRecord, PatchRecord
 from schemas.profile import Profile
@@ -53,6 +54,8 @@ EXPORTED: dict[str, type[Any]] = {
     "gate_result": GateResultRecord,
     "cost": CostRecord,
     "scan_report": ScanReport,
+    "bootstrap": BootstrapReport,
+    "project": ProjectManifest,
 }
 
 

@@ -1,0 +1,145 @@
+"""The Bootstrap Orchestrator: scan → select → generate → validate → write, each stage timed,
+into one ``BootstrapReport``.
+
+Nothing is written when any stage found an error or a file is in conflict (without
+``force``), or on a dry run; otherwise every file that is new or changed is written, the
+manifest last, so it never names a file that is not on disk. A second run over an unchanged
+tree finds every file ``unchanged`` and writes nothing.
+
+Errors that stop before there is anything to report — the path is missing or not a
+directory, ``--profile`` names no profile — are raised (``InputError``, exit 2).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from engine.bootstrap.check import check
+from engine.bootstrap.generate import (
+    GITIGNORE,
+    MANIFEST,
+    Artifact,
+    Generated,
+    digest,
+    generate,
+    gitignore,
+    manifest_text,
+    same_content,
+    verified_manifest,
+)
+from engine.bootstrap.project_facts import ProjectFacts, project_facts
+from engine.bootstrap.scanner import scan
+from engine.bootstrap.select import Selection, select
+from engine.bootstrap.write import Plan, apply, plan_files, read_existing, safe_target
+from schemas.bootstrap import BootstrapReport, Issue, ProjectManifest, StageTiming
+from schemas.scan import ScanProgress, ScanReport
+
+STAGES = ("scan", "select", "generate", "validate", "write")
+
+
+def _existing_text(root: Path, relpath: str) -> str | None:
+    path, _ = safe_target(root, relpath)
+    return read_existing(path).text if path is not None else None
+
+
+def _manifest(root: Path, report: ScanReport, selection: Selection, facts: ProjectFacts, generated: Generated,
+              previous: ProjectManifest | None, now: str) -> ProjectManifest:
+    """The new manifest; when only its date would change, the previous one as it is."""
+    ours = [*generated.workstreams, *([generated.router] if generated.router else [])]
+    manifest = ProjectManifest(
+        name=root.name or str(root), profile=selection.profile.name, profile_source=selection.origin,
+        confidence=selection.confidence, generated_at=now, languages=report.languages, facts=facts.values,
+        fact_sources=facts.sources, workdirs=facts.workdirs,
+        phases={p.name: p.file if p.generated and p.file else f"skipped: {p.reason}" for p in generated.phases},
+        files={artifact.path: digest(artifact.text) for artifact in ours},
+    )
+    return previous if previous is not None and same_content(previous, manifest) else manifest
+
+
+def _next_steps(report_files: list[Plan], generated: Generated, selection: Selection, dry_run: bool,
+                blocked: bool) -> list[str]:
+    steps: list[str] = []
+    if any(plan.planned.action == "conflict" for plan in report_files):
+        steps.append("uet bootstrap --force   # overwrite the files in conflict")
+    elif dry_run and not blocked:
+        steps.append("uet bootstrap           # write these files")
+    if selection.ambiguous and selection.runner_up and selection.chosen_by == "detection":
+        steps.append(f"uet bootstrap --profile {selection.runner_up}")
+    first = next((p for p in generated.phases if p.generated and p.file), None)
+    if first is not None and not blocked:
+        steps += [f"uet validate {first.file}", f"uet run {first.file}"]
+    return steps
+
+
+def bootstrap(
+    path: str | os.PathLike[str],
+    *,
+    profile: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    on_progress: Callable[[ScanProgress], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> BootstrapReport:
+    """Bootstrap the project at ``path``; see the module docstring for what is written when."""
+    timings: list[StageTiming] = []
+
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        if on_stage is not None:
+            on_stage(name)
+        started = time.perf_counter()
+        yield
+        timings.append(StageTiming(name=name, seconds=round(time.perf_counter() - started, 4)))
+
+    with stage("scan"):
+        scanned = scan(path, on_progress=on_progress)
+    root = Path(scanned.report.root)
+    with stage("select"):
+        selection = select(scanned.index, root, profile)
+    issues: list[Issue] = list(selection.issues)
+    with stage("generate"):
+        facts = project_facts(scanned.report, scanned.index, selection.profile)
+        generated = generate(selection.profile, facts)
+        issues += generated.issues
+        previous_text = _existing_text(root, MANIFEST)
+        previous = verified_manifest(previous_text) if previous_text is not None else None
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        manifest = _manifest(root, scanned.report, selection, facts, generated, previous, now)
+        artifacts = [
+            *generated.workstreams,
+            *([generated.router] if generated.router else []),
+            Artifact(GITIGNORE, "gitignore", gitignore(_existing_text(root, GITIGNORE))),
+            Artifact(MANIFEST, "manifest", manifest_text(manifest)),
+        ]
+        plans, found = plan_files(root, artifacts, previous.files if previous else {}, previous is not None, force)
+        issues += found
+        for stale in sorted(set(previous.files if previous else ()) - {a.path for a in artifacts}):
+            if _existing_text(root, stale) is None:
+                continue
+            issues.append(Issue(severity="warning", stage="generate", file=stale,
+                                message="generated by an earlier bootstrap and no longer part of this profile's "
+                                        "output; left in place (delete it if you do not need it)"))
+    with stage("validate"):
+        issues += check(generated, root)
+    blocked = any(i.severity == "error" for i in issues) or any(p.planned.action == "conflict" for p in plans)
+    written: list[str] = []
+    with stage("write"):
+        if not dry_run and not blocked:
+            written, failed = apply(plans)
+            issues += failed
+    return BootstrapReport(
+        root=str(root), profile=selection.profile.name, profile_source=selection.origin,
+        chosen_by=selection.chosen_by, detected=selection.detected, confidence=selection.confidence,
+        ambiguous=selection.ambiguous, runner_up=selection.runner_up, margin=selection.margin,
+        scores=selection.scores, evidence=selection.evidence, facts=facts.values,
+        fact_sources={name: source + (f" (runs in {facts.workdirs[name]}/)" if name in facts.workdirs else "")
+                      for name, source in facts.sources.items()},
+        phases=generated.phases, files=[plan.planned for plan in plans], problems=issues, stages=timings,
+        dry_run=dry_run, written=bool(written), next_steps=_next_steps(plans, generated, selection, dry_run, blocked),
+        scan=scanned.report,
+    )

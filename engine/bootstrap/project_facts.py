@@ -1,0 +1,151 @@
+"""From what the scanner found to the facts a profile's templates are filled with.
+
+The fact names are ``schemas.profile.FACT_NAMES``. Commands come from the scanner's ranked
+candidates, one kind each (``test`` → ``test_command``), chosen *for the profile*: in a
+repository with Python and TypeScript, the Python profile runs pytest and the TypeScript one
+``npm test``. The rule:
+
+- A profile belongs to an ecosystem (``python``, ``node``, ``terraform``) when one of its
+  tools runs an executable of it (``ruff``, ``python``; ``npm``, ``npx``; ``terraform``).
+- A candidate whose executable belongs to that ecosystem, or is one of the profile's own tools,
+  is preferred; one of *another* ecosystem is never used (a profile that belongs to none, such
+  as ``documentation``, may use any); neutral ones (``make``, ``mkdocs``, ``dbt``) are used
+  when nothing preferred was found.
+- Within those, the scanner's order holds (nearer the root, then the stronger signal).
+
+A command that runs in a sub-folder keeps it (``workdirs``), so the generated step gets a
+``cwd``. A fact that cannot be found is left out, and the phases that require it are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from engine.bootstrap.facts import folder_of, in_folder, shallowest_first
+from engine.bootstrap.index import ScanIndex
+from schemas.bootstrap import FactValue
+from schemas.profile import Profile
+from schemas.scan import COMMAND_KINDS, InferredCommand, ScanReport
+
+ECOSYSTEMS: dict[str, frozenset[str]] = {
+    "python": frozenset({
+        "python", "python3", "pytest", "ruff", "mypy", "pyright", "flake8", "pylint", "black", "isort",
+        "tox", "nox", "uv", "poetry", "pip", "pdm", "pipenv", "hatch", "conda",
+    }),
+    "node": frozenset({"node", "npm", "npx", "pnpm", "yarn", "bun", "tsc", "eslint", "prettier", "vitest", "jest"}),
+    "terraform": frozenset({"terraform", "tofu", "tflint", "terragrunt"}),
+}
+"""Executables (and package managers, by the same name) of each ecosystem."""
+
+MAX_LIST = 100
+"""Items kept in a list fact (folders, files): an argv of thousands of paths helps nobody."""
+
+_MKDOCS_DOCS_DIR = re.compile(r"""^docs_dir:\s*['"]?([^'"\n#]+?)['"]?\s*(?:#.*)?$""", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    values: dict[str, FactValue] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    workdirs: dict[str, str] = field(default_factory=dict)
+    """Command facts to run in a sub-folder of the root: fact -> folder."""
+
+
+def profile_executables(profile: Profile) -> set[str]:
+    """Programs the profile's tools and literal step commands run."""
+    found: set[str] = set()
+    for tool in profile.tools.values():
+        if tool.adapter != "subprocess":
+            continue
+        if tool.executable:
+            found.add(tool.executable)
+        if tool.command:
+            found.add(tool.command[0])
+    for phase in profile.phases.values():
+        for step in phase.steps:
+            if step.run and "{" not in step.run[0]:
+                found.add(step.run[0])
+    return found
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """Which executables suit a profile: preferred, and forbidden (another ecosystem's)."""
+
+    preferred: frozenset[str]
+    foreign: frozenset[str]
+
+    @classmethod
+    def of(cls, profile: Profile) -> _Fit:
+        own = profile_executables(profile)
+        mine = [name for name, members in ECOSYSTEMS.items() if own & members]
+        preferred = set(own).union(*(ECOSYSTEMS[name] for name in mine))
+        foreign = set().union(*(m for n, m in ECOSYSTEMS.items() if n not in mine)) if mine else set()
+        return cls(frozenset(preferred), frozenset(foreign - preferred))
+
+    def choose(self, candidates: list[InferredCommand]) -> InferredCommand | None:
+        usable = [c for c in candidates if c.argv[0] not in self.foreign]
+        return next((c for c in usable if c.argv[0] in self.preferred), usable[0] if usable else None)
+
+
+def _folders(paths: list[str]) -> list[str]:
+    return list(dict.fromkeys(folder_of(p) for p in shallowest_first(paths)))[:MAX_LIST]
+
+
+def _docs_dir(report: ScanReport, index: ScanIndex, docs: InferredCommand | None) -> tuple[str, str] | None:
+    """The folder the documentation sources are in, and where that was seen."""
+    known = set(index.dirs)
+    if docs is not None:
+        config = docs.source.split(" ", 1)[0]
+        name, folder = config.rpartition("/")[2], folder_of(config)
+        if name in ("mkdocs.yml", "mkdocs.yaml"):
+            match = _MKDOCS_DOCS_DIR.search(index.read_head(config) or "")
+            chosen = in_folder(folder, match.group(1).strip().strip("/") if match else "docs")
+        elif name == "book.toml":
+            chosen = in_folder(folder, "src")
+        else:
+            chosen = folder
+        if chosen in known or chosen == ".":
+            return chosen, config
+    for folder in shallowest_first(list(index.dirs)):
+        if folder.rpartition("/")[2] in ("docs", "doc"):
+            return folder, f"the {folder}/ folder"
+    return None
+
+
+def project_facts(report: ScanReport, index: ScanIndex, profile: Profile) -> ProjectFacts:
+    """Every fact that can be known for this profile in this tree."""
+    fit = _Fit.of(profile)
+    values: dict[str, FactValue] = {}
+    sources: dict[str, str] = {}
+    workdirs: dict[str, str] = {}
+    for kind in COMMAND_KINDS:
+        command = fit.choose([c for c in report.command_candidates if c.kind == kind])
+        if command is not None:
+            name = f"{kind}_command"
+            values[name], sources[name] = list(command.argv), command.source
+            if command.cwd != ".":
+                workdirs[name] = command.cwd
+    managers = [m for m in report.package_managers if m.name not in fit.foreign]
+    manager = next((m for m in managers if m.name in fit.preferred), managers[0] if managers else None)
+    if manager is not None:
+        values["package_manager"] = manager.name
+        sources["package_manager"] = ", ".join((manager.lockfiles + manager.manifests)[:2])
+    lists = {
+        "source_dirs": (report.source_dirs, "folders holding most of the code"),
+        "test_dirs": (report.test_dirs, "folders named like tests, or a test runner's testpaths"),
+        "terraform_dirs": (_folders(index.glob("*.tf")), "folders holding *.tf files"),
+        "helm_charts": (_folders(index.glob("Chart.yaml")), "folders holding Chart.yaml"),
+        "ansible_playbooks": (shallowest_first(index.glob("playbook*.yml") + index.glob("playbook*.yaml"))[:MAX_LIST],
+                              "files named playbook*.yml"),
+        "dockerfiles": (shallowest_first(index.glob("Dockerfile") + index.glob("Dockerfile.*")
+                                         + index.glob("*.dockerfile"))[:MAX_LIST], "files named Dockerfile"),
+    }
+    for name, (items, why) in lists.items():
+        if items:
+            values[name], sources[name] = list(items), why
+    docs_dir = _docs_dir(report, index, fit.choose([c for c in report.command_candidates if c.kind == "docs"]))
+    if docs_dir is not None:
+        values["docs_dir"], sources["docs_dir"] = docs_dir
+    return ProjectFacts(values, sources, workdirs)
