@@ -17,6 +17,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 EPILOG = """\
 examples:
+  uet bootstrap .                              scan the project, pick a profile, write .uet/
   uet validate .uet/workstreams/quality.yaml
   uet run .uet/workstreams/quality.yaml        run it here with a live display
   uet run --detach quality.yaml                run it in the background; prints the run id
@@ -52,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+
+    p = add("bootstrap", "scan a repository, choose a profile, write .uet/ workstreams for it")
+    p.add_argument("path", nargs="?", type=Path, metavar="PATH", help="the project folder (default: --project, else .)")
+    p.add_argument("--profile", metavar="NAME", help="use this profile instead of the one detected")
+    p.add_argument("--dry-run", action="store_true", help="write nothing; show what would be written")
+    p.add_argument("--force", action="store_true", help="overwrite generated files that were changed since")
+    p.add_argument("--json", action="store_true", help="print the bootstrap report as JSON")
 
     p = add("validate", "check a workstream file: schema, DAG, tools")
     p.add_argument("file", type=Path)
@@ -170,6 +178,8 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
         from tui import commands_patch as module  # type: ignore[no-redef]
     elif command == "profiles":
         from tui import commands_profiles as module  # type: ignore[no-redef]
+    elif command == "bootstrap":
+        from tui import commands_bootstrap as module  # type: ignore[no-redef]
     elif command == "demo":
         from tui import commands_demo as module  # type: ignore[no-redef]
     else:
