@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench schemas lint clean
+.PHONY: demo test bench bench-tui schemas lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m tests.bench.bench_engine
+
+bench-tui: $(STAMP)
+	$(PY) -m tests.bench.bench_tui
 
 schemas: $(STAMP)
 	$(VENV)/bin/uet schemas export

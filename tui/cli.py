@@ -26,6 +26,7 @@ examples:
   uet logs 3f2a lint --follow                  a step's output as it is written
   uet cancel 3f2a | uet retry 3f2a lint | uet resume 3f2a
   uet profiles list | uet profiles show software-dev-python | uet profiles validate
+  uet tui                                      the live dashboard (`uet` alone does the same)
 """
 
 
@@ -162,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--check", action="store_true", help="only report files that differ; exit 1 if any")
     e.add_argument("--dir", type=Path, help="write into this folder instead")
 
+    p = add("tui", "open the dashboard (also: `uet` alone inside a project)")
+    p.add_argument("dir", nargs="?", type=Path, help="project directory (default: the current project)")
+    p.add_argument("--slow-link", action="store_true", help="redraw at most once a second (slow SSH links)")
+
     p = sub.add_parser("_exec", parents=[common])  # the detached engine; not for people
     p.add_argument("run")
     p.add_argument("--resume", action="store_true")
@@ -178,6 +183,8 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
         from tui import commands_patch as module  # type: ignore[no-redef]
     elif command == "profiles":
         from tui import commands_profiles as module  # type: ignore[no-redef]
+    elif command == "tui":
+        from tui import commands_tui as module  # type: ignore[no-redef]
     elif command == "bootstrap":
         from tui import commands_bootstrap as module  # type: ignore[no-redef]
     elif command == "demo":
@@ -191,8 +198,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
-        parser.print_help()
-        return EXIT_OK
+        if _inside_project() and sys.stdin.isatty() and sys.stdout.isatty():
+            args = parser.parse_args(["tui", *(argv or sys.argv[1:])])
+        else:
+            parser.print_help()
+            return EXIT_OK
     try:
         return _handler(args.command)(args)
     except KeyboardInterrupt:
@@ -203,6 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
         return report(exc, args.debug)
+
+
+def _inside_project() -> bool:
+    here = Path.cwd()
+    return any((folder / ".uet").is_dir() for folder in (here, *here.parents))
 
 
 def report(exc: BaseException, debug: bool) -> int:

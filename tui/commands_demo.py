@@ -29,6 +29,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     root.mkdir(parents=True, exist_ok=True)
     uet = _own_command()  # before the run moves into the project directory
     workstream = prepare(root)
+    if sys.stdin.isatty() and sys.stdout.isatty() and not args.plain:
+        from tui.commands_tui import open_dashboard
+
+        code = open_dashboard(root, root / ".uet" / "uet.db", start=[workstream])
+        print(f"demo project: {root}")
+        print(f"look around:  cd {root} && {uet} runs")
+        return code
     print(f"demo project: {root}")
     plan = plan_file(workstream, root)
     store = Store(root / ".uet" / "uet.db")

@@ -1,0 +1,109 @@
+"""How each screen looks over the fixed store, at 80×24 and 120×40.
+
+The first run writes the SVGs under __snapshots__/; after a change, look at the report before
+accepting new ones with ``--snapshot-update``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.tui import stores
+from tui.app import make_app
+from tui.screens.dashboard import DashboardScreen
+from tui.widgets.line_table import LineTable
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+def app_for(db: Path):  # noqa: ANN201
+    return make_app(db.parent.parent, db, clock=lambda: stores.NOW, live=False)
+
+
+async def loaded(pilot: Any) -> None:
+    app = pilot.app
+    for _ in range(200):
+        screen = app.screen
+        if isinstance(screen, DashboardScreen) and screen.query_one("#runs", LineTable).keys and len(screen.steps) == 8:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_dashboard(snap_compare: Any, fixed_db: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=loaded)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_dashboard_steps_view(snap_compare: Any, fixed_db: Path, size: tuple[int, int]) -> None:
+    async def steps(pilot: Any) -> None:
+        await loaded(pilot)
+        await pilot.press("t", "t")
+        await pilot.pause()
+
+    assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=steps)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_run_screen(snap_compare: Any, fixed_db: Path, size: tuple[int, int]) -> None:
+    async def opened(pilot: Any) -> None:
+        await loaded(pilot)
+        await pilot.press("enter")
+        for _ in range(200):
+            if len(getattr(pilot.app.screen, "steps", {})) == 8:
+                break
+            await pilot.pause(0.02)
+        await pilot.press("j", "j", "j", "j")  # test-integration: two attempts
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=opened)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare: Any, fixed_db: Path, size: tuple[int, int]) -> None:
+    async def helped(pilot: Any) -> None:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=helped)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_launch(snap_compare: Any, fixed_db: Path, size: tuple[int, int]) -> None:
+    root = fixed_db.parent.parent
+    (root / ".uet" / "workstreams").mkdir()
+    (root / ".uet" / "workstreams" / "lint.yaml").write_text("name: lint\nsteps:\n  - id: a\n    run: 'true'\n")
+    (root / "nightly.yaml").write_text("name: nightly\nsteps:\n  - id: a\n    run: 'true'\n")
+
+    async def launching(pilot: Any) -> None:
+        await loaded(pilot)
+        await pilot.press("L")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=launching)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_cancel_question(snap_compare: Any, fixed_db: Path, size: tuple[int, int]) -> None:
+    async def asking(pilot: Any) -> None:
+        await loaded(pilot)
+        await pilot.press("c")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=asking)
+
+
+def test_quit_question(snap_compare: Any, fixed_db: Path) -> None:
+    from tui.screens.quit import QuitScreen
+
+    async def asking(pilot: Any) -> None:
+        await loaded(pilot)
+        pilot.app.push_screen(QuitScreen(2, 3))
+        await pilot.pause(0.2)
+
+    assert snap_compare(app_for(fixed_db), terminal_size=(80, 24), run_before=asking)

@@ -1,0 +1,223 @@
+"""The dashboard application: one App, built by ``make_app`` for the CLI and the tests.
+
+The app owns the store, the change feed and the runs it hosts. It reads the store in one
+place (a feed worker feeding ``engine.monitor.Monitor``) and fans what changed out to its
+screens as ``StoreChanged`` messages, throttled to the configured refresh, so screens never
+query on their own schedule and an idle app sleeps on the feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.message import Message
+
+from engine.hosted import Host
+from engine.monitor import Delta, Monitor
+from engine.session import operator
+from schemas.settings import TuiSettings
+from store import ChangeFeed, Store
+
+
+class StoreChanged(Message):
+    """New data from the store; ``delta`` holds only what changed."""
+
+    def __init__(self, delta: Delta) -> None:
+        super().__init__()
+        self.delta = delta
+
+
+class BindingCommands(Provider):
+    """Every binding of the screen in front, in the command palette."""
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        screen = self.screen
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or not active.enabled:
+                continue
+            title = f"{binding.description} ({self.app.get_key_display(binding)})"
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title),
+                          _runner(active.node, binding.action), help=binding.tooltip or key)
+
+
+def _runner(node: object, action: str) -> Callable[[], object]:
+    async def run() -> None:
+        await node.app.run_action(action, node)  # type: ignore[attr-defined]
+
+    return run
+
+
+class UetApp(App[None]):
+    TITLE = "uet"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {BindingCommands}
+    BINDINGS = [
+        Binding("q", "quit_app", "Quit", id="app.quit", tooltip="Quit (asks about runs this app is executing)"),
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key binding of this screen"),
+        Binding("L", "launch", "Launch", id="app.launch", tooltip="Start a workstream"),
+    ]
+
+    def __init__(self, root: Path, db: Path, settings: TuiSettings | None = None,
+                 clock: Callable[[], float] = time.time, start: list[Path] | None = None,
+                 live: bool = True) -> None:
+        super().__init__()
+        self.root = root
+        self.db_path = db
+        self.settings = settings or TuiSettings()
+        self.clock = clock
+        self.to_start = list(start or [])
+        self.live = live
+        self.store: Store | None = None
+        self.host: Host | None = None
+        self.monitor = Monitor()
+        self.user = operator()
+        self._kick = asyncio.Event()
+
+    @property
+    def refresh_seconds(self) -> float:
+        return max(self.settings.refresh, 1.0) if self.settings.slow_link else self.settings.refresh
+
+    def on_mount(self) -> None:
+        from tui.screens.dashboard import DashboardScreen
+
+        self.theme = self.settings.theme if self.settings.theme in self.available_themes else "textual-dark"
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        self.store = Store(self.db_path)
+        self.host = Host(self.store, self.root)
+        self.push_screen(DashboardScreen())
+        self.follow_store()
+        for file in self.to_start:
+            self.start_run(file, detached=False)
+
+    async def on_unmount(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    # -- the store, read in one place --------------------------------------------------------
+
+    def watch_run(self, run_id: str | None) -> None:
+        """Follow this run's steps; the next delta carries all of them."""
+        self.monitor.watch(run_id)
+        self.poke()
+
+    def poke(self) -> None:
+        self._kick.set()
+
+    @work(group="feed", exclusive=True, exit_on_error=False)
+    async def follow_store(self) -> None:
+        """Read the store whenever the feed (or a screen, through ``poke``) says something may
+        have changed, at most once per ``refresh_seconds``. Without ``live`` only pokes count
+        (tests over a fixed store)."""
+        self._broadcast(await asyncio.to_thread(self.monitor.load))
+        changes = ChangeFeed(self.db_path, tick=1.0, debounce=0.05).changes().__aiter__() if self.live else None
+        pending: asyncio.Future | None = None
+        while True:
+            kick = asyncio.ensure_future(self._kick.wait())
+            waiting: set[asyncio.Future] = {kick}
+            if changes is not None:
+                pending = pending or asyncio.ensure_future(anext(changes))
+                waiting.add(pending)
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if pending is not None and pending in done:
+                pending = None
+            kick.cancel()
+            self._kick.clear()
+            started = time.monotonic()
+            delta = await asyncio.to_thread(self.monitor.poll)
+            while delta.more:
+                self._broadcast(delta)
+                delta = await asyncio.to_thread(self.monitor.poll)
+            self._broadcast(delta, tick=changes is not None)
+            await asyncio.sleep(max(0.0, self.refresh_seconds - (time.monotonic() - started)))
+
+    def _broadcast(self, delta: Delta, tick: bool = False) -> None:
+        if not delta and not tick:
+            return
+        for screen in self.screen_stack:
+            if getattr(screen, "wants_store", False):
+                screen.post_message(StoreChanged(delta))
+
+    # -- runs this app starts ------------------------------------------------------------------
+
+    def start_run(self, file: Path, detached: bool) -> str | None:
+        """Validate and start ``file``; problems are shown, never raised into the UI."""
+        from engine.errors import UetError
+
+        assert self.host is not None
+        try:
+            run_id = self.host.create(file)
+            if detached:
+                pid = self.host.detach(run_id)
+                self.notify(f"run {run_id} started in the background (pid {pid})", title="Launched")
+            else:
+                self.host.start(run_id, on_end=self._run_ended)
+                self.notify(f"run {run_id} started here", title="Launched")
+        except UetError as exc:
+            self.notify(str(exc), title=f"Cannot start {file.name}", severity="error", timeout=10)
+            return None
+        self.poke()
+        return run_id
+
+    def _run_ended(self, run_id: str, outcome: object) -> None:
+        if isinstance(outcome, BaseException):
+            self.notify(f"run {run_id}: the engine stopped: {outcome}", severity="error", timeout=10)
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_launch(self) -> None:
+        from tui.screens.launch import LaunchScreen
+
+        def chosen(choice: tuple[Path, bool] | None) -> None:
+            if choice is not None:
+                self.start_run(*choice)
+
+        self.push_screen(LaunchScreen(self.root), chosen)
+
+    def action_quit_app(self) -> None:
+        from tui.screens.quit import QuitScreen
+
+        if self.host is None or not self.host.active:
+            self.exit()
+            return
+        self.push_screen(QuitScreen(len(self.host.active), self.host.running_steps()), self._quit_choice)
+
+    def _quit_choice(self, choice: str | None) -> None:
+        if choice in ("detach", "cancel"):
+            self.leave(choice)
+
+    @work(group="quit", exclusive=True, exit_on_error=False)
+    async def leave(self, how: str) -> None:
+        assert self.host is not None
+        if how == "cancel":
+            self.notify("canceling the runs started here…", timeout=30)
+            await self.host.cancel_all(f"canceled by {self.user} on quitting the dashboard")
+            self.exit()
+            return
+        self.notify(f"handing {len(self.host.active)} run(s) over: waiting for {self.host.running_steps()} "
+                    "running step(s) to finish…", timeout=60)
+        moved = await self.host.hand_over()
+        self.exit(message="\n".join(f"run {run_id} goes on in the background (pid {pid})" for run_id, pid in moved)
+                  or None)
+
+
+def make_app(root: Path, db: Path, settings: TuiSettings | None = None, **kwargs: object) -> UetApp:
+    """The factory the CLI, the tests and the benchmark share."""
+    return UetApp(root, db, settings, **kwargs)  # type: ignore[arg-type]
+

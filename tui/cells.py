@@ -1,0 +1,76 @@
+"""Table cells for the dashboard: the same words and glyphs as the CLI, as Rich text.
+
+Colour is always on top of a glyph and a word, so a cell reads the same under ``NO_COLOR``.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from engine.monitor import BreakerView, RunCost, eta
+from schemas.records import RunRecord, StepRow
+from tui.format import COLOURS, duration, glyph
+
+BAR_WIDTH = 8
+EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def state_cell(state: str) -> Text:
+    return Text(f"{glyph(state)} {state}", style=COLOURS.get(state, ""))
+
+
+def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
+    """A progress bar in eighths of a cell, then the percent: ``█████▌░░  70%``."""
+    share = 1.0 if total <= 0 else min(1.0, done / total)
+    eighths = round(share * width * 8)
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (EIGHTHS[part] if part and full < width else "")
+    return text.ljust(width, "░") + f" {share * 100:3.0f}%"
+
+
+def money(cost: RunCost | None) -> Text:
+    if cost is None:
+        return Text("-", style="dim")
+    if cost.usd == 0 and cost.unpriced:
+        return Text("?", style="dim")
+    return Text(f"${cost.usd:.2f}" + ("+?" if cost.unpriced else ""))
+
+
+def run_cells(run: RunRecord, cost: RunCost | None, now: float) -> tuple[Text | str, ...]:
+    state = run.state.value
+    end = run.ended_at or now
+    elapsed = duration(end - run.started_at) if run.started_at else "-"
+    left = eta(run, now)
+    return (
+        state_cell(state),
+        run.id[:8],
+        run.workstream,
+        bar(run.done_steps, run.total_steps),
+        f"{run.done_steps}/{run.total_steps}",
+        elapsed,
+        duration(left) if left is not None else "-",
+        money(cost),
+    )
+
+
+def step_cells(step: StepRow, now: float, cost: RunCost | None = None) -> tuple[Text | str, ...]:
+    took = "-" if step.started_at is None else duration((step.ended_at or now) - step.started_at)
+    return (
+        state_cell(step.state),
+        step.id,
+        step.tool or "-",
+        str(step.attempts),
+        "-" if step.exit_code is None else str(step.exit_code),
+        took,
+        money(cost),
+    )
+
+
+def breaker_cells(view: BreakerView, now: float) -> tuple[Text | str, ...]:
+    probe = view.probe_in(now)
+    return (
+        view.tool,
+        state_cell(view.state),
+        f"{view.failures}/{view.calls}",
+        "-" if probe is None else f"in {duration(probe)}",
+    )

@@ -1,0 +1,321 @@
+"""The dashboard: every run, the selected run's DAG (or tree, or step list), the breakers and
+the event stream, all live from the store."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Header, Input
+
+from engine import steering
+from engine.monitor import BreakerView, RunCost
+from schemas.records import RunRecord, StepRow
+from tui.app import StoreChanged
+from tui.cells import breaker_cells, run_cells, step_cells
+from tui.widgets.dag_tree import DagTree
+from tui.widgets.dag_view import DagView
+from tui.widgets.event_log import EventLog
+from tui.widgets.line_table import Column, LineTable
+
+RUN_COLUMNS = [Column("STATE", 11), Column("RUN", 8), Column("WORKSTREAM", 8, grow=True),
+               Column("PROGRESS", 13), Column("STEPS", 9, right=True), Column("ELAPSED", 8, right=True),
+               Column("ETA", 6, right=True), Column("COST", 6, right=True)]
+STEP_COLUMNS = [Column("STATE", 11), Column("STEP", 10, grow=True), Column("TOOL", 8), Column("TRY", 3, right=True),
+                Column("EXIT", 4, right=True), Column("TOOK", 6, right=True), Column("COST", 6, right=True)]
+BREAKER_COLUMNS = [Column("TOOL", 8, grow=True), Column("STATE", 11), Column("FAIL", 5, right=True),
+                   Column("PROBE", 7, right=True)]
+VIEWS = ("dag", "tree", "steps")
+VIEW_NAMES = {"dag": "DAG", "tree": "tree", "steps": "steps"}
+
+
+class DashboardScreen(Screen[None]):
+    CSS_PATH = "dashboard.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="dashboard.filter", tooltip="Filter the runs, or the events when they have focus"),
+        Binding("f", "toggle_follow", "Follow", id="dashboard.follow", tooltip="Follow the event log, or pause it"),
+        Binding("t", "cycle_view", "DAG/tree/steps", id="dashboard.view", tooltip="Show the run as a DAG, a tree or a list"),
+        Binding("o", "open_run", "Open", id="dashboard.open", tooltip="Open the selected run"),
+        Binding("c", "cancel_run", "Cancel", id="dashboard.cancel", tooltip="Cancel the selected run"),
+        Binding("p", "pause_run", "Pause", id="dashboard.pause", tooltip="Pause the selected run"),
+        Binding("R", "resume_run", "Resume", id="dashboard.resume", tooltip="Resume the selected run"),
+        Binding("r", "retry_step", "Retry step", id="dashboard.retry", tooltip="Retry the highlighted step"),
+        Binding("escape", "clear_filter", "Clear filter", id="dashboard.clear_filter", show=False),
+    ]
+
+    wants_store = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: dict[str, RunRecord] = {}
+        self.costs: dict[str, RunCost] = {}
+        self.steps: dict[str, StepRow] = {}
+        self.breakers: list[BreakerView] = []
+        self.selected: str | None = None
+        self.step: str | None = None
+        self.runs_filter = ""
+        self.view = "dag"
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="◆")
+        with Vertical(id="body"):
+            yield LineTable(RUN_COLUMNS, id="runs", classes="pane",
+                            empty="no runs yet: press L to launch a workstream, or run `uet run FILE`")
+            with Horizontal(id="middle"):
+                with ContentSwitcher(id="views", initial="dag", classes="pane"):
+                    yield DagView(id="dag")
+                    yield DagTree(id="tree")
+                    yield LineTable(STEP_COLUMNS, id="steps", empty="select a run")
+                yield LineTable(BREAKER_COLUMNS, id="breakers", classes="pane", empty="no tool has run yet")
+            yield EventLog(id="events", classes="pane")
+            yield Input(placeholder="filter: text to keep (Enter to apply, Esc to clear)", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#runs").border_title = "Runs"
+        self.query_one("#breakers").border_title = "Breakers"
+        self._title_events()
+        self._title_view()
+        self.query_one("#filter").display = False
+        self.query_one("#runs", LineTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.app.watch_run(self.selected)  # type: ignore[attr-defined]
+
+    # -- store -------------------------------------------------------------------------------
+
+    @on(StoreChanged)
+    def apply_store_change(self, message: StoreChanged) -> None:
+        delta = message.delta
+        now = self.app.clock()  # type: ignore[attr-defined]
+        self.costs.update(delta.costs)
+        table = self.query_one("#runs", LineTable)
+        fresh = False
+        for run in delta.runs:
+            fresh = fresh or run.id not in self.runs
+            self.runs[run.id] = run
+        if fresh:
+            self._fill_runs()
+        else:
+            changed = {r.id for r in delta.runs} | set(delta.costs)
+            changed |= {r.id for r in self.runs.values() if r.ended_at is None and r.started_at is not None}
+            table.update_rows([(rid, run_cells(self.runs[rid], self.costs.get(rid), now))
+                               for rid in changed if rid in self.runs and self._keeps(self.runs[rid])])
+        if delta.breakers is not None:
+            self.breakers = delta.breakers
+        self.query_one("#breakers", LineTable).set_rows(
+            [(b.tool, breaker_cells(b, now)) for b in self.breakers]) if delta.breakers is not None else \
+            self.query_one("#breakers", LineTable).update_rows(
+                [(b.tool, breaker_cells(b, now)) for b in self.breakers if b.state == "open"])
+        if delta.watched is not None and delta.watched == self.selected:
+            self._apply_steps(delta.steps, delta.steps_reset, now)
+        if delta.events:
+            self.query_one(EventLog).add(delta.events)
+
+    def _keeps(self, run: RunRecord) -> bool:
+        needle = self.runs_filter.lower()
+        return not needle or any(needle in text for text in (run.id, run.workstream.lower(), run.state.value))
+
+    def _fill_runs(self) -> None:
+        now = self.app.clock()  # type: ignore[attr-defined]
+        ordered = sorted(self.runs.values(), key=lambda r: (r.created_at, r.id), reverse=True)
+        rows = [(r.id, run_cells(r, self.costs.get(r.id), now)) for r in ordered if self._keeps(r)]
+        table = self.query_one("#runs", LineTable)
+        table.set_rows(rows)
+        shown = len(rows)
+        table.border_title = f"Runs ({shown})" if not self.runs_filter else \
+            f"Runs ({shown} of {len(self.runs)} · /{self.runs_filter})"
+
+    def _apply_steps(self, rows: list[StepRow], reset: bool, now: float) -> None:
+        dag = self.query_one(DagView)
+        tree = self.query_one(DagTree)
+        steps_table = self.query_one("#steps", LineTable)
+        if reset:
+            self.steps = {row.id: row for row in rows}
+            graph = [(row.id, row.needs) for row in rows]
+            states = {row.id: row.state for row in rows}
+            dag.set_graph(graph, states)
+            tree.set_graph(graph, states)
+            steps_table.set_rows([(row.id, step_cells(row, now)) for row in rows], keep_cursor=False)
+            self._title_view()
+            return
+        changed = {}
+        for row in rows:
+            old = self.steps.get(row.id)
+            self.steps[row.id] = row
+            if old is None or old.state != row.state:
+                changed[row.id] = row.state
+        if changed:
+            dag.update_states(changed)
+            tree.update_states(changed)
+        steps_table.update_rows([(row.id, step_cells(row, now)) for row in rows])
+        self._title_view()
+
+    # -- selection -------------------------------------------------------------------------------
+
+    @on(LineTable.RowHighlighted, "#runs")
+    def select_run(self, message: LineTable.RowHighlighted) -> None:
+        if message.key != self.selected:
+            self.selected = message.key
+            self.step = None
+            self.app.watch_run(message.key)  # type: ignore[attr-defined]
+            self._title_view()
+
+    @on(LineTable.RowSelected, "#runs")
+    def open_selected_run(self, message: LineTable.RowSelected) -> None:
+        self._open(message.key, None)
+
+    @on(LineTable.RowHighlighted, "#steps")
+    def highlight_listed_step(self, message: LineTable.RowHighlighted) -> None:
+        self.step = message.key
+
+    @on(LineTable.RowSelected, "#steps")
+    def open_listed_step(self, message: LineTable.RowSelected) -> None:
+        self._open(self.selected, message.key)
+
+    @on(DagView.StepHighlighted)
+    def highlight_drawn_step(self, message: DagView.StepHighlighted) -> None:
+        self.step = message.step_id
+
+    @on(DagView.StepSelected)
+    @on(DagTree.StepSelected)
+    def open_drawn_step(self, message: DagView.StepSelected | DagTree.StepSelected) -> None:
+        self.step = message.step_id
+        self._open(self.selected, message.step_id)
+
+    def _open(self, run_id: str | None, step_id: str | None) -> None:
+        from tui.screens.run import RunScreen
+
+        if run_id is not None:
+            self.app.push_screen(RunScreen(run_id, step_id))
+
+    # -- titles ------------------------------------------------------------------------------------
+
+    def _title_view(self) -> None:
+        views = self.query_one("#views")
+        if self.selected is None:
+            views.border_title = VIEW_NAMES[self.view]
+            return
+        done = sum(1 for s in self.steps.values() if s.state in ("succeeded", "failed", "skipped", "canceled"))
+        views.border_title = f"{self.selected[:8]} · {VIEW_NAMES[self.view]}"
+        views.border_subtitle = f"{done}/{len(self.steps)} done · t: DAG/tree/steps"
+
+    def _title_events(self) -> None:
+        log = self.query_one(EventLog)
+        state = "following" if log.follow else "paused (f follows)"
+        log.border_title = "Events · " + state + (f" · /{log.pattern}" if log.pattern else "")
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.value = self.query_one(EventLog).pattern if self.query_one(EventLog).has_focus else self.runs_filter
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def apply_filter(self, message: Input.Submitted) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = False
+        log = self.query_one(EventLog)
+        if self._last_focus_events:
+            log.pattern = message.value.strip()
+            self._title_events()
+            log.focus()
+        else:
+            self.runs_filter = message.value.strip()
+            self._fill_runs()
+            self.query_one("#runs", LineTable).focus()
+
+    @property
+    def _last_focus_events(self) -> bool:
+        return getattr(self, "_events_had_focus", False)
+
+    def on_descendant_focus(self, event: object) -> None:
+        widget = getattr(event, "widget", None)
+        if widget is not None and widget.id in ("runs", "events", "dag", "tree", "steps", "breakers"):
+            self._events_had_focus = widget.id == "events"
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.display = False
+        log = self.query_one(EventLog)
+        if self._last_focus_events and log.pattern:
+            log.pattern = ""
+            self._title_events()
+            log.focus()
+        elif self.runs_filter:
+            self.runs_filter = ""
+            self._fill_runs()
+            self.query_one("#runs", LineTable).focus()
+
+    def action_toggle_follow(self) -> None:
+        log = self.query_one(EventLog)
+        log.follow = not log.follow
+        self._title_events()
+
+    def action_cycle_view(self) -> None:
+        self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        self.query_one("#views", ContentSwitcher).current = self.view
+        self._title_view()
+
+    def action_open_run(self) -> None:
+        self._open(self.selected, None)
+
+    def action_cancel_run(self) -> None:
+        from tui.screens.ask import AskScreen
+
+        run_id = self.selected
+        if run_id is None:
+            return
+
+        def answered(reason: str | None) -> None:
+            if reason is not None:
+                self.steer("cancel", run_id, None, reason or None)
+
+        self.app.push_screen(AskScreen(f"Cancel run {run_id}?", "reason (optional), Enter to cancel the run, "
+                                       "Esc to keep it running"), answered)
+
+    def action_pause_run(self) -> None:
+        if self.selected:
+            self.steer("pause", self.selected, None, None)
+
+    def action_resume_run(self) -> None:
+        if self.selected:
+            self.steer("resume", self.selected, None, None)
+
+    def action_retry_step(self) -> None:
+        if self.selected and self.step:
+            self.steer("retry", self.selected, self.step, None)
+        else:
+            self.notify("highlight a step first (in the DAG, tree or steps view)", severity="warning")
+
+    @work(thread=True, group="steer", exit_on_error=False)
+    def steer(self, kind: str, run_id: str, step_id: str | None, reason: str | None) -> None:
+        self.app.call_from_thread(self.notify, steer_run(self.app, kind, run_id, step_id, reason))
+
+
+def steer_run(app: object, kind: str, run_id: str, step_id: str | None, reason: str | None) -> str:
+    """Carry out one steering request for a screen; the answer is a sentence for the user."""
+    from engine.errors import UetError
+
+    store = app.store  # type: ignore[attr-defined]
+    user = app.user  # type: ignore[attr-defined]
+    try:
+        if kind == "cancel":
+            return steering.cancel(store, run_id, user, reason)
+        if kind == "pause":
+            return steering.pause(store, run_id, user, reason)
+        if kind == "resume":
+            return steering.resume(store, run_id, user)
+        if kind == "retry" and step_id is not None:
+            return steering.retry(store, run_id, step_id, user)
+    except (UetError, steering.EngineDidNotStart) as exc:
+        return f"cannot {kind} run {run_id}: {exc}"
+    finally:
+        app.poke()  # type: ignore[attr-defined]
+    return f"nothing to {kind}"

@@ -1,0 +1,251 @@
+"""A keyed table drawn line by line, for lists that grow to tens of thousands of rows.
+
+Textual's DataTable builds every row up front (about a second for 10,000 rows), so the runs,
+steps and breakers lists use this instead: rows are plain tuples kept in order, only the lines
+on screen are rendered (each cached until its row changes), and changing one row repaints one
+line. The cursor is drawn in reverse video, so it shows without colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+Cell = str | Text
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    width: int
+    right: bool = False
+    grow: bool = False
+
+
+class LineTable(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("enter", "select", "Open", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    LineTable { height: 1fr; scrollbar-size-vertical: 1; }
+    LineTable > .line-table--header { text-style: bold; }
+    """
+
+    COMPONENT_CLASSES = {"line-table--header"}
+
+    class RowHighlighted(Message):
+        """The cursor moved to the row ``key``."""
+
+        def __init__(self, table: LineTable, key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> LineTable:
+            return self.table
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LineTable.RowHighlighted) and message.table is self.table
+
+    class RowSelected(Message):
+        """Enter (or a click) on the row ``key``."""
+
+        def __init__(self, table: LineTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> LineTable:
+            return self.table
+
+    def __init__(self, columns: Sequence[Column], *, empty: str = "nothing here yet", name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.columns = list(columns)
+        self.empty = empty
+        self.keys: list[str] = []
+        self.rows: dict[str, tuple[Cell, ...]] = {}
+        self.index: dict[str, int] = {}
+        self.cursor = 0
+        self._cache: dict[tuple[str, int, bool], tuple[tuple[Cell, ...], Strip]] = {}
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[tuple[str, tuple[Cell, ...]]], keep_cursor: bool = True) -> None:
+        """Replace every row (ordered); the cursor stays on the same key when it still exists."""
+        current = self.cursor_key if keep_cursor else None
+        self.keys = [key for key, _ in rows]
+        self.rows = dict(rows)
+        self.index = {key: i for i, key in enumerate(self.keys)}
+        self._cache.clear()
+        self.cursor = self.index.get(current, 0) if current is not None else 0
+        self.cursor = min(self.cursor, max(0, len(self.keys) - 1))
+        self._resize()
+        self.refresh()
+        self.call_after_refresh(self._reveal)
+        self.post_message(self.RowHighlighted(self, self.cursor_key))
+
+    def update_rows(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> list[str]:
+        """Change rows in place; return the keys that are not in the table (the caller decides
+        where new rows go). Only the changed lines are repainted."""
+        missing = []
+        top = self.scroll_offset.y
+        for key, cells in rows:
+            at = self.index.get(key)
+            if at is None:
+                missing.append(key)
+                continue
+            if self.rows.get(key) == cells:
+                continue
+            self.rows[key] = cells
+            if top <= at < top + self.size.height:
+                self.refresh_line(at + 1)  # virtual line: the header takes the first
+        return missing
+
+    def row(self, key: str) -> tuple[Cell, ...] | None:
+        return self.rows.get(key)
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self.keys[self.cursor] if self.keys else None
+
+    def move_to(self, key: str) -> None:
+        if key in self.index:
+            self._set_cursor(self.index[key])
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def _widths(self, width: int) -> list[int]:
+        fixed = sum(c.width for c in self.columns) + len(self.columns) - 1
+        spare = max(0, width - fixed)
+        growers = [i for i, c in enumerate(self.columns) if c.grow]
+        widths = [c.width for c in self.columns]
+        for n, i in enumerate(growers):
+            widths[i] += spare // len(growers) + (1 if n < spare % len(growers) else 0)
+        return widths
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(0, len(self.keys) + 1)  # as wide as it is: no sideways scrolling
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._cache.clear()
+        self._resize()
+
+    def _line(self, cells: Sequence[Cell], widths: list[int], style: Style) -> list[Segment]:
+        text = Text(no_wrap=True, end="")
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=False)):
+            piece = cell.copy() if isinstance(cell, Text) else Text(str(cell))
+            if piece.cell_len > width:
+                piece.truncate(width, overflow="ellipsis")
+            pad = width - piece.cell_len
+            if self.columns[i].right:
+                text.append(" " * pad)
+                text.append_text(piece)
+            else:
+                text.append_text(piece)
+                text.append(" " * pad)
+            if i < len(widths) - 1:
+                text.append(" ")
+        text.stylize(style)
+        return list(text.render(self.app.console))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        widths = self._widths(width)
+        base = self.rich_style
+        if y == 0:
+            header = self.get_component_rich_style("line-table--header")
+            segments = self._line([c.title for c in self.columns], widths, header)
+            return Strip(segments).adjust_cell_length(width, base).apply_style(base)
+        at = self.scroll_offset.y + y - 1
+        if not self.keys:
+            if y == 1:
+                return Strip([Segment(self.empty, Style(dim=True))]).adjust_cell_length(width, base)
+            return Strip.blank(width, base)
+        if at >= len(self.keys):
+            return Strip.blank(width, base)
+        key = self.keys[at]
+        selected = at == self.cursor
+        cached = self._cache.get((key, width, selected))
+        cells = self.rows[key]
+        if cached is not None and cached[0] is cells:
+            return cached[1]
+        style = Style(reverse=True) if selected and self.has_focus else (Style(bold=True, underline=True)
+                                                                         if selected else Style())
+        strip = Strip(self._line(cells, widths, style)).adjust_cell_length(width, base)
+        self._cache[(key, width, selected)] = (cells, strip)
+        return strip
+
+    def watch_has_focus(self, _focus: bool) -> None:
+        self._cache = {k: v for k, v in self._cache.items() if not k[2]}
+        self.refresh()
+
+    def _reveal(self) -> None:
+        """Scroll so the cursor shows, once the table knows its final height."""
+        top = self.scroll_offset.y
+        visible = max(1, self.scrollable_content_region.height - 1)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False, immediate=True)
+
+    # -- cursor -------------------------------------------------------------------------------
+
+    def _set_cursor(self, at: int) -> None:
+        if not self.keys:
+            return
+        at = max(0, min(at, len(self.keys) - 1))
+        if at == self.cursor:
+            return
+        old, self.cursor = self.cursor, at
+        top = self.scroll_offset.y
+        visible = max(1, self.scrollable_content_region.height - 1)
+        if at < top:
+            self.scroll_to(y=at, animate=False, immediate=True)
+            self.refresh()
+        elif at >= top + visible:
+            self.scroll_to(y=at - visible + 1, animate=False, immediate=True)
+            self.refresh()
+        else:
+            self.refresh_line(old + 1)
+            self.refresh_line(at + 1)
+        self.post_message(self.RowHighlighted(self, self.cursor_key))
+
+    def action_cursor(self, step: int) -> None:
+        self._set_cursor(self.cursor + step)
+
+    def action_page(self, direction: int) -> None:
+        self._set_cursor(self.cursor + direction * max(1, self.size.height - 2))
+
+    def action_jump(self, at: int) -> None:
+        self._set_cursor(at if at >= 0 else len(self.keys) - 1)
+
+    def action_select(self) -> None:
+        if self.keys:
+            self.post_message(self.RowSelected(self, self.keys[self.cursor]))
+
+    def on_click(self, event: events.Click) -> None:
+        at = self.scroll_offset.y + event.y - 1
+        if event.y >= 1 and 0 <= at < len(self.keys):
+            self._set_cursor(at)
+            if event.chain >= 2:
+                self.action_select()
