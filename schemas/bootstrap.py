@@ -18,6 +18,7 @@ from schemas.scan import ScanReport
 FactValue = str | list[str]
 FileAction = Literal["create", "update", "unchanged", "conflict"]
 ChosenBy = Literal["detection", "fallback", "option"]
+FileRole = Literal["manifest", "router", "workstream", "gitignore"]
 
 
 class BootstrapModel(BaseModel):
@@ -38,7 +39,8 @@ class Evidence(BootstrapModel):
     kind: Literal["file", "glob", "content", "dir"]
     pattern: str = Field(description="The signal's path or glob.")
     weight: float = Field(description="Added to the profile's score; negative for a counter-signal.")
-    count: int = Field(description="How many paths matched (content: how many files held the pattern).")
+    count: int = Field(description="How many paths matched; for content, the files found holding the pattern "
+                                   "(reading stops once there are enough to show).")
     matches: list[SignalMatch] = Field(default_factory=list, description="The first matches.")
 
 
@@ -56,7 +58,7 @@ class PlannedFile(BootstrapModel):
     """A file bootstrap generates, and what it does (or would do) with it."""
 
     path: str = Field(description="Relative to the project root.")
-    role: Literal["manifest", "router", "workstream", "gitignore"]
+    role: FileRole
     action: FileAction = Field(description="conflict: the file was changed by someone else; --force overwrites it.")
     reason: str | None = None
     diff: str | None = Field(default=None, description="Unified diff from the file on disk to the generated one.")

@@ -72,6 +72,20 @@ def progress(console: Console | None) -> Iterator[tuple[ProgressCallback | None,
 # -- the summary -------------------------------------------------------------------------------
 
 
+def _items(label: str, items: list[str], separator: str = " · ") -> list[str]:
+    """``items`` packed into lines beside ``label``, never splitting one item."""
+    lines: list[str] = []
+    current = ""
+    for item in items:
+        candidate = f"{current}{separator}{item}" if current else item
+        if current and LABEL + len(candidate) + len(separator.rstrip()) > WIDTH:
+            lines.append(current + separator.rstrip())
+            candidate = item
+        current = candidate
+    lines.append(current)
+    return [f"{label if n == 0 else '':<{LABEL}}{line}".rstrip() for n, line in enumerate(lines)]
+
+
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
@@ -104,7 +118,7 @@ def _evidence(report: BootstrapReport, profile: str) -> list[str]:
     lines: list[str] = []
     items = sorted(report.evidence.get(profile, []), key=lambda e: -abs(e.weight))
     room = WIDTH - LABEL - 7  # after the weight column
-    column = min(max((len(item.signal) for item in items[:EVIDENCE_SHOWN]), default=0), room - 20)
+    column = min(max((len(item.signal) for item in items[:EVIDENCE_SHOWN]), default=0), 36)
     for item in items[:EVIDENCE_SHOWN]:
         where = ", ".join(f"{m.path}:{m.line}" if m.line else m.path for m in item.matches[:2])
         if item.count > 2:
@@ -151,7 +165,7 @@ def summary(report: BootstrapReport) -> list[str]:
     skipped = f"; {scan.skipped_count} entries skipped" if scan.skipped_count else ""
     out += _row("scanned", f"{scan.files_seen:,} files in {scan.dirs_seen:,} folders in {_seconds(scan.duration_s)}{skipped}")
     if scan.languages:
-        out += _row("languages", ", ".join(f"{name} {count}" for name, count in list(scan.languages.items())[:6]))
+        out += _items("languages", [f"{name} {count:,}" for name, count in list(scan.languages.items())[:6]], ", ")
     how = {"detection": f"detected, confidence {report.confidence:.2f}",
            "fallback": "the fallback: no other profile found evidence",
            "option": "--profile; " + ("detection agrees" if report.detected == report.profile else
@@ -159,9 +173,10 @@ def summary(report: BootstrapReport) -> list[str]:
            + f", confidence {report.confidence:.2f}"}[report.chosen_by]
     out += _row("profile", f"{report.profile} ({how})")
     if report.ambiguous and report.runner_up:
-        out += _row("", f"ambiguous: {report.runner_up} scored within {_number(report.margin or 0)} point(s)")
+        out += _row("", f"ambiguous: the runner-up, {report.runner_up}, scored only {_number(report.margin or 0)} "
+                        "less")
     ranked = sorted(report.scores.items(), key=lambda kv: -kv[1])
-    out += _row("scores", " · ".join(f"{name} {_number(score)}" for name, score in ranked if score != 0) or "none")
+    out += _items("scores", [f"{name} {_number(score)}" for name, score in ranked if score != 0] or ["none"])
     for name in dict.fromkeys([report.profile, report.detected, report.runner_up or ""]):
         if name and report.evidence.get(name):
             out += _row("evidence" if name == report.profile else "", name)
@@ -198,5 +213,6 @@ def summary(report: BootstrapReport) -> list[str]:
         for n, step in enumerate(steps):
             out += _row("next" if n == 0 else "", step)
     total = sum(stage.seconds for stage in report.stages)
-    out += _row("took", f"{_seconds(total)}: " + ", ".join(f"{s.name} {_seconds(s.seconds)}" for s in report.stages))
+    out += _items("took", [f"{_seconds(total)}:", *(f"{s.name} {_seconds(s.seconds)}," for s in report.stages)], " ")
+    out[-1] = out[-1].rstrip(",")
     return [*out, "", *textwrap.wrap(_headline(report), WIDTH)]

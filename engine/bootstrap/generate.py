@@ -28,7 +28,7 @@ from engine.errors import ValidationFailed
 from engine.phases import missing_facts, render_phase
 from engine.planner import validate_document
 from engine.yamlsafe import parse
-from schemas.bootstrap import Issue, PhaseOutcome, ProjectManifest
+from schemas.bootstrap import FileRole, Issue, PhaseOutcome, ProjectManifest
 from schemas.export import file_name
 from schemas.profile import FACT_REF, Profile
 from schemas.router import RouterConfig
@@ -54,7 +54,7 @@ spliced into the script."""
 @dataclass(frozen=True)
 class Artifact:
     path: str
-    role: str
+    role: FileRole
     text: str
 
 

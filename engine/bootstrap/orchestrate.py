@@ -61,10 +61,10 @@ def _manifest(root: Path, report: ScanReport, selection: Selection, facts: Proje
     return previous if previous is not None and same_content(previous, manifest) else manifest
 
 
-def _next_steps(report_files: list[Plan], generated: Generated, selection: Selection, dry_run: bool,
+def _next_steps(plans: list[Plan], generated: Generated, selection: Selection, dry_run: bool,
                 blocked: bool) -> list[str]:
     steps: list[str] = []
-    if any(plan.planned.action == "conflict" for plan in report_files):
+    if any(plan.planned.action == "conflict" for plan in plans):
         steps.append("uet bootstrap --force   # overwrite the files in conflict")
     elif dry_run and not blocked:
         steps.append("uet bootstrap           # write these files")

@@ -93,6 +93,22 @@ def _folders(paths: list[str]) -> list[str]:
     return list(dict.fromkeys(folder_of(p) for p in shallowest_first(paths)))[:MAX_LIST]
 
 
+def _by_name(index: ScanIndex) -> dict[str, list[str]]:
+    """Terraform files, Helm charts, Ansible playbooks and Dockerfiles, in one pass over the paths."""
+    found: dict[str, list[str]] = {"terraform": [], "helm": [], "playbook": [], "docker": []}
+    for path in index.files:
+        name = path.rpartition("/")[2]
+        if name.endswith(".tf"):
+            found["terraform"].append(path)
+        elif name == "Chart.yaml":
+            found["helm"].append(path)
+        elif name.startswith("playbook") and name.endswith((".yml", ".yaml")):
+            found["playbook"].append(path)
+        elif name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".dockerfile"):
+            found["docker"].append(path)
+    return found
+
+
 def _docs_dir(report: ScanReport, index: ScanIndex, docs: InferredCommand | None) -> tuple[str, str] | None:
     """The folder the documentation sources are in, and where that was seen."""
     known = set(index.dirs)
@@ -132,15 +148,14 @@ def project_facts(report: ScanReport, index: ScanIndex, profile: Profile) -> Pro
     if manager is not None:
         values["package_manager"] = manager.name
         sources["package_manager"] = ", ".join((manager.lockfiles + manager.manifests)[:2])
+    named = _by_name(index)
     lists = {
         "source_dirs": (report.source_dirs, "folders holding most of the code"),
         "test_dirs": (report.test_dirs, "folders named like tests, or a test runner's testpaths"),
-        "terraform_dirs": (_folders(index.glob("*.tf")), "folders holding *.tf files"),
-        "helm_charts": (_folders(index.glob("Chart.yaml")), "folders holding Chart.yaml"),
-        "ansible_playbooks": (shallowest_first(index.glob("playbook*.yml") + index.glob("playbook*.yaml"))[:MAX_LIST],
-                              "files named playbook*.yml"),
-        "dockerfiles": (shallowest_first(index.glob("Dockerfile") + index.glob("Dockerfile.*")
-                                         + index.glob("*.dockerfile"))[:MAX_LIST], "files named Dockerfile"),
+        "terraform_dirs": (_folders(named["terraform"]), "folders holding *.tf files"),
+        "helm_charts": (_folders(named["helm"]), "folders holding Chart.yaml"),
+        "ansible_playbooks": (shallowest_first(named["playbook"])[:MAX_LIST], "files named playbook*.yml"),
+        "dockerfiles": (shallowest_first(named["docker"])[:MAX_LIST], "files named Dockerfile"),
     }
     for name, (items, why) in lists.items():
         if items:

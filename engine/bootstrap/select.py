@@ -23,6 +23,7 @@ built-ins of the same name); a local file that does not load is reported and lef
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -78,8 +79,13 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _depth_first(paths: list[str]) -> list[str]:
-    return sorted(paths, key=lambda p: (p.count("/"), p))
+def _depth(path: str) -> tuple[int, str]:
+    return path.count("/"), path
+
+
+def _shallowest(paths: list[str], count: int) -> list[str]:
+    """The ``count`` shallowest paths, without sorting a 100,000-path list."""
+    return heapq.nsmallest(count, paths, key=_depth)
 
 
 @dataclass
@@ -96,15 +102,16 @@ class _Tree:
         return cls(index, frozenset(index.files), frozenset(index.dirs))
 
     def paths(self, pattern: str) -> list[str]:
+        """Files a signal's path names: the file itself, or a glob's matches (unordered)."""
         if _GLOB_CHARS.search(pattern):
-            return _depth_first(self.index.glob(pattern))
+            return self.index.glob(pattern)
         return [pattern] if pattern in self.files else []
 
     def content_matches(self, signal: Signal) -> list[SignalMatch]:
         regex = _regex(signal.contains or "")
         wanted = max(signal.min_count, MATCHES_KEPT)
         found: list[SignalMatch] = []
-        for path in self.paths(signal.path)[:MAX_PROBES]:
+        for path in _shallowest(self.paths(signal.path), MAX_PROBES):
             head = self.index.read(path)
             if head.text is None:
                 self.unread.setdefault(path, head.reason or "not readable")
@@ -126,7 +133,11 @@ def _evaluate(signal: Signal, tree: _Tree) -> Evidence | None:
         hit = signal.path == "." or signal.path.rstrip("/") in tree.dirs
         matches = [SignalMatch(path=signal.path)] if hit else []
     elif signal.kind == "glob":
-        matches = [SignalMatch(path=p) for p in tree.paths(signal.path)]
+        paths = tree.paths(signal.path)
+        if len(paths) < signal.min_count:
+            return None
+        return Evidence(signal=signal.description, kind=signal.kind, pattern=signal.path, weight=signal.weight,
+                        count=len(paths), matches=[SignalMatch(path=p) for p in _shallowest(paths, MATCHES_KEPT)])
     else:
         matches = tree.content_matches(signal)
     if not matches or len(matches) < signal.min_count:

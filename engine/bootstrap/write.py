@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.bootstrap.generate import Artifact, digest
-from schemas.bootstrap import Issue, PlannedFile
+from schemas.bootstrap import FileAction, Issue, PlannedFile
 
 MAX_EXISTING = 5 * 1024 * 1024
 """A file bigger than this where bootstrap writes is not read for a diff (it cannot be ours)."""
@@ -105,8 +105,9 @@ def plan_one(root: Path, artifact: Artifact, ours: bool | None, force: bool) -> 
     """The action for one artifact. ``ours``: whether bootstrap wrote what is on disk now
     (None: judge by the file's content hash against ``recorded`` in the caller)."""
 
-    def planned(action: str, reason: str | None = None, diff: str | None = None, forced: bool = False) -> PlannedFile:
-        return PlannedFile(path=artifact.path, role=artifact.role, action=action,  # type: ignore[arg-type]
+    def planned(action: FileAction, reason: str | None = None, diff: str | None = None,
+                forced: bool = False) -> PlannedFile:
+        return PlannedFile(path=artifact.path, role=artifact.role, action=action,
                            reason=reason, diff=diff, forced=forced)
 
     path, refused = safe_target(root, artifact.path)
