@@ -147,7 +147,7 @@ def _headline(report: BootstrapReport) -> str:
     changes = [f for f in report.files if f.action in ("create", "update")]
     errors = [i for i in report.problems if i.severity == "error"]
     if errors:
-        return f"nothing written: {len(errors)} error(s) in the generated files"
+        return f"nothing written: {len(errors)} error(s), listed above"
     if conflicts:
         return (f"nothing written: {len(conflicts)} file(s) changed since bootstrap wrote them; "
                 "review the diff(s) above and rerun with --force to overwrite")

@@ -21,6 +21,7 @@ from typing import Any
 
 import pathspec
 import yaml
+from pydantic import ValidationError
 
 from engine.bootstrap.issues import from_problem
 from engine.bootstrap.project_facts import ProjectFacts
@@ -126,10 +127,15 @@ def workstream_document(profile: Profile, phase: str, facts: ProjectFacts) -> di
     return document
 
 
-def generate(profile: Profile, facts: ProjectFacts) -> Generated:
-    """The workstream and router files for this profile and these facts."""
+def generate(profile: Profile, facts: ProjectFacts, broken: frozenset[str] = frozenset()) -> Generated:
+    """The workstream and router files for this profile and these facts; ``broken`` phases
+    (their templates have errors, reported by the caller) are left out."""
     out = Generated()
     for phase in profile.phases:
+        if phase in broken:
+            out.phases.append(PhaseOutcome(name=phase, generated=False,
+                                           reason="its template has errors (see the errors)"))
+            continue
         missing = missing_facts(profile, phase, facts.values)
         if missing:
             out.phases.append(PhaseOutcome(name=phase, generated=False,
@@ -145,8 +151,17 @@ def generate(profile: Profile, facts: ProjectFacts) -> Generated:
         what = f"Phase {phase!r} of the {profile.name} profile"
         out.workstreams.append(Artifact(path, "workstream", _header("workstream", what) + dump_yaml(document)))
         out.phases.append(PhaseOutcome(name=phase, generated=True, file=path, steps=len(document["steps"])))
-    config = RouterConfig(breaker=profile.defaults.breaker or RouterConfig().breaker, tools=profile.tools,
-                          rules=profile.rules)
+    try:
+        config = RouterConfig(breaker=profile.defaults.breaker or RouterConfig().breaker, tools=profile.tools,
+                              rules=profile.rules)
+    except ValidationError as exc:
+        out.issues.extend(Issue(severity="error", stage="generate", file=ROUTER, message=str(error["msg"]))
+                          for error in exc.errors(include_url=False))
+        return out
+    if not any(outcome.generated for outcome in out.phases):
+        out.issues.append(Issue(severity="warning", stage="generate", message=(
+            f"no phase of the {profile.name} profile could be generated (see phases): choose another profile "
+            "with --profile, or add what the phases need")))
     document = {"strategy": config.strategy, **config.model_dump(mode="json", exclude_defaults=True)}
     out.router_config = config
     out.router = Artifact(ROUTER, "router", _header("router", f"Tools and routing rules of the {profile.name} profile")

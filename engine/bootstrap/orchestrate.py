@@ -32,10 +32,12 @@ from engine.bootstrap.generate import (
     same_content,
     verified_manifest,
 )
+from engine.bootstrap.issues import from_problem
 from engine.bootstrap.project_facts import ProjectFacts, project_facts
 from engine.bootstrap.scanner import scan
 from engine.bootstrap.select import Selection, select
 from engine.bootstrap.write import Plan, apply, plan_files, read_existing, safe_target
+from engine.profiles import semantic_problems
 from schemas.bootstrap import BootstrapReport, Issue, ProjectManifest, StageTiming
 from schemas.scan import ScanProgress, ScanReport
 
@@ -104,7 +106,11 @@ def bootstrap(
     issues: list[Issue] = list(selection.issues)
     with stage("generate"):
         facts = project_facts(scanned.report, scanned.index, selection.profile)
-        generated = generate(selection.profile, facts)
+        template_problems = semantic_problems(selection.resolved)
+        issues += [from_problem(p, "error", "generate", str(root)) for p in template_problems]
+        broken = frozenset(name for name in selection.profile.phases for p in template_problems
+                           if f"{p.field}.".startswith(f"phases.{name}."))
+        generated = generate(selection.profile, facts, broken)
         issues += generated.issues
         previous_text = _existing_text(root, MANIFEST)
         previous = verified_manifest(previous_text) if previous_text is not None else None

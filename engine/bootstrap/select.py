@@ -32,7 +32,13 @@ from pathlib import Path
 from engine.bootstrap.index import ScanIndex
 from engine.bootstrap.issues import from_problem
 from engine.errors import Problem, ValidationFailed
-from engine.profiles import ProfileSource, available_profiles, resolve_chain, resolve_source
+from engine.profiles import (
+    ProfileSource,
+    Resolved,
+    available_profiles,
+    resolve_chain,
+    resolve_source,
+)
 from schemas.bootstrap import ChosenBy, Evidence, Issue, SignalMatch
 from schemas.profile import Profile, Signal
 
@@ -53,15 +59,20 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 class Candidate:
     """A loaded profile and how it scored."""
 
-    profile: Profile
+    resolved: Resolved
     origin: str
     score: float
     evidence: list[Evidence]
 
+    @property
+    def profile(self) -> Profile:
+        return self.resolved.profile
+
 
 @dataclass(frozen=True)
 class Selection:
-    profile: Profile
+    resolved: Resolved
+    """The chosen profile with the files it came from (for problems located in them)."""
     origin: str
     chosen_by: ChosenBy
     detected: str
@@ -72,6 +83,10 @@ class Selection:
     scores: dict[str, float]
     evidence: dict[str, list[Evidence]]
     issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def profile(self) -> Profile:
+        return self.resolved.profile
 
 
 @lru_cache(maxsize=256)
@@ -146,10 +161,10 @@ def _evaluate(signal: Signal, tree: _Tree) -> Evidence | None:
                     count=len(matches), matches=matches[:MATCHES_KEPT])
 
 
-def score(profile: Profile, origin: str, tree: _Tree) -> Candidate:
-    evidence = [found for signal in profile.detect if (found := _evaluate(signal, tree)) is not None]
+def score(resolved: Resolved, origin: str, tree: _Tree) -> Candidate:
+    evidence = [found for signal in resolved.profile.detect if (found := _evaluate(signal, tree)) is not None]
     total = round(sum(item.weight for item in evidence), 2)
-    return Candidate(profile, origin, total, evidence)
+    return Candidate(resolved, origin, total, evidence)
 
 
 def _origin(source: ProfileSource, root: Path) -> str:
@@ -161,14 +176,14 @@ def _origin(source: ProfileSource, root: Path) -> str:
         return str(source.path)
 
 
-def load_profiles(root: Path) -> tuple[list[tuple[Profile, str]], list[Issue]]:
+def load_profiles(root: Path) -> tuple[list[tuple[Resolved, str]], list[Issue]]:
     """Every profile this project sees, resolved; those that do not load become warnings."""
     available = available_profiles(root)
-    loaded: list[tuple[Profile, str]] = []
+    loaded: list[tuple[Resolved, str]] = []
     issues: list[Issue] = []
     for source in available.values():
         try:
-            loaded.append((resolve_source(source, available).profile, _origin(source, root)))
+            loaded.append((resolve_source(source, available), _origin(source, root)))
         except ValidationFailed as exc:
             issues.extend(from_problem(p, "warning", "select", str(root)) for p in exc.problems)
             issues.append(Issue(severity="warning", stage="select", file=_origin(source, root),
@@ -219,17 +234,17 @@ def select(index: ScanIndex, root: Path, override: str | None = None) -> Selecti
     elif fallback is not None:
         best, chosen_by, sure, ambiguous, margin = fallback, "fallback", 0.0, False, None
     else:
-        names = ", ".join(sorted(p.name for p, _ in profiles)) or "none"
+        names = ", ".join(sorted(r.profile.name for r, _ in profiles)) or "none"
         raise ValidationFailed([Problem(
             f"no profile found evidence in this tree and the fallback profile {FALLBACK!r} is missing; "
             f"choose one with --profile (available: {names})")])
 
-    chosen_profile, origin = best.profile, best.origin
+    chosen, origin = best.resolved, best.origin
     if override is not None:
-        resolved = resolve_chain(override, root)
-        chosen_profile, origin, chosen_by = resolved.profile, _origin(resolved.chain[0].source, root), "option"
+        chosen = resolve_chain(override, root)
+        origin, chosen_by = _origin(chosen.chain[0].source, root), "option"
     return Selection(
-        profile=chosen_profile, origin=origin, chosen_by=chosen_by, detected=best.profile.name,
+        resolved=chosen, origin=origin, chosen_by=chosen_by, detected=best.profile.name,
         confidence=sure, ambiguous=ambiguous, runner_up=runner_up.profile.name if runner_up else None,
         margin=margin, scores={c.profile.name: c.score for c in candidates},
         evidence={c.profile.name: c.evidence for c in candidates if c.evidence}, issues=issues,

@@ -404,6 +404,60 @@ def test_project_local_profile_overrides_the_builtin(tmp_path: Path) -> None:
     assert errors(report) == []
 
 
+CUSTOM = """
+    name: reviewed
+    description: Changes reviewed by a command-line reviewer, checked by a script.
+    detect:
+      - {kind: file, path: REVIEW.md, weight: 6, description: a REVIEW.md}
+    tools:
+      reviewer:
+        command: [no-such-reviewer, --diff]
+        capabilities: [review]
+      editor:
+        adapter: sim
+        capabilities: [code_edit]
+        sim: {seed: 1}
+    phases:
+      change:
+        steps:
+          - {id: edit, kind: code_edit, produces: patch, gate: checks}
+          - {id: review, kind: review, needs: [edit]}
+    gates:
+      checks:
+        - [no-such-checker, --strict]
+"""
+
+
+def test_missing_executables_of_tools_and_gates_are_warnings_with_file_line_and_field(tmp_path: Path) -> None:
+    repos.build(tmp_path, {"REVIEW.md": "# how we review\n", ".uet/profiles/reviewed.yaml": CUSTOM})
+    report = bootstrap(tmp_path)
+    assert report.profile == "reviewed" and report.profile_source == ".uet/profiles/reviewed.yaml"
+    assert report.written and errors(report) == []
+    found = {(i.file, i.field): (i.line, i.message) for i in report.problems if i.stage == "validate"}
+    line, message = found[(".uet/workstreams/change.yaml", "gates.checks[0][0]")]
+    assert message.startswith("executable 'no-such-checker' not found on PATH")
+    assert (tmp_path / ".uet/workstreams/change.yaml").read_text(encoding="utf-8").splitlines()[line - 1] == (
+        "  - [no-such-checker, --strict]")
+    line, message = found[(".uet/router.yaml", "tools.reviewer.command[0]")]
+    assert message.startswith("executable 'no-such-reviewer' not found on PATH")
+    assert "no-such-reviewer" in (tmp_path / ".uet/router.yaml").read_text(encoding="utf-8").splitlines()[line - 1]
+
+
+def test_a_profile_template_with_errors_is_reported_where_it_is_written_and_nothing_is_written(tmp_path: Path) -> None:
+    broken = CUSTOM.replace("gate: checks}", "gate: chekcs}")
+    repos.build(tmp_path, {"REVIEW.md": "# how we review\n", ".uet/profiles/reviewed.yaml": broken})
+    before = snapshot(tmp_path)
+    report = bootstrap(tmp_path)
+    assert report.profile == "reviewed" and not report.written and snapshot(tmp_path) == before
+    problem = next(i for i in report.problems if i.severity == "error")
+    assert (problem.file, problem.field) == (".uet/profiles/reviewed.yaml", "phases.change.steps[0].gate")
+    assert "unknown gate 'chekcs'; did you mean 'checks'?" in problem.message and problem.line is not None
+    assert "gate: chekcs" in (tmp_path / ".uet/profiles/reviewed.yaml").read_text(encoding="utf-8").splitlines()[
+        problem.line - 1]
+    assert [(p.name, p.generated, p.reason) for p in report.phases] == [
+        ("change", False, "its template has errors (see the errors)")]
+
+
 # ---------------------------------------------------------------------------- bad trees and unsafe paths
 
 
