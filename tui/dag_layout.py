@@ -87,6 +87,8 @@ ASCII = GlyphSet(box=_ASCII_BOX, arrow=">", ellipsis="~", ascii=True)
 
 def cell_width(text: str) -> int:
     """Terminal cells taken by ``text``: wide East Asian characters take two, combining none."""
+    if text.isascii():
+        return len(text)
     width = 0
     for char in text:
         if unicodedata.combining(char):
