@@ -10,9 +10,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.color import Color
 from textual.containers import Container
+from textual.filter import NoColor
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widget import Widget
@@ -20,7 +23,7 @@ from textual.widgets import Footer
 
 from tests.tui.test_dag_layout import random_steps
 from tui.widgets.dag_tree import DagTree
-from tui.widgets.dag_view import DagView
+from tui.widgets.dag_view import DagView, terminal_is_utf8
 
 SMALL = [
     ("fetch", []),
@@ -285,6 +288,19 @@ async def test_layers_expand_collapse_and_select(app: Host, pilot: Pilot[None]) 
     assert screen_text(view)[1].startswith("▾ L2")
 
 
+@hosted(unicode_view, big_graph)
+async def test_setting_the_same_graph_again_keeps_layers_open_and_the_cursor(app: Host, pilot: Pilot[None]) -> None:
+    view = app.widget
+    assert isinstance(view, DagView) and view._layout is not None
+    await pilot.press("enter", "down")
+    step = view.cursor_step
+    view.set_graph(app.steps, {**app.states, step: "skipped"})
+    await pilot.pause()
+    assert view.cursor_step == step
+    assert screen_text(view)[0].startswith("▾ L1")
+    assert "↷ 1" in screen_text(view)[0]
+
+
 def one_big_layer() -> tuple[Any, Mapping[str, str]]:
     return [("root", [])] + [(f"leaf{i:04d}", ["root"]) for i in range(5_000)], {}
 
@@ -322,6 +338,37 @@ async def test_update_states_of_a_hundred_steps_touches_a_hundred_lines_at_most(
     view.update_states({step: "succeeded" for step, _ in app.steps[6_000:6_100]})
     assert 0 < len(repainted) <= 100
     assert len(set(repainted)) == len(repainted)
+
+
+def every_state() -> tuple[Any, Mapping[str, str]]:
+    states = ("pending", "ready", "running", "retrying", "succeeded", "failed", "skipped", "canceled")
+    return [(state, []) for state in states], {state: state for state in states}
+
+
+@hosted(lambda: DagView(ascii_only=False), every_state)
+async def test_without_colour_every_state_still_reads_apart(app: Host, pilot: Pilot[None]) -> None:
+    view = app.widget
+    await pilot.press("v", "g", "down")
+    stripped = [NoColor().apply(list(view.render_line(y)), Color(0, 0, 0)) for y in range(9)]
+    lines = ["".join(segment.text for segment in line).split() for line in stripped[1:]]
+    assert len({(glyph, word) for glyph, word, _ in lines}) == 8
+    assert all(word == step for _, word, step in lines)
+    assert all(segment.style is None or segment.style.color is None or segment.style.color.is_default
+               for line in stripped for segment in line)
+    assert any(segment.style and segment.style.reverse for segment in stripped[1])
+
+
+@pytest.mark.parametrize(("environ", "utf8"), [
+    ({"LANG": "en_GB.UTF-8"}, True),
+    ({"LANG": "C.utf8"}, True),
+    ({"LANG": "C", "LC_CTYPE": "C.UTF-8"}, False),  # Python's own coercion of the C locale
+    ({"LANG": "en_US.UTF-8", "LC_ALL": "C"}, False),
+    ({"LANG": "de_DE.ISO-8859-1"}, False),
+    ({"LC_CTYPE": "C.UTF-8"}, True),
+    ({}, True),
+], ids=["utf8", "c-utf8", "coerced-c", "lc-all-wins", "latin1", "ctype-only", "unset"])
+def test_ascii_is_picked_when_the_locale_is_not_utf8(environ: dict[str, str], utf8: bool) -> None:
+    assert terminal_is_utf8(environ) is utf8
 
 
 def test_highlight_messages_from_one_view_replace_each_other() -> None:
@@ -392,6 +439,18 @@ async def test_tree_update_states_relabels_every_node_of_the_step(app: Host, pil
     lines = screen_text(tree)
     assert any(line.endswith("✔ build-b succeeded") for line in lines)
     assert any(line.endswith("✘ docs failed") for line in lines)
+
+
+@hosted(unicode_tree)
+async def test_tree_set_again_with_the_same_graph_keeps_what_is_open(app: Host, pilot: Pilot[None]) -> None:
+    tree = app.widget
+    assert isinstance(tree, DagTree)
+    await pilot.press("right")
+    await pilot.pause()
+    tree.set_graph(SMALL, {**SMALL_STATES, "lint": "succeeded"})
+    await pilot.pause()
+    assert tree.root.children[0].is_expanded
+    assert "✔ lint succeeded" in " ".join(screen_text(tree))
 
 
 @hosted(unicode_tree, big_graph)

@@ -104,13 +104,17 @@ class DagTree(Tree[Entry]):
 
     def set_graph(self, steps: Steps, states: Mapping[str, str]) -> None:
         """Show a new graph, collapsed to its roots. Steps that are no DAG (a cycle, an unknown
-        need) are not shown: a single line says why, and the dashboard keeps running."""
+        need) are not shown: a single line says why, and the dashboard keeps running. The same
+        graph again only relabels what changed, so what the user opened stays open."""
         try:
             result = dag_layout.layout(steps, sweeps=0)
             self.problem = None
         except dag_layout.DagError as error:
             result = dag_layout.layout(())
             self.problem = f"cannot lay out this run: {error}"
+        if self._layout is not None and self._layout.ids == result.ids and self._layout.needs == result.needs:
+            self.update_states({s: states.get(s, "pending") for s in result.ids})
+            return
         self._layout = result
         self._home = dag_layout.tree_parents(result)
         self._states = {step_id: states.get(step_id, "pending") for step_id in result.ids}

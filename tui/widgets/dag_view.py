@@ -19,7 +19,6 @@ reverse video, so the view reads the same under ``NO_COLOR``.
 from __future__ import annotations
 
 import os
-import sys
 import textwrap
 from bisect import bisect_right
 from collections import Counter
@@ -58,15 +57,21 @@ HEADER = -1
 """Index within a layer that stands for the layer's own line."""
 
 
-def terminal_is_utf8() -> bool:
-    """Whether box-drawing characters and glyphs can be written: the locale says so (the
-    first of LC_ALL, LC_CTYPE, LANG that is set), else the output stream's encoding does."""
+def terminal_is_utf8(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether box-drawing characters and glyphs can be written, going by the locale the user
+    set: the first of LC_ALL, LC_CTYPE, LANG that is set must name UTF-8. Python sets
+    LC_CTYPE=C.UTF-8 itself when the locale is C (PEP 538), which says nothing about the
+    terminal, so that one is skipped. No locale at all counts as UTF-8, as terminals are now."""
+    environ = os.environ if environ is None else environ
+    declared = environ.get("LANG", "")
     for name in ("LC_ALL", "LC_CTYPE", "LANG"):
-        value = os.environ.get(name)
-        if value:
+        value = environ.get(name)
+        if not value:
+            continue
+        coerced = name == "LC_CTYPE" and value == "C.UTF-8" and declared in ("", "C", "POSIX")
+        if not coerced:
             return "utf-8" in value.lower() or "utf8" in value.lower()
-    encoding = getattr(sys.__stdout__, "encoding", None) or ""
-    return encoding.lower().replace("-", "") == "utf8"
+    return True
 
 
 class DagView(ScrollView, can_focus=True):
