@@ -25,6 +25,7 @@ from engine.planner import substitute
 from engine.resilience import NO_RETRY, BreakerChange, backoff_delay, retry_decision
 from engine.router import Route, Router
 from engine.stats import StatsBook
+from schemas.durations import parse_duration
 from schemas.execution import ExecutionRequest, ExecutionResult
 from schemas.workstream import RetryPolicy
 
@@ -62,7 +63,9 @@ def perceive(
         argv = [substitute(arg, values) if "{" in arg else arg for arg in argv]
     env = {**tool.env, **spec.get("env", {})} if tool and tool.env else spec.get("env", {})
     cwd = f"{root}/{spec['cwd']}" if spec.get("cwd") else str(root)
-    timeout = spec.get("timeout") or (tool.timeout if tool and tool.timeout else None) or default_timeout
+    # Specs are stored as JSON, where a duration is its spelling ("10m"): read it back here.
+    own = parse_duration(spec["timeout"]) if spec.get("timeout") is not None else None
+    timeout = own or (tool.timeout if tool and tool.timeout else None) or default_timeout
     adapter = route.adapter
     if adapter == "subprocess" and argv is None:
         argv = [route.tool]

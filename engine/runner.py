@@ -33,6 +33,7 @@ from engine.states import RUN_TERMINAL, STEP_ALLOWED, STEP_TERMINAL, transition
 from engine.stats import StatsBook
 from engine.toolconfig import load_router_config
 from engine.workers import Worker, is_lost, reap_group
+from schemas.durations import parse_duration
 from schemas.execution import ExecutionRequest, ExecutionResult
 from schemas.records import CommandRecord, ProgressSnapshot
 from schemas.router import RouterConfig
@@ -104,7 +105,8 @@ class RunExecutor:
         self.spec = queries.run_spec(run_id)
         self.router_config = router_config or load_router_config(self.root)
         self.max_parallel = int(self.spec.get("max_parallel", run.max_parallel))
-        self.default_timeout: float | None = self.spec.get("timeout")
+        raw_timeout = self.spec.get("timeout")
+        self.default_timeout: float | None = parse_duration(raw_timeout) if raw_timeout is not None else None
         self.default_retry = RetryPolicy.model_validate(self.spec["retry"]) if self.spec.get("retry") else None
         self.budget = Budget.model_validate(self.spec["budget"]) if self.spec.get("budget") else None
         self.stop_on_failure = self.spec.get("on_failure") == "stop"

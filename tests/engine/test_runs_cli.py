@@ -220,3 +220,26 @@ def test_a_second_engine_cannot_take_a_run_that_is_being_executed(project: Proje
     engine.communicate(timeout=10)
     attempts = db_query(project, "SELECT COUNT(*) FROM attempts WHERE run_id = ?", run_id)
     assert attempts == [(1,)]
+
+
+def test_timeouts_written_as_durations_kill_the_step(project: Project) -> None:
+    """Step and workstream timeouts are read back from the stored spec as durations ("1s")."""
+    workstream = project.write("ws.yaml", """
+        name: slow
+        timeout: 500ms
+        retry: {max_attempts: 1}
+        steps:
+          - id: own
+            timeout: 1s
+            run: sleep 30
+          - id: inherited
+            run: sleep 30
+    """)
+    started = time.monotonic()
+    result = project.uet("run", "--plain", str(workstream), timeout=60)
+    took = time.monotonic() - started
+    assert result.returncode == 1, result.stdout + result.stderr
+    steps = {s["id"]: s for s in project.status(only_run(project))["steps"]}
+    assert steps["own"]["state"] == "failed" and steps["inherited"]["state"] == "failed"
+    assert "timed out" in result.stdout or "timed_out" in result.stdout
+    assert took < 20, "the sleeps were killed, not waited for"
