@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class TuiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh: float = Field(0.25, ge=0.05, le=10.0,
+    refresh: float = Field(0.1, ge=0.05, le=10.0,
                            description="Shortest time between two redraws of live data, in seconds.")
     slow_link: bool = Field(False, description="Redraw at most once a second and cap the frame rate (for slow SSH).")
     theme: str = Field("textual-dark", description="A Textual theme name; ansi-dark follows the terminal's palette.")

@@ -38,8 +38,16 @@ def rss_mb() -> float:
 
 
 async def until(pilot, predicate, timeout: float = 30.0) -> float:  # noqa: ANN001
+    from textual.css.query import NoMatches
+
+    def holds() -> bool:
+        try:
+            return bool(predicate())
+        except NoMatches:  # the screen has not composed yet
+            return False
+
     start = time.perf_counter()
-    while not predicate():
+    while not holds():
         if time.perf_counter() - start > timeout:
             raise TimeoutError("the app did not get there")
         await pilot.pause(0.005)
@@ -70,7 +78,7 @@ async def measure(root: Path, db: Path, big_id: str, writes: int) -> dict[str, f
         out["open_dashboard"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        app.push_screen(RunScreen(big_id))
+        await pilot.press("enter")  # as a user opens it: Enter on the selected run
         await until(pilot, lambda: isinstance(app.screen, RunScreen)
                     and len(app.screen.query_one("#steps", LineTable).keys) >= 10_000)
         await pilot.pause()

@@ -18,6 +18,7 @@ def fixed_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Event times are shown in local time; snapshots need one zone and no user settings."""
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.setenv("UET_CONFIG", os.devnull)
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")  # box-drawing DAGs, whatever the machine's locale
     time.tzset()
     yield
     monkeypatch.undo()

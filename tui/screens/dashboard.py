@@ -58,18 +58,20 @@ class DashboardScreen(Screen[None]):
         self.step: str | None = None
         self.runs_filter = ""
         self.view = "dag"
+        self._stale_views: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
         with Vertical(id="body"):
-            yield LineTable(RUN_COLUMNS, id="runs", classes="pane",
+            yield LineTable(RUN_COLUMNS, id="runs", classes="pane", cells=self._run_cells,
                             empty="no runs yet: press L to launch a workstream, or run `uet run FILE`")
             with Horizontal(id="middle"):
                 with ContentSwitcher(id="views", initial="dag", classes="pane"):
                     yield DagView(id="dag")
                     yield DagTree(id="tree")
-                    yield LineTable(STEP_COLUMNS, id="steps", empty="select a run")
-                yield LineTable(BREAKER_COLUMNS, id="breakers", classes="pane", empty="no tool has run yet")
+                    yield LineTable(STEP_COLUMNS, id="steps", empty="select a run", cells=self._step_cells)
+                yield LineTable(BREAKER_COLUMNS, id="breakers", classes="pane", empty="no tool has run yet",
+                                cells=self._breaker_cells)
             yield EventLog(id="events", classes="pane")
             yield Input(placeholder="filter: text to keep (Enter to apply, Esc to clear)", id="filter")
         yield Footer()
@@ -87,10 +89,21 @@ class DashboardScreen(Screen[None]):
 
     # -- store -------------------------------------------------------------------------------
 
+    def _now(self) -> float:
+        return self.app.clock()  # type: ignore[attr-defined,no-any-return]
+
+    def _run_cells(self, item: tuple[RunRecord, RunCost | None]) -> tuple:
+        return run_cells(item[0], item[1], self._now())
+
+    def _step_cells(self, row: StepRow) -> tuple:
+        return step_cells(row, self._now())
+
+    def _breaker_cells(self, view: BreakerView) -> tuple:
+        return breaker_cells(view, self._now())
+
     @on(StoreChanged)
     def apply_store_change(self, message: StoreChanged) -> None:
         delta = message.delta
-        now = self.app.clock()  # type: ignore[attr-defined]
         self.costs.update(delta.costs)
         table = self.query_one("#runs", LineTable)
         fresh = False
@@ -101,17 +114,19 @@ class DashboardScreen(Screen[None]):
             self._fill_runs()
         else:
             changed = {r.id for r in delta.runs} | set(delta.costs)
-            changed |= {r.id for r in self.runs.values() if r.ended_at is None and r.started_at is not None}
-            table.update_rows([(rid, run_cells(self.runs[rid], self.costs.get(rid), now))
-                               for rid in changed if rid in self.runs and self._keeps(self.runs[rid])])
+            table.update_rows([(rid, (self.runs[rid], self.costs.get(rid))) for rid in changed
+                               if rid in self.runs and self._keeps(self.runs[rid])])
+            table.redraw(r.id for r in self.runs.values() if r.ended_at is None and r.started_at is not None)
+        breakers = self.query_one("#breakers", LineTable)
         if delta.breakers is not None:
             self.breakers = delta.breakers
-        self.query_one("#breakers", LineTable).set_rows(
-            [(b.tool, breaker_cells(b, now)) for b in self.breakers]) if delta.breakers is not None else \
-            self.query_one("#breakers", LineTable).update_rows(
-                [(b.tool, breaker_cells(b, now)) for b in self.breakers if b.state == "open"])
+            breakers.set_rows([(b.tool, b) for b in self.breakers])
+        else:
+            breakers.redraw(b.tool for b in self.breakers if b.state == "open")
         if delta.watched is not None and delta.watched == self.selected:
-            self._apply_steps(delta.steps, delta.steps_reset, now)
+            self._apply_steps(delta.steps, delta.steps_reset)
+        if self.view == "steps":
+            self.query_one("#steps", LineTable).redraw(s.id for s in self.steps.values() if s.state == "running")
         if delta.events:
             self.query_one(EventLog).add(delta.events)
 
@@ -120,27 +135,20 @@ class DashboardScreen(Screen[None]):
         return not needle or any(needle in text for text in (run.id, run.workstream.lower(), run.state.value))
 
     def _fill_runs(self) -> None:
-        now = self.app.clock()  # type: ignore[attr-defined]
         ordered = sorted(self.runs.values(), key=lambda r: (r.created_at, r.id), reverse=True)
-        rows = [(r.id, run_cells(r, self.costs.get(r.id), now)) for r in ordered if self._keeps(r)]
+        rows = [(r.id, (r, self.costs.get(r.id))) for r in ordered if self._keeps(r)]
         table = self.query_one("#runs", LineTable)
         table.set_rows(rows)
         shown = len(rows)
         table.border_title = f"Runs ({shown})" if not self.runs_filter else \
             f"Runs ({shown} of {len(self.runs)} · /{self.runs_filter})"
 
-    def _apply_steps(self, rows: list[StepRow], reset: bool, now: float) -> None:
-        dag = self.query_one(DagView)
-        tree = self.query_one(DagTree)
+    def _apply_steps(self, rows: list[StepRow], reset: bool) -> None:
         steps_table = self.query_one("#steps", LineTable)
         if reset:
             self.steps = {row.id: row for row in rows}
-            graph = [(row.id, row.needs) for row in rows]
-            states = {row.id: row.state for row in rows}
-            dag.set_graph(graph, states)
-            tree.set_graph(graph, states)
-            steps_table.set_rows([(row.id, step_cells(row, now)) for row in rows], keep_cursor=False)
-            self._title_view()
+            self._stale_views = set(VIEWS)
+            self._draw_view()
             return
         changed = {}
         for row in rows:
@@ -149,9 +157,26 @@ class DashboardScreen(Screen[None]):
             if old is None or old.state != row.state:
                 changed[row.id] = row.state
         if changed:
-            dag.update_states(changed)
-            tree.update_states(changed)
-        steps_table.update_rows([(row.id, step_cells(row, now)) for row in rows])
+            if "dag" not in self._stale_views:
+                self.query_one(DagView).update_states(changed)
+            if "tree" not in self._stale_views:
+                self.query_one(DagTree).update_states(changed)
+        if "steps" not in self._stale_views:
+            steps_table.update_rows([(row.id, row) for row in rows])
+        self._title_view()
+
+    def _draw_view(self) -> None:
+        """Fill the view on show; views out of sight are filled when switched to."""
+        if self.view in self._stale_views:
+            self._stale_views.discard(self.view)
+            rows = list(self.steps.values())
+            if self.view == "steps":
+                self.query_one("#steps", LineTable).set_rows([(row.id, row) for row in rows], keep_cursor=False)
+            else:
+                graph = [(row.id, row.needs) for row in rows]
+                states = {row.id: row.state for row in rows}
+                widget = self.query_one(DagView) if self.view == "dag" else self.query_one(DagTree)
+                widget.set_graph(graph, states)
         self._title_view()
 
     # -- selection -------------------------------------------------------------------------------
@@ -190,7 +215,7 @@ class DashboardScreen(Screen[None]):
         from tui.screens.run import RunScreen
 
         if run_id is not None:
-            self.app.push_screen(RunScreen(run_id, step_id))
+            self.app.push_screen(RunScreen(run_id, step_id, self.steps if run_id == self.selected else None))
 
     # -- titles ------------------------------------------------------------------------------------
 
@@ -261,7 +286,7 @@ class DashboardScreen(Screen[None]):
     def action_cycle_view(self) -> None:
         self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
         self.query_one("#views", ContentSwitcher).current = self.view
-        self._title_view()
+        self._draw_view()
 
     def action_open_run(self) -> None:
         self._open(self.selected, None)

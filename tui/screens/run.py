@@ -42,12 +42,13 @@ class RunScreen(Screen[None]):
 
     wants_store = True
 
-    def __init__(self, run_id: str, step_id: str | None = None) -> None:
+    def __init__(self, run_id: str, step_id: str | None = None, steps: dict[str, StepRow] | None = None) -> None:
+        """``steps``: what the opener already holds of this run, so a big run shows at once."""
         super().__init__()
         self.run_id = run_id
         self.step_id = step_id
         self.run: RunRecord | None = None
-        self.steps: dict[str, StepRow] = {}
+        self.steps: dict[str, StepRow] = dict(steps) if steps else {}
         self.step_costs: dict[str, RunCost] = {}
         self.follow = True
         self._log_path: str | None = None
@@ -57,11 +58,14 @@ class RunScreen(Screen[None]):
         yield Header(icon="◆")
         yield Static(id="summary")
         with Horizontal(id="main"):
-            yield LineTable(STEP_COLUMNS, id="steps", classes="pane", empty="loading…")
+            yield LineTable(STEP_COLUMNS, id="steps", classes="pane", empty="loading…", cells=self._step_cells)
             with Vertical(id="side"):
                 yield LineTable(ATTEMPT_COLUMNS, id="attempts", classes="pane", empty="no attempt yet")
                 yield Log(id="log", classes="pane", max_lines=5_000, highlight=False)
         yield Footer()
+
+    def _step_cells(self, row: StepRow) -> tuple:
+        return step_cells(row, self.app.clock(), self.step_costs.get(row.id))  # type: ignore[attr-defined]
 
     def on_mount(self) -> None:
         self.query_one("#steps").border_title = "Steps"
@@ -69,7 +73,9 @@ class RunScreen(Screen[None]):
         self.query_one("#log").border_title = "Log"
         self.query_one("#steps", LineTable).focus()
         self.app.watch_run(self.run_id)  # type: ignore[attr-defined]
-        self.load_run()
+        if self.steps:
+            self._fill_steps()
+        self.load_run(with_steps=not self.steps)
 
     @work(thread=True, group="run-load", exclusive=True, exit_on_error=False)
     def load_run(self, with_steps: bool = True) -> None:
@@ -101,23 +107,21 @@ class RunScreen(Screen[None]):
                 self.steps = {row.id: row for row in delta.steps}
                 self._fill_steps()
             elif delta.steps:
-                now = self.app.clock()  # type: ignore[attr-defined]
                 for row in delta.steps:
                     self.steps[row.id] = row
-                self.query_one("#steps", LineTable).update_rows(
-                    [(row.id, step_cells(row, now, self.step_costs.get(row.id))) for row in delta.steps])
+                self.query_one("#steps", LineTable).update_rows([(row.id, row) for row in delta.steps])
                 if self.step_id in {row.id for row in delta.steps}:
                     self.load_attempts(self.step_id)
             if self.run_id in delta.costs:
                 self.load_run(with_steps=False)
+        self.query_one("#steps", LineTable).redraw(sid for sid, row in self.steps.items() if row.state == "running")
         self._summary()
         if self.follow and self._log_path:
             self.tail_log(self._log_path, self._log_offset)
 
     def _fill_steps(self) -> None:
-        now = self.app.clock()  # type: ignore[attr-defined]
         table = self.query_one("#steps", LineTable)
-        table.set_rows([(sid, step_cells(row, now, self.step_costs.get(sid))) for sid, row in self.steps.items()])
+        table.set_rows(list(self.steps.items()))
         if self.step_id in self.steps:
             table.move_to(self.step_id)
         table.border_title = f"Steps ({len(self.steps)})"

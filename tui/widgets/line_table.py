@@ -8,8 +8,9 @@ line. The cursor is drawn in reverse video, so it shows without colour.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -77,20 +78,24 @@ class LineTable(ScrollView, can_focus=True):
         def control(self) -> LineTable:
             return self.table
 
-    def __init__(self, columns: Sequence[Column], *, empty: str = "nothing here yet", name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, columns: Sequence[Column], *, cells: Callable[[Any], tuple[Cell, ...]] | None = None,
+                 empty: str = "nothing here yet", name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        """``cells`` turns a row's item into its cells when the row is drawn; without it the
+        items are the cells. Formatting only what is on screen keeps a 10,000-row fill cheap."""
         super().__init__(name=name, id=id, classes=classes)
         self.columns = list(columns)
+        self.cells = cells
         self.empty = empty
         self.keys: list[str] = []
-        self.rows: dict[str, tuple[Cell, ...]] = {}
+        self.rows: dict[str, Any] = {}
         self.index: dict[str, int] = {}
         self.cursor = 0
-        self._cache: dict[tuple[str, int, bool], tuple[tuple[Cell, ...], Strip]] = {}
+        self._cache: dict[tuple[str, int, bool], tuple[Any, Strip]] = {}
 
     # -- data ---------------------------------------------------------------------------------
 
-    def set_rows(self, rows: Sequence[tuple[str, tuple[Cell, ...]]], keep_cursor: bool = True) -> None:
+    def set_rows(self, rows: Sequence[tuple[str, Any]], keep_cursor: bool = True) -> None:
         """Replace every row (ordered); the cursor stays on the same key when it still exists."""
         current = self.cursor_key if keep_cursor else None
         self.keys = [key for key, _ in rows]
@@ -104,7 +109,7 @@ class LineTable(ScrollView, can_focus=True):
         self.call_after_refresh(self._reveal)
         self.post_message(self.RowHighlighted(self, self.cursor_key))
 
-    def update_rows(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> list[str]:
+    def update_rows(self, rows: Sequence[tuple[str, Any]]) -> list[str]:
         """Change rows in place; return the keys that are not in the table (the caller decides
         where new rows go). Only the changed lines are repainted."""
         missing = []
@@ -122,7 +127,21 @@ class LineTable(ScrollView, can_focus=True):
         return missing
 
     def row(self, key: str) -> tuple[Cell, ...] | None:
-        return self.rows.get(key)
+        """The cells of row ``key`` as drawn."""
+        item = self.rows.get(key)
+        if item is None:
+            return None
+        return self.cells(item) if self.cells is not None else item
+
+    def redraw(self, keys: Iterable[str]) -> None:
+        """Draw these rows again (their cells depend on something besides the item, e.g. the clock)."""
+        top = self.scroll_offset.y
+        for key in keys:
+            at = self.index.get(key)
+            if at is not None and top <= at < top + self.size.height:
+                for selected in (False, True):
+                    self._cache.pop((key, self.scrollable_content_region.width, selected), None)
+                self.refresh_line(at + 1)
 
     @property
     def cursor_key(self) -> str | None:
@@ -186,13 +205,14 @@ class LineTable(ScrollView, can_focus=True):
         key = self.keys[at]
         selected = at == self.cursor
         cached = self._cache.get((key, width, selected))
-        cells = self.rows[key]
-        if cached is not None and cached[0] is cells:
+        item = self.rows[key]
+        if cached is not None and cached[0] is item:
             return cached[1]
+        cells = self.cells(item) if self.cells is not None else item
         style = Style(reverse=True) if selected and self.has_focus else (Style(bold=True, underline=True)
                                                                          if selected else Style())
         strip = Strip(self._line(cells, widths, style)).adjust_cell_length(width, base)
-        self._cache[(key, width, selected)] = (cells, strip)
+        self._cache[(key, width, selected)] = (item, strip)
         return strip
 
     def watch_has_focus(self, _focus: bool) -> None:
