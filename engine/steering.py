@@ -31,6 +31,15 @@ class EngineDidNotStart(RuntimeError):
     pass
 
 
+# Background engines this process started: kept so their exit is reaped (no zombies in a
+# long-lived dashboard) and so dropping the handle is not mistaken for a leak.
+_children: list[subprocess.Popen[bytes]] = []
+
+
+def _reap() -> None:
+    _children[:] = [child for child in _children if child.poll() is None]
+
+
 def spawn_engine(store: Store, root: Path, run_id: str, extra: list[str] | None = None,
                  wait: float = 10.0) -> Started:
     """Start ``uet _exec RUN`` in its own session, so it outlives the terminal that asked, and
@@ -41,9 +50,11 @@ def spawn_engine(store: Store, root: Path, run_id: str, extra: list[str] | None 
     argv = [sys.executable, "-m", "tui.cli", "_exec", run_id, "--db", str(store.path), "--project", str(root),
             *(extra or [])]
     before = queries.get_run(run_id).worker_id
+    _reap()
     with open(log_path, "ab") as log:
         child = subprocess.Popen(argv, cwd=root, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                  start_new_session=True, close_fds=True)
+    _children.append(child)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         run = queries.get_run(run_id)

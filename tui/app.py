@@ -190,6 +190,10 @@ class UetApp(App[None]):
 
         self.push_screen(LaunchScreen(self.root), chosen)
 
+    async def action_quit(self) -> None:
+        """ctrl+q asks too: runs executing here must not end with the window."""
+        self.action_quit_app()
+
     def action_quit_app(self) -> None:
         from tui.screens.quit import QuitScreen
 
