@@ -77,7 +77,7 @@ class DashboardScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#runs").border_title = "Runs"
+        self.query_one("#runs").border_title = "Runs (0)"
         self.query_one("#breakers").border_title = "Breakers"
         self._title_events()
         self._title_view()
