@@ -32,7 +32,10 @@ def money(cost: RunCost | None) -> Text:
     if cost is None:
         return Text("-", style="dim")
     if cost.usd == 0 and cost.unpriced:
-        return Text("?", style="dim")
+        # No price known: the tokens are still worth seeing; dollars stay unknown, never $0.
+        if cost.tokens >= 1000:
+            return Text(f"{cost.tokens / 1000:.0f}k tok", style="dim")
+        return Text(f"{cost.tokens} tok" if cost.tokens else "?", style="dim")
     return Text(f"${cost.usd:.2f}" + ("+?" if cost.unpriced else ""))
 
 
