@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import InputError, UetError
+from engine.patches.git import message as _message
+from engine.patches.git import run_git
 from engine.patches.safety import (
     REGULAR_MODES,
     InspectedPatch,
@@ -56,14 +58,6 @@ from engine.patches.safety import (
 
 GIT_TIMEOUT_SECONDS = 60.0
 
-# Variables that would point git at another repository, index or object store than ``-C`` says
-# (set, for instance, when uet runs from inside a git hook): ``git rev-parse --local-env-vars``.
-_REPO_VARIABLES = frozenset({
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
-    "GIT_OBJECT_DIRECTORY", "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE", "GIT_GRAFT_FILE",
-    "GIT_INDEX_FILE", "GIT_NO_REPLACE_OBJECTS", "GIT_REPLACE_REF_BASE", "GIT_PREFIX",
-    "GIT_INTERNAL_SUPER_PREFIX", "GIT_SHALLOW_FILE", "GIT_COMMON_DIR", "GIT_EXTERNAL_DIFF",
-})
 _SUMMARY_MODES = re.compile(r"^ (?:create|delete) mode (\S+) |^ mode change (\S+) => (\S+)", re.MULTILINE)
 
 
@@ -317,30 +311,4 @@ def _unchanged(root: Path, base: str, head: str, paths: Sequence[str]) -> bool:
 
 def _git(repo: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None,
          check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    environment = {name: value for name, value in os.environ.items() if name not in _REPO_VARIABLES}
-    environment.update(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", GIT_LITERAL_PATHSPECS="1", LC_ALL="C")
-    environment.update(env or {})
-    try:
-        result = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True,
-                                env=environment, timeout=GIT_TIMEOUT_SECONDS, check=False,
-                                stdin=None if input is not None else subprocess.DEVNULL)
-    except FileNotFoundError as exc:
-        raise GitFailed("git is not installed (or not on PATH)") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise GitFailed(f"git {_verb(args)} took longer than {GIT_TIMEOUT_SECONDS:g}s in {repo}") from exc
-    if check and result.returncode != 0:
-        raise GitFailed(f"git {_verb(args)} failed in {repo}: {_message(result)}")
-    return result
-
-
-def _verb(args: Sequence[str]) -> str:
-    """The git subcommand in ``args``, past any ``-c key=value`` options."""
-    words = list(args)
-    while len(words) > 1 and words[0] == "-c":
-        words = words[2:]
-    return words[0] if words else "?"
-
-
-def _message(result: subprocess.CompletedProcess[bytes]) -> str:
-    text = result.stderr.decode("utf-8", errors="replace").strip()
-    return "; ".join(text.splitlines()[-3:]) or f"exit code {result.returncode}"
+    return run_git(repo, *args, error=GitFailed, input=input, env=env, check=check, timeout=GIT_TIMEOUT_SECONDS)

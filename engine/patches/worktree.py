@@ -7,41 +7,21 @@ Every git call is an argv list run with ``git -C <dir>``, a timeout, and no term
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from engine.errors import InputError
-
-GIT_TIMEOUT_SECONDS = 120.0
+from engine.patches.git import GIT_TIMEOUT_SECONDS, run_git
 
 
 class GitError(InputError):
     """A git command failed; the message carries git's own words."""
 
 
-def git_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env.setdefault("GIT_OPTIONAL_LOCKS", "0")
-    return env
-
-
 def git(repo: Path, *args: str, input: bytes | None = None, check: bool = True,
         timeout: float = GIT_TIMEOUT_SECONDS) -> subprocess.CompletedProcess[bytes]:
-    try:
-        result = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True,
-                                timeout=timeout, env=git_env(), check=False,
-                                stdin=None if input is not None else subprocess.DEVNULL)
-    except FileNotFoundError as exc:
-        raise GitError("git is not installed (or not on PATH)") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise GitError(f"git {' '.join(args[:2])} took longer than {timeout:g}s") from exc
-    if check and result.returncode != 0:
-        message = result.stderr.decode("utf-8", errors="replace").strip() or f"exit code {result.returncode}"
-        raise GitError(f"git {' '.join(args[:2])} failed in {repo}: {message}")
-    return result
+    return run_git(repo, *args, error=GitError, input=input, check=check, timeout=timeout)
 
 
 def head_commit(root: Path) -> str | None:

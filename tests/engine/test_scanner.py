@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import textwrap
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -21,28 +18,9 @@ from engine.bootstrap.gitinfo import strip_credentials
 from engine.bootstrap.rules_other import make_targets
 from engine.errors import InputError, NotFound
 from schemas.scan import ScanProgress, ScanReport
+from tests.engine.repos import build, git
 
-GIT_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def build(root: Path, files: Mapping[str, str | bytes]) -> Path:
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(textwrap.dedent(content).lstrip(), encoding="utf-8")
-    return root
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main", *args],
-        cwd=root, env=GIT_ENV, capture_output=True, text=True, timeout=30, check=True,
-    )
-    return done.stdout
 
 
 def reasons(report: ScanReport) -> dict[str, str]:
