@@ -66,6 +66,9 @@ class UetApp(App[None]):
         Binding("q", "quit_app", "Quit", id="app.quit", tooltip="Quit (asks about runs this app is executing)"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key binding of this screen"),
         Binding("L", "launch", "Launch", id="app.launch", tooltip="Start a workstream"),
+        Binding("B", "bootstrap", "Bootstrap", id="app.bootstrap", tooltip="Scan a project and write its workstreams"),
+        Binding("P", "patches", "Patches", id="app.patches", tooltip="Review, approve and apply proposed patches"),
+        Binding("E", "profiles", "Profiles", id="app.profiles", tooltip="List and edit domain profiles"),
     ]
 
     def __init__(self, root: Path, db: Path, settings: TuiSettings | None = None,
@@ -193,6 +196,21 @@ class UetApp(App[None]):
     async def action_quit(self) -> None:
         """ctrl+q asks too: runs executing here must not end with the window."""
         self.action_quit_app()
+
+    def action_bootstrap(self) -> None:
+        from tui.screens.bootstrap import BootstrapScreen
+
+        self.push_screen(BootstrapScreen(self.root))
+
+    def action_patches(self) -> None:
+        from tui.screens.patches import PatchesScreen
+
+        self.push_screen(PatchesScreen())
+
+    def action_profiles(self) -> None:
+        from tui.screens.profiles import ProfilesScreen
+
+        self.push_screen(ProfilesScreen(self.root))
 
     def action_quit_app(self) -> None:
         from tui.screens.quit import QuitScreen
