@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.errors import NotFound, Problem, ValidationFailed
 from engine.planner import validate_document
-from engine.yamlsafe import Loc, Located, load
+from engine.yamlsafe import Loc, Located, load, parse
 from schemas.profile import FACT_REF, Profile, facts_used, merge, placeholder_problems, walk_strings
 
 LOCAL_DIR = Path(".uet") / "profiles"
@@ -82,9 +82,10 @@ def available_profiles(project_root: Path | None) -> dict[str, ProfileSource]:
     return found
 
 
-def _load(path: Path) -> tuple[Profile, Located]:
-    """Parse and validate one file; misused placeholders are reported at their exact string."""
-    located = load(path)
+def _load(path: Path, text: str | None = None) -> tuple[Profile, Located]:
+    """Parse and validate one file (or ``text`` as if it were that file); misused placeholders
+    are reported at their exact string."""
+    located = load(path) if text is None else parse(text, str(path))
     exact = [located.problem(message, loc) for loc, message in placeholder_problems(located.data)]
     try:
         profile: Profile = validate_document(located, Profile)
@@ -119,9 +120,10 @@ def _parent(loaded: Loaded, name: str, available: dict[str, ProfileSource]) -> P
     return found
 
 
-def resolve_source(source: ProfileSource, available: dict[str, ProfileSource]) -> Resolved:
-    """Load ``source`` and every profile it extends, and merge them, base first."""
-    chain = [Loaded(source, *_load(source.path))]
+def resolve_source(source: ProfileSource, available: dict[str, ProfileSource], text: str | None = None) -> Resolved:
+    """Load ``source`` (or ``text`` in its place) and every profile it extends, and merge them,
+    base first."""
+    chain = [Loaded(source, *_load(source.path, text))]
     while (name := chain[-1].profile.extends) is not None:
         parent = _parent(chain[-1], name, available)
         if any(item.source.path == parent.path for item in chain):
@@ -168,6 +170,17 @@ def validate_profile_file(path: Path, project_root: Path | None = None) -> list[
     available = available_profiles(project_root)
     try:
         resolved = resolve_source(source_for(path, available), available)
+    except ValidationFailed as exc:
+        return exc.problems
+    return semantic_problems(resolved)
+
+
+def validate_profile_text(text: str, path: Path, project_root: Path | None = None) -> list[Problem]:
+    """Every problem ``text`` would have if it were saved as ``path``: what an editor checks
+    before anything is written. The profiles it extends are read from disk as usual."""
+    available = available_profiles(project_root)
+    try:
+        resolved = resolve_source(source_for(path, available), available, text)
     except ValidationFailed as exc:
         return exc.problems
     return semantic_problems(resolved)
