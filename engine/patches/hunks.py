@@ -1,0 +1,283 @@
+"""A patch's files and hunks, cutting a patch down to some of its hunks, and running its gate
+again on demand.
+
+A hunk's id is ``"<file>.<hunk>"`` (both counted from 0 in the stored diff), stable because a
+stored diff never changes. A file without hunks (binary, a pure rename or mode change) is one
+unit with the id ``"<file>.0"``.
+
+Keeping a subset (``split``) is ``git add -p`` for the ledger: the chosen hunks become a new
+patch with its own id (``parent_id`` naming the original, same run, step and base), inspected
+again like any untrusted patch, and the original is rejected with a reason naming the new one,
+both in one transaction. The new patch starts as proposed; ``regate`` runs its step's gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.adapters.base import CancelToken
+from engine.events import Event, EventBus, Recorder
+from engine.patches.gates import GateOutcome, run_gate
+from engine.patches.ledger import (
+    ENGINE,
+    Captured,
+    Ledger,
+    PatchDecisionError,
+    file_dicts,
+    move,
+    new_patch_id,
+)
+from engine.patches.safety import inspect_patch
+from engine.patches.worktree import remove_worktree
+from schemas.patch import PatchRecord
+from schemas.states import PatchState
+from store import Store, ops, queries
+
+P = PatchState
+DECIDABLE = (P.PROPOSED, P.GATE_PASSED, P.GATE_FAILED)
+HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
+
+
+@dataclass(frozen=True)
+class Hunk:
+    id: str
+    file_index: int
+    index: int
+    header: str
+    old_start: int
+    old_count: int
+    new_start: int
+    new_count: int
+    lines: tuple[str, ...] = ()
+
+    @property
+    def added(self) -> int:
+        return sum(1 for line in self.lines if line.startswith("+"))
+
+    @property
+    def removed(self) -> int:
+        return sum(1 for line in self.lines if line.startswith("-"))
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    index: int
+    path: str
+    header: tuple[str, ...]
+    hunks: tuple[Hunk, ...] = field(default_factory=tuple)
+
+    @property
+    def unit_ids(self) -> list[str]:
+        """The ids a selection uses for this file: its hunks, or the whole file when it has none."""
+        return [h.id for h in self.hunks] or [f"{self.index}.0"]
+
+
+def _lines(diff: str) -> list[str]:
+    lines = diff.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _path_of(header: list[str]) -> str:
+    for line in header:
+        if line.startswith("+++ ") and not line.startswith("+++ /dev/null"):
+            return _strip(line[4:])
+    for line in header:
+        if line.startswith("--- ") and not line.startswith("--- /dev/null"):
+            return _strip(line[4:])
+    for line in header:
+        if line.startswith(("rename to ", "copy to ")):
+            return line.split(" to ", 1)[1]
+    if header and header[0].startswith("diff --git "):
+        parts = header[0][len("diff --git "):].split(" b/", 1)
+        return parts[1] if len(parts) == 2 else parts[0]
+    return "?"
+
+
+def _strip(name: str) -> str:
+    name = name.split("\t", 1)[0]
+    return name[2:] if name.startswith(("a/", "b/")) else name
+
+
+def parse(diff: str) -> list[FileDiff]:
+    """The files of a diff and their hunks. Hunk bodies are measured by their headers' counts,
+    so a removed line that looks like a header is never mistaken for one."""
+    lines = _lines(diff)
+    files: list[FileDiff] = []
+    i = 0
+    while i < len(lines):
+        if not (lines[i].startswith("diff --git ") or (lines[i].startswith("--- ") and i + 1 < len(lines)
+                                                       and lines[i + 1].startswith("+++ "))):
+            i += 1
+            continue
+        header = [lines[i]]
+        i += 1
+        while i < len(lines) and not lines[i].startswith(("@@ ", "diff --git ")):
+            if lines[i].startswith("--- ") and header[-1].startswith("+++ "):
+                break
+            header.append(lines[i])
+            i += 1
+        index = len(files)
+        hunks: list[Hunk] = []
+        while i < len(lines) and lines[i].startswith("@@ "):
+            match = HUNK_HEADER.match(lines[i])
+            if match is None:
+                break
+            old_start, old_count = int(match[1]), int(match[2] if match[2] is not None else 1)
+            new_start, new_count = int(match[3]), int(match[4] if match[4] is not None else 1)
+            start = i
+            i += 1
+            old_left, new_left = old_count, new_count
+            while i < len(lines) and (old_left > 0 or new_left > 0 or lines[i].startswith("\\")):
+                line = lines[i]
+                if line.startswith("\\"):
+                    pass
+                elif line.startswith("-"):
+                    old_left -= 1
+                elif line.startswith("+"):
+                    new_left -= 1
+                else:
+                    old_left -= 1
+                    new_left -= 1
+                i += 1
+            hunks.append(Hunk(f"{index}.{len(hunks)}", index, len(hunks), lines[start], old_start, old_count,
+                              new_start, new_count, tuple(lines[start + 1:i])))
+        files.append(FileDiff(index, _path_of(header), tuple(header), tuple(hunks)))
+    return files
+
+
+def hunk_ids(diff: str) -> list[str]:
+    return [unit for f in parse(diff) for unit in f.unit_ids]
+
+
+def select(diff: str, keep: set[str]) -> str:
+    """The diff with only the hunks in ``keep``; each kept hunk's new-side start is moved by
+    what the dropped hunks before it would have added or removed."""
+    out: list[str] = []
+    for f in parse(diff):
+        if not f.hunks:
+            if f"{f.index}.0" in keep:
+                out.extend(f.header)
+            continue
+        kept = [h for h in f.hunks if h.id in keep]
+        if not kept:
+            continue
+        out.extend(f.header)
+        shift = 0
+        for h in f.hunks:
+            if h.id in keep:
+                match = HUNK_HEADER.match(h.header)
+                tail = match[5] if match else ""
+                out.append(f"@@ -{h.old_start},{h.old_count} +{h.new_start - shift},{h.new_count} @@{tail}")
+                out.extend(h.lines)
+            else:
+                shift += h.new_count - h.old_count
+    return "\n".join(out) + "\n" if out else ""
+
+
+def split(store: Store, patch_id: str, keep: set[str], by: str, reason: str | None = None) -> PatchRecord:
+    """Make a new patch of the hunks in ``keep`` and reject the original in favour of it."""
+    ledger = Ledger(store)
+    patch = ledger.get(patch_id)
+    state = PatchState(patch.state)
+    if state not in DECIDABLE:
+        raise PatchDecisionError(f"patch {patch.id} is {state.value}; only a proposed or gated patch can be cut down")
+    diff = queries.patch_diff(patch.id)
+    units = hunk_ids(diff)
+    unknown = sorted(keep - set(units))
+    if unknown:
+        raise PatchDecisionError(f"patch {patch.id} has no hunk {', '.join(unknown)}; its hunks are {', '.join(units)}")
+    if not keep:
+        raise PatchDecisionError("choose at least one hunk to keep, or reject the patch")
+    if set(units) <= keep:
+        raise PatchDecisionError(f"every hunk of patch {patch.id} is chosen; approve the patch itself")
+    subset = select(diff, keep)
+    files = inspect_patch(subset, allow_binary=any(f.binary for f in patch.files))
+    captured = Captured(diff=subset, files=files, added=sum(f.added for f in files),
+                        removed=sum(f.removed for f in files),
+                        sha256=hashlib.sha256(subset.encode("utf-8", errors="surrogateescape")).hexdigest())
+    new_id = new_patch_id()
+    chosen = ", ".join(u for u in units if u in keep)
+    why = f"hunks {chosen} of patch {patch.id}, chosen by {by}" + (f": {reason}" if reason else "")
+    now = time.time()
+    insert = ops.insert_patch(new_id, patch.run_id, patch.step_id, patch.attempt, P.PROPOSED.value,
+                              patch.base_commit, subset, captured.sha256, file_dicts(captured.files), captured.added,
+                              captured.removed, patch.gate, patch.round, patch.id, None, now, by, why)
+    event = Event(now, "patch.state", patch.run_id, patch.step_id, {
+        "patch": new_id, "from": None, "to": P.PROPOSED.value, "by": by, "files": len(captured.files),
+        "added": captured.added, "removed": captured.removed, "round": patch.round, "why": why, "parent": patch.id,
+    })
+    rest = f"split: hunks {chosen} went on as patch {new_id}; the rest is rejected" + (f" ({reason})" if reason else "")
+    moved, rejected = move(patch.id, patch.run_id, patch.step_id, state, P.REJECTED, by, rest, clear_worktree=True)
+    rejected = rejected._replace(data={**rejected.data, "child": new_id})
+    unit = [insert, *moved, *(ops.insert_event(e.ts, e.kind, e.run_id, e.step_id, e.data) for e in (event, rejected))]
+    found = store.execute_if("SELECT state FROM patches WHERE id = ?", (patch.id,), state.value, unit)
+    if found != state.value:
+        raise PatchDecisionError(f"patch {patch.id} changed meanwhile: it is now {found}")
+    if patch.worktree:
+        remove_worktree(Path(queries.get_run(patch.run_id).root), Path(patch.worktree))
+    return ledger.get(new_id)
+
+
+def gate_commands(patch: PatchRecord) -> list[list[str]]:
+    """The commands of the patch's gate, as its run's spec resolved them when it started."""
+    if not patch.gate:
+        raise PatchDecisionError(f"patch {patch.id} has no gate to run")
+    gates = queries.run_spec(patch.run_id).get("gates", {})
+    if patch.gate not in gates:
+        raise PatchDecisionError(f"run {patch.run_id} does not define the gate {patch.gate!r}")
+    return [list(command) for command in gates[patch.gate]]
+
+
+def next_round(patch: PatchRecord) -> int:
+    rounds = [g.round for g in queries.gate_results(patch.id)]
+    return max(rounds) + 1 if rounds else patch.round
+
+
+def regate(store: Store, patch_id: str, by: str, *, timeout: float | None = None,
+           cancel: CancelToken | None = None) -> tuple[PatchRecord, GateOutcome]:
+    """Run the patch's gate again: proposed or gated → gating (by ``by``) → gate_passed or
+    gate_failed (by the engine), each command's result stored under a new round. Blocks; call
+    it from a thread."""
+    ledger = Ledger(store)
+    patch = ledger.get(patch_id)
+    state = PatchState(patch.state)
+    commands = gate_commands(patch)
+    if state not in DECIDABLE:
+        raise PatchDecisionError(f"patch {patch.id} is {state.value}; only a proposed or gated patch is gated again")
+    round_ = next_round(patch)
+    ledger._transition(patch, P.GATING, by, f"gate {patch.gate} again (round {round_})")
+    root = Path(queries.get_run(patch.run_id).root)
+    diff = queries.patch_diff(patch.id)
+    recorder = Recorder(store, EventBus())
+
+    async def gate() -> GateOutcome:
+        try:
+            return await run_gate(recorder=recorder, root=root, run_id=patch.run_id, step_id=patch.step_id,
+                                  patch_id=patch.id, diff=diff, base=patch.base_commit, gate=patch.gate or "",
+                                  commands=commands, round_=round_, timeout=timeout, cancel=cancel or CancelToken())
+        finally:
+            store.sync()
+
+    try:
+        outcome = asyncio.run(gate())
+    except Exception as exc:  # noqa: BLE001 - a gate that cannot run must not leave the patch gating
+        outcome = GateOutcome(passed=False, feedback=f"the gate {patch.gate!r} could not run: {exc}\n")
+    store.sync()
+    target = P.GATE_PASSED if outcome.passed else P.GATE_FAILED
+    why = (f"gate {patch.gate}: {len(outcome.results)} command(s) passed" if outcome.passed
+           else outcome.feedback.splitlines()[0] if outcome.feedback else f"gate {patch.gate} failed")
+    statements, event = move(patch.id, patch.run_id, patch.step_id, P.GATING, target, ENGINE, why)
+    recorder.write(statements, [event])
+    store.sync()
+    return ledger.get(patch.id), outcome
+
+
+__all__ = ["DECIDABLE", "FileDiff", "Hunk", "gate_commands", "hunk_ids", "next_round", "parse", "regate",
+           "select", "split"]
