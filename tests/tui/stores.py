@@ -166,3 +166,73 @@ def big(db: Path, *, runs: int = 1_000, steps: int = 10_000, events: int = 100_0
                 batch.clear()
         conn.executemany("INSERT INTO events (ts, run_id, step_id, kind, data) VALUES (?, ?, ?, ?, ?)", batch)
     return big_id
+
+
+PATCH_DIFF = "\n".join([
+    'diff --git a/src/calc.py b/src/calc.py',
+    'index 3b18e51..a1f0c2d 100644',
+    '--- a/src/calc.py',
+    '+++ b/src/calc.py',
+    '@@ -1,6 +1,5 @@',
+    ' import os',
+    '-import sys',
+    ' ',
+    ' ',
+    ' def add(a, b):',
+    '     return a + b',
+    '@@ -10,5 +9,7 @@ def sub(a, b):',
+    ' ',
+    ' ',
+    ' def mul(a, b):',
+    '-    return a * b',
+    '+    if not a or not b:',
+    '+        return 0',
+    '+    return a * b',
+    ' ',
+    'diff --git a/README.md b/README.md',
+    'index 1111111..2222222 100644',
+    '--- a/README.md',
+    '+++ b/README.md',
+    '@@ -1,3 +1,3 @@',
+    ' # calc',
+    '-Adds numbers.',
+    '+Adds and multiplies numbers.',
+    ' ',
+    '',
+])
+
+PATCHES = [
+    # id, step, state, gate, added, removed, files, ago, by, reason
+    ("p1a2b3c4d5", "fix", "gate_passed", "tests", 4, 3, ["src/calc.py", "README.md"], 120, "uet", None),
+    ("p6e7f8a9b0", "fix", "gate_failed", "tests", 1, 1, ["src/calc.py"], 900, "uet",
+     "The gate 'tests' failed: `pytest -q` exited 1."),
+    ("p0c1d2e3f4", "docs", "applied", None, 2, 0, ["docs/index.md"], 4_000, "alice", "applied"),
+    ("p5a6b7c8d9", "fix", "rejected", "tests", 3, 3, ["src/calc.py"], 7_000, "bob", "not needed"),
+]
+
+
+def patches(db: Path) -> Path:
+    """The small store plus four patches in different states, one with two files and three
+    hunks and a gate that passed, one whose gate failed with its output."""
+    small(db)
+    with sqlite3.connect(db) as conn:
+        for patch_id, step, state, gate, added, removed, files, ago, by, reason in PATCHES:
+            entries = [{"path": f, "old_path": None, "status": "modified", "added": added, "removed": removed,
+                        "binary": False} for f in files]
+            conn.execute(
+                "INSERT INTO patches (id, run_id, step_id, attempt, state, base_commit, diff, sha256, files, added, "
+                "removed, gate, round, parent_id, worktree, created_at, updated_at, decided_by, reason) "
+                "VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 1, NULL, NULL, ?, ?, ?, ?)",
+                (patch_id, LIVE_RUN, step, state, "0" * 40, PATCH_DIFF, "0" * 64, _dumps(entries), added, removed,
+                 gate, NOW - ago, NOW - ago + 5, by, reason),
+            )
+        for patch_id, outcome, code, tail in (
+                ("p1a2b3c4d5", "succeeded", 0, "....                                    [100%]\n4 passed in 0.12s\n"),
+                ("p6e7f8a9b0", "failed", 1, "E       assert 5 == 6\nFAILED test_calc.py::test_add\n"
+                                              "1 failed in 0.10s\n")):
+            conn.execute(
+                "INSERT INTO gate_results (patch_id, gate, round, idx, command, outcome, exit_code, duration, "
+                "output_tail, ts) VALUES (?, 'tests', 1, 0, ?, ?, ?, 1.25, ?, ?)",
+                (patch_id, _dumps(["pytest", "-q"]), outcome, code, tail, NOW - 100),
+            )
+    return db
