@@ -103,7 +103,7 @@ def _show(patch: PatchRecord, args: argparse.Namespace) -> int:
         style = ("green" if line.startswith("+") and not line.startswith("+++") else
                  "red" if line.startswith("-") and not line.startswith("---") else
                  "cyan" if line.startswith("@@") else "bold" if line.startswith(("diff ", "+++", "---")) else "")
-        console.print(Text(line, style=style))
+        console.print(Text(line, style=style, no_wrap=True, overflow="ignore"), crop=False, soft_wrap=True)
     if gates:
         console.print()
         console.print(Text(f"gate {patch.gate}", style="bold"))

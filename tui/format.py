@@ -126,6 +126,20 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
         return f"run created: {data.get('workstream')} with {data.get('steps')} steps"
     if kind == "command.created":
         return f"command {data.get('command')} from {data.get('by')}" + (f" for step {data['step']}" if data.get("step") else "")
+    if kind == "patch.state":
+        text = f"{step} patch {data.get('patch')} {data.get('from') or 'new'} → {data.get('to')} by {data.get('by')}"
+        if data.get("files") is not None:
+            text += f" ({data['files']} file(s), +{data.get('added', 0)}/-{data.get('removed', 0)})"
+        return text + (f": {data['why']}" if data.get("why") else "")
+    if kind == "gate.result":
+        command = " ".join(data.get("command") or [])
+        code = f", exit {data['exit_code']}" if data.get("exit_code") not in (None, 0) else ""
+        took = f" in {duration(data['duration'])}" if data.get("duration") is not None else ""
+        return (f"{step} gate {data.get('gate')} round {data.get('round')}: `{command}` "
+                f"{data.get('outcome')}{code}{took}")
+    if kind == "budget.raised":
+        return "budget raised to " + ", ".join(f"{k}={v}" for k, v in (data.get("budget") or {}).items()) + \
+            (f" by {data['by']}" if data.get("by") else "")
     if kind == "budget.reached":
         return f"budget reached: {data.get('reason')}"
     if kind.startswith("worker."):
