@@ -75,5 +75,5 @@ def breaker_cells(view: BreakerView, now: float) -> tuple[Text | str, ...]:
         view.tool,
         state_cell(view.state),
         f"{view.failures}/{view.calls}",
-        "-" if probe is None else f"in {duration(probe)}",
+        "-" if probe is None else ("due" if probe <= 0 else f"in {duration(probe)}"),
     )
