@@ -233,6 +233,21 @@ def test_escape_cancels_a_scan_in_progress(repo: Path, monkeypatch: pytest.Monke
     on_screen(app_for(repo, live=False), scenario)
 
 
+def test_found_lists_lfs_pointers_and_skipped_paths_with_reasons(repo: Path) -> None:
+    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 12345\n"
+    repos.build(repo, {".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n", "models/weights.bin": pointer})
+    os.symlink("does-not-exist.py", repo / "broken.py")
+
+    async def scenario(pilot: Any, screen: BootstrapScreen) -> None:
+        await pilot.press("enter")
+        await scanned(pilot, screen)
+        found = " ".join(str(screen.query_one("#found-text").render()).split())  # wrapped lines joined
+        assert "LFS ⚠ 1 file(s) are LFS pointers, content never fetched: models/weights.bin" in found
+        assert "skipped broken.py (broken symlink" in found
+
+    on_screen(app_for(repo, live=False), scenario)
+
+
 def test_folder_names_complete_from_the_filesystem(repo: Path) -> None:
     (repo / "src" / "inventory_extra").mkdir()
     suggester = FolderSuggester(repo)

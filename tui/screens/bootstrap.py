@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DirectoryTree, Footer, Input, Static, TabbedContent, TabPane
@@ -32,7 +32,7 @@ from tui.widgets.line_table import Column, LineTable
 
 RANKING_COLUMNS = [Column("", 1), Column("PROFILE", 24, grow=True), Column("SCORE", 6, right=True),
                    Column("NOTE", 16)]
-EVIDENCE_COLUMNS = [Column("WEIGHT", 6, right=True), Column("SIGNAL", 24, grow=True), Column("WHERE", 20, grow=True)]
+EVIDENCE_COLUMNS = [Column("WEIGHT", 6, right=True), Column("SIGNAL", 30, grow=True), Column("WHERE", 16, grow=True)]
 FILE_COLUMNS = [Column("ACTION", 11), Column("FILE", 24, grow=True)]
 WORKSTREAM_COLUMNS = [Column("PHASE", 12), Column("FILE", 30, grow=True), Column("STEPS", 5, right=True)]
 ACTION_WORDS = {"create": "+ create", "update": "~ update", "unchanged": "= unchanged", "conflict": "! conflict"}
@@ -115,8 +115,9 @@ def found_text(report: BootstrapReport) -> Text:
 
 
 def diff_text(planned: PlannedFile) -> Text:
-    """The file's diff, each line keeping its ``+``/``-`` so it reads without colour."""
-    out = Text()
+    """The file's diff, each line keeping its ``+``/``-`` so it reads without colour; long lines
+    are not wrapped (the pane scrolls sideways), so every line starts with its marker."""
+    out = Text(no_wrap=True, overflow="ignore")
     head = {"create": "new file: written in full by w",
             "update": "will be updated", "unchanged": "already up to date: nothing to write",
             "conflict": "CONFLICT: changed by someone else; w asks before overwriting it"}[planned.action]
@@ -222,7 +223,7 @@ class BootstrapScreen(Screen[None]):
             with TabPane("4 Files", id="files"), Horizontal(classes="split"):
                 yield LineTable(FILE_COLUMNS, id="planned", classes="pane", cells=self._file_cells,
                                 empty="scan a folder first")
-                with VerticalScroll(id="diff-scroll", classes="pane"):
+                with ScrollableContainer(id="diff-scroll", classes="pane"):
                     yield Static("", id="diff", markup=False)
             with TabPane("5 Launch", id="launch"):
                 yield LineTable(WORKSTREAM_COLUMNS, id="workstreams", classes="pane", cells=self._workstream_cells,
