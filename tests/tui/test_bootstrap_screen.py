@@ -248,6 +248,22 @@ def test_found_lists_lfs_pointers_and_skipped_paths_with_reasons(repo: Path) -> 
     on_screen(app_for(repo, live=False), scenario)
 
 
+def test_enter_on_a_folder_in_the_tree_scans_that_folder(repo: Path) -> None:
+    async def scenario(pilot: Any, screen: BootstrapScreen) -> None:
+        await pilot.press("tab", "tab")
+        tree = screen.query_one("#tree")
+        await settle(pilot, lambda: len(tree.root.children) == 2)  # type: ignore[attr-defined]
+        assert [str(node.label) for node in tree.root.children] == ["src", "tests"]  # type: ignore[attr-defined]
+        await pilot.press("down", "space")  # src, opened without choosing it
+        await settle(pilot, lambda: len(tree.root.children[0].children) == 1)  # type: ignore[attr-defined]
+        assert screen.job == 0
+        await pilot.press("enter")
+        await scanned(pilot, screen)
+        assert screen.target == repo / "src" and screen.query_one("#path").value == "src"  # type: ignore[attr-defined]
+
+    on_screen(app_for(repo, live=False), scenario)
+
+
 def test_folder_names_complete_from_the_filesystem(repo: Path) -> None:
     (repo / "src" / "inventory_extra").mkdir()
     suggester = FolderSuggester(repo)
