@@ -204,8 +204,9 @@ def test_terraform_module(tmp_path: Path) -> None:
 def test_mixed_monorepo_runs_the_python_tests_in_their_folder(tmp_path: Path) -> None:
     root = repos.mixed_monorepo(tmp_path / "platform")
     report = bootstrap(root)
-    assert report.profile == "software-dev-python" and report.runner_up == "infrastructure"
-    assert report.scores["infrastructure"] == 5 and report.scores["software-dev-typescript"] > 0
+    assert report.profile == "software-dev-python" and report.runner_up == "software-dev-typescript"
+    assert report.scores["infrastructure"] == 5 and report.scores["software-dev-typescript"] == 7
+    assert evidence(report, "software-dev-typescript")["package.json of a sub-project (monorepo)"] == ["web/package.json"]
     assert evidence(report, "infrastructure")["Terraform files"] == ["infra/main.tf", "infra/network.tf"]
     assert report.facts["test_command"] == ["python", "-m", "pytest", "-q"]
     assert report.fact_sources["test_command"] == (
@@ -518,3 +519,19 @@ def test_report_and_manifest_match_their_json_schemas(tmp_path: Path) -> None:
     jsonschema.Draft202012Validator(json.loads(render("bootstrap"))).validate(json.loads(report.model_dump_json()))
     data = parse((root / ".uet/project.yaml").read_text(encoding="utf-8"), "project.yaml").data
     jsonschema.Draft202012Validator(json.loads(render("project"))).validate(data)
+
+
+def test_a_monorepo_without_a_root_project_is_reported_as_ambiguous(tmp_path: Path) -> None:
+    root = repos.build(tmp_path / "mono", {
+        "services/api/pyproject.toml": "[project]\nname = 'api'\n\n[tool.pytest.ini_options]\ntestpaths = ['tests']\n",
+        "services/api/tests/test_api.py": "def test_ok():\n    assert True\n",
+        "web/package.json": '{"name": "web", "devDependencies": {"vitest": "1"}}',
+        "web/tsconfig.json": "{}\n",
+        "web/src/index.ts": "export const a = 1;\n",
+        "infra/main.tf": 'variable "x" {}\n',
+    })
+    report = bootstrap(root)
+    assert report.ambiguous and {report.profile, report.runner_up} == {"software-dev-typescript", "software-dev-python"}
+    assert report.confidence < 0.5
+    assert evidence(report, "software-dev-python")["pyproject.toml of a sub-project (monorepo)"] == [
+        "services/api/pyproject.toml"]
