@@ -40,7 +40,7 @@ STAGE_WORDS = {"scan": "scanning", "select": "scoring profiles", "generate": "ge
                "validate": "validating", "write": "writing"}
 TABS = ("pick", "found", "profiles", "files", "launch")
 LABEL = 12
-WRAP = 64
+WRAP = 60
 
 
 class ScanCancelled(Exception):
@@ -53,7 +53,8 @@ def _where(item: Evidence) -> str:
 
 
 def _row(out: Text, label: str, text: str, style: str = "") -> None:
-    """``text`` beside ``label``, wrapped to fit 80 columns with its continuation lines indented."""
+    """``text`` beside ``label``, wrapped to fit an 80-column pane (border, padding and scrollbar
+    included) with its continuation lines indented."""
     lines = textwrap.wrap(text, WRAP, subsequent_indent="  ", break_on_hyphens=False) or [""]
     out.append(f"{label:<{LABEL}}", style="bold")
     out.append(lines[0] + "\n", style=style)
@@ -64,7 +65,7 @@ def _row(out: Text, label: str, text: str, style: str = "") -> None:
 def found_text(report: BootstrapReport) -> Text:
     """What the scan found and what bootstrap decided, one labelled line per fact."""
     scan = report.scan
-    out = Text()
+    out = Text(no_wrap=True, overflow="ellipsis")
     skipped = f"; {scan.skipped_count} entries skipped" if scan.skipped_count else ""
     _row(out, "scanned", f"{scan.files_seen:,} files in {scan.dirs_seen:,} folders{skipped}"
          + (" (file limit reached: counts are partial)" if scan.truncated else ""))
