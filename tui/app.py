@@ -200,17 +200,20 @@ class UetApp(App[None]):
     def action_bootstrap(self) -> None:
         from tui.screens.bootstrap import BootstrapScreen
 
-        self.push_screen(BootstrapScreen(self.root))
+        if not isinstance(self.screen, BootstrapScreen):
+            self.push_screen(BootstrapScreen(self.root))
 
     def action_patches(self) -> None:
         from tui.screens.patches import PatchesScreen
 
-        self.push_screen(PatchesScreen())
+        if not isinstance(self.screen, PatchesScreen):
+            self.push_screen(PatchesScreen())
 
     def action_profiles(self) -> None:
         from tui.screens.profiles import ProfilesScreen
 
-        self.push_screen(ProfilesScreen(self.root))
+        if not isinstance(self.screen, ProfilesScreen):
+            self.push_screen(ProfilesScreen(self.root))
 
     def action_quit_app(self) -> None:
         from tui.screens.quit import QuitScreen

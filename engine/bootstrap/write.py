@@ -124,7 +124,8 @@ def plan_one(root: Path, artifact: Artifact, ours: bool | None, force: bool) -> 
             return Plan(artifact, path, planned("update", reason + "; replaced (--force)", forced=True)), []
         return Plan(artifact, path, planned("conflict", reason + "; --force replaces it")), []
     if existing.text is None:
-        return Plan(artifact, path, planned("create")), []
+        # The diff from nothing: a preview shows the whole new file the same way as a change.
+        return Plan(artifact, path, planned("create", diff=unified_diff("", artifact.text, artifact.path))), []
     if existing.text == artifact.text:
         return Plan(artifact, path, planned("unchanged")), []
     diff = unified_diff(existing.text, artifact.text, artifact.path)
