@@ -13,7 +13,7 @@ import pytest
 
 from engine.profiles import builtin_dir, local_dir
 from tui.app import make_app
-from tui.screens.profiles import TEMPLATE, ConfirmScreen, PreviewScreen, ProfilesScreen
+from tui.screens.profiles import TEMPLATE, ConfirmScreen, ProfilesScreen, TextScreen
 from tui.widgets.line_table import LineTable
 from tui.widgets.yaml_editor import YamlEditor
 
@@ -23,6 +23,14 @@ name: mine
 extends: generic
 description: Ours.
 priority: 5
+"""
+
+EXTRA_PHASE = """\
+phases:
+  extra:
+    description: One more workstream.
+    steps:
+      - {id: hello, run: [echo, hi]}
 """
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -164,7 +172,7 @@ def test_an_invalid_profile_can_be_kept_as_a_draft_then_saved(root: Path) -> Non
         assert mine.read_text(encoding="utf-8") == MINE
         assert "draft:mine" in screen.entries and "DRAFT" in status(screen)
         table = screen.query_one("#profiles", LineTable)
-        assert table.cells(screen.entries["draft:mine"]) == ("mine", "DRAFT")  # type: ignore[misc]
+        assert table.cells(screen.entries["draft:mine"])[1:] == ("mine", "DRAFT")  # type: ignore[misc]
 
         await replace_line_end(pilot, screen, 5, "five", "7")
         await checked(pilot, screen)
@@ -232,7 +240,7 @@ def test_copy_asks_before_replacing_a_project_file(root: Path) -> None:
     ours.write_text("name: generic\nextends: generic\ndescription: Ours.\n", encoding="utf-8")
 
     async def scenario(pilot: Any, screen: ProfilesScreen) -> None:
-        assert screen.query_one("#profiles", LineTable).cells(screen.entries["builtin:generic"])[1] == "replaced"  # type: ignore[misc]
+        assert screen.query_one("#profiles", LineTable).cells(screen.entries["builtin:generic"])[2] == "replaced"  # type: ignore[misc]
         await highlight(pilot, screen, "builtin:generic")
         await pilot.press("c")
         await settle(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
@@ -306,16 +314,53 @@ def test_preview_shows_what_bootstrap_would_write_from_the_unsaved_text(root: Pa
 
     async def scenario(pilot: Any, screen: ProfilesScreen) -> None:
         await open_profile(pilot, screen, "local:mine")
-        await replace_line_end(pilot, screen, 4, "Ours.", "Ours, edited.")
+        area = editor(screen)
+        area.insert(EXTRA_PHASE, area.document.end)
+        await pilot.pause()
         await pilot.press("escape")  # out of the editor: p is a command again
         await pilot.press("p")
-        await settle(pilot, lambda: isinstance(pilot.app.screen, PreviewScreen))
+        await settle(pilot, lambda: isinstance(pilot.app.screen, TextScreen))
         preview = pilot.app.screen
-        assert preview.files and all(f.action == "new" for f in preview.files)
-        assert not any((root / f.path).exists() for f in preview.files), "a preview writes nothing"
-        assert "Dry run" in str(preview.query_one("#preview-summary").render())
+        headers = [line for line in preview.text.splitlines() if line.startswith("=== ")]
+        assert headers and all(line.endswith(" (new)") for line in headers)
+        assert any("extra" in line for line in headers), "the preview uses the unsaved text"
+        assert "- echo" in preview.text or "[echo, hi]" in preview.text
+        files = [line.removeprefix("=== ").removesuffix(" (new)") for line in headers]
+        assert not any((root / file).exists() for file in files), "a preview writes nothing"
+        assert "Dry run" in str(preview.query_one("#text-summary").render())
         await pilot.press("escape")
         await settle(pilot, lambda: pilot.app.screen is screen)
+
+    drive(root, scenario)
+
+
+def test_the_list_checks_every_file_and_describes_the_highlighted_one(root: Path) -> None:
+    fixed_project(root)
+
+    async def scenario(pilot: Any, screen: ProfilesScreen) -> None:
+        await settle(pilot, lambda: len(screen.checked) == len(screen.entries))
+        table = screen.query_one("#profiles", LineTable)
+        assert table.cells(screen.entries["local:mine"]) == ("✘", "mine", "local")  # type: ignore[misc]
+        assert table.cells(screen.entries["local:generic"]) == ("✔", "generic", "overrides")  # type: ignore[misc]
+        await highlight(pilot, screen, "local:mine")
+        assert "1 problem(s); line 5" in str(screen.query_one("#about").render())
+        await highlight(pilot, screen, "local:generic")
+        assert str(screen.query_one("#about").render()) == "extends generic · Ours."
+
+    drive(root, scenario)
+
+
+def test_show_resolves_the_profile_as_bootstrap_uses_it(root: Path) -> None:
+    fixed_project(root)
+
+    async def scenario(pilot: Any, screen: ProfilesScreen) -> None:
+        await highlight(pilot, screen, "local:generic")
+        await pilot.press("s")
+        await settle(pilot, lambda: isinstance(pilot.app.screen, TextScreen))
+        shown = pilot.app.screen
+        assert "description: Ours." in shown.text and "sim-reviewer" in shown.text, "extends is applied"
+        assert "resolved from: .uet/profiles/generic.yaml → built-in generic" in str(
+            shown.query_one("#text-summary").render())
 
     drive(root, scenario)
 
@@ -331,9 +376,13 @@ def fixed_project(root: Path) -> None:
 
 
 async def opened_list(pilot: Any) -> None:
+    """The list checked, the cursor on a project file (its description is fixed data)."""
     await pilot.pause()
     await pilot.press("E")
     await settle(pilot, lambda: isinstance(pilot.app.screen, ProfilesScreen))
+    screen = pilot.app.screen
+    await settle(pilot, lambda: len(screen.checked) == len(screen.entries))
+    await highlight(pilot, screen, "local:generic")
     await pilot.pause()
 
 

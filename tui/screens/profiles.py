@@ -30,7 +30,7 @@ from textual.widgets import Footer, Header, Label, Static, TextArea
 from textual.worker import get_current_worker
 from watchfiles import awatch
 
-from engine.bootstrap.generate import generate
+from engine.bootstrap.generate import dump_yaml, generate
 from engine.bootstrap.project_facts import project_facts
 from engine.bootstrap.scanner import scan
 from engine.bootstrap.write import write_atomic
@@ -38,20 +38,23 @@ from engine.errors import Problem, UetError, ValidationFailed
 from engine.profiles import (
     available_profiles,
     builtin_dir,
+    load_profile_file,
     local_dir,
+    resolve_chain,
     resolve_source,
     semantic_problems,
     source_for,
+    validate_profile_file,
     validate_profile_text,
 )
 from schemas.workstream import NAME
 from tui.screens.ask import AskScreen
 from tui.widgets.line_table import Column, LineTable
-from tui.widgets.yaml_editor import MARK, YamlEditor
+from tui.widgets.yaml_editor import MARK, YamlEditor, yaml_language
 
 DRAFT = ".draft"
 DEBOUNCE = 0.3
-PROFILE_COLUMNS = [Column("PROFILE", 10, grow=True), Column("SOURCE", 11)]
+PROFILE_COLUMNS = [Column("", 1), Column("PROFILE", 10, grow=True), Column("SOURCE", 11)]
 PROBLEM_COLUMNS = [Column("LINE", 6, right=True), Column("PROBLEM", 20, grow=True)]
 SOURCE_LABELS = {
     ("builtin", False): "built-in ro",
@@ -99,6 +102,28 @@ class Entry:
     @property
     def read_only(self) -> bool:
         return self.kind == "builtin"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What ``uet profiles list`` and ``validate`` say about one file."""
+
+    extends: str | None
+    description: str | None
+    problems: tuple[Problem, ...]
+
+
+def check_entry(entry: Entry, root: Path) -> Checked:
+    if entry.kind == "draft":
+        text = entry.path.read_text(encoding="utf-8")
+        problems = validate_profile_text(text, entry.target, root)
+    else:
+        problems = validate_profile_file(entry.path, root)
+    try:
+        profile = load_profile_file(entry.path) if entry.kind != "draft" else None
+    except ValidationFailed:
+        profile = None
+    return Checked(profile.extends if profile else None, profile.description if profile else None, tuple(problems))
 
 
 @dataclass(frozen=True)
@@ -179,41 +204,40 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class PreviewScreen(Screen[None]):
-    """What bootstrap would write from the profile being edited, as text and diffs."""
+class TextScreen(Screen[None]):
+    """A read-only text to read and scroll: a preview, a resolved profile."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="profiles.preview.back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="profiles.text.back")]
     DEFAULT_CSS = """
-    PreviewScreen #preview-summary { height: auto; padding: 0 1; }
-    PreviewScreen #preview-text { height: 1fr; }
+    TextScreen #text-summary { height: auto; padding: 0 1; }
+    TextScreen #text-body { height: 1fr; }
     """
 
-    def __init__(self, title: str, files: list[PreviewFile], notes: list[str]) -> None:
+    def __init__(self, summary: str, text: str, language: str | None = None) -> None:
         super().__init__()
-        self.heading = title
-        self.files = files
-        self.notes = notes
+        self.summary = summary
+        self.text = text
+        self.language = language
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
-        counts = {action: sum(1 for f in self.files if f.action == action) for action in ("new", "changed", "unchanged")}
-        summary = (f"{self.heading}: {len(self.files)} workstream file(s) — {counts['new']} new, "
-                   f"{counts['changed']} changed, {counts['unchanged']} unchanged. Dry run: nothing is written.")
-        yield Static(summary, id="preview-summary", markup=False)
-        yield TextArea(self._text(), read_only=True, soft_wrap=False, show_line_numbers=False, id="preview-text")
+        yield Static(self.summary, id="text-summary", markup=False)
+        yield TextArea(self.text, read_only=True, soft_wrap=False, language=self.language, id="text-body")
         yield Footer()
 
-    def _text(self) -> str:
-        out: list[str] = []
-        for note in self.notes:
-            out.append(f"! {note}")
-        if self.notes:
-            out.append("")
-        for file in self.files:
-            out.append(f"=== {file.path} ({file.action})")
+    def on_mount(self) -> None:
+        self.query_one("#text-body").focus()
+
+
+def preview_text(files: list[PreviewFile], notes: list[str]) -> str:
+    """Problems first, then each file: in full when new, as a diff when changed."""
+    out = [f"! {note}" for note in notes] + ([""] if notes else [])
+    for file in files:
+        out.append(f"=== {file.path} ({file.action})")
+        if file.action != "unchanged":
             out.append(file.diff.rstrip("\n") if file.action == "changed" else file.text.rstrip("\n"))
-            out.append("")
-        return "\n".join(out) if out else "nothing would be generated"
+        out.append("")
+    return "\n".join(out) if out else "nothing would be generated"
 
 
 class ProfilesScreen(Screen[None]):
@@ -228,6 +252,8 @@ class ProfilesScreen(Screen[None]):
         Binding("c", "copy", "Copy to project", id="profiles.copy",
                 tooltip="Copy the highlighted built-in into .uet/profiles/ to change it"),
         Binding("n", "new", "New", id="profiles.new", tooltip="A new project profile from a template"),
+        Binding("s", "show", "Show resolved", id="profiles.show",
+                tooltip="The highlighted profile as bootstrap uses it: the project's file first, extends applied"),
         Binding("p", "preview", "Preview", id="profiles.preview",
                 tooltip="What bootstrap would generate for this project with the profile being edited"),
         Binding("ctrl+r", "reload", "Reload", id="profiles.reload", priority=True,
@@ -244,6 +270,13 @@ class ProfilesScreen(Screen[None]):
             self.text = text
             self.problems = problems
 
+    class ListChecked(Message):
+        """Every listed file checked, as ``uet profiles validate`` does."""
+
+        def __init__(self, checked: dict[str, Checked]) -> None:
+            super().__init__()
+            self.checked = checked
+
     class DiskChanged(Message):
         """The open file was written (or removed) by someone else."""
 
@@ -258,6 +291,7 @@ class ProfilesScreen(Screen[None]):
         super().__init__()
         self.root = root
         self.entries: dict[str, Entry] = {}
+        self.checked: dict[str, Checked] = {}
         self.current: Entry | None = None
         self.saved_text = ""
         self.problems: list[Problem] = []
@@ -270,6 +304,7 @@ class ProfilesScreen(Screen[None]):
         yield Header(icon="◆")
         with Vertical(id="side"):
             yield LineTable(PROFILE_COLUMNS, id="profiles", cells=self._profile_cells, empty="no profiles found")
+            yield Static(id="about", markup=False)
             yield Static(id="legend", markup=False)
         with Vertical(id="main"):
             yield Static("Enter opens a profile · n new", id="status", markup=False)
@@ -292,8 +327,10 @@ class ProfilesScreen(Screen[None]):
 
     # -- the list ------------------------------------------------------------------------------
 
-    def _profile_cells(self, entry: Entry) -> tuple[str, str]:
-        return (entry.name, SOURCE_LABELS[(entry.kind, entry.overrides)])
+    def _profile_cells(self, entry: Entry) -> tuple[str, str, str]:
+        checked = self.checked.get(entry.key)
+        mark = "…" if checked is None else MARK if checked.problems else "✔"
+        return (mark, entry.name, SOURCE_LABELS[(entry.kind, entry.overrides)])
 
     def _fill_list(self, select: str | None = None) -> None:
         self.entries = {entry.key: entry for entry in list_entries(self.root)}
@@ -303,6 +340,44 @@ class ProfilesScreen(Screen[None]):
             table.cursor = table.index[select]
             table.refresh()
         table.border_title = f"Profiles ({len(self.entries)})"
+        self.check_list(list(self.entries.values()))
+
+    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    def check_list(self, entries: list[Entry]) -> None:
+        checked: dict[str, Checked] = {}
+        for entry in entries:
+            if get_current_worker().is_cancelled:
+                return
+            try:
+                checked[entry.key] = check_entry(entry, self.root)
+            except (OSError, UetError) as exc:
+                checked[entry.key] = Checked(None, None, (Problem(str(exc), str(entry.path)),))
+        self.post_message(self.ListChecked(checked))
+
+    @on(ListChecked)
+    def show_checks(self, message: ListChecked) -> None:
+        self.checked = message.checked
+        table = self.query_one("#profiles", LineTable)
+        table.update_rows([(key, entry) for key, entry in self.entries.items()])
+        self._about(self._highlighted())
+
+    @on(LineTable.RowHighlighted, "#profiles")
+    def describe_profile(self, message: LineTable.RowHighlighted) -> None:
+        self._about(self.entries.get(message.key) if message.key is not None else None)
+
+    def _about(self, entry: Entry | None) -> None:
+        """The highlighted profile as ``uet profiles list`` describes it."""
+        checked = self.checked.get(entry.key) if entry is not None else None
+        if entry is None or checked is None:
+            self.query_one("#about", Static).update("")
+            return
+        if checked.problems:
+            first = checked.problems[0]
+            text = f"{MARK} {len(checked.problems)} problem(s); line {first.line}: {first.message}"
+        else:
+            text = f"extends {checked.extends} · " if checked.extends else ""
+            text += checked.description or ""
+        self.query_one("#about", Static).update(text)
 
     def _highlighted(self) -> Entry | None:
         key = self.query_one("#profiles", LineTable).cursor_key
@@ -601,6 +676,24 @@ class ProfilesScreen(Screen[None]):
         self.app.push_screen(AskScreen("Name of the new profile (saved as .uet/profiles/NAME.yaml)",
                                        "e.g. my-service"), named)
 
+    def action_show(self) -> None:
+        entry = self.current if self.focused is self.query_one(YamlEditor) else self._highlighted()
+        if entry is None:
+            return
+        if entry.kind == "draft":
+            self.notify("a draft is not used by anything: save it (ctrl+s) to see it resolved", severity="warning")
+            return
+        try:
+            resolved = resolve_chain(entry.name, self.root)
+        except UetError as exc:
+            self.notify(str(exc), title=f"Cannot resolve {entry.name}", severity="error", timeout=10)
+            return
+        chain = " → ".join(f"built-in {item.source.name}" if item.source.builtin
+                           else str(item.source.path.relative_to(self.root)) for item in resolved.chain)
+        document = dump_yaml(resolved.profile.model_dump(mode="json", exclude_defaults=True))
+        self.app.push_screen(TextScreen(f"profile {entry.name} as bootstrap uses it, resolved from: {chain}",
+                                        document, "yaml" if yaml_language() else None))
+
     def action_preview(self) -> None:
         entry = self.current or self._highlighted()
         if entry is None:
@@ -622,7 +715,10 @@ class ProfilesScreen(Screen[None]):
 
     @on(PreviewReady)
     def show_preview(self, message: PreviewReady) -> None:
-        self.app.push_screen(PreviewScreen(message.title, message.files, message.notes))
+        counts = {action: sum(1 for f in message.files if f.action == action) for action in ("new", "changed", "unchanged")}
+        summary = (f"{message.title}: {len(message.files)} workstream file(s), {counts['new']} new, "
+                   f"{counts['changed']} changed, {counts['unchanged']} unchanged. Dry run: nothing is written.")
+        self.app.push_screen(TextScreen(summary, preview_text(message.files, message.notes)))
 
     def action_back(self) -> None:
         if self.focused is self.query_one(YamlEditor):
