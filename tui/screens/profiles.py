@@ -336,9 +336,8 @@ class ProfilesScreen(Screen[None]):
         self.entries = {entry.key: entry for entry in list_entries(self.root)}
         table = self.query_one("#profiles", LineTable)
         table.set_rows(list(self.entries.items()))
-        if select is not None and select in table.index:
-            table.cursor = table.index[select]
-            table.refresh()
+        if select is not None:
+            table.move_to(select)
         table.border_title = f"Profiles ({len(self.entries)})"
         self.check_list(list(self.entries.values()))
 
@@ -357,8 +356,7 @@ class ProfilesScreen(Screen[None]):
     @on(ListChecked)
     def show_checks(self, message: ListChecked) -> None:
         self.checked = message.checked
-        table = self.query_one("#profiles", LineTable)
-        table.update_rows([(key, entry) for key, entry in self.entries.items()])
+        self.query_one("#profiles", LineTable).redraw(self.entries)
         self._about(self._highlighted())
 
     @on(LineTable.RowHighlighted, "#profiles")
@@ -432,8 +430,7 @@ class ProfilesScreen(Screen[None]):
         else:
             self.workers.cancel_group(self, "watch")
         self._title()
-        if not entry.read_only:
-            editor.focus()
+        editor.focus()  # a read-only one too: to scroll it, and c, s and p still work there
 
     def _title(self) -> None:
         editor = self.query_one(YamlEditor)
