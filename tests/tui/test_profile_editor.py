@@ -115,6 +115,7 @@ def test_copy_a_builtin_break_it_see_the_line_fix_it_and_save(root: Path) -> Non
     builtin_text = (builtin_dir() / "generic.yaml").read_text(encoding="utf-8")
     copy = local_dir(root) / "generic.yaml"
     bad_line = line_of(builtin_text, "priority:")
+    priority = builtin_text.splitlines()[bad_line - 1].removeprefix("priority:").strip()
 
     async def scenario(pilot: Any, screen: ProfilesScreen) -> None:
         await highlight(pilot, screen, "builtin:generic")
@@ -124,7 +125,7 @@ def test_copy_a_builtin_break_it_see_the_line_fix_it_and_save(root: Path) -> Non
         assert screen.current is not None and screen.current.kind == "local" and screen.current.overrides
         assert "local:generic" in screen.entries and "overrides" in status(screen) and "✔ valid" in status(screen)
 
-        await replace_line_end(pilot, screen, bad_line, "-100", "high")
+        await replace_line_end(pilot, screen, bad_line, priority, "high")
         await checked(pilot, screen)
         [problem] = screen.problems
         assert (problem.line, problem.field) == (bad_line, "priority")
@@ -148,7 +149,7 @@ def test_copy_a_builtin_break_it_see_the_line_fix_it_and_save(root: Path) -> Non
         await pilot.press("ctrl+s")
         await pilot.pause()
         saved = copy.read_text(encoding="utf-8")
-        assert saved == editor(screen).text == builtin_text.replace("priority: -100", "priority: -50")
+        assert saved == editor(screen).text == builtin_text.replace(f"priority: {priority}", "priority: -50")
         assert "# The fallback" in saved, "comments are kept"
         assert "modified" not in status(screen)
 
@@ -283,6 +284,7 @@ def test_builtins_are_read_only(root: Path) -> None:
     async def scenario(pilot: Any, screen: ProfilesScreen) -> None:
         await open_profile(pilot, screen, "builtin:generic")
         assert editor(screen).read_only and "read-only" in status(screen)
+        assert editor(screen).language == "yaml", "highlighting comes with textual[syntax]"
         await pilot.press("ctrl+s", "ctrl+d")
         await pilot.pause()
         assert not local_dir(root).exists()
