@@ -1,0 +1,174 @@
+"""Reviewing a real patch in a real git repository through the dashboard, as a person would:
+P opens the patches, Enter the review; n/p and ]/[ move over hunks and files, space selects a
+hunk, s approves the selection as a new patch that is gated again, a approves it and A applies
+it, and the working tree then holds exactly that hunk's change. Rejecting needs a reason;
+approving over a failed gate needs a written override; g runs the gate again."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from engine.session import operator
+from tests.conftest import Project
+from tests.tui.test_dashboard import settle
+from tui.app import UetApp, make_app
+from tui.screens.ask import AskScreen
+from tui.screens.patches import PatchesScreen
+from tui.widgets.diff_view import DiffView
+from tui.widgets.line_table import LineTable
+
+pytestmark = pytest.mark.slow
+
+LINES = "".join(f"line {n}\n" for n in range(1, 21))
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def make_repo(project: Project, gate_passes: bool = True) -> Project:
+    """A file of twenty lines; a tool (sed) that edits line 2 and line 19, two hunks; a gate."""
+    project.write("f.txt", LINES)
+    project.write(".gitignore", ".uet/\n")
+    project.script("edit.sh", "sed -i -e 's/^line 2$/line two/' -e 's/^line 19$/line nineteen/' f.txt\n")
+    project.script("check.sh", "grep -q 'line 1' f.txt\n" if gate_passes else "echo 'check: not yet' >&2\nexit 1\n")
+    git(project.root, "init", "-q", "-b", "main")
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-q", "-m", "start")
+    project.write(".uet/router.yaml", f"""
+        tools:
+          editor:
+            command: ["{project.root}/edit.sh"]
+            capabilities: [code_edit]
+    """)
+    project.write("ws.yaml", f"""
+        name: two-places
+        steps:
+          - id: edit
+            kind: code_edit
+            tool: editor
+            produces: patch
+            gate: check
+        gates:
+          check: [["{project.root}/check.sh"]]
+    """)
+    project.uet("run", "--plain", str(project.root / "ws.yaml"), timeout=120)
+    return project
+
+
+def review(app: UetApp, scenario: Callable[[Any, PatchesScreen], Awaitable[None]]) -> None:
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("P")
+            await settle(pilot, lambda: isinstance(app.screen, PatchesScreen)
+                         and bool(app.screen.query_one("#list", LineTable).keys))
+            screen = app.screen
+            assert isinstance(screen, PatchesScreen)
+            await pilot.press("enter")
+            await settle(pilot, lambda: screen.patch is not None and bool(screen.query_one(DiffView).units))
+            await scenario(pilot, screen)
+
+    asyncio.run(main())
+
+
+async def answer(pilot: Any, text: str) -> None:
+    """Type into the question that is open and press Enter."""
+    await settle(pilot, lambda: isinstance(pilot.app.screen, AskScreen))
+    pilot.app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+
+
+def moves(project: Project, run_id: str) -> list[tuple[str, str, str]]:
+    events = [json.loads(e) for e in project.uet("logs", run_id, "--json", check=True).stdout.splitlines()]
+    return [(e["data"]["patch"], e["data"]["to"], e["data"]["by"]) for e in events if e["kind"] == "patch.state"]
+
+
+def test_approving_one_hunk_applies_exactly_that_hunk(project: Project) -> None:
+    repo = make_repo(project)
+    app = make_app(repo.root, repo.db, live=False)
+    seen: dict[str, Any] = {}
+
+    async def scenario(pilot: Any, screen: PatchesScreen) -> None:
+        view = screen.query_one(DiffView)
+        original = screen.patch
+        assert original is not None and original.state.value == "gate_passed"
+        assert view.units == ["0.0", "0.1"] and view.current_unit == "0.0"
+        await pilot.press("n")
+        assert view.current_unit == "0.1"
+        await pilot.press("p", "n", "space")
+        assert view.selected == {"0.1"}
+        await pilot.press("v")
+        assert view.viewed == {0}
+        await pilot.press("s")
+        await answer(pilot, "only the second change")
+        await settle(pilot, lambda: screen.patch is not None and screen.patch.parent_id == original.id
+                     and screen.patch.state.value == "gate_passed", timeout=30)
+        new = screen.patch
+        assert view.units == ["0.0"] and (new.added, new.removed) == (1, 1)
+        assert [g.outcome for g in screen.gates] == ["succeeded"]
+        await pilot.press("a")
+        await answer(pilot, "")
+        await settle(pilot, lambda: screen.patch is not None and screen.patch.state.value == "approved")
+        await pilot.press("A")
+        await answer(pilot, "")
+        await settle(pilot, lambda: screen.patch is not None and screen.patch.state.value == "applied")
+        await pilot.press("escape")
+        await settle(pilot, lambda: set(screen.query_one("#list", LineTable).keys) == {original.id, new.id})
+        seen.update(original=original, new=new)
+
+    review(app, scenario)
+    text = (repo.root / "f.txt").read_text()
+    assert "line nineteen" in text and "line two" not in text
+    assert text == LINES.replace("line 19\n", "line nineteen\n")
+    original, new = seen["original"], seen["new"]
+    who = operator()
+    recorded = moves(repo, original.run_id)
+    assert (original.id, "rejected", who) in recorded
+    assert [m[1:] for m in recorded if m[0] == new.id] == [
+        ("proposed", who), ("gating", who), ("gate_passed", "uet"), ("approved", who), ("applied", who)]
+
+
+def test_rejecting_needs_a_reason(project: Project) -> None:
+    repo = make_repo(project)
+    app = make_app(repo.root, repo.db, live=False)
+
+    async def scenario(pilot: Any, screen: PatchesScreen) -> None:
+        await pilot.press("r")
+        await answer(pilot, "")
+        assert isinstance(pilot.app.screen, AskScreen), "an empty reason is not taken"
+        await answer(pilot, "the second edit is wrong")
+        await settle(pilot, lambda: screen.patch is not None and screen.patch.state.value == "rejected")
+        assert screen.patch.reason == "the second edit is wrong" and screen.patch.decided_by == operator()
+
+    review(app, scenario)
+    assert (repo.root / "f.txt").read_text() == LINES
+
+
+def test_a_failed_gate_needs_a_written_override_and_can_be_run_again(project: Project) -> None:
+    repo = make_repo(project, gate_passes=False)
+    app = make_app(repo.root, repo.db, live=False)
+
+    async def scenario(pilot: Any, screen: PatchesScreen) -> None:
+        assert screen.patch is not None and screen.patch.state.value == "gate_failed"
+        assert "check: not yet" in str(screen.query_one("#gate-text").render())
+        await pilot.press("g")
+        await settle(pilot, lambda: len(screen.gates) == 2, timeout=30)
+        assert screen.patch.state.value == "gate_failed" and [g.round for g in screen.gates] == [1, 2]
+        await pilot.press("a")
+        await answer(pilot, "")
+        assert isinstance(pilot.app.screen, AskScreen), "approving over a failed gate needs a written override"
+        await answer(pilot, "checked by hand: the gate is wrong")
+        await settle(pilot, lambda: screen.patch is not None and screen.patch.state.value == "approved")
+        assert screen.patch.reason == "override: checked by hand: the gate is wrong"
+
+    review(app, scenario)
