@@ -172,3 +172,65 @@ def test_a_failed_gate_needs_a_written_override_and_can_be_run_again(project: Pr
         assert screen.patch.reason == "override: checked by hand: the gate is wrong"
 
     review(app, scenario)
+
+
+# -- appearance, over a fixed store ------------------------------------------------------------------
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture
+def patches_db(tmp_path: Path) -> Path:
+    from tests.tui import stores
+
+    (tmp_path / ".uet").mkdir()
+    return stores.patches(tmp_path / ".uet" / "uet.db")
+
+
+def fixed(db: Path) -> UetApp:
+    from tests.tui import stores
+
+    return make_app(db.parent.parent, db, clock=lambda: stores.NOW, live=False)
+
+
+async def patch_list(pilot: Any) -> None:
+    await pilot.pause()
+    await pilot.press("P")
+    await settle(pilot, lambda: isinstance(pilot.app.screen, PatchesScreen)
+                 and len(pilot.app.screen.query_one("#list", LineTable).keys) == 4)
+    await pilot.pause()
+
+
+async def opened(pilot: Any) -> None:
+    await patch_list(pilot)
+    await pilot.press("enter")
+    screen = pilot.app.screen
+    await settle(pilot, lambda: screen.patch is not None and screen.query_one(DiffView).units == ["0.0", "0.1", "1.0"])
+    await pilot.press("n", "space", "v")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_patch_list_snapshot(snap_compare: Any, patches_db: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(fixed(patches_db), terminal_size=size, run_before=patch_list)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_diff_review_snapshot(snap_compare: Any, patches_db: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(fixed(patches_db), terminal_size=size, run_before=opened)
+
+
+def test_diff_review_side_by_side_snapshot(snap_compare: Any, patches_db: Path) -> None:
+    assert snap_compare(fixed(patches_db), terminal_size=(210, 30), run_before=opened)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_failed_gate_review_snapshot(snap_compare: Any, patches_db: Path, size: tuple[int, int]) -> None:
+    async def failed(pilot: Any) -> None:
+        await patch_list(pilot)
+        await pilot.press("j", "enter")
+        screen = pilot.app.screen
+        await settle(pilot, lambda: screen.patch is not None and screen.patch.state.value == "gate_failed")
+        await pilot.pause()
+
+    assert snap_compare(fixed(patches_db), terminal_size=size, run_before=failed)
