@@ -234,3 +234,87 @@ def test_failed_gate_review_snapshot(snap_compare: Any, patches_db: Path, size: 
         await pilot.pause()
 
     assert snap_compare(fixed(patches_db), terminal_size=size, run_before=failed)
+
+
+# -- the diff view on its own ---------------------------------------------------------------------------
+
+
+def big_diff(files: int = 4, hunks: int = 320, changed: int = 10) -> str:
+    """About 20,000 lines: ``files`` files of ``hunks`` hunks, each replacing ``changed`` lines."""
+    out = []
+    for f in range(files):
+        out += [f"diff --git a/pkg/m{f}.py b/pkg/m{f}.py", f"--- a/pkg/m{f}.py", f"+++ b/pkg/m{f}.py"]
+        for h in range(hunks):
+            start = h * 100 + 1
+            out.append(f"@@ -{start},{changed} +{start},{changed} @@")
+            out += [f"-x{n} = {n}" for n in range(changed // 2)] + [f"+x{n} = {n} * 2" for n in range(changed // 2)]
+            out += [f" y{n} = {n}" for n in range(changed - changed // 2)]
+    return "\n".join(out) + "\n"
+
+
+def with_view(diff: str, check: Callable[[Any, DiffView], Awaitable[None]], size: tuple[int, int] = (100, 30)) -> None:
+    from textual.app import App, ComposeResult
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DiffView()
+
+    async def main() -> None:
+        app = Host()
+        async with app.run_test(size=size) as pilot:
+            view = app.query_one(DiffView)
+            view.focus()
+            view.set_diff(diff)
+            await pilot.pause()
+            await check(pilot, view)
+
+    asyncio.run(main())
+
+
+def test_a_twenty_thousand_line_diff_renders_only_what_is_on_screen() -> None:
+    diff = big_diff()
+    assert diff.count("\n") > 20_000
+
+    async def check(pilot: Any, view: DiffView) -> None:
+        assert len(view.units) == 1_280
+        assert len(view._cache) <= view.size.height, "only the visible lines are drawn"
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert view.current_unit == "2.0"
+        await pilot.press("n", "space")
+        assert view.selected == {"2.1"}
+        top = view.scroll_offset.y
+        assert top <= view.row_of("2.1") < top + view.size.height
+        assert len(view._cache) <= 3 * view.size.height
+
+    with_view(diff, check)
+
+
+def test_the_gutter_reads_without_colour_and_control_characters_never_reach_the_terminal() -> None:
+    diff = ("diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1,2 +1,2 @@\n keep\n"
+            "-old \x1b[31mred\n+new\tline\n")
+
+    async def check(pilot: Any, view: DiffView) -> None:
+        lines = ["".join(s.text for s in view.render_line(y)) for y in range(5)]
+        assert lines[0].startswith("━━ a.txt (modified) +1 -1")
+        assert lines[1].startswith("▶ [ ] @@ -1,2 +1,2 @@")
+        assert lines[2].rstrip() == "    1     1   keep"
+        assert lines[3].rstrip() == "    2       - old \ufffd[31mred"
+        assert lines[4].rstrip() == "          2 + new line"
+        assert not view.split
+        await pilot.press("t")
+        assert view.split
+        pair = "".join(s.text for s in view.render_line(3))
+        assert "- old" in pair and "+ new" in pair
+
+    with_view(diff, check)
+
+
+def test_side_by_side_is_automatic_from_160_columns() -> None:
+    async def check(pilot: Any, view: DiffView) -> None:
+        assert view.split
+
+    with_view(TWO_FILE_DIFF, check, size=(170, 20))
+
+
+TWO_FILE_DIFF = ("diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-a\n+b\n"
+                 "diff --git a/b.bin b/b.bin\nnew file mode 100644\nBinary files /dev/null and b/b.bin differ\n")
