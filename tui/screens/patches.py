@@ -8,6 +8,8 @@ screen hears about changes from other processes through the app's ``StoreChanged
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -243,10 +245,15 @@ class PatchesScreen(Screen[None]):
             return True if self.reviewing else None
         return True
 
-    def _ask(self, question: str, hint: str, then, required: bool = False) -> None:  # noqa: ANN001
+    def _ask(self, question: str, hint: str, then: Callable[[str], object], required: bool = False) -> None:
+        """Ask, then call ``then`` with the answer; Esc (None) decides nothing."""
         from tui.screens.ask import AskScreen
 
-        self.app.push_screen(AskScreen(question, hint, required=required), then)
+        def answered(answer: str | None) -> None:
+            if answer is not None:
+                then(answer)
+
+        self.app.push_screen(AskScreen(question, hint, required=required), answered)
 
     def action_approve(self) -> None:
         patch = self._target()
@@ -255,33 +262,31 @@ class PatchesScreen(Screen[None]):
         if patch.state.value == "gate_failed":
             self._ask(f"Patch {patch.id} FAILED its gate {patch.gate!r}. Approve it anyway?",
                       "why it is safe (required), Enter approves, Esc goes back",
-                      lambda why: why and self.decide("approve", patch.id, override=why), required=True)
+                      lambda why: self.decide("approve", patch.id, override=why), required=True)
             return
         self._ask(f"Approve patch {patch.id} ({len(patch.files)} file(s), +{patch.added} -{patch.removed})?",
                   "comment (optional), Enter approves, Esc goes back",
-                  lambda comment: comment is not None and self.decide("approve", patch.id, text=comment or None))
+                  lambda comment: self.decide("approve", patch.id, text=comment or None))
 
     def action_reject(self) -> None:
         patch = self._target()
         if patch is not None:
             self._ask(f"Reject patch {patch.id}?", "the reason (required), Enter rejects, Esc goes back",
-                      lambda reason: reason and self.decide("reject", patch.id, text=reason), required=True)
+                      lambda reason: self.decide("reject", patch.id, text=reason), required=True)
 
     def action_apply(self) -> None:
         patch = self._target()
         if patch is not None:
             self._ask(f"Apply patch {patch.id} to the working tree?",
                       "Enter applies; type commit, then Enter, to commit it too; Esc goes back",
-                      lambda answer: answer is not None and self.decide("apply", patch.id,
-                                                                        commit=answer.lower() == "commit"))
+                      lambda answer: self.decide("apply", patch.id, commit=answer.lower() == "commit"))
 
     def action_revert(self) -> None:
         patch = self._target()
         if patch is not None:
             self._ask(f"Revert patch {patch.id} in the working tree?",
                       "Enter reverts; type commit, then Enter, to commit the revert; Esc goes back",
-                      lambda answer: answer is not None and self.decide("revert", patch.id,
-                                                                        commit=answer.lower() == "commit"))
+                      lambda answer: self.decide("revert", patch.id, commit=answer.lower() == "commit"))
 
     def action_regate(self) -> None:
         patch = self._target()
@@ -300,8 +305,7 @@ class PatchesScreen(Screen[None]):
         self._ask(f"Approve {len(keep)} of {len(view.units)} hunks of patch {patch.id} as a new patch "
                   "and reject the rest?",
                   "reason (optional), Enter goes ahead, Esc goes back",
-                  lambda reason: reason is not None and self.decide("split", patch.id, text=reason or None,
-                                                                    keep=keep))
+                  lambda reason: self.decide("split", patch.id, text=reason or None, keep=keep))
 
     @work(thread=True, group="decide", exclusive=True, exit_on_error=False)
     def decide(self, kind: str, patch_id: str, text: str | None = None, override: str | None = None,
