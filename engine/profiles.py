@@ -272,3 +272,17 @@ def semantic_problems(resolved: Resolved) -> list[Problem]:
     for name in profile.phases:
         problems.extend(_phase_problems(resolved, name))
     return problems
+
+
+SCHEMA_URL = "https://uet.dev/schemas/profile.v1.json"
+
+
+def project_copy(text: str) -> str:
+    """A built-in profile's text as it should read inside a project's ``.uet/profiles/``: the
+    built-ins name their schema by a path inside this package, which means nothing there, so
+    the copy names it by its URL (the schema's ``$id``). Everything else is kept byte for byte."""
+    lines = text.split("\n", 1)
+    if lines[0].startswith("# yaml-language-server: $schema="):
+        lines[0] = f"# yaml-language-server: $schema={SCHEMA_URL}"
+    return "\n".join(lines)
+

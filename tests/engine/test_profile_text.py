@@ -3,10 +3,13 @@ file it will be saved as, with the same problems ``validate_profile_file`` finds
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from engine.profiles import builtin_dir, local_dir, validate_profile_file, validate_profile_text
 from tests.conftest import Project
+
+JSON_DIR = Path(__file__).resolve().parents[2] / "schemas" / "json"
 
 SMALL = """\
 # a comment the editor keeps
@@ -73,3 +76,13 @@ def test_the_text_replaces_the_file_on_disk(project: Project) -> None:
     path = project.write(".uet/profiles/mine.yaml", SMALL + "priority: lots\n")
     assert validate_profile_text(SMALL, path, project.root) == []
     assert validate_profile_file(Path(path), project.root) != []
+
+
+def test_a_project_copy_names_the_schema_by_its_url() -> None:
+    from engine.profiles import SCHEMA_URL, builtin_dir, project_copy
+
+    original = (builtin_dir() / "generic.yaml").read_text(encoding="utf-8")
+    copied = project_copy(original)
+    assert copied.splitlines()[0] == f"# yaml-language-server: $schema={SCHEMA_URL}"
+    assert copied.splitlines()[1:] == original.splitlines()[1:]
+    assert json.loads((JSON_DIR / "profile.v1.json").read_text())["$id"] == SCHEMA_URL

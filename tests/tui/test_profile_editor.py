@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine.profiles import builtin_dir, local_dir
+from engine.profiles import builtin_dir, local_dir, project_copy
 from tui.app import make_app
 from tui.screens.profiles import TEMPLATE, ConfirmScreen, ProfilesScreen, TextScreen
 from tui.widgets.line_table import LineTable
@@ -112,7 +112,7 @@ def status(screen: ProfilesScreen) -> str:
 
 
 def test_copy_a_builtin_break_it_see_the_line_fix_it_and_save(root: Path) -> None:
-    builtin_text = (builtin_dir() / "generic.yaml").read_text(encoding="utf-8")
+    builtin_text = project_copy((builtin_dir() / "generic.yaml").read_text(encoding="utf-8"))
     copy = local_dir(root) / "generic.yaml"
     bad_line = line_of(builtin_text, "priority:")
     priority = builtin_text.splitlines()[bad_line - 1].removeprefix("priority:").strip()
@@ -252,7 +252,7 @@ def test_copy_asks_before_replacing_a_project_file(root: Path) -> None:
         await settle(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         await pilot.press("y")
         await checked(pilot, screen)
-        assert ours.read_text(encoding="utf-8") == (builtin_dir() / "generic.yaml").read_text(encoding="utf-8")
+        assert ours.read_text(encoding="utf-8") == project_copy((builtin_dir() / "generic.yaml").read_text(encoding="utf-8"))
 
     drive(root, scenario)
 

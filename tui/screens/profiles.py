@@ -40,6 +40,7 @@ from engine.profiles import (
     builtin_dir,
     load_profile_file,
     local_dir,
+    project_copy,
     resolve_chain,
     resolve_source,
     semantic_problems,
@@ -638,7 +639,7 @@ class ProfilesScreen(Screen[None]):
         target = local_dir(self.root) / f"{entry.name}.yaml"
 
         def copy() -> None:
-            text = entry.path.read_text(encoding="utf-8")
+            text = project_copy(entry.path.read_text(encoding="utf-8"))
             if self._write(target, text):
                 copied = Entry(entry.name, target, "local", True)
                 self._fill_list(select=copied.key)
