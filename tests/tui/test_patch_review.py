@@ -318,3 +318,22 @@ def test_side_by_side_is_automatic_from_160_columns() -> None:
 
 TWO_FILE_DIFF = ("diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-a\n+b\n"
                  "diff --git a/b.bin b/b.bin\nnew file mode 100644\nBinary files /dev/null and b/b.bin differ\n")
+
+
+def test_a_decision_made_elsewhere_shows_up_in_the_open_review(project: Project) -> None:
+    repo = make_repo(project)
+    app = make_app(repo.root, repo.db, live=False)
+
+    async def scenario(pilot: Any, screen: PatchesScreen) -> None:
+        assert screen.patch is not None
+        patch_id = screen.patch.id
+        await asyncio.to_thread(repo.uet, "patch", "reject", patch_id, "--reason", "from the command line", check=True)
+        app.poke()  # what the store's change feed does when another process writes
+        await settle(pilot, lambda: screen.patch is not None and screen.patch.state.value == "rejected")
+        assert screen.patch.reason == "from the command line"
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen")
+        await pilot.press("escape")
+        await settle(pilot, lambda: pilot.app.screen is screen)
+
+    review(app, scenario)
