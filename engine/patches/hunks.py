@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -279,5 +280,18 @@ def regate(store: Store, patch_id: str, by: str, *, timeout: float | None = None
     return ledger.get(patch.id), outcome
 
 
-__all__ = ["DECIDABLE", "FileDiff", "Hunk", "gate_commands", "hunk_ids", "next_round", "parse", "regate",
+def approve_hunks(store: Store, patch_id: str, keep: set[str], by: str, reason: str | None = None, *,
+                  on_split: Callable[[PatchRecord], None] | None = None,
+                  timeout: float | None = None) -> PatchRecord:
+    """``split``, then gate the new patch when its step has a gate (``on_split`` hears of the
+    new patch before its gate runs). The new patch still needs its own approval."""
+    patch = split(store, patch_id, keep, by, reason)
+    if on_split is not None:
+        on_split(patch)
+    if patch.gate:
+        patch, _ = regate(store, patch.id, by, timeout=timeout)
+    return patch
+
+
+__all__ = ["DECIDABLE", "FileDiff", "Hunk", "approve_hunks", "gate_commands", "hunk_ids", "next_round", "parse", "regate",
            "select", "split"]

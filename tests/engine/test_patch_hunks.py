@@ -157,3 +157,14 @@ def test_a_gate_run_again_can_fail_and_then_needs_an_override(repo: Project) -> 
         assert "broken" in queries.gate_results(patch["id"])[-1].output_tail
         with pytest.raises(PatchDecisionError, match="override"):
             Ledger(store).approve(patch["id"], "bob")
+
+
+def test_approving_hunks_gates_the_new_patch_at_once(repo: Project) -> None:
+    from engine.patches.hunks import approve_hunks
+
+    patch = only_patch(repo)
+    heard: list[str] = []
+    with Store(repo.db) as store:
+        new = approve_hunks(store, patch["id"], {"0.0"}, "carol", on_split=lambda p: heard.append(p.state.value))
+        assert heard == ["proposed"] and new.state is PatchState.GATE_PASSED and new.parent_id == patch["id"]
+        assert [g.round for g in queries.gate_results(new.id)] == [1]

@@ -312,7 +312,7 @@ class PatchesScreen(Screen[None]):
                commit: bool = False, keep: set[str] | None = None) -> None:
         """One decision through the ledger, by the app's user; gates run here too, so the
         screen stays live while they do."""
-        from engine.patches.hunks import regate, split
+        from engine.patches.hunks import approve_hunks, regate
         from engine.patches.ledger import Ledger
 
         app = self.app
@@ -332,11 +332,8 @@ class PatchesScreen(Screen[None]):
                 app.call_from_thread(self._busy, patch_id, "gating…")
                 patch, _ = regate(store, patch_id, who)
             else:
-                patch = split(store, patch_id, keep or set(), who, text)
-                app.call_from_thread(self._switch, patch.id)
-                if patch.gate:
-                    app.call_from_thread(self._busy, patch.id, "gating…")
-                    patch, _ = regate(store, patch.id, who)
+                patch = approve_hunks(store, patch_id, keep or set(), who, text,
+                                      on_split=lambda new: app.call_from_thread(self._switch, new))
         except UetError as exc:
             app.call_from_thread(self._done, None, str(exc))
             return
@@ -347,11 +344,12 @@ class PatchesScreen(Screen[None]):
         self._summary()
         self.load_patch(patch_id, with_diff=False)
 
-    def _switch(self, patch_id: str) -> None:
-        """A subset became a new patch: review that one."""
+    def _switch(self, patch: PatchRecord) -> None:
+        """A subset became a new patch: review that one while its gate runs."""
         self.patch = None
+        self.busy = "gating…" if patch.gate else None
         if self.reviewing:
-            self.load_patch(patch_id, with_diff=True)
+            self.load_patch(patch.id, with_diff=True)
 
     def _done(self, patch: PatchRecord | None, error: str | None) -> None:
         self.busy = None
