@@ -21,6 +21,7 @@ from textual.widgets import ContentSwitcher, Footer, Header, Static
 from engine.errors import UetError
 from schemas.patch import GateResultRecord, PatchRecord
 from store import queries
+from store.errors import StoreError
 from tui.app import StoreChanged
 from tui.format import duration
 from tui.widgets.diff_view import DiffView
@@ -235,6 +236,10 @@ class PatchesScreen(Screen[None]):
     # -- decisions -------------------------------------------------------------------------------------
 
     def _target(self) -> PatchRecord | None:
+        """The patch a decision is about; none while a decision or gate is still running."""
+        if self.busy:
+            self.notify(f"wait: {self.busy}", severity="warning")
+            return None
         if self.reviewing:
             return self.patch
         key = self.query_one("#list", LineTable).cursor_key
@@ -294,7 +299,7 @@ class PatchesScreen(Screen[None]):
             self.decide("regate", patch.id)
 
     def action_approve_hunks(self) -> None:
-        patch = self.patch
+        patch = self._target()
         view = self.query_one("#diff", DiffView)
         if patch is None or not self.reviewing:
             return
@@ -307,9 +312,16 @@ class PatchesScreen(Screen[None]):
                   "reason (optional), Enter goes ahead, Esc goes back",
                   lambda reason: self.decide("split", patch.id, text=reason or None, keep=keep))
 
-    @work(thread=True, group="decide", exclusive=True, exit_on_error=False)
     def decide(self, kind: str, patch_id: str, text: str | None = None, override: str | None = None,
                commit: bool = False, keep: set[str] | None = None) -> None:
+        self.busy = {"regate": "gating…", "split": "cutting the patch…", "apply": "applying…",
+                     "revert": "reverting…"}.get(kind, "recording…")
+        self._summary()
+        self._decide(kind, patch_id, text, override, commit, keep)
+
+    @work(thread=True, group="decide", exclusive=True, exit_on_error=False)
+    def _decide(self, kind: str, patch_id: str, text: str | None, override: str | None, commit: bool,
+                keep: set[str] | None) -> None:
         """One decision through the ledger, by the app's user; gates run here too, so the
         screen stays live while they do."""
         from engine.patches.hunks import approve_hunks, regate
@@ -329,20 +341,18 @@ class PatchesScreen(Screen[None]):
             elif kind == "revert":
                 patch = ledger.revert(patch_id, who, commit=commit)
             elif kind == "regate":
-                app.call_from_thread(self._busy, patch_id, "gating…")
+                app.call_from_thread(self.load_patch, patch_id, False)
                 patch, _ = regate(store, patch_id, who)
             else:
                 patch = approve_hunks(store, patch_id, keep or set(), who, text,
                                       on_split=lambda new: app.call_from_thread(self._switch, new))
-        except UetError as exc:
+        except (UetError, StoreError) as exc:
             app.call_from_thread(self._done, None, str(exc))
             return
+        except Exception as exc:  # noqa: BLE001 - said on screen, and the screen is not left busy
+            app.call_from_thread(self._done, None, f"{type(exc).__name__}: {exc}")
+            return
         app.call_from_thread(self._done, patch, None)
-
-    def _busy(self, patch_id: str, what: str) -> None:
-        self.busy = what
-        self._summary()
-        self.load_patch(patch_id, with_diff=False)
 
     def _switch(self, patch: PatchRecord) -> None:
         """A subset became a new patch: review that one while its gate runs."""
