@@ -133,6 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     a = patch_sub.add_parser("revert", help="undo an applied patch", parents=[common])
     a.add_argument("id")
     a.add_argument("--commit", action="store_true")
+    a = patch_sub.add_parser("hunks", help="list a patch's hunks with the ids `split` takes", parents=[common])
+    a.add_argument("id")
+    a = patch_sub.add_parser("split", help="keep some hunks as a new patch (gated again); reject the rest",
+                             parents=[common])
+    a.add_argument("id")
+    a.add_argument("--hunks", required=True, help="comma-separated hunk ids from `uet patch hunks`, e.g. 0.1,1.0")
+    a.add_argument("--reason")
+    a = patch_sub.add_parser("regate", help="run the patch's gate again", parents=[common])
+    a.add_argument("id")
 
     p = add("costs", "tokens and dollars by run, step, tool and model")
     p.add_argument("run", nargs="?")

@@ -62,6 +62,8 @@ def cmd_patch(args: argparse.Namespace) -> int:
         who = operator()
         if action == "show":
             return _show(ledger.get(args.id), args)
+        if action in ("hunks", "split", "regate"):
+            return _hunk_action(store, ledger, args, who)
         if action == "approve":
             patch = ledger.approve(args.id, who, comment=args.comment, override=args.override)
         elif action == "reject":
@@ -116,6 +118,34 @@ def _show(patch: PatchRecord, args: argparse.Namespace) -> int:
                     console.print(Text("      " + tail_line, style="dim"))
     elif patch.gate:
         console.print(f"gate {patch.gate}: not run yet")
+    return EXIT_OK
+
+
+def _hunk_action(store, ledger, args: argparse.Namespace, who: str) -> int:  # noqa: ANN001
+    from engine.patches import hunks
+
+    patch = ledger.get(args.id)
+    if args.patch_command == "hunks":
+        from store import queries
+
+        for file in hunks.parse(queries.patch_diff(patch.id)):
+            print(f"{file.path}")
+            if not file.hunks:
+                print(f"  {', '.join(file.unit_ids):6} the whole file (no text hunks)")
+            for hunk in file.hunks:
+                added = sum(1 for line in hunk.lines if line.startswith("+"))
+                removed = sum(1 for line in hunk.lines if line.startswith("-"))
+                print(f"  {hunk.id:6} {hunk.header}  +{added} -{removed}")
+        return EXIT_OK
+    if args.patch_command == "split":
+        keep = {part.strip() for part in args.hunks.split(",") if part.strip()}
+        new = hunks.approve_hunks(store, patch.id, keep, who, args.reason,
+                                  on_split=lambda p: print(f"patch {p.id} holds hunks {', '.join(sorted(keep))}; "
+                                                           f"patch {patch.id} rejected"))
+        print(f"patch {new.id} {patch_label(new.state.value)}" + (f": {new.reason}" if new.reason else ""))
+        return EXIT_OK
+    new, _outcome = hunks.regate(store, patch.id, who)
+    print(f"patch {new.id} {patch_label(new.state.value)}" + (f": {new.reason}" if new.reason else ""))
     return EXIT_OK
 
 

@@ -123,7 +123,7 @@ class Ledger:
             raise PatchDecisionError(f"patch {patch.id} has not been gated yet ({patch.gate!r}); wait for it")
         if state not in (P.PROPOSED, P.GATE_PASSED, P.GATE_FAILED):
             raise PatchDecisionError(f"patch {patch.id} is {state.value}; only a proposed or gated patch is approved")
-        why = f"override: {override}" if state is P.GATE_FAILED else comment
+        why = f"override: {override}" if state is P.GATE_FAILED else (comment or "approved")
         if override and comment:
             why = f"{why}; {comment}"
         self._transition(patch, P.APPROVED, by, why)
