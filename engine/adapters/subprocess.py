@@ -146,16 +146,20 @@ class _Child:
 
 _which: dict[tuple[str, str], str | None] = {}
 _cwd_cache: dict[str, str] = {}
-_environ: dict[str, str] | None = None
+_environ: tuple[int, dict[str, str]] | None = None
 
 
 def _base_env() -> dict[str, str]:
-    """A plain copy of the environment, taken once: os.environ decodes on every access, which
-    posix_spawn would otherwise pay for each child. Steps add to it through ``env``."""
+    """A plain copy of the environment, remade only when the environment changed: os.environ
+    decodes on every access, which posix_spawn would otherwise pay for each child. The
+    fingerprint hashes the raw entries (bytes cache their hashes, so it costs a few
+    microseconds). Steps add to it through ``env``."""
     global _environ
-    if _environ is None:
-        _environ = dict(os.environ)
-    return _environ
+    raw = getattr(os.environ, "_data", None)
+    fingerprint = hash(tuple(raw.items())) if isinstance(raw, dict) else None
+    if _environ is None or fingerprint is None or _environ[0] != fingerprint:
+        _environ = (fingerprint or 0, dict(os.environ))
+    return _environ[1]
 
 
 def _resolve(program: str, env: dict[str, str]) -> str | None:

@@ -324,3 +324,16 @@ def test_children_in_our_own_directory_start_through_posix_spawn(tmp_path: Path,
     result = asyncio.run(run_subprocess(missing, asyncio.Event()))
     assert result.outcome == "failed" and result.exit_code == 127
     assert "no-such-program-here" in (result.error or "")
+
+
+def test_children_see_the_environment_as_it_is_now(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapter keeps a copy of the environment for speed; a change must still reach the
+    next child (a long-lived process such as the dashboard may change PATH)."""
+    from engine.adapters.subprocess import _base_env
+
+    monkeypatch.setenv("UET_PROBE", "one")
+    assert _base_env()["UET_PROBE"] == "one"
+    monkeypatch.setenv("UET_PROBE", "two")
+    assert _base_env()["UET_PROBE"] == "two"
+    monkeypatch.delenv("UET_PROBE")
+    assert "UET_PROBE" not in _base_env()

@@ -125,7 +125,7 @@ def test_a_python_repository_bootstrapped_and_launched_from_the_ui(repo: Path) -
         assert run.workstream == "quality"
         await settle(pilot, lambda: dashboard.runs[run.id].state.value in ("succeeded", "failed"),  # type: ignore[attr-defined]
                      timeout=120)
-        assert dashboard.runs[run.id].state.value == "succeeded"  # type: ignore[attr-defined]
+        assert dashboard.runs[run.id].state.value == "succeeded", dashboard.runs[run.id].reason  # type: ignore[attr-defined]
 
     on_screen(app, scenario)
 

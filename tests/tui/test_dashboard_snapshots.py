@@ -58,7 +58,11 @@ def test_run_screen(snap_compare: Any, fixed_db: Path, size: tuple[int, int]) ->
                 break
             await pilot.pause(0.02)
         await pilot.press("j", "j", "j", "j")  # test-integration: two attempts
-        await pilot.pause(0.3)
+        for _ in range(200):
+            if pilot.app.screen.query_one("#attempts", LineTable).keys == ["1", "2"]:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
 
     assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=opened)
 
