@@ -102,7 +102,8 @@ def test_cancel_question(snap_compare: Any, fixed_db: Path, size: tuple[int, int
     assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=asking)
 
 
-def test_quit_question(snap_compare: Any, fixed_db: Path) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_quit_question(snap_compare: Any, fixed_db: Path, size: tuple[int, int]) -> None:
     from tui.screens.quit import QuitScreen
 
     async def asking(pilot: Any) -> None:
@@ -110,4 +111,4 @@ def test_quit_question(snap_compare: Any, fixed_db: Path) -> None:
         pilot.app.push_screen(QuitScreen(2, 3))
         await pilot.pause(0.2)
 
-    assert snap_compare(app_for(fixed_db), terminal_size=(80, 24), run_before=asking)
+    assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=asking)
