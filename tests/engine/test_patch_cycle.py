@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Project
+from tests.engine.patch_repos import git
 
 pytestmark = pytest.mark.slow
 
 PY = sys.executable
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                          check=True, capture_output=True, text=True).stdout
 
 
 def snapshot(root: Path) -> str:

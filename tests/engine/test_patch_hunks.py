@@ -6,7 +6,6 @@ Gates run again on demand, and a failing one moves the patch to gate_failed."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,10 @@ from engine.states import can_transition
 from schemas.states import PatchState
 from store import Store, queries
 from tests.conftest import Project
+from tests.engine.patch_repos import two_hunk_repo
 
 pytestmark = pytest.mark.slow
 
-LINES = "".join(f"line {n}\n" for n in range(1, 21))
 TWO_HUNKS = """diff --git a/f.txt b/f.txt
 --- a/f.txt
 +++ b/f.txt
@@ -42,39 +41,10 @@ Binary files /dev/null and b/g.bin differ
 """
 
 
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                          check=True, capture_output=True, text=True).stdout
-
-
 @pytest.fixture
 def repo(project: Project) -> Project:
-    project.write("f.txt", LINES)
-    project.write(".gitignore", ".uet/\n")
-    project.script("edit.sh", "sed -i -e 's/^line 2$/line two/' -e 's/^line 19$/line nineteen/' f.txt\n")
-    project.script("check.sh", "grep -q 'line 1' f.txt\n")
-    git(project.root, "init", "-q", "-b", "main")
-    git(project.root, "add", "-A")
-    git(project.root, "commit", "-q", "-m", "start")
-    project.write(".uet/router.yaml", f"""
-        tools:
-          editor:
-            command: ["{project.root}/edit.sh"]
-            capabilities: [code_edit]
-    """)
-    project.write("ws.yaml", f"""
-        name: two-places
-        steps:
-          - id: edit
-            kind: code_edit
-            tool: editor
-            produces: patch
-            gate: check
-        gates:
-          check: [["{project.root}/check.sh"]]
-    """)
-    result = project.uet("run", "--plain", str(project.root / "ws.yaml"))
-    assert result.returncode == 0, result.stdout + result.stderr
+    two_hunk_repo(project)
+    assert project.uet("patches", "--json", check=True).stdout.count('"id"') == 1
     return project
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ from textual.widgets import Input
 
 from engine.session import operator
 from tests.conftest import Project
+from tests.engine.patch_repos import LINES
+from tests.engine.patch_repos import two_hunk_repo as make_repo
 from tests.tui.test_dashboard import settle
 from tui.app import UetApp, make_app
 from tui.screens.ask import AskScreen
@@ -26,44 +27,6 @@ from tui.widgets.diff_view import DiffView
 from tui.widgets.line_table import LineTable
 
 pytestmark = pytest.mark.slow
-
-LINES = "".join(f"line {n}\n" for n in range(1, 21))
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                          check=True, capture_output=True, text=True).stdout
-
-
-def make_repo(project: Project, gate_passes: bool = True) -> Project:
-    """A file of twenty lines; a tool (sed) that edits line 2 and line 19, two hunks; a gate."""
-    project.write("f.txt", LINES)
-    project.write(".gitignore", ".uet/\n")
-    project.script("edit.sh", "sed -i -e 's/^line 2$/line two/' -e 's/^line 19$/line nineteen/' f.txt\n")
-    project.script("check.sh", "grep -q 'line 1' f.txt\n" if gate_passes else "echo 'check: not yet' >&2\nexit 1\n")
-    git(project.root, "init", "-q", "-b", "main")
-    git(project.root, "add", "-A")
-    git(project.root, "commit", "-q", "-m", "start")
-    project.write(".uet/router.yaml", f"""
-        tools:
-          editor:
-            command: ["{project.root}/edit.sh"]
-            capabilities: [code_edit]
-    """)
-    project.write("ws.yaml", f"""
-        name: two-places
-        steps:
-          - id: edit
-            kind: code_edit
-            tool: editor
-            produces: patch
-            gate: check
-        gates:
-          check: [["{project.root}/check.sh"]]
-    """)
-    project.uet("run", "--plain", str(project.root / "ws.yaml"), timeout=120)
-    return project
-
 
 def review(app: UetApp, scenario: Callable[[Any, PatchesScreen], Awaitable[None]]) -> None:
     async def main() -> None:
