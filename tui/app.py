@@ -16,7 +16,6 @@ from pathlib import Path
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.command import Hit, Hits, Provider
 from textual.message import Message
 
 from engine.hosted import Host
@@ -24,6 +23,7 @@ from engine.monitor import Delta, Monitor
 from engine.session import operator
 from schemas.settings import TuiSettings
 from store import ChangeFeed, Store
+from tui.palette import BindingCommands
 
 
 class StoreChanged(Message):
@@ -32,30 +32,6 @@ class StoreChanged(Message):
     def __init__(self, delta: Delta) -> None:
         super().__init__()
         self.delta = delta
-
-
-class BindingCommands(Provider):
-    """Every binding of the screen in front, in the command palette."""
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        screen = self.screen
-        for key, active in screen.active_bindings.items():
-            binding = active.binding
-            if not binding.description or not active.enabled:
-                continue
-            title = f"{binding.description} ({self.app.get_key_display(binding)})"
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title),
-                          _runner(active.node, binding.action), help=binding.tooltip or key)
-
-
-def _runner(node: object, action: str) -> Callable[[], object]:
-    async def run() -> None:
-        await node.app.run_action(action, node)  # type: ignore[attr-defined]
-
-    return run
 
 
 class UetApp(App[None]):

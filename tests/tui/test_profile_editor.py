@@ -13,7 +13,9 @@ import pytest
 
 from engine.profiles import builtin_dir, local_dir, project_copy
 from tui.app import make_app
-from tui.screens.profiles import TEMPLATE, ConfirmScreen, ProfilesScreen, TextScreen
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.profiles import TEMPLATE, ProfilesScreen
+from tui.screens.text import TextScreen
 from tui.widgets.line_table import LineTable
 from tui.widgets.yaml_editor import YamlEditor
 
