@@ -84,4 +84,5 @@ class CostTotals(Record):
     tokens_cached: int = 0
     usd: float = 0.0
     unpriced: int = 0
+    untokened: int = Field(0, description="Attempts that reported no token counts (their tokens are unknown, not zero).")
     wall: float = 0.0

@@ -347,7 +347,8 @@ def cost_totals(group_by: tuple[str, ...], run_id: str | None = None,
     columns = ", ".join(group_by)
     select = (columns + ", ") if group_by else ""
     sql = (f"SELECT {select}COUNT(*), COALESCE(SUM(tokens_in), 0), COALESCE(SUM(tokens_out), 0), "
-           "COALESCE(SUM(tokens_cached), 0), COALESCE(SUM(usd), 0), SUM(usd IS NULL), COALESCE(SUM(wall), 0) "
+           "COALESCE(SUM(tokens_cached), 0), COALESCE(SUM(usd), 0), SUM(usd IS NULL), "
+           "SUM(tokens_in IS NULL AND tokens_out IS NULL), COALESCE(SUM(wall), 0) "
            "FROM costs")
     params: tuple = ()
     if run_id is not None:
@@ -362,9 +363,9 @@ def cost_totals(group_by: tuple[str, ...], run_id: str | None = None,
     out = []
     for row in database.execute_sql(sql, params).fetchall():
         key = dict(zip(group_by, row[: len(group_by)], strict=True))
-        n, tin, tout, tcached, usd, unpriced, wall = row[len(group_by):]
+        n, tin, tout, tcached, usd, unpriced, untokened, wall = row[len(group_by):]
         if n == 0:
             continue
         out.append(CostTotals(key=key, attempts=n, tokens_in=tin, tokens_out=tout, tokens_cached=tcached,
-                              usd=round(usd, 6), unpriced=unpriced or 0, wall=wall))
+                              usd=round(usd, 6), unpriced=unpriced or 0, untokened=untokened or 0, wall=wall))
     return out

@@ -172,6 +172,8 @@ def cmd_costs(args: argparse.Namespace) -> int:
         t = total[0]
         print(f"total: {t.attempts} attempt(s), {t.tokens_in:,} tokens in, {t.tokens_out:,} out, "
               f"{t.tokens_cached:,} cached, {usd(t)}, {duration(t.wall)} of tool time")
+        if t.untokened:
+            print(f"       {t.untokened} attempt(s) reported no tokens: their counts are unknown, not zero")
         for name in ("run", "step", "tool", "model"):
             print(f"\nby {name}:")
             for row in tables[name]:

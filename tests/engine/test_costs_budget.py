@@ -95,3 +95,11 @@ def test_a_budget_pauses_the_run_at_the_right_attempt_and_resume_raises_it(proje
     assert costs["total"]["usd"] == pytest.approx(0.01)
     assert costs["total"]["unpriced"] == 0
     assert costs["by_model"][0]["key"] == {"model": "tiny"}
+
+
+def test_attempts_without_token_counts_are_counted_as_unknown(project: Project) -> None:
+    project.write("ws.yaml", "name: plain\nsteps:\n  - id: a\n    run: 'true'\n  - id: b\n    run: 'true'\n")
+    assert project.uet("run", "--plain", "ws.yaml").returncode == 0
+    totals = json.loads(project.uet("costs", "--json", check=True).stdout)["total"]
+    assert totals["attempts"] == 2 and totals["untokened"] == 2 and totals["unpriced"] == 2
+    assert "2 attempt(s) reported no tokens: their counts are unknown, not zero" in project.uet("costs", check=True).stdout
