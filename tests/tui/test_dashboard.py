@@ -167,3 +167,20 @@ def test_keymap_from_settings_rebinds_an_action(fixed_db: Path) -> None:
         assert app.screen.query_one("#views").current == "tree"
 
     drive(app, scenario)
+
+
+def test_ascii_setting_draws_the_dag_without_box_characters(fixed_db: Path) -> None:
+    from schemas.settings import TuiSettings
+    from tui.app import make_app
+    from tui.widgets.dag_view import DagView
+
+    app = make_app(fixed_db.parent.parent, fixed_db, TuiSettings(ascii=True), clock=lambda: stores.NOW, live=False)
+
+    async def scenario(pilot: Any) -> None:
+        await settle(pilot, lambda: len(app.screen.steps) == 8)
+        await pilot.pause()
+        drawn = "\n".join(line.text for line in app.screen.query_one(DagView).render_lines(
+            app.screen.query_one(DagView).region.reset_offset))
+        assert "typecheck" in drawn and "-+-" in drawn and not set(drawn) & set("─│┌┐└┘├┤┬┴┼▸")
+
+    drive(app, scenario)

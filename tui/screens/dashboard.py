@@ -67,8 +67,9 @@ class DashboardScreen(Screen[None]):
                             empty="no runs yet: press L to launch a workstream, or run `uet run FILE`")
             with Horizontal(id="middle"):
                 with ContentSwitcher(id="views", initial="dag", classes="pane"):
-                    yield DagView(id="dag")
-                    yield DagTree(id="tree")
+                    ascii_only = True if self.app.settings.ascii else None  # type: ignore[attr-defined]
+                    yield DagView(id="dag", ascii_only=ascii_only)
+                    yield DagTree(id="tree", ascii_only=ascii_only)
                     yield LineTable(STEP_COLUMNS, id="steps", empty="select a run", cells=self._step_cells)
                 yield LineTable(BREAKER_COLUMNS, id="breakers", classes="pane", empty="no tool has run yet",
                                 cells=self._breaker_cells)
