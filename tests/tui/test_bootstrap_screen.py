@@ -293,16 +293,21 @@ def test_the_path_input_suggests_and_accepts_a_completion(repo: Path) -> None:
     on_screen(app_for(repo, live=False), scenario)
 
 
+async def open_and_scan(pilot: Any) -> None:
+    """From the dashboard: B, then Enter on the project folder, until the scan is shown."""
+    app = pilot.app
+    await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
+    await pilot.press("B")
+    await settle(pilot, lambda: isinstance(app.screen, BootstrapScreen))
+    await pilot.pause()
+    await pilot.press("enter")
+    await scanned(pilot, app.screen)
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_bootstrap_screen_after_a_scan(snap_compare: Any, repo: Path, size: tuple[int, int]) -> None:
     async def after_scan(pilot: Any) -> None:
-        app = pilot.app
-        await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        await pilot.press("B")
-        await settle(pilot, lambda: isinstance(app.screen, BootstrapScreen))
-        await pilot.pause()
-        await pilot.press("enter")
-        await scanned(pilot, app.screen)
+        await open_and_scan(pilot)
 
     assert snap_compare(app_for(repo, live=False), terminal_size=size, run_before=after_scan)
 
@@ -310,13 +315,7 @@ def test_bootstrap_screen_after_a_scan(snap_compare: Any, repo: Path, size: tupl
 @pytest.mark.parametrize("size", SIZES)
 def test_bootstrap_screen_profiles(snap_compare: Any, repo: Path, size: tuple[int, int]) -> None:
     async def ranking(pilot: Any) -> None:
-        app = pilot.app
-        await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        await pilot.press("B")
-        await settle(pilot, lambda: isinstance(app.screen, BootstrapScreen))
-        await pilot.pause()
-        await pilot.press("enter")
-        await scanned(pilot, app.screen)
+        await open_and_scan(pilot)
         await pilot.press("3")
         await pilot.pause()
 

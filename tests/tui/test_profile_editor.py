@@ -105,6 +105,14 @@ async def replace_line_end(pilot: Any, screen: ProfilesScreen, line: int, old: s
     await pilot.press(*["backspace"] * len(old), *new)
 
 
+def write_mine(root: Path) -> Path:
+    """The project's own profile `mine` (MINE), as a user would have it in .uet/profiles/."""
+    mine = local_dir(root) / "mine.yaml"
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.write_text(MINE, encoding="utf-8")
+    return mine
+
+
 def line_of(text: str, start: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith(start))
 
@@ -159,9 +167,7 @@ def test_copy_a_builtin_break_it_see_the_line_fix_it_and_save(root: Path) -> Non
 
 
 def test_an_invalid_profile_can_be_kept_as_a_draft_then_saved(root: Path) -> None:
-    mine = local_dir(root) / "mine.yaml"
-    mine.parent.mkdir(parents=True)
-    mine.write_text(MINE, encoding="utf-8")
+    mine = write_mine(root)
     draft = mine.with_name("mine.yaml.draft")
 
     async def scenario(pilot: Any, screen: ProfilesScreen) -> None:
@@ -198,9 +204,7 @@ async def change_on_disk(pilot: Any, screen: ProfilesScreen, path: Path, text: s
 
 
 def test_a_change_on_disk_is_reported_and_can_be_reloaded(root: Path) -> None:
-    mine = local_dir(root) / "mine.yaml"
-    mine.parent.mkdir(parents=True)
-    mine.write_text(MINE, encoding="utf-8")
+    mine = write_mine(root)
     theirs = MINE.replace("Ours.", "Theirs.")
 
     async def scenario(pilot: Any, screen: ProfilesScreen) -> None:
@@ -219,9 +223,7 @@ def test_a_change_on_disk_is_reported_and_can_be_reloaded(root: Path) -> None:
 
 
 def test_keep_mine_keeps_the_editor_text_and_saving_replaces_the_file(root: Path) -> None:
-    mine = local_dir(root) / "mine.yaml"
-    mine.parent.mkdir(parents=True)
-    mine.write_text(MINE, encoding="utf-8")
+    mine = write_mine(root)
 
     async def scenario(pilot: Any, screen: ProfilesScreen) -> None:
         await open_profile(pilot, screen, "local:mine")
@@ -260,9 +262,7 @@ def test_copy_asks_before_replacing_a_project_file(root: Path) -> None:
 
 
 def test_leaving_with_unsaved_text_asks_first(root: Path) -> None:
-    mine = local_dir(root) / "mine.yaml"
-    mine.parent.mkdir(parents=True)
-    mine.write_text(MINE, encoding="utf-8")
+    mine = write_mine(root)
 
     async def scenario(pilot: Any, screen: ProfilesScreen) -> None:
         await open_profile(pilot, screen, "local:mine")
@@ -312,9 +312,7 @@ def test_a_new_profile_starts_from_a_valid_template(root: Path) -> None:
 
 def test_preview_shows_what_bootstrap_would_write_from_the_unsaved_text(root: Path) -> None:
     (root / "README.md").write_text("# a project\n", encoding="utf-8")
-    mine = local_dir(root) / "mine.yaml"
-    mine.parent.mkdir(parents=True)
-    mine.write_text(MINE, encoding="utf-8")
+    write_mine(root)
 
     async def scenario(pilot: Any, screen: ProfilesScreen) -> None:
         await open_profile(pilot, screen, "local:mine")
