@@ -109,3 +109,13 @@ def attempt_cost(tool: ToolSpec | None, result: ExecutionResult) -> Cost:
         fields["usd"] = price(tool.prices, fields["model"], fields["tokens_in"], fields["tokens_out"],
                               fields["tokens_cached"])
     return Cost(**fields)
+
+
+def with_cost(tool: ToolSpec | None, result: ExecutionResult) -> ExecutionResult:
+    """``result`` with its cost fields completed from the tool's declarations; the same object
+    when the tool declares nothing (no parser, model or prices), which is most attempts."""
+    if tool is None or (tool.cost is None and tool.model is None and not tool.prices):
+        return result
+    cost = attempt_cost(tool, result)
+    return result.replace(model=cost.model, tokens_in=cost.tokens_in, tokens_out=cost.tokens_out,
+                          tokens_cached=cost.tokens_cached, usd=cost.usd)

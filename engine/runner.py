@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.adapters.base import CancelToken
-from engine.costs import attempt_cost
+from engine.costs import with_cost
 from engine.events import Event, Recorder
 from engine.pipeline import enforce, operate, perceive, retry_policy, train
 from engine.progress import Progress
@@ -440,14 +440,12 @@ class RunExecutor:
             self._breaker_change(change)
         else:
             self._dirty_breakers.add(handle.route.tool)
-        cost = attempt_cost(handle.route.spec, result)
-        self.tokens_used += cost.tokens
-        if cost.usd is not None:
-            self.usd_used += cost.usd
-        self.rec.write([ops.cost_row(self.run_id, sid, handle.number, handle.route.tool, cost.model, cost.tokens_in,
-                                     cost.tokens_out, cost.tokens_cached, cost.usd, result.duration, now)])
-        result = result.replace(model=cost.model, tokens_in=cost.tokens_in, tokens_out=cost.tokens_out,
-                                tokens_cached=cost.tokens_cached, usd=cost.usd)
+        # The attempt's row is its cost record (the costs view reads it): no row of its own.
+        result = with_cost(handle.route.spec, result)
+        if result.tokens_in is not None or result.tokens_out is not None:
+            self.tokens_used += (result.tokens_in or 0) + (result.tokens_out or 0)
+        if result.usd is not None:
+            self.usd_used += result.usd
         if patch is not None and patch.gate_passed is False and result.outcome == "succeeded":
             if self._fix_round(handle, patch, result, now):
                 return
@@ -516,12 +514,15 @@ class RunExecutor:
                                           self.default_timeout)
         return self.patch_steps
 
-    def _attempt_image(self, sid: str, attempt: tuple[int, float, ExecutionResult, str | None], now: float) -> Any:
+    def _attempt_image(self, sid: str, attempt: tuple[int, float, ExecutionResult, str | None], now: float,
+                       ran: bool = True) -> Any:
+        """The finished attempt's row; ``ran`` is False for one that never started a tool, which
+        then has no duration and is not listed among costs."""
         number, started, result, log = attempt
         return ops.attempt_row(self.run_id, sid, number, self.rows[sid].tool or "none", result.outcome,
                                self.worker.id, started, now, result.exit_code, log, result.error,
                                result.tokens_in, result.tokens_out, result.usd, result.model,
-                               tokens_cached=result.tokens_cached)
+                               tokens_cached=result.tokens_cached, duration=result.duration if ran else None)
 
     def _finish_step(self, sid: str, target: StepState, exit_code: int | None, reason: str | None,
                      attempt: tuple[int, float, ExecutionResult, str | None] | None) -> None:
@@ -531,7 +532,8 @@ class RunExecutor:
         extra: tuple = ()
         data: dict[str, Any] = {}
         if attempt is not None:
-            extra = (self._attempt_image(sid, attempt, now),)
+            # An attempt with no log path never started a tool (see _fail_unroutable).
+            extra = (self._attempt_image(sid, attempt, now, ran=attempt[3] is not None),)
             number, _started, result, _log = attempt
             data = {"attempt": number, "outcome": result.outcome, "exit_code": exit_code,
                     "duration": round(result.duration, 4)}

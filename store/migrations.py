@@ -188,10 +188,43 @@ def _m0003_applied_diff(db: SqliteDatabase) -> None:
     db.execute_sql("ALTER TABLE patches ADD COLUMN applied_diff TEXT")
 
 
+def _m0004_costs_on_attempts(db: SqliteDatabase) -> None:
+    # An attempt's row already held its tokens, dollars and model; the costs table repeated them
+    # with the wall time, one more row per attempt. The wall time moves to the attempt and
+    # costs becomes a view of attempts that really ran a tool (they have a duration).
+    for statement in (
+        "ALTER TABLE attempts ADD COLUMN duration REAL",
+        # Correlated subqueries rather than UPDATE … FROM, which SQLite before 3.33 lacks.
+        """UPDATE attempts SET
+            duration = (SELECT c.wall FROM costs AS c WHERE c.run_id = attempts.run_id
+                        AND c.step_id = attempts.step_id AND c.attempt = attempts.number),
+            tokens_in = COALESCE(tokens_in, (SELECT c.tokens_in FROM costs AS c WHERE c.run_id = attempts.run_id
+                        AND c.step_id = attempts.step_id AND c.attempt = attempts.number)),
+            tokens_out = COALESCE(tokens_out, (SELECT c.tokens_out FROM costs AS c WHERE c.run_id = attempts.run_id
+                        AND c.step_id = attempts.step_id AND c.attempt = attempts.number)),
+            tokens_cached = COALESCE(tokens_cached, (SELECT c.tokens_cached FROM costs AS c
+                        WHERE c.run_id = attempts.run_id AND c.step_id = attempts.step_id
+                        AND c.attempt = attempts.number)),
+            usd = COALESCE(usd, (SELECT c.usd FROM costs AS c WHERE c.run_id = attempts.run_id
+                        AND c.step_id = attempts.step_id AND c.attempt = attempts.number)),
+            model = COALESCE(model, (SELECT c.model FROM costs AS c WHERE c.run_id = attempts.run_id
+                        AND c.step_id = attempts.step_id AND c.attempt = attempts.number))
+        WHERE EXISTS (SELECT 1 FROM costs AS c WHERE c.run_id = attempts.run_id
+                      AND c.step_id = attempts.step_id AND c.attempt = attempts.number)""",
+        "DROP TABLE costs",
+        """CREATE VIEW costs AS
+            SELECT run_id, step_id, number AS attempt, tool, model, tokens_in, tokens_out, tokens_cached, usd,
+                   duration AS wall, ended_at AS ts
+            FROM attempts WHERE duration IS NOT NULL""",
+    ):
+        db.execute_sql(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "core tables", _m0001_core),
     (2, "patch ledger, gate results, costs", _m0002_ledger),
     (3, "the diff a patch was applied as", _m0003_applied_diff),
+    (4, "costs read from attempts", _m0004_costs_on_attempts),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -5,12 +5,10 @@ together. Builders are plain functions so the hot path pays no ORM cost.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from store.codec import dumps
 from store.writer import EVENT_SQL, RowImage, Statement
-
-_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 STEP_ROW_SQL = (
     "UPDATE steps SET state = ?, tool = ?, attempts = ?, attempt_base = ?, exit_code = ?, started_at = ?, "
@@ -18,13 +16,13 @@ STEP_ROW_SQL = (
 )
 ATTEMPT_ROW_SQL = (
     "INSERT OR REPLACE INTO attempts (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, "
-    "exit_code, log_path, error, tokens_in, tokens_out, usd, model, pid, tokens_cached) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "exit_code, log_path, error, tokens_in, tokens_out, usd, model, pid, tokens_cached, duration) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
 def insert_event(ts: float, kind: str, run_id: str | None, step_id: str | None, data: dict[str, Any]) -> Statement:
-    return (EVENT_SQL, (ts, run_id, step_id, kind, _dumps(data) if data else "{}"))
+    return (EVENT_SQL, (ts, run_id, step_id, kind, dumps(data) if data else "{}"))
 
 
 def step_row(
@@ -65,24 +63,16 @@ def attempt_row(
     model: str | None = None,
     pid: int | None = None,
     tokens_cached: int | None = None,
+    duration: float | None = None,
 ) -> RowImage:
+    """An attempt's row. ``duration`` (seconds the tool ran) is set once the attempt finished
+    after really running a tool; such rows are what the ``costs`` view lists."""
     return RowImage(
         ATTEMPT_ROW_SQL,
         (run_id, step_id, number),
         (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, exit_code, log_path, error,
-         tokens_in, tokens_out, usd, model, pid, tokens_cached),
+         tokens_in, tokens_out, usd, model, pid, tokens_cached, duration),
     )
-
-
-COST_ROW_SQL = (
-    "INSERT OR REPLACE INTO costs (run_id, step_id, attempt, tool, model, tokens_in, tokens_out, tokens_cached, "
-    "usd, wall, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def cost_row(run_id: str, step_id: str, attempt: int, tool: str, model: str | None, tokens_in: int | None,
-             tokens_out: int | None, tokens_cached: int | None, usd: float | None, wall: float, ts: float) -> Statement:
-    return (COST_ROW_SQL, (run_id, step_id, attempt, tool, model, tokens_in, tokens_out, tokens_cached, usd, wall, ts))
 
 
 PATCH_INSERT_SQL = (
@@ -95,7 +85,7 @@ PATCH_INSERT_SQL = (
 def insert_patch(patch_id: str, run_id: str, step_id: str, attempt: int, state: str, base_commit: str, diff: str,
                  sha256: str, files: list[dict[str, Any]], added: int, removed: int, gate: str | None, round_: int,
                  parent_id: str | None, worktree: str | None, ts: float, by: str | None, reason: str | None) -> Statement:
-    return (PATCH_INSERT_SQL, (patch_id, run_id, step_id, attempt, state, base_commit, diff, sha256, _dumps(files),
+    return (PATCH_INSERT_SQL, (patch_id, run_id, step_id, attempt, state, base_commit, diff, sha256, dumps(files),
                                added, removed, gate, round_, parent_id, worktree, ts, ts, by, reason))
 
 
@@ -116,12 +106,12 @@ def insert_gate_result(patch_id: str, gate: str, round_: int, index: int, comman
     return (
         "INSERT INTO gate_results (patch_id, gate, round, idx, command, outcome, exit_code, duration, output_tail, ts) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (patch_id, gate, round_, index, _dumps(command), outcome, exit_code, duration, output_tail, ts),
+        (patch_id, gate, round_, index, dumps(command), outcome, exit_code, duration, output_tail, ts),
     )
 
 
 def run_spec(run_id: str, spec: dict[str, Any]) -> Statement:
-    return ("UPDATE runs SET spec = ? WHERE id = ?", (_dumps(spec), run_id))
+    return ("UPDATE runs SET spec = ? WHERE id = ?", (dumps(spec), run_id))
 
 
 
@@ -192,7 +182,7 @@ def upsert_breaker(
         "consecutive_failures = excluded.consecutive_failures, window = excluded.window, "
         "opened_at = excluded.opened_at, probe_started_at = excluded.probe_started_at, "
         "updated_at = excluded.updated_at",
-        (tool, state, consecutive_failures, _dumps([int(x) for x in window]), opened_at, probe_started_at, ts),
+        (tool, state, consecutive_failures, dumps([int(x) for x in window]), opened_at, probe_started_at, ts),
     )
 
 

@@ -4,7 +4,6 @@ that must be durable before anything else happens (creating a run, claiming it, 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -13,13 +12,12 @@ from typing import Any
 
 from schemas.records import WorkerRecord
 from store import ops
+from store.codec import dumps
 from store.db import make_database
 from store.errors import StoreError
 from store.migrations import migrate
 from store.tables import database
 from store.writer import Unit, Writer
-
-_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 class RunOwned(StoreError):
@@ -113,12 +111,12 @@ class Store:
             conn.execute(
                 "INSERT INTO runs (id, workstream, source, root, state, created_at, total_steps, max_parallel, spec) "
                 "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                (run_id, workstream, source, root, ts, len(steps), max_parallel, _dumps(spec)),
+                (run_id, workstream, source, root, ts, len(steps), max_parallel, dumps(spec)),
             )
             conn.executemany(
                 "INSERT INTO steps (run_id, id, idx, kind, state, needs, spec) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
                 [
-                    (run_id, step_id, index, kind, _dumps(needs), _dumps(step_spec))
+                    (run_id, step_id, index, kind, dumps(needs), dumps(step_spec))
                     for index, (step_id, kind, needs, step_spec) in enumerate(steps)
                 ],
             )
@@ -132,7 +130,7 @@ class Store:
         with self.db.atomic("IMMEDIATE"):
             cursor = conn.execute(
                 "INSERT INTO commands (run_id, kind, args, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
-                (run_id, kind, _dumps(args), ts, created_by),
+                (run_id, kind, dumps(args), ts, created_by),
             )
             command_id = int(cursor.lastrowid or 0)
             conn.execute(

@@ -81,6 +81,7 @@ class Attempt(Base):
     model = TextField(null=True)
     pid = IntegerField(null=True)
     tokens_cached = IntegerField(null=True)
+    duration = FloatField(null=True)
 
     class Meta:
         table_name = "attempts"
@@ -207,6 +208,8 @@ class GateResult(Base):
 
 
 class Cost(Base):
+    """A view: the attempts that ran a tool, with what they cost (see migration 4)."""
+
     run_id = TextField()
     step_id = TextField()
     attempt = IntegerField()
@@ -224,4 +227,5 @@ class Cost(Base):
         primary_key = CompositeKey("run_id", "step_id", "attempt")
 
 
-ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, Worker, Command, Meta, Patch, GateResult, Cost]
+ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, Worker, Command, Meta, Patch, GateResult]
+ALL_VIEWS = [Cost]

@@ -22,7 +22,7 @@ from store import ChangeFeed, EventCursor, NoSuchRecord, RunOwned, Store, StoreE
 from store import writer as writer_module
 from store.db import BUSY_TIMEOUT_MS
 from store.migrations import LATEST, current_version
-from store.tables import ALL_TABLES
+from store.tables import ALL_TABLES, ALL_VIEWS
 
 # -- helpers ----------------------------------------------------------------------------
 
@@ -75,6 +75,39 @@ def test_reopen_applies_nothing(db_path: Path) -> None:
     with Store(db_path) as store:
         assert store.applied == []
         assert current_version(store.db) == LATEST
+
+
+def test_costs_move_onto_attempts_when_a_version_3_database_is_opened(db_path: Path) -> None:
+    """Migration 4: the costs table's rows land on their attempts and costs becomes a view."""
+    from peewee import SqliteDatabase
+
+    from store.migrations import MIGRATIONS
+
+    db_path.parent.mkdir(parents=True)
+    old = SqliteDatabase(str(db_path))
+    for number, _name, step in MIGRATIONS[:3]:
+        assert number <= 3
+        step(old)
+    old.execute_sql("PRAGMA user_version = 3")
+    old.execute_sql("INSERT INTO runs (id, workstream, root, state, created_at) VALUES ('r', 'w', '/p', 'succeeded', 1)")
+    old.execute_sql("INSERT INTO steps (run_id, id, idx, kind, state) VALUES ('r', 'a', 0, 'task', 'succeeded')")
+    for number, ended in ((1, 3.0), (2, 5.0)):
+        old.execute_sql("INSERT INTO attempts (run_id, step_id, number, tool, state, started_at, ended_at, tokens_in) "
+                        "VALUES ('r', 'a', ?, 'sim', 'failed', 1, ?, 10)", (number, ended))
+    old.execute_sql("INSERT INTO costs (run_id, step_id, attempt, tool, model, tokens_in, tokens_out, usd, wall, ts) "
+                    "VALUES ('r', 'a', 1, 'sim', 'm', 10, 5, 0.25, 1.5, 3)")
+    old.close()
+
+    with Store(db_path) as store:
+        assert store.applied == [4]
+        rows = store.db.execute_sql(
+            "SELECT number, duration, tokens_out, usd, model FROM attempts ORDER BY number").fetchall()
+        assert rows == [(1, 1.5, 5, 0.25, "m"), (2, None, None, None, None)]
+        # Only the attempt that had a cost row is listed, with the same figures as before.
+        assert [(c.attempt, c.wall, c.tokens_in, c.tokens_out, c.usd, c.ts) for c in queries.costs("r")] == [
+            (1, 1.5, 10, 5, 0.25, 3.0)]
+        kind = store.db.execute_sql("SELECT type FROM sqlite_master WHERE name = 'costs'").fetchone()
+        assert kind == ("view",)
 
 
 def test_newer_database_is_refused(db_path: Path) -> None:
@@ -136,14 +169,15 @@ def test_pragmas_apply_to_every_thread_connection(store: Store) -> None:
 SQL_TYPES = {TextField: "TEXT", IntegerField: "INTEGER", FloatField: "REAL"}
 
 
-def test_every_table_has_a_model(store: Store) -> None:
-    rows = store.db.execute_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    ).fetchall()
-    assert {name for (name,) in rows} == {model._meta.table_name for model in ALL_TABLES}
+def test_every_table_and_view_has_a_model(store: Store) -> None:
+    for kind, models in (("table", ALL_TABLES), ("view", ALL_VIEWS)):
+        rows = store.db.execute_sql(
+            "SELECT name FROM sqlite_master WHERE type = ? AND name NOT LIKE 'sqlite_%'", (kind,)
+        ).fetchall()
+        assert {name for (name,) in rows} == {model._meta.table_name for model in models}, kind
 
 
-@pytest.mark.parametrize("model", ALL_TABLES, ids=lambda m: m._meta.table_name)
+@pytest.mark.parametrize("model", ALL_TABLES + ALL_VIEWS, ids=lambda m: m._meta.table_name)
 def test_model_matches_migrated_table(store: Store, model: Any) -> None:
     table = model._meta.table_name
     info = store.db.execute_sql(f"PRAGMA table_info({table})").fetchall()
@@ -153,17 +187,19 @@ def test_model_matches_migrated_table(store: Store, model: Any) -> None:
     }
     fields = {field.column_name: field for field in model._meta.sorted_fields}
     assert list(fields) == [name for _cid, name, *_ in info], f"{table}: columns differ"
+    view = model in ALL_VIEWS  # a view has no key and reports every column as nullable
     pk = model._meta.primary_key
     pk_names = list(pk.field_names) if hasattr(pk, "field_names") else [pk.column_name]
-    assert [
-        name
-        for name, (_t, _n, position) in sorted(columns.items(), key=lambda c: c[1][2])
-        if position
-    ] == pk_names
+    if not view:
+        assert [
+            name
+            for name, (_t, _n, position) in sorted(columns.items(), key=lambda c: c[1][2])
+            if position
+        ] == pk_names
     for name, field in fields.items():
         sql_type, notnull, position = columns[name]
         assert sql_type == SQL_TYPES[type(field)], f"{table}.{name} type"
-        if not position:  # SQLite reports rowid-table primary keys as nullable
+        if not position and not view:  # SQLite reports rowid-table primary keys as nullable
             assert notnull == (not field.null), f"{table}.{name} nullability"
 
 

@@ -79,9 +79,10 @@ def small(db: Path) -> Path:
                 _step(conn, run_id, i, f"step-{i + 1}", [f"step-{i}"] if i else [], step_state, "sh",
                       1 if i < done else 0, 0 if step_state == "succeeded" else None, created + 1 + i,
                       created + 2 + i if i < done else None)
-            conn.execute("INSERT INTO costs (run_id, step_id, attempt, tool, model, tokens_in, tokens_out, usd, "
-                         "wall, ts) VALUES (?, 'step-1', 1, 'sim', 'sim-1', 1000, 200, ?, 1.0, ?)",
-                         (run_id, 0.05 * (n + 1), created + 2))
+            conn.execute("INSERT INTO attempts (run_id, step_id, number, tool, state, started_at, ended_at, exit_code, "
+                         "model, tokens_in, tokens_out, usd, duration) "
+                         "VALUES (?, 'step-1', 1, 'sim', 'succeeded', ?, ?, 0, 'sim-1', 1000, 200, ?, 1.0)",
+                         (run_id, created + 1, created + 2, 0.05 * (n + 1)))
         done = sum(1 for s in QUALITY if s[2] in ("succeeded", "failed"))
         _run(conn, LIVE_RUN, "quality", "running", len(QUALITY), done, 1, NOW - 310, NOW - 300, None)
         for i, (step_id, needs, state, tool, attempts, exit_code, ago, took) in enumerate(QUALITY):
@@ -99,8 +100,8 @@ def small(db: Path) -> Path:
                      None if attempt_state == "running" else (started or NOW) + number + 1,
                      None if attempt_state == "running" else (0 if attempt_state == "succeeded" else 1)),
                 )
-        conn.execute("INSERT INTO costs (run_id, step_id, attempt, tool, model, tokens_in, tokens_out, usd, wall, ts) "
-                     "VALUES (?, 'fix', 2, 'sim', 'sim-1', 12000, 3400, 0.42, 40.0, ?)", (LIVE_RUN, NOW - 250))
+        conn.execute("UPDATE attempts SET model = 'sim-1', tokens_in = 12000, tokens_out = 3400, usd = 0.42, "
+                     "duration = 40.0 WHERE run_id = ? AND step_id = 'fix' AND number = 2", (LIVE_RUN,))
         for tool, state, window, opened in (("sim-flaky", "open", [1, 1, 1, 0], NOW - 10),
                                             ("pytest", "half_open", [0, 1, 1], NOW - 40),
                                             ("ruff", "closed", [0, 0, 0, 0, 0], None)):
