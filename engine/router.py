@@ -19,6 +19,7 @@ from engine.resilience import Breaker, BreakerChange, effective_policy
 from engine.stats import StatsBook
 from schemas.records import BreakerRecord
 from schemas.router import RouterConfig, Strategy, ToolSpec
+from schemas.states import BreakerState
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Router:
         self._which: dict[str, bool] = {}
         self._turn: dict[str, int] = {}
         self._candidates: dict[str, tuple[list[str], Strategy]] = {}
+        self._direct: dict[tuple[str, bool, bool], tuple[Route, Breaker]] = {}
 
     def breaker(self, tool: str) -> Breaker:
         found = self.breakers.get(tool)
@@ -99,6 +101,12 @@ class Router:
         return found
 
     def route(self, key: str, spec: dict[str, Any], now: float) -> tuple[Route | Blocked, BreakerChange | None]:
+        # Most steps name their tool (``run`` or ``call``): with one candidate, no parallel limit
+        # and a closed breaker, the answer is the same every time, so it is kept.
+        shape = (key, "call" in spec, "run" in spec)
+        direct = self._direct.get(shape)
+        if direct is not None and direct[1].state is BreakerState.CLOSED:
+            return direct[0], None
         names, strategy = self.candidates(key)
         if not names:
             return Blocked(f"no tool can do kind {key.split(':', 1)[1]!r}", final=True), None
@@ -135,8 +143,11 @@ class Router:
         _admitted, change = breaker.acquire(now)
         tool_spec = self.config.tools.get(chosen)
         adapter = "python" if "call" in spec else (tool_spec.adapter if tool_spec and "run" not in spec else "subprocess")
-        probe = breaker.state.value == "half_open"
-        return Route(chosen, adapter, tool_spec, probe, skipped, strategy), change
+        probe = breaker.state is BreakerState.HALF_OPEN
+        route = Route(chosen, adapter, tool_spec, probe, skipped, strategy)
+        if len(names) == 1 and breaker.state is BreakerState.CLOSED and self.limit(chosen) is None:
+            self._direct[shape] = (route, breaker)
+        return route, change
 
     def _pick(self, key: str, usable: list[str], order: list[str], strategy: Strategy) -> str:
         if strategy == "fixed" or len(usable) == 1:

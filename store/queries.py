@@ -225,13 +225,24 @@ def _command(row: Command) -> CommandRecord:
     )
 
 
+_COMMAND_COLUMNS = ("id", "run_id", "kind", "args", "created_at", "created_by", "claimed_by", "done_at", "result")
+
+
 def open_commands(run_ids: Iterable[str], after_id: int = 0) -> list[CommandRecord]:
-    query = (
-        Command.select()
-        .where((Command.run_id.in_(list(run_ids))) & (Command.done_at.is_null()) & (Command.id > after_id))
-        .order_by(Command.id)
-    )
-    return [_command(row) for row in query]
+    """Commands not yet done for these runs. The engine asks this every tenth of a second while
+    it runs, so it is plain SQL (no query builder) and costs one index probe when there is none."""
+    ids = list(run_ids)[:_CHUNK]
+    if not ids:
+        return []
+    rows = database.execute_sql(
+        f"SELECT {', '.join(_COMMAND_COLUMNS)} FROM commands WHERE id > ? AND done_at IS NULL "
+        f"AND run_id IN ({', '.join('?' * len(ids))}) ORDER BY id",
+        (after_id, *ids),
+    ).fetchall()
+    return [
+        CommandRecord.model_validate({**dict(zip(_COMMAND_COLUMNS, row, strict=True)), "args": json.loads(row[3])})
+        for row in rows
+    ]
 
 
 def get_command(command_id: int) -> CommandRecord:
