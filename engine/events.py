@@ -30,15 +30,18 @@ Listener = Callable[[Event], None]
 class EventBus:
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
+        #: Whether anyone listens; a plain attribute, read three times per step by the engine.
+        self.active = False
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Add a listener; subscribe before the engine starts so its fast paths see it."""
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        self.active = True
 
-    @property
-    def active(self) -> bool:
-        return bool(self._listeners)
+        def unsubscribe() -> None:
+            self._listeners.remove(listener)
+            self.active = bool(self._listeners)
+
+        return unsubscribe
 
     def publish(self, event: Event) -> None:
         for listener in list(self._listeners):

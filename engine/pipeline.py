@@ -40,6 +40,9 @@ class Verdict:
 
 
 SUCCEEDED = Verdict("succeeded")
+#: Shared empty env/params for requests that have none; adapters only read them.
+_NONE: dict[str, Any] = {}
+_ZERO = (0,)
 
 
 def log_path(root: Path | str, run_id: str, step_id: str, number: int) -> str:
@@ -61,14 +64,18 @@ def perceive(
     if argv is not None:
         values = {"root": str(root), "run": run_id, "step": step_id, "attempt": str(number), **spec.get("vars", {})}
         argv = [substitute(arg, values) if "{" in arg else arg for arg in argv]
-    env = {**tool.env, **spec.get("env", {})} if tool and tool.env else spec.get("env", {})
+    env = spec.get("env") or _NONE
+    if tool is not None and tool.env:
+        env = {**tool.env, **env}
     cwd = f"{root}/{spec['cwd']}" if spec.get("cwd") else str(root)
     # Specs are stored as JSON, where a duration is its spelling ("10m"): read it back here.
-    own = parse_duration(spec["timeout"]) if spec.get("timeout") is not None else None
-    timeout = own or (tool.timeout if tool and tool.timeout else None) or default_timeout
+    raw = spec.get("timeout")
+    timeout = (parse_duration(raw) if raw is not None else None) or (tool.timeout if tool and tool.timeout else None) \
+        or default_timeout
     adapter = route.adapter
     if adapter == "subprocess" and argv is None:
         argv = [route.tool]
+    codes = spec.get("success_codes") or (tool.success_codes if tool and tool.success_codes else _ZERO)
     return ExecutionRequest(
         run_id=run_id,
         step_id=step_id,
@@ -77,13 +84,13 @@ def perceive(
         adapter=adapter,  # type: ignore[arg-type]
         argv=argv if adapter == "subprocess" else None,
         callable=spec.get("call") or (tool.callable if tool else None),
-        params=spec.get("params", {}),
+        params=spec.get("params") or _NONE,
         cwd=cwd,
         env=env,
         timeout=timeout,
         grace=DEFAULT_GRACE,
         log_path=log_path(root, run_id, step_id, number),
-        success_codes=tuple(spec.get("success_codes") or (tool.success_codes if tool and tool.success_codes else (0,))),
+        success_codes=codes if type(codes) is tuple else tuple(codes),
     )
 
 

@@ -14,6 +14,7 @@ dispatch round costs O(keys), not O(ready steps), however many steps are blocked
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections import deque
@@ -40,6 +41,9 @@ from schemas.router import RouterConfig
 from schemas.states import RunState, StepState, WorkerState
 from schemas.workstream import Budget, RetryPolicy
 from store import Store, ops, queries
+from store.codec import dumps
+from store.ops import STEP_ROW_SQL
+from store.writer import EVENT_SQL, RowImage
 
 OUTPUT_EVENT_SECONDS = 1.0
 HOUSEKEEPING_SECONDS = 1.0
@@ -69,7 +73,7 @@ class Row:
         self.reason = reason
 
 
-@dataclass
+@dataclass(slots=True)
 class Running:
     step_id: str
     number: int
@@ -97,6 +101,8 @@ class RunExecutor:
         self.run_id = run_id
         self.worker = worker
         self.rec = recorder
+        self._bus = recorder.bus
+        self._submit = store.writer.submit  # the hot path skips Store.submit's indirection
         self.clock = clock
         self.rng = random.Random(seed)
         run = queries.get_run(run_id)
@@ -122,6 +128,7 @@ class RunExecutor:
         self.delayed: set[str] = set()
         self.running: dict[str, Running] = {}
         self._done: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.canceling: str | None = None
         self.pausing: str | None = None
         self.halted: str | None = None
@@ -143,6 +150,9 @@ class RunExecutor:
         return Event(self.clock(), kind, self.run_id, step_id, data)
 
     def _step_move(self, sid: str, target: StepState, extra: tuple = (), **data: Any) -> None:
+        self._move(sid, target, extra, data)
+
+    def _move(self, sid: str, target: StepState, extra: tuple, data: dict[str, Any]) -> None:
         """Move a step, writing its row image (plus ``extra``) and its event as one unit.
 
         This runs three times per step, so it builds the unit itself rather than going through
@@ -156,14 +166,15 @@ class RunExecutor:
         data["from"] = source
         data["to"] = target
         ts = self.clock()
-        self.store.submit((
-            ops.step_row(self.run_id, sid, target, row.tool, row.attempts, row.base, row.exit_code,
-                         row.started_at, row.ended_at, row.reason),
+        run_id = self.run_id
+        self._submit((
+            RowImage(STEP_ROW_SQL, (run_id, sid), (target, row.tool, row.attempts, row.base, row.exit_code,
+                                                   row.started_at, row.ended_at, row.reason, run_id, sid)),
             *extra,
-            ops.insert_event(ts, "step.state", self.run_id, sid, data),
+            (EVENT_SQL, (ts, run_id, sid, "step.state", dumps(data))),
         ))
-        if self.rec.bus.active:
-            self.rec.bus.publish(Event(ts, "step.state", self.run_id, sid, data))
+        if self._bus.active:
+            self._bus.publish(Event(ts, "step.state", run_id, sid, data))
 
     def _run_move(self, target: RunState, reason: str | None = None, **fields: Any) -> None:
         source = self.run.state
@@ -295,8 +306,12 @@ class RunExecutor:
         queue.append(sid)
 
     def _make_ready(self, sid: str) -> None:
-        self._step_move(sid, S.READY)
-        self._enqueue(sid)
+        self._move(sid, S.READY, (), {})
+        key = self.keys[sid]
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = self.queues[key] = deque()
+        queue.append(sid)
 
     def _skip_descendants(self, sid: str) -> None:
         stack = [sid]
@@ -356,40 +371,41 @@ class RunExecutor:
         row = self.rows[sid]
         row.attempts += 1
         number = row.attempts
-        row.tool = route.tool
+        tool = row.tool = route.tool
         now = self.clock()
         if row.started_at is None:
             row.started_at = now
-        request = perceive(run_id=self.run_id, step_id=sid, number=number, spec=self.specs[sid], route=route,
+        spec = self.specs[sid]
+        request = perceive(run_id=self.run_id, step_id=sid, number=number, spec=spec, route=route,
                            root=self.root, default_timeout=self.default_timeout)
-        data: dict[str, Any] = {"attempt": number, "tool": route.tool}
+        data: dict[str, Any] = {"attempt": number, "tool": tool}
         if route.probe:
             data["probe"] = True
         if route.skipped:
             data["skipped"] = route.skipped
-        self._step_move(
-            sid, S.RUNNING,
-            (ops.attempt_row(self.run_id, sid, number, route.tool, "running", self.worker.id, now,
-                             log_path=request.log_path),),
-            **data,
-        )
-        self.router.started(route.tool)
+        self._move(sid, S.RUNNING, (ops.attempt_row(self.run_id, sid, number, tool, "running", self.worker.id, now,
+                                                     log_path=request.log_path),), data)
+        self.router.started(tool)
         assert self.progress is not None
         self.progress.running += 1
         cancel = CancelToken()
-        on_output = self._output_sink(sid, number) if request.adapter != "python" else None
-        on_spawn = self._spawn_sink(sid, number, route.tool, now, request.log_path)
-        if self.specs[sid].get("produces") == "patch":
+        if request.adapter == "python":
+            on_output = on_spawn = None
+        else:
+            on_output = self._output_sink(sid, number)
+            on_spawn = self._spawn_sink(sid, number, tool, now, request.log_path)
+        if spec.get("produces") == "patch":
             work = self._patch_steps().attempt(
-                sid, number, self.specs[sid], request,
+                sid, number, spec, request,
                 lambda req: operate(req, route, cancel, on_output, on_spawn), cancel,
                 bool(route.spec and route.spec.diff_output))
         else:
             work = operate(request, route, cancel, on_output, on_spawn)
-        task = asyncio.get_running_loop().create_task(work)
+        assert self._loop is not None
+        task = self._loop.create_task(work)
         handle = Running(sid, number, route, request, cancel, task, time.monotonic(), now)
         self.running[sid] = handle
-        task.add_done_callback(lambda _t, h=handle: self._on_attempt_done(h))
+        task.add_done_callback(functools.partial(self._on_attempt_done, handle))
 
     def _spawn_sink(self, sid: str, number: int, tool: str, started: float, log: str | None) -> Callable[[int], None]:
         """Record the child's pid with the attempt, so a successor engine can kill what a
@@ -452,16 +468,18 @@ class RunExecutor:
             result = result.replace(outcome="failed", exit_code=None,
                                     error=f"gate {patch.gate} failed for patch {patch.patch_id}: "
                                           f"{patch.feedback.splitlines()[0] if patch.feedback else ''}")
+        attempt = (handle.number, handle.started_ts, result, handle.request.log_path)
+        if result.outcome == "succeeded":  # what enforce says of every success, without asking it
+            self._finish_step(sid, S.SUCCEEDED, result.exit_code, None, attempt)
+            waiting, state = self.waiting, self.state
+            for child in self.children[sid]:
+                left = waiting[child] = waiting[child] - 1
+                if left == 0 and state[child] is S.PENDING:
+                    self._make_ready(child)
+            return
         policy = retry_policy(self.specs[sid], self.default_retry)
         verdict = enforce(result, policy, handle.number - self.rows[sid].base, self.rng, bool(self.canceling))
-        attempt = (handle.number, handle.started_ts, result, handle.request.log_path)
-        if verdict.state == "succeeded":
-            self._finish_step(sid, S.SUCCEEDED, result.exit_code, None, attempt)
-            for child in self.children[sid]:
-                self.waiting[child] -= 1
-                if self.waiting[child] == 0 and self.state[child] is S.PENDING:
-                    self._make_ready(child)
-        elif verdict.state == "retrying":
+        if verdict.state == "retrying":
             self._step_move(
                 sid,
                 S.RETRYING,
@@ -541,7 +559,7 @@ class RunExecutor:
                 data["tokens"] = (result.tokens_in or 0) + (result.tokens_out or 0)
         if reason:
             data["reason"] = reason
-        self._step_move(sid, target, extra, **data)
+        self._move(sid, target, extra, data)
         if self.progress is not None:
             started = row.started_at
             self.progress.step_finished(target.value, (now - started) if started is not None and attempt else None)
@@ -669,7 +687,7 @@ class RunExecutor:
             self.store.release_run(self.run_id, self.worker.id)
             self.store.sync()
 
-    def _on_attempt_done(self, handle: Running) -> None:
+    def _on_attempt_done(self, handle: Running, _task: object = None) -> None:
         try:
             self._complete(handle)
         except BaseException as exc:  # a bug here must end the run loudly, not hang it
@@ -706,7 +724,8 @@ class RunExecutor:
             self._run_move(RunState.RUNNING, "resumed" if self.run.state is not RunState.PENDING else None)
         self._prepare()
         self.session_started = self.clock()
-        self._done = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._done = self._loop.create_future()
         self._later(HOUSEKEEPING_SECONDS, self._tick)
         self._kick()
         await self._done
