@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from engine.patches.steps import PatchInfo, PatchSteps
 
 S = StepState
+_STEP_STATES = {state.value: state for state in StepState}
 
 
 class Row:
@@ -224,9 +225,10 @@ class RunExecutor:
     def _load(self, operator_resume: bool) -> None:
         steps = queries.step_rows(self.run_id)
         for step in steps:
-            self.state[step.id] = StepState(step.state)
-            self.specs[step.id] = {**step.spec, "kind": step.kind}
-            self.keys[step.id] = self.router.key(self.specs[step.id])
+            self.state[step.id] = _STEP_STATES[step.state]
+            spec = self.specs[step.id] = step.spec  # decoded for us alone: adding the kind is safe
+            spec["kind"] = step.kind
+            self.keys[step.id] = self.router.key(spec)
             self.needs[step.id] = step.needs
             self.rows[step.id] = Row(step.tool, step.attempts, step.attempt_base, step.exit_code, step.started_at,
                                      step.ended_at, step.reason)

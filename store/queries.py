@@ -91,12 +91,20 @@ def _loads(text: str) -> Any:
     return [] if text == "[]" else {} if text == "{}" else _decode(text)[0]
 
 
+def _loads_many(texts: list[str]) -> list[Any]:
+    """Decode many stored JSON values in one call of the C decoder (one array), rather than
+    one call per value: loading a run of 10,000 steps decodes 20,000 of them."""
+    return json.loads("[" + ",".join(texts) + "]") if texts else []
+
+
 def step_rows(run_id: str) -> list[StepRow]:
     """Every step of a run in plan order, as tuples: the engine's loading path (see StepRow)."""
-    cursor = database.execute_sql(_STEP_SQL + " ORDER BY idx", (run_id,))
+    rows = database.execute_sql(_STEP_SQL + " ORDER BY idx", (run_id,)).fetchall()
+    needs = _loads_many([r[5] for r in rows])
+    specs = _loads_many([r[12] for r in rows])
     return [
-        StepRow(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11], _loads(r[12]))
-        for r in cursor.fetchall()
+        StepRow(r[0], r[1], r[2], r[3], r[4], n, r[6], r[7], r[8], r[9], r[10], r[11], spec)
+        for r, n, spec in zip(rows, needs, specs, strict=True)
     ]
 
 
