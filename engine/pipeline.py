@@ -56,7 +56,7 @@ def perceive(
     number: int,
     spec: dict[str, Any],
     route: Route,
-    root: Path,
+    root: Path | str,
     default_timeout: float | None,
 ) -> ExecutionRequest:
     tool = route.spec

@@ -109,6 +109,7 @@ class RunExecutor:
         run = queries.get_run(run_id)
         self.run = run
         self.root = Path(run.root)
+        self._root_text = run.root  # perceive formats it into two paths per attempt
         self.spec = queries.run_spec(run_id)
         self.router_config = router_config or load_router_config(self.root)
         self.max_parallel = int(self.spec.get("max_parallel", run.max_parallel))
@@ -379,7 +380,7 @@ class RunExecutor:
             row.started_at = now
         spec = self.specs[sid]
         request = perceive(run_id=self.run_id, step_id=sid, number=number, spec=spec, route=route,
-                           root=self.root, default_timeout=self.default_timeout)
+                           root=self._root_text, default_timeout=self.default_timeout)
         data: dict[str, Any] = {"attempt": number, "tool": tool}
         if route.probe:
             data["probe"] = True
@@ -564,7 +565,7 @@ class RunExecutor:
         self._move(sid, target, extra, data)
         if self.progress is not None:
             started = row.started_at
-            self.progress.step_finished(target.value, (now - started) if started is not None and attempt else None)
+            self.progress.step_finished(target, (now - started) if started is not None and attempt else None)
 
     def _retry_due(self, sid: str) -> None:
         self.delayed.discard(sid)
