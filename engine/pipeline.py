@@ -61,7 +61,7 @@ def perceive(
 ) -> ExecutionRequest:
     tool = route.spec
     argv = spec.get("run") or (tool.command if tool and tool.command else None)
-    if argv is not None:
+    if argv is not None and any("{" in arg for arg in argv):
         values = {"root": str(root), "run": run_id, "step": step_id, "attempt": str(number), **spec.get("vars", {})}
         argv = [substitute(arg, values) if "{" in arg else arg for arg in argv]
     env = spec.get("env") or _NONE

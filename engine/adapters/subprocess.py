@@ -51,7 +51,7 @@ class _Output:
         self.on_output = on_output
         self.callback_error: BaseException | None = None
         self.tail = bytearray()
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace") if on_output else None
+        self._decoder: codecs.IncrementalDecoder | None = None  # made on the first bytes, if anyone listens
 
     def feed(self, data: bytes) -> None:
         if self.log_path is not None:
@@ -61,7 +61,9 @@ class _Output:
         self.tail += data
         if len(self.tail) > 8 * TAIL_CHARS:
             del self.tail[: -4 * TAIL_CHARS]
-        if self._decoder is not None:
+        if self.on_output is not None:
+            if self._decoder is None:
+                self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             self._emit(self._decoder.decode(data))
 
     def note(self, text: str) -> None:
@@ -207,13 +209,15 @@ def _spawn(request: ExecutionRequest, out_fd: int) -> _Child:
     return _Child(popen.pid, popen)
 
 
-def _watch_exit(child: _Child, exited: asyncio.Future[None]) -> int | None:
-    """Complete ``exited`` when the child exits: a pidfd on the loop, else a waiting thread."""
+def _watch_exit(child: _Child, exited: asyncio.Future[None], on_exit: Callable[[], None]) -> int | None:
+    """Complete ``exited`` and call ``on_exit`` when the child exits: a pidfd on the loop, else a
+    waiting thread. (A direct call, not a callback on the future: one loop turn less per attempt.)"""
     loop = asyncio.get_running_loop()
 
     def done() -> None:
         if not exited.done():
             exited.set_result(None)
+        on_exit()
 
     try:
         pidfd = os.pidfd_open(child.pid)
@@ -241,7 +245,8 @@ async def run_subprocess(
     if cancel.is_set():
         return _result(start, "canceled", None, "canceled before start")
     output = _Output(request.log_path, on_output)
-    if not os.path.isdir(request.cwd):
+    # A child started in our own working directory needs no check (it is where we are).
+    if not _here(request.cwd) and not os.path.isdir(request.cwd):
         error = f"working directory not found: {request.cwd}"
         output.note(error)
         output.finish()
@@ -311,8 +316,7 @@ async def _supervise(
 
     os.set_blocking(read_fd, False)
     loop.add_reader(read_fd, readable)
-    exited.add_done_callback(lambda _f: fire(None))
-    handle = _watch_exit(child, exited)
+    handle = _watch_exit(child, exited, lambda: fire(None))
     timer = loop.call_later(request.timeout, fire, "timed_out") if request.timeout else None
     on_cancel = functools.partial(fire, "canceled")
     parked: asyncio.Task[bool] | None = None
