@@ -71,14 +71,19 @@ async def execute(
     reopen: list[str] | None = None,
     on_executor: Callable[[RunExecutor], None] | None = None,
     seed: int | None = None,
+    dedicated: bool = False,
 ) -> RunState:
-    """Execute (or resume) one run in this process until it ends, pauses or is canceled."""
+    """Execute (or resume) one run in this process until it ends, pauses or is canceled.
+
+    ``dedicated`` says the process exists for this run (the ``uet run`` command, a detached
+    engine), so the executor may tune process-wide things such as the garbage collector; a
+    process hosting runs beside other work (the dashboard) leaves it False."""
     bus = bus or EventBus()
     recorder = Recorder(store, bus)
     worker = Worker(recorder)
     worker.move(WorkerState.IDLE)
     stop = asyncio.Event()
-    executor = RunExecutor(store, run_id, worker, recorder, seed=seed)
+    executor = RunExecutor(store, run_id, worker, recorder, seed=seed, dedicated=dedicated)
     # The engine's own commits touch the database every few milliseconds, so a file watcher
     # would wake it for nothing all the time; its two threads were measured to cost about a
     # tenth of the throughput of short subprocess steps. Commands only need noticing within a

@@ -105,11 +105,11 @@ def _foreground(store: Store, run_id: str, args: argparse.Namespace, *, operator
             bus.subscribe(panel.on_event)
             with Live(panel, console=console, refresh_per_second=8, transient=False):
                 return await execute(store, run_id, bus=bus, operator_resume=operator_resume, reopen=reopen,
-                                     on_executor=attach)
+                                     on_executor=attach, dedicated=True)
         if not getattr(args, "json", False):
             bus.subscribe(PlainLines().on_event)
         return await execute(store, run_id, bus=bus, operator_resume=operator_resume, reopen=reopen,
-                             on_executor=attach)
+                             on_executor=attach, dedicated=True)
 
     state = asyncio.run(main())
     if getattr(args, "json", False):

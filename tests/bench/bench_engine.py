@@ -58,7 +58,7 @@ def scenario_uet(doc: dict) -> dict:
     run_id = create_run(store, plan)
     os.chdir(root)  # as `uet run` does: steps run in the project root
     t1 = time.perf_counter()
-    state = asyncio.run(execute(store, run_id))
+    state = asyncio.run(execute(store, run_id, dedicated=True))  # as `uet run` executes it
     t2 = time.perf_counter()
     events = queries.max_event_seq()
     integrity = store.integrity_check()

@@ -100,3 +100,28 @@ def test_a_wide_dag_uses_all_its_parallel_slots() -> None:
     state, _ = run_dag(needs, 4, set())
     assert state is RunState.SUCCEEDED
     assert recorder.ACTIVE["peak"] == 4
+
+
+
+def test_a_dedicated_engine_freezes_what_it_loaded_only_while_it_runs() -> None:
+    """``uet run`` executes with dedicated=True: the loaded run is kept out of the collector's
+    full passes during the run, and handed back to it afterwards, also when a step fails."""
+    import gc
+
+    recorder.FROZEN.clear()
+    doc = {"name": "frozen", "steps": [
+        {"id": "a", "call": "tests.engine.recorder:note_frozen"},
+        {"id": "b", "call": "tests.engine.recorder:note_frozen", "params": {"fail": True}, "needs": ["a"]},
+    ]}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / ".uet").mkdir()
+        store = open_store(root)
+        try:
+            run_id = create_run(store, build_plan(Workstream.model_validate(doc), None, None, root))
+            state = asyncio.run(execute(store, run_id, dedicated=True))
+        finally:
+            store.close()
+    assert state is RunState.FAILED
+    assert len(recorder.FROZEN) == 2 and all(count > 0 for count in recorder.FROZEN)
+    assert gc.get_freeze_count() == 0
