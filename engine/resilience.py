@@ -79,6 +79,7 @@ class Breaker:
             self.window.extend(record.window[-policy.window :])
             self.opened_at = record.opened_at
             self.probe_started_at = record.probe_started_at
+        self.failures = sum(self.window)  # failures in the window, kept as calls come and go
 
     def _move(self, target: BreakerState, reason: str) -> BreakerChange:
         source = self.state
@@ -123,7 +124,11 @@ class Breaker:
             self.release() if was_probe else None
             return None
         failed = outcome in self.policy.trips_on
-        self.window.append(failed)
+        window = self.window
+        if len(window) == window.maxlen and window[0]:
+            self.failures -= 1  # the oldest call leaves the window
+        window.append(failed)
+        self.failures += failed
         self.consecutive = self.consecutive + 1 if failed else 0
         if self.state is BreakerState.HALF_OPEN:
             if not was_probe:
@@ -133,6 +138,7 @@ class Breaker:
                 self.opened_at = now
                 return self._move(BreakerState.OPEN, f"probe {outcome}")
             self.window.clear()
+            self.failures = 0
             self.consecutive = 0
             self.opened_at = None
             return self._move(BreakerState.CLOSED, "probe succeeded")
@@ -141,9 +147,9 @@ class Breaker:
             if failed and self.consecutive >= self.policy.consecutive_failures:
                 reason = f"{self.consecutive} failures in a row"
             elif len(self.window) >= self.policy.min_calls:
-                rate = sum(self.window) / len(self.window)
+                rate = self.failures / len(self.window)
                 if rate >= self.policy.failure_rate:
-                    reason = f"{sum(self.window)} of the last {len(self.window)} calls failed"
+                    reason = f"{self.failures} of the last {len(self.window)} calls failed"
             if reason:
                 self.opened_at = now
                 return self._move(BreakerState.OPEN, reason)

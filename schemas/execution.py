@@ -1,9 +1,12 @@
-"""One attempt's request to an adapter and the adapter's result: small frozen value objects.
+"""One attempt's request to an adapter and the adapter's result: small value objects.
 
 They are stdlib dataclasses rather than Pydantic models because the engine builds two of them
 per attempt from data that was validated when the workstream was loaded; at 10,000 attempts a
-second, Pydantic's construction cost would be a tenth of the budget. Their JSON Schema is still
-exported (through a Pydantic TypeAdapter), and ``validate_request`` checks one from outside.
+second, Pydantic's construction cost would be a tenth of the budget. For the same reason they
+are not ``frozen`` (a frozen dataclass sets each field through ``object.__setattr__`` and costs
+five times as much to build), but nothing changes one after it is made: ``replace`` makes a new
+one. Their JSON Schema is still exported (through a Pydantic TypeAdapter), and
+``validate_request`` checks one from outside.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ Outcome = Literal["succeeded", "failed", "timed_out", "crashed", "canceled"]
 AdapterName = Literal["subprocess", "python", "sim"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExecutionRequest:
     run_id: str
     step_id: str
@@ -42,7 +45,7 @@ class ExecutionRequest:
             raise ValueError("grace cannot be negative")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExecutionResult:
     outcome: Outcome
     exit_code: int | None = None

@@ -493,3 +493,26 @@ def test_effective_policy_merges_only_the_fields_the_tool_set() -> None:
     assert explicit.consecutive_failures == 5 and explicit.open_for == 60.0
     # An empty override changes nothing.
     assert effective_policy(default, policy()) == default
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["succeeded", "failed", "timed_out", "canceled"]), max_size=60),
+       st.integers(min_value=1, max_value=6), st.integers(min_value=1, max_value=8))
+def test_the_breaker_counts_failures_in_its_window_as_calls_come_and_go(
+        outcomes: list[str], window: int, threshold: int) -> None:
+    """The running failure count always equals the failures among the window's calls, and the
+    breaker opens exactly when the rule over the window (or the run of failures) says so."""
+    policy = BreakerPolicy(consecutive_failures=threshold, window=window, min_calls=min(window, 3),
+                           failure_rate=0.5, open_for=60)
+    breaker = Breaker("t", policy)
+    now = 0.0
+    for outcome in outcomes:
+        now += 1.0
+        was_closed = breaker.state is BreakerState.CLOSED
+        change = breaker.record(outcome, now, False)
+        assert breaker.failures == sum(breaker.window)
+        if was_closed and outcome != "canceled":
+            window_rule = (len(breaker.window) >= policy.min_calls
+                           and sum(breaker.window) / len(breaker.window) >= policy.failure_rate)
+            run_rule = outcome in policy.trips_on and breaker.consecutive >= threshold
+            assert (change is not None) == (window_rule or run_rule)
