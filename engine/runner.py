@@ -14,12 +14,11 @@ dispatch round costs O(keys), not O(ready steps), however many steps are blocked
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,7 +81,7 @@ class Running:
     route: Route
     request: ExecutionRequest
     cancel: asyncio.Event
-    task: asyncio.Task[Any]
+    task: asyncio.Task[Any] | None
     started: float
     started_ts: float
 
@@ -408,10 +407,20 @@ class RunExecutor:
         else:
             work = operate(request, route, cancel, on_output, on_spawn)
         assert self._loop is not None
-        task = self._loop.create_task(work)
-        handle = Running(sid, number, route, request, cancel, task, time.monotonic(), now)
+        handle = Running(sid, number, route, request, cancel, None, time.monotonic(), now)
+        handle.task = self._loop.create_task(self._attempt(handle, work))
         self.running[sid] = handle
-        task.add_done_callback(functools.partial(self._on_attempt_done, handle))
+
+    async def _attempt(self, handle: Running, work: Coroutine[Any, Any, Any]) -> None:
+        """Run the attempt, then handle its end in the same task: no done-callback hop through
+        the loop for each attempt. An exception from the adapter is the attempt's result."""
+        try:
+            outcome: Any = await work
+        except asyncio.CancelledError:
+            outcome = ExecutionResult(outcome="canceled", error="canceled")
+        except Exception as exc:  # noqa: BLE001 - an adapter bug must not take the run down
+            outcome = ExecutionResult(outcome="crashed", error=f"adapter error: {type(exc).__name__}: {exc}")
+        self._on_attempt_done(handle, outcome)
 
     def _spawn_sink(self, sid: str, number: int, tool: str, started: float, log: str | None) -> Callable[[int], None]:
         """Record the child's pid with the attempt, so a successor engine can kill what a
@@ -439,21 +448,17 @@ class RunExecutor:
 
     # -- completion -------------------------------------------------------------------------
 
-    def _complete(self, handle: Running) -> None:
+    def _complete(self, handle: Running, outcome: ExecutionResult | tuple[ExecutionResult, PatchInfo]) -> None:
         sid = handle.step_id
         del self.running[sid]
         self.router.finished(handle.route.tool)
         assert self.progress is not None
         self.progress.running -= 1
         patch: PatchInfo | None = None
-        try:
-            result = handle.task.result()
-            if isinstance(result, tuple):
-                result, patch = result
-        except asyncio.CancelledError:
-            result = ExecutionResult(outcome="canceled", error="canceled")
-        except Exception as exc:  # noqa: BLE001 - an adapter bug must not take the run down
-            result = ExecutionResult(outcome="crashed", error=f"adapter error: {type(exc).__name__}: {exc}")
+        if type(outcome) is tuple:
+            result, patch = outcome
+        else:
+            result = outcome  # type: ignore[assignment]
         if handle.cancel.is_set() and result.outcome != "succeeded":
             result = result.replace(outcome="canceled")
         now = self.clock()
@@ -613,7 +618,7 @@ class RunExecutor:
         self.canceling = reason
         for handle in self.running.values():
             handle.cancel.set()
-            if handle.request.adapter == "python":
+            if handle.request.adapter == "python" and handle.task is not None:
                 handle.task.cancel()
         self._kick()
 
@@ -695,9 +700,9 @@ class RunExecutor:
             self.store.release_run(self.run_id, self.worker.id)
             self.store.sync()
 
-    def _on_attempt_done(self, handle: Running, _task: object = None) -> None:
+    def _on_attempt_done(self, handle: Running, outcome: Any) -> None:
         try:
-            self._complete(handle)
+            self._complete(handle, outcome)
         except BaseException as exc:  # a bug here must end the run loudly, not hang it
             if self._done is not None and not self._done.done():
                 self._done.set_exception(exc)
