@@ -312,11 +312,7 @@ class RunExecutor:
 
     def _make_ready(self, sid: str) -> None:
         self._move(sid, S.READY, (), {})
-        key = self.keys[sid]
-        queue = self.queues.get(key)
-        if queue is None:
-            queue = self.queues[key] = deque()
-        queue.append(sid)
+        self._enqueue(sid)
 
     def _skip_descendants(self, sid: str) -> None:
         stack = [sid]

@@ -10,6 +10,8 @@ from typing import Any
 from store.codec import dumps
 from store.writer import EVENT_SQL, RowImage, Statement
 
+#: A step row's whole mutable part, keyed by (run_id, id). The runner builds its images in place
+#: (a RowImage of these parameters plus the key), three times per step, without a builder call.
 STEP_ROW_SQL = (
     "UPDATE steps SET state = ?, tool = ?, attempts = ?, attempt_base = ?, exit_code = ?, started_at = ?, "
     "ended_at = ?, reason = ? WHERE run_id = ? AND id = ?"
@@ -23,26 +25,6 @@ ATTEMPT_ROW_SQL = (
 
 def insert_event(ts: float, kind: str, run_id: str | None, step_id: str | None, data: dict[str, Any]) -> Statement:
     return (EVENT_SQL, (ts, run_id, step_id, kind, dumps(data) if data else "{}"))
-
-
-def step_row(
-    run_id: str,
-    step_id: str,
-    state: str,
-    tool: str | None,
-    attempts: int,
-    attempt_base: int,
-    exit_code: int | None,
-    started_at: float | None,
-    ended_at: float | None,
-    reason: str | None,
-) -> RowImage:
-    """The whole mutable part of a step row; within one commit only the newest image is written."""
-    return RowImage(
-        STEP_ROW_SQL,
-        (run_id, step_id),
-        (state, tool, attempts, attempt_base, exit_code, started_at, ended_at, reason, run_id, step_id),
-    )
 
 
 def attempt_row(
