@@ -465,8 +465,9 @@ class RunExecutor:
             self._dirty_breakers.add(handle.route.tool)
         # The attempt's row is its cost record (the costs view reads it): no row of its own.
         result = with_cost(handle.route.spec, result)
-        if result.tokens_in is not None or result.tokens_out is not None:
-            self.tokens_used += (result.tokens_in or 0) + (result.tokens_out or 0)
+        tokens = result.tokens
+        if tokens is not None:
+            self.tokens_used += tokens
         if result.usd is not None:
             self.usd_used += result.usd
         if patch is not None and patch.gate_passed is False and result.outcome == "succeeded":
@@ -562,8 +563,9 @@ class RunExecutor:
             number, _started, result, _log = attempt
             data = {"attempt": number, "outcome": result.outcome, "exit_code": exit_code,
                     "duration": round(result.duration, 4)}
-            if result.tokens_in is not None or result.tokens_out is not None:
-                data["tokens"] = (result.tokens_in or 0) + (result.tokens_out or 0)
+            tokens = result.tokens
+            if tokens is not None:
+                data["tokens"] = tokens
         if reason:
             data["reason"] = reason
         self._move(sid, target, extra, data)

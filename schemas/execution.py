@@ -58,5 +58,12 @@ class ExecutionResult:
     tokens_cached: int | None = None
     usd: float | None = None
 
+    @property
+    def tokens(self) -> int | None:
+        """Tokens in and out together; None when the attempt reported neither."""
+        if self.tokens_in is None and self.tokens_out is None:
+            return None
+        return (self.tokens_in or 0) + (self.tokens_out or 0)
+
     def replace(self, **changes: Any) -> ExecutionResult:
         return dataclasses.replace(self, **changes)

@@ -194,21 +194,13 @@ def _m0004_costs_on_attempts(db: SqliteDatabase) -> None:
     # costs becomes a view of attempts that really ran a tool (they have a duration).
     for statement in (
         "ALTER TABLE attempts ADD COLUMN duration REAL",
-        # Correlated subqueries rather than UPDATE … FROM, which SQLite before 3.33 lacks.
-        """UPDATE attempts SET
-            duration = (SELECT c.wall FROM costs AS c WHERE c.run_id = attempts.run_id
-                        AND c.step_id = attempts.step_id AND c.attempt = attempts.number),
-            tokens_in = COALESCE(tokens_in, (SELECT c.tokens_in FROM costs AS c WHERE c.run_id = attempts.run_id
-                        AND c.step_id = attempts.step_id AND c.attempt = attempts.number)),
-            tokens_out = COALESCE(tokens_out, (SELECT c.tokens_out FROM costs AS c WHERE c.run_id = attempts.run_id
-                        AND c.step_id = attempts.step_id AND c.attempt = attempts.number)),
-            tokens_cached = COALESCE(tokens_cached, (SELECT c.tokens_cached FROM costs AS c
-                        WHERE c.run_id = attempts.run_id AND c.step_id = attempts.step_id
-                        AND c.attempt = attempts.number)),
-            usd = COALESCE(usd, (SELECT c.usd FROM costs AS c WHERE c.run_id = attempts.run_id
-                        AND c.step_id = attempts.step_id AND c.attempt = attempts.number)),
-            model = COALESCE(model, (SELECT c.model FROM costs AS c WHERE c.run_id = attempts.run_id
-                        AND c.step_id = attempts.step_id AND c.attempt = attempts.number))
+        # A row-value UPDATE (SQLite 3.15+) rather than UPDATE … FROM, which needs 3.33.
+        """UPDATE attempts SET (duration, tokens_in, tokens_out, tokens_cached, usd, model) = (
+            SELECT c.wall, COALESCE(attempts.tokens_in, c.tokens_in), COALESCE(attempts.tokens_out, c.tokens_out),
+                   COALESCE(attempts.tokens_cached, c.tokens_cached), COALESCE(attempts.usd, c.usd),
+                   COALESCE(attempts.model, c.model)
+            FROM costs AS c
+            WHERE c.run_id = attempts.run_id AND c.step_id = attempts.step_id AND c.attempt = attempts.number)
         WHERE EXISTS (SELECT 1 FROM costs AS c WHERE c.run_id = attempts.run_id
                       AND c.step_id = attempts.step_id AND c.attempt = attempts.number)""",
         "DROP TABLE costs",
