@@ -5,6 +5,7 @@ process uses, so the engine, the CLI and the dashboard agree on locking and dura
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from peewee import SqliteDatabase
@@ -19,6 +20,15 @@ PRAGMAS = {
     "temp_store": "memory",
     "cache_size": -16_000,
 }
+
+
+# The sqlite3 module binds exact ints, floats and strings at once, but treats every other value,
+# None and bool among them, as an object to adapt: two failed attribute lookups, each building an
+# AttributeError, per value. Run rows bind many NULLs (an attempt row alone has a dozen), so the
+# identity is registered for None and int() for bool: what is stored is exactly what sqlite3 stores
+# without them (NULL, 0 and 1), found with one dictionary lookup instead.
+sqlite3.register_adapter(type(None), {}.get)  # {}.get(None) is None, and a C call
+sqlite3.register_adapter(bool, int)
 
 
 def default_db_path(root: Path) -> Path:

@@ -164,6 +164,14 @@ def test_pragmas_apply_to_every_thread_connection(store: Store) -> None:
     }
 
 
+def test_none_and_bools_bind_as_null_and_integers(store: Store) -> None:
+    """The store registers cheap adapters for None and bool; what lands in the file must be
+    what sqlite3 stores without them: NULL, 1 and 0, typed null and integer."""
+    row = store.db.execute_sql("SELECT ?, typeof(?), ?, typeof(?), ?, ? IS NULL",
+                               (None, None, True, True, False, None)).fetchone()
+    assert row == (None, "null", 1, "integer", 0, 1)
+
+
 # -- tables vs models -------------------------------------------------------------------
 
 SQL_TYPES = {TextField: "TEXT", IntegerField: "INTEGER", FloatField: "REAL"}
