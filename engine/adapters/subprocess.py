@@ -146,7 +146,7 @@ class _Child:
         return self.returncode
 
 
-_which: dict[tuple[str, str], str | None] = {}
+_which: dict[tuple[str, str], str] = {}
 _cwd_cache: dict[str, str] = {}
 _environ: tuple[int, dict[str, str]] | None = None
 
@@ -165,14 +165,19 @@ def _base_env() -> dict[str, str]:
 
 
 def _resolve(program: str, env: dict[str, str]) -> str | None:
-    """``program`` as an executable path, searched on the child's PATH like execvp would."""
+    """``program`` as an executable path, searched on the child's PATH like execvp would. A
+    hit is kept; a miss is searched again next time (the tool may have been installed since:
+    the dashboard is a long-lived process)."""
     if os.sep in program:
         return program
     search = env.get("PATH", os.defpath)
     key = (program, search)
-    if key not in _which:
-        _which[key] = shutil.which(program, path=search)
-    return _which[key]
+    found = _which.get(key)
+    if found is None:
+        found = shutil.which(program, path=search)
+        if found is not None:
+            _which[key] = found
+    return found
 
 
 def _here(cwd: str) -> bool:

@@ -337,3 +337,25 @@ def test_children_see_the_environment_as_it_is_now(tmp_path: Path, monkeypatch: 
     assert _base_env()["UET_PROBE"] == "two"
     monkeypatch.delenv("UET_PROBE")
     assert "UET_PROBE" not in _base_env()
+
+
+def test_a_tool_installed_after_a_miss_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long-lived engine (the dashboard) must find a tool installed after an attempt that
+    found it missing: lookups are kept only when they succeed."""
+    monkeypatch.chdir(tmp_path)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    path = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    def attempt(number: int) -> ExecutionResult:
+        request = ExecutionRequest(run_id="r", step_id="s", attempt=number, tool="late-tool", adapter="subprocess",
+                                   cwd=str(tmp_path), argv=["late-tool"], env={"PATH": path},
+                                   log_path=str(tmp_path / f"{number}.log"))
+        return asyncio.run(run_subprocess(request, asyncio.Event()))
+
+    assert attempt(1).exit_code == 127
+    tool = bindir / "late-tool"
+    tool.write_text("#!/bin/sh\nexit 0\n")
+    tool.chmod(0o755)
+    second = attempt(2)
+    assert second.outcome == "succeeded", second.error
