@@ -188,12 +188,13 @@ def _here(cwd: str) -> bool:
     return real == os.getcwd()
 
 
-def _spawn(request: ExecutionRequest, out_fd: int) -> _Child:
-    """Start the child in its own session with stdout and stderr on ``out_fd``."""
+def _spawn(request: ExecutionRequest, out_fd: int, here: bool) -> _Child:
+    """Start the child in its own session with stdout and stderr on ``out_fd``; ``here`` says
+    whether ``request.cwd`` is this process's working directory."""
     base = _base_env()
     env = {**base, **request.env} if request.env else base
     argv = request.argv or []
-    if _here(request.cwd):
+    if here:
         program = _resolve(argv[0], env)
         if program is None:
             raise FileNotFoundError(2, "No such file or directory", argv[0])
@@ -251,7 +252,8 @@ async def run_subprocess(
         return _result(start, "canceled", None, "canceled before start")
     output = _Output(request.log_path, on_output)
     # A child started in our own working directory needs no check (it is where we are).
-    if not _here(request.cwd) and not os.path.isdir(request.cwd):
+    here = _here(request.cwd)
+    if not here and not os.path.isdir(request.cwd):
         error = f"working directory not found: {request.cwd}"
         output.note(error)
         output.finish()
@@ -260,7 +262,7 @@ async def run_subprocess(
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     try:
         try:
-            child = _spawn(request, write_fd)
+            child = _spawn(request, write_fd, here)
         except OSError as exc:
             code, error = _spawn_error(request, exc)
             output.note(error)
