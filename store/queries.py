@@ -5,7 +5,7 @@ what it needs: the change feed reads events after a sequence number, tables read
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from schemas.patch import CostRecord, CostTotals, GateResultRecord, PatchFileRecord, PatchRecord
@@ -227,37 +227,36 @@ def get_worker(worker_id: str) -> WorkerRecord | None:
     return WorkerRecord.model_validate({name: getattr(row, name) for name in WorkerRecord.model_fields})
 
 
-def _command(row: Command) -> CommandRecord:
-    return CommandRecord.model_validate(
-        {**{name: getattr(row, name) for name in CommandRecord.model_fields if name != "args"}, "args": json.loads(row.args)}
-    )
+_COMMAND_COLUMNS = tuple(CommandRecord.model_fields)
 
 
-_COMMAND_COLUMNS = ("id", "run_id", "kind", "args", "created_at", "created_by", "claimed_by", "done_at", "result")
+def _command(values: Sequence[Any]) -> CommandRecord:
+    """A command from its columns, in ``_COMMAND_COLUMNS`` order (``args`` is stored as JSON)."""
+    fields = dict(zip(_COMMAND_COLUMNS, values, strict=True))
+    fields["args"] = _loads(fields["args"])
+    return CommandRecord.model_validate(fields)
 
 
 def open_commands(run_ids: Iterable[str], after_id: int = 0) -> list[CommandRecord]:
-    """Commands not yet done for these runs. The engine asks this every tenth of a second while
-    it runs, so it is plain SQL (no query builder) and costs one index probe when there is none."""
-    ids = list(run_ids)[:_CHUNK]
-    if not ids:
-        return []
-    rows = database.execute_sql(
-        f"SELECT {', '.join(_COMMAND_COLUMNS)} FROM commands WHERE id > ? AND done_at IS NULL "
-        f"AND run_id IN ({', '.join('?' * len(ids))}) ORDER BY id",
-        (after_id, *ids),
-    ).fetchall()
-    return [
-        CommandRecord.model_validate({**dict(zip(_COMMAND_COLUMNS, row, strict=True)), "args": json.loads(row[3])})
-        for row in rows
-    ]
+    """Commands not yet done for these runs, oldest first. The engine asks this every tenth of a
+    second while it runs, so it is plain SQL (no query builder) and costs one index probe per
+    chunk of run ids when there is none."""
+    ids = list(run_ids)
+    sql = f"SELECT {', '.join(_COMMAND_COLUMNS)} FROM commands WHERE id > ? AND done_at IS NULL AND run_id IN "
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        rows += database.execute_sql(f"{sql}({', '.join('?' * len(chunk))})", (after_id, *chunk)).fetchall()
+    if len(ids) > _CHUNK:
+        rows.sort(key=lambda row: row[0])
+    return [_command(row) for row in rows]
 
 
 def get_command(command_id: int) -> CommandRecord:
     row = Command.get_or_none(Command.id == command_id)
     if row is None:
         raise NoSuchRecord(f"no command {command_id}")
-    return _command(row)
+    return _command([getattr(row, name) for name in _COMMAND_COLUMNS])
 
 
 # -- patch ledger ----------------------------------------------------------------------------

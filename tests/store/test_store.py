@@ -458,6 +458,19 @@ def test_command_lifecycle(store: Store) -> None:
     assert queries.open_commands(["r-1"]) == []
 
 
+def test_open_commands_cover_every_run_asked_about(store: Store) -> None:
+    """A process hosting more runs than fit in one IN list still sees every run's commands,
+    oldest first."""
+    make_run(store, "r-late")
+    make_run(store, "r-early")
+    first = store.insert_command("r-late", "cancel", {}, "tester")
+    second = store.insert_command("r-early", "cancel", {}, "tester")
+    ids = [f"r-missing-{i}" for i in range(queries._CHUNK)] + ["r-late"]
+    ids.insert(0, "r-early")
+    assert [c.id for c in queries.open_commands(ids)] == [first, second]
+    assert [c.run_id for c in queries.open_commands(ids, after_id=first)] == ["r-early"]
+
+
 def test_unknown_command(store: Store) -> None:
     with pytest.raises(NoSuchRecord):
         queries.get_command(404)
