@@ -158,9 +158,5 @@ class Monitor:
 
     @staticmethod
     def _costs(run_ids: set[str] | list[str]) -> dict[str, RunCost]:
-        ids = list(run_ids)
-        out: dict[str, RunCost] = {}
-        for start in range(0, len(ids), 500):
-            for totals in queries.cost_totals(("run_id",), run_ids=ids[start:start + 500]):
-                out[str(totals.key["run_id"])] = RunCost.of(totals)
-        return out
+        return {str(totals.key["run_id"]): RunCost.of(totals)
+                for totals in queries.cost_totals(("run_id",), run_ids=run_ids)}

@@ -357,8 +357,9 @@ def costs(run_id: str | None = None) -> list[CostRecord]:
 
 def cost_totals(group_by: tuple[str, ...], run_id: str | None = None,
                 run_ids: Iterable[str] | None = None) -> list[CostTotals]:
-    """Totals grouped by any of run_id, step_id, tool, model. Unknown dollars stay unknown:
-    they are counted in ``unpriced``, never added as zero."""
+    """Totals grouped by any of run_id, step_id, tool, model, over one run, the runs named (any
+    number: they are asked about chunk by chunk and the sums merged) or all. Unknown dollars
+    stay unknown: they are counted in ``unpriced``, never added as zero."""
     allowed = {"run_id", "step_id", "tool", "model"}
     if not set(group_by) <= allowed:
         raise ValueError(f"cannot group costs by {set(group_by) - allowed}")
@@ -368,22 +369,31 @@ def cost_totals(group_by: tuple[str, ...], run_id: str | None = None,
            "COALESCE(SUM(tokens_cached), 0), COALESCE(SUM(usd), 0), SUM(usd IS NULL), "
            "SUM(tokens_in IS NULL AND tokens_out IS NULL), COALESCE(SUM(wall), 0) "
            "FROM costs")
-    params: tuple = ()
+    tail = f" GROUP BY {columns}" if group_by else ""
     if run_id is not None:
-        sql += " WHERE run_id = ?"
-        params = (run_id,)
+        batches = [(sql + " WHERE run_id = ?" + tail, (run_id,))]
     elif run_ids is not None:
-        ids = list(run_ids)[:_CHUNK]
-        sql += f" WHERE run_id IN ({', '.join('?' * len(ids))})" if ids else " WHERE 0"
-        params = tuple(ids)
-    if group_by:
-        sql += f" GROUP BY {columns} ORDER BY {columns}"
+        ids = list(run_ids)
+        batches = [(sql + f" WHERE run_id IN ({', '.join('?' * len(chunk))})" + tail, tuple(chunk))
+                   for chunk in (ids[start:start + _CHUNK] for start in range(0, len(ids), _CHUNK))]
+    else:
+        batches = [(sql + tail, ())]
+    width = len(group_by)
+    sums: dict[tuple[Any, ...], list[Any]] = {}
+    for statement, params in batches:
+        for row in database.execute_sql(statement, params).fetchall():
+            key, values = tuple(row[:width]), row[width:]
+            if values[0] == 0:
+                continue
+            found = sums.get(key)
+            if found is None:
+                sums[key] = [v or 0 for v in values]
+            else:  # the same group seen in another chunk of runs: add it up
+                sums[key] = [a + (b or 0) for a, b in zip(found, values, strict=True)]
     out = []
-    for row in database.execute_sql(sql, params).fetchall():
-        key = dict(zip(group_by, row[: len(group_by)], strict=True))
-        n, tin, tout, tcached, usd, unpriced, untokened, wall = row[len(group_by):]
-        if n == 0:
-            continue
-        out.append(CostTotals(key=key, attempts=n, tokens_in=tin, tokens_out=tout, tokens_cached=tcached,
-                              usd=round(usd, 6), unpriced=unpriced or 0, untokened=untokened or 0, wall=wall))
+    for key in sorted(sums, key=lambda k: tuple((v is not None, v) for v in k)):
+        n, tin, tout, tcached, usd, unpriced, untokened, wall = sums[key]
+        out.append(CostTotals(key=dict(zip(group_by, key, strict=True)), attempts=n, tokens_in=tin,
+                              tokens_out=tout, tokens_cached=tcached, usd=round(usd, 6), unpriced=unpriced,
+                              untokened=untokened, wall=wall))
     return out

@@ -471,6 +471,28 @@ def test_open_commands_cover_every_run_asked_about(store: Store) -> None:
     assert [c.run_id for c in queries.open_commands(ids, after_id=first)] == ["r-early"]
 
 
+def test_cost_totals_cover_every_run_asked_about(store: Store) -> None:
+    """Totals over more runs than fit in one IN list are summed across the chunks, not cut off
+    at the first chunk."""
+    ids = [f"r-{i:03d}" for i in range(queries._CHUNK + 2)]
+    for run_id in ids:
+        make_run(store, run_id, steps=["a"])
+    rows = [(run_id, "a", 1, "sim" if i % 2 else "llm", "succeeded", 1.0, 2.0, 1.0, 10, 5, None if i == 0 else 0.5)
+            for i, run_id in enumerate(ids)]
+    store.db.connection().executemany(
+        "INSERT INTO attempts (run_id, step_id, number, tool, state, started_at, ended_at, duration, tokens_in, "
+        "tokens_out, usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    by_run = queries.cost_totals(("run_id",), run_ids=reversed(ids))
+    assert [t.key["run_id"] for t in by_run] == ids
+    assert by_run[-1].tokens_in == 10 and by_run[0].unpriced == 1 and by_run[-1].usd == 0.5
+    by_tool = {t.key["tool"]: t for t in queries.cost_totals(("tool",), run_ids=ids)}
+    assert by_tool["llm"].attempts == by_tool["sim"].attempts == len(ids) // 2
+    assert by_tool["llm"].unpriced == 1 and by_tool["llm"].usd == 0.5 * (len(ids) // 2 - 1)
+    (everything,) = queries.cost_totals((), run_ids=ids)
+    assert everything.attempts == len(ids) and everything.tokens_out == 5 * len(ids)
+    assert queries.cost_totals((), run_ids=[]) == []
+
+
 def test_unknown_command(store: Store) -> None:
     with pytest.raises(NoSuchRecord):
         queries.get_command(404)
