@@ -385,11 +385,8 @@ def cost_totals(group_by: tuple[str, ...], run_id: str | None = None,
             key, values = tuple(row[:width]), row[width:]
             if values[0] == 0:
                 continue
-            found = sums.get(key)
-            if found is None:
-                sums[key] = [v or 0 for v in values]
-            else:  # the same group seen in another chunk of runs: add it up
-                sums[key] = [a + (b or 0) for a, b in zip(found, values, strict=True)]
+            found = sums.get(key)  # the same group may come from more than one chunk of runs
+            sums[key] = list(values) if found is None else [a + b for a, b in zip(found, values, strict=True)]
     out = []
     for key in sorted(sums, key=lambda k: tuple((v is not None, v) for v in k)):
         n, tin, tout, tcached, usd, unpriced, untokened, wall = sums[key]
