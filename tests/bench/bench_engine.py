@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -57,9 +58,9 @@ def scenario_uet(doc: dict) -> dict:
     store = open_store(root)
     run_id = create_run(store, plan)
     os.chdir(root)  # as `uet run` does: steps run in the project root
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     state = asyncio.run(execute(store, run_id, dedicated=True))  # as `uet run` executes it
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     events = queries.max_event_seq()
     integrity = store.integrity_check()
     store.close()
@@ -67,7 +68,7 @@ def scenario_uet(doc: dict) -> dict:
     return {
         "steps": steps, "state": state.value, "events": events, "integrity": integrity,
         "prepare_s": t1 - t0, "run_s": t2 - t1, "steps_per_s": steps / (t2 - t1),
-        "ms_per_step": 1000 * (t2 - t1) / steps, "rss_mb": _rss_mb(),
+        "ms_per_step": 1000 * (t2 - t1) / steps, "cpu_ms_per_step": 1000 * (c2 - c1) / steps, "rss_mb": _rss_mb(),
     }
 
 
@@ -95,13 +96,31 @@ def scenario_raw_sqlite(rows: int) -> dict:
     return {"rows": rows, "run_s": elapsed, "rss_mb": _rss_mb()}
 
 
-def scenario_raw_true(count: int) -> dict:
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda _: subprocess.run(["true"], check=True), range(count)))
-    elapsed = time.perf_counter() - t0
+def _timed(count: int, work: Callable[[], None]) -> dict:
+    """Run ``work`` and report it per step: wall time, and this process's own CPU time (all its
+    threads; the children's CPU is not in it)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    work()
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"steps": count, "run_s": elapsed, "steps_per_s": count / elapsed, "ms_per_step": 1000 * elapsed / count,
-            "rss_mb": _rss_mb()}
+            "cpu_ms_per_step": 1000 * cpu / count, "rss_mb": _rss_mb()}
+
+
+def scenario_raw_true(count: int, busy_s: float = 0.0) -> dict:
+    """Two threads running `true`; with ``busy_s``, each step also holds the interpreter for
+    that long after its child exits, as any engine's bookkeeping would."""
+
+    def one(_: int) -> None:
+        subprocess.run(["true"], check=True)
+        end = time.perf_counter() + busy_s
+        while time.perf_counter() < end:
+            pass
+
+    def work() -> None:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(one, range(count)))
+
+    return _timed(count, work)
 
 
 def scenario_loop_true(count: int) -> dict:
@@ -144,11 +163,12 @@ def scenario_loop_true(count: int) -> dict:
 
         await asyncio.gather(lane(count // 2), lane(count - count // 2))
 
-    t0 = time.perf_counter()
-    asyncio.run(lanes())
-    elapsed = time.perf_counter() - t0
-    return {"steps": count, "run_s": elapsed, "steps_per_s": count / elapsed, "ms_per_step": 1000 * elapsed / count,
-            "rss_mb": _rss_mb()}
+    return _timed(count, lambda: asyncio.run(lanes()))
+
+
+#: The Python work per step of the "price of bookkeeping" baseline: about what uet's own no-op
+#: step costs with every transition persisted.
+BUSY_SECONDS = 0.0001
 
 
 def _median(runs: list[dict], key: str = "ms_per_step") -> dict:
@@ -172,6 +192,8 @@ def _run_scenario(name: str, arg: int) -> dict:
         return scenario_raw_sqlite(arg)
     if name == "raw-true":
         return scenario_raw_true(arg)
+    if name == "raw-true-busy":
+        return scenario_raw_true(arg, busy_s=BUSY_SECONDS)
     if name == "loop-true":
         return scenario_loop_true(arg)
     raise SystemExit(f"unknown scenario {name}")
@@ -201,10 +223,9 @@ def main() -> None:
         noop_pairs.append((run, _child("raw-sqlite", run["events"])))
     noop = _median([p[0] for p in noop_pairs])
     raw_db = _median([p[1] for p in noop_pairs], key="run_s")
-    triples = [(_child("true", n_true), _child("raw-true", n_true), _child("loop-true", n_true)) for _ in range(3)]
-    true = _median([t[0] for t in triples])
-    raw_true = _median([t[1] for t in triples])
-    loop_true = _median([t[2] for t in triples])
+    runs = [(_child("true", n_true), _child("raw-true", n_true), _child("loop-true", n_true),
+             _child("raw-true-busy", n_true)) for _ in range(3)]
+    true, raw_true, loop_true, raw_busy = (_median([r[i] for r in runs]) for i in range(4))
     # The scaling ratio compares a 100,000-step run with a 10,000-step run made just before it,
     # in pairs, so that the machine's drift between the two does not pass for a cost of scale.
     scale_pairs = [] if args.quick or args.no_100k else [(_child("noop", n_noop), _child("noop", 100_000))
@@ -225,6 +246,8 @@ def main() -> None:
         ("floor: one asyncio loop spawning `true`, no engine", loop_true["steps"],
          f"{loop_true['steps_per_s']:,.0f}", f"{loop_true['ms_per_step']:.3f}", f"{loop_true['rss_mb']:.0f}", "-",
          "how the adapter spawns"),
+        (f"raw + {BUSY_SECONDS * 1e3:.1f} ms of Python per step", raw_busy["steps"], f"{raw_busy['steps_per_s']:,.0f}",
+         f"{raw_busy['ms_per_step']:.3f}", f"{raw_busy['rss_mb']:.0f}", "-", "the price of bookkeeping"),
     ]
     if big:
         rows.append(("uet no-op at 100,000 steps", big["steps"], f"{big['steps_per_s']:,.0f}", f"{big['ms_per_step']:.3f}",
@@ -237,6 +260,9 @@ def main() -> None:
     print(f"no-op prepare (validate + plan + insert): {noop['prepare_s']:.2f}s, run: {noop['run_s']:.2f}s")
     print(f"subprocess overhead ratio uet/raw: {true['ms_per_step'] / raw_true['ms_per_step']:.2f}x (target <= 1.15); "
           f"the loop alone, without the engine: {loop_true['ms_per_step'] / raw_true['ms_per_step']:.2f}x")
+    print(f"  CPU of the parent process per step: uet {true['cpu_ms_per_step']:.3f} ms, raw {raw_true['cpu_ms_per_step']:.3f} ms, "
+          f"loop {loop_true['cpu_ms_per_step']:.3f} ms; raw with {BUSY_SECONDS * 1e3:.1f} ms of Python added per step: "
+          f"{raw_busy['ms_per_step'] / raw_true['ms_per_step']:.2f}x raw")
     print(f"peak RSS at {noop['steps']:,} steps: {noop['rss_mb']:.0f} MB (target <= 150)")
     if big:
         print(f"per-step cost at 100,000 vs 10,000: {sum(scale) / len(scale):.2f}x, the mean over {len(scale)} pairs "
