@@ -2,8 +2,9 @@
 
 The child leads its own session and process group, and every kill goes to the whole group,
 because tools routinely spawn helpers that would otherwise outlive a timeout or a cancel. A
-timeout or cancel sends SIGTERM, then SIGKILL after the grace period; once the leader is reaped,
-anything left in its group is killed too.
+timeout or cancel sends SIGTERM, then SIGKILL after the grace period (a cancel's is at most
+``CANCEL_GRACE_SECONDS``, and a cancel during a timeout's grace cuts what is left of it to that);
+once the leader is reaped, anything left in its group is killed too.
 
 Output (stdout and stderr merged) comes through a pipe read on the event loop: each chunk goes
 to the attempt's log file, which is created only when the first byte arrives (a silent tool
@@ -304,10 +305,13 @@ async def _supervise(
     exited: asyncio.Future[None] = loop.create_future()
     drained: asyncio.Future[None] = loop.create_future()
     trigger: asyncio.Future[Outcome | None] = loop.create_future()
+    hurry: asyncio.Future[None] | None = None  # made only once a timeout fired
 
     def fire(reason: Outcome | None) -> None:
         if not trigger.done():
             trigger.set_result(reason)
+        elif reason == "canceled" and hurry is not None and not hurry.done() and not exited.done():
+            hurry.set_result(None)  # a cancel during a timeout's grace: cut the grace short
 
     def readable() -> None:
         try:
@@ -337,9 +341,12 @@ async def _supervise(
         if outcome is not None and not exited.done():
             # Polite first: SIGTERM lets the tool clean up; SIGKILL after the grace period. An
             # operator's cancel must take effect within a second, so its grace is short.
-            grace = min(request.grace, CANCEL_GRACE_SECONDS) if outcome == "canceled" else request.grace
             _signal_group(pgid, signal.SIGTERM)
-            await asyncio.wait({exited}, timeout=grace)
+            if outcome == "canceled":
+                await asyncio.wait({exited}, timeout=min(request.grace, CANCEL_GRACE_SECONDS))
+            else:
+                hurry = loop.create_future()
+                outcome = await _timeout_grace(loop, request.grace, exited, hurry, cancel)
             if not exited.done():
                 _signal_group(pgid, signal.SIGKILL)
             await exited
@@ -369,3 +376,25 @@ async def _supervise(
             loop.remove_reader(handle)
             os.close(handle)
     return outcome
+
+
+async def _timeout_grace(
+    loop: asyncio.AbstractEventLoop, grace: float, exited: asyncio.Future[None], hurry: asyncio.Future[None],
+    cancel: asyncio.Event,
+) -> Outcome:
+    """Wait out a timeout's grace period for the leader to exit (SIGTERM is already sent).
+
+    An operator's cancel must still stop the run within a second: one that arrives while the
+    leader lives (it completes ``hurry``, or was set just before the grace began) leaves at most
+    ``CANCEL_GRACE_SECONDS`` of the grace. The attempt is then reported canceled: the cancel, not
+    the timeout, is what cut the grace short, and the engine reports canceled any attempt whose
+    cancel arrived before it finished. A cancel after the leader exited changes nothing.
+    """
+    deadline = loop.time() + grace
+    if cancel.is_set():
+        hurry.set_result(None)
+    await asyncio.wait({exited, hurry}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+    if not hurry.done():
+        return "timed_out"  # it exited, or the whole grace ran out
+    await asyncio.wait({exited}, timeout=max(0.0, min(CANCEL_GRACE_SECONDS, deadline - loop.time())))
+    return "canceled"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.adapters.base import CancelToken
 from engine.adapters.subprocess import run_subprocess
 from schemas.execution import ExecutionRequest, ExecutionResult
 
@@ -210,6 +211,61 @@ def test_cancel_kills_the_whole_group(tmp_path: Path) -> None:
     assert result.exit_code == -signal.SIGKILL
     assert result.duration < 3.0
     _assert_all_dead(_tree_pids(pid_file))
+
+
+def _group_alive(pgid: int) -> list[int]:
+    """Members of process group ``pgid`` that are neither gone nor zombies."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return []
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+                alive.append(int(entry.name))
+    return alive
+
+
+@pytest.mark.parametrize("token", [CancelToken, asyncio.Event])
+def test_cancel_during_a_timeouts_grace_stops_the_group_within_a_second(
+    tmp_path: Path, token: type[asyncio.Event]
+) -> None:
+    """The timeout's SIGTERM is ignored and its grace is 5 s; an operator's cancel in that grace
+    must still end the attempt (the whole group) within a second, and the attempt is canceled."""
+    pid_file = tmp_path / "pids"
+    script = f"trap '' TERM INT; sleep 3600 & echo $$ $! > {pid_file}; echo started; wait"
+    request = _request(tmp_path, ["sh", "-c", script], timeout=0.3, grace=5.0)
+    canceled_at: list[float] = []
+
+    async def main() -> ExecutionResult:
+        cancel = token()
+
+        def stop() -> None:
+            canceled_at.append(time.monotonic())
+            cancel.set()
+
+        asyncio.get_running_loop().call_later(0.7, stop)  # the timeout fired 0.4 s before
+        return await run_subprocess(request, cancel)
+
+    result = asyncio.run(main())
+    returned_after = time.monotonic() - canceled_at[0]
+    leader, grandchild = _tree_pids(pid_file)
+    try:
+        assert returned_after < 1.5  # not the 4.6 s left of the timeout's grace
+        assert result.outcome == "canceled", result.error
+        assert result.exit_code == -signal.SIGKILL  # TERM was ignored: the cut-short grace ran out
+        assert "started" in result.output_tail
+        deadline = time.monotonic() + 1.0
+        while _group_alive(leader) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _group_alive(leader) == []
+    finally:
+        _assert_all_dead([leader, grandchild])
 
 
 def test_cancelling_the_task_kills_the_group_and_propagates(tmp_path: Path) -> None:
