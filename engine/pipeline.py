@@ -46,6 +46,10 @@ _ZERO = (0,)
 
 
 def log_path(root: Path | str, run_id: str, step_id: str, number: int) -> str:
+    """Where an attempt's output goes. The planner allows no '/' in a step id; one from an older
+    store is escaped, so the path cannot leave the run's log directory."""
+    if "/" in step_id:
+        step_id = step_id.replace("%", "%25").replace("/", "%2F")
     return f"{root}/.uet/logs/{run_id}/{step_id}.{number}.log"
 
 

@@ -23,9 +23,10 @@ from engine.errors import Problem, ValidationFailed
 from engine.toolconfig import load_router_config
 from engine.yamlsafe import Loc, Located, load, render_loc
 from schemas.router import RouterConfig
-from schemas.workstream import PLACEHOLDER, Step, Workstream
+from schemas.workstream import MATRIX_VALUE, NAME, PLACEHOLDER, STEP_ID, Step, Workstream
 
 _TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_EXPANDED_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,15 @@ _EXPECTED = {
 }
 
 
+# what a pattern allows, in words
+_PATTERNS = {
+    STEP_ID: "an id may hold only letters, digits, '_', '.', '-' and {placeholders}, "
+             "and starts with a letter, digit or '_'",
+    NAME: "a name may hold only letters, digits, '_', '.' and '-', and starts with a letter, digit or '_'",
+    MATRIX_VALUE: "a matrix value goes into step ids, so it may hold only letters, digits, '_', '.' and '-'",
+}
+
+
 def describe(value: Any) -> str:
     """A value as the person wrote it in YAML, for 'found …' in messages."""
     if value is None:
@@ -183,11 +193,18 @@ def problems_from(exc: ValidationError, located: Located, model: type[BaseModel]
             message += f"; did you mean {hint[0]!r}?" if hint else (f"; allowed: {', '.join(known)}" if known else "")
         elif kind == "missing":
             message = "required field is missing"
+        elif kind == "finite_number":
+            message = f"a finite number is expected, found {describe(error['input'])}"
+        elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in _PATTERNS:
+            message = f"{_PATTERNS[error['ctx']['pattern']]}; found {describe(error['input'])}"
         else:
             message = error["msg"].removeprefix("Value error, ")
         entries.append((loc, message))
+    # A value that failed a check of its own (a pattern, a bound) was of the right type for one
+    # member of a union: the other members' type errors would only contradict that message.
+    checked = {loc for loc, message in entries if message is not None}
     return [located.problem(message if message is not None else _type_message(*types[loc]), loc)
-            for loc, message in entries]
+            for loc, message in entries if message is not None or loc not in checked]
 
 
 def validate_document(located: Located, model: type[BaseModel]) -> Any:
@@ -246,15 +263,28 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
     expanded: list[tuple[int, str, dict[str, str]]] = []
     template_ids: dict[str, list[str]] = {}
     seen: dict[str, int] = {}
+    made_by: dict[str, dict[str, str]] = {}  # the matrix values an expanded id came from
     for index, step in enumerate(workstream.steps):
         items = _expand(step, index, root)
         if step.matrix is not None:
             template_ids[step.id] = [sid for sid, _ in items]
         for step_id, values in items:
+            if step.matrix is not None and not _EXPANDED_ID.fullmatch(step_id):
+                problems.append(where(("steps", index, "id"), f"the matrix makes the id {step_id!r}, which must start "
+                                      "with a letter, digit or '_' and be at most 200 characters long"))
+                break  # one report per template: the others would say the same
             if step_id in seen:
-                problems.append(where(("steps", index, "id"), f"duplicate step id {step_id!r} (also steps[{seen[step_id]}])"))
+                if seen[step_id] == index:
+                    both = " and ".join(", ".join(f"{k}={v}" for k, v in combo.items() if k != "root")
+                                        for combo in (made_by[step_id], values))
+                    message = f"the matrix makes the id {step_id!r} twice (from {both})"
+                else:
+                    message = f"duplicate step id {step_id!r} (also steps[{seen[step_id]}])"
+                problems.append(where(("steps", index, "id"), message))
                 continue
             seen[step_id] = index
+            if step.matrix is not None:
+                made_by[step_id] = values
             expanded.append((index, step_id, values))
 
     known_ids = set(seen) | set(template_ids)

@@ -9,7 +9,7 @@ import re
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PATTERN = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -32,6 +32,8 @@ def parse_duration(value: object) -> float:
         seconds = float(number) / 1000 if unit == "ms" else float(number) * _UNITS[unit]
     else:
         raise ValueError("a duration such as 500ms, 2s, 10m or 1h is needed")
+    if seconds != seconds:  # NaN compares false with every bound below
+        raise ValueError("a duration such as 500ms, 2s, 10m or 1h is needed, not NaN")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
     if seconds > MAX_SECONDS:
@@ -51,6 +53,12 @@ def format_duration(seconds: float) -> str:
     return f"{exact.normalize():f}s"
 
 
+def _positive(seconds: float | None) -> float | None:
+    if seconds is not None and seconds <= 0:
+        raise ValueError("a timeout must be longer than 0s; leave it out for none")
+    return seconds
+
+
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
@@ -65,3 +73,6 @@ Duration = Annotated[
         }
     ),
 ]
+
+#: A timeout: a duration longer than zero (zero would end every attempt at once).
+Timeout = Annotated[Duration, AfterValidator(_positive)]

@@ -6,14 +6,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.durations import Duration
+from schemas.durations import Duration, Timeout
 from schemas.workstream import NAME, Argv
 
 Strategy = Literal["fixed", "round_robin", "auto"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class BreakerPolicy(Strict):
@@ -149,7 +149,7 @@ class ToolSpec(Strict):
     sim: SimSpec | None = None
     capabilities: list[str] = Field(default_factory=list)
     max_parallel: int | None = Field(None, ge=1, le=1024, description="Attempts of this tool at once.")
-    timeout: Duration | None = None
+    timeout: Timeout | None = None
     breaker: BreakerPolicy | None = None
     env: dict[str, str] = Field(default_factory=dict)
     diff_output: bool = Field(False, description="The tool prints a unified diff instead of editing files.")

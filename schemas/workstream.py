@@ -11,19 +11,23 @@ import re
 import shlex
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
-from schemas.durations import Duration, format_duration
+from schemas.durations import Duration, Timeout, format_duration
 
 STEP_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.{}-]*$"
 NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: A matrix value goes into the step ids it expands to, so it may hold only what an id may.
+MATRIX_VALUE = r"^[A-Za-z0-9_.-]+$"
+#: Placeholders every step has; a matrix key must not hide one of them.
+BUILT_IN_PLACEHOLDERS = ("root", "run", "step", "attempt")
 
 AttemptOutcome = Literal["failed", "timed_out", "crashed"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def split_command(value: Any) -> Any:
@@ -103,7 +107,7 @@ class Step(Strict):
     needs: list[str] = Field(default_factory=list, max_length=10_000)
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = Field(None, max_length=4096, description="Working directory, relative to the project root.")
-    timeout: Duration | None = None
+    timeout: Timeout | None = None
     retry: RetryPolicy | None = None
     success_codes: list[int] = Field(default_factory=lambda: [0], min_length=1)
     produces: Literal["patch"] | None = Field(
@@ -111,13 +115,44 @@ class Step(Strict):
     gate: str | None = Field(None, pattern=NAME, description="Gate (under `gates:`) that tests the patch.")
     fix_loop: FixLoop | None = None
     allow_binary: bool = Field(False, description="Accept binary files in the step's patch.")
-    matrix: dict[str, list[str | int]] | None = Field(
+    matrix: dict[str, list[Annotated[str, Field(pattern=MATRIX_VALUE, max_length=100)] | StrictInt]] | None = Field(
         None, description="Expand this step into one step per combination of values."
     )
 
     _split_run = field_validator(
         "run", mode="before", json_schema_input_type=Annotated[str, Field(min_length=1)] | Argv | None
     )(split_command)
+
+    @field_validator("run")
+    @classmethod
+    def _no_nul_in_run(cls, value: list[str] | None) -> list[str] | None:
+        for position, arg in enumerate(value or ()):
+            if "\0" in arg:
+                raise ValueError(f"argument {position} holds a NUL character, which no command can receive")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not name or "=" in name or "\0" in name:
+                raise ValueError(f"{name!r} cannot be an environment variable name (empty, or holds '=' or NUL)")
+            if "\0" in text:
+                raise ValueError(f"the value of {name} holds a NUL character, which no environment can hold")
+        return value
+
+    @field_validator("cwd")
+    @classmethod
+    def _relative_cwd(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if "\0" in value:
+            raise ValueError("the working directory holds a NUL character")
+        if value.startswith("/"):
+            raise ValueError(f"{value!r} is absolute: `cwd` is relative to the project root")
+        if ".." in value.replace("\\", "/").split("/"):
+            raise ValueError(f"{value!r} climbs out with '..': `cwd` must stay inside the project")
+        return value
 
     @field_validator("needs")
     @classmethod
@@ -139,6 +174,8 @@ class Step(Strict):
         for key, values in value.items():
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
                 raise ValueError(f"matrix key {key!r} must be a plain name")
+            if key in BUILT_IN_PLACEHOLDERS:
+                raise ValueError(f"matrix key {key!r} would hide the built-in {{{key}}}; choose another name")
             if not values:
                 raise ValueError(f"matrix key {key!r} has no values")
             if len(set(map(str, values))) != len(values):
@@ -179,7 +216,7 @@ class Workstream(Strict):
     max_parallel: int = Field(4, ge=1, le=1024)
     budget: Budget | None = None
     retry: RetryPolicy | None = Field(None, description="Default retry policy for steps that set none.")
-    timeout: Duration | None = Field(None, description="Default timeout for steps that set none.")
+    timeout: Timeout | None = Field(None, description="Default timeout for steps that set none.")
     on_failure: Literal["continue", "stop"] = Field(
         "continue",
         description="continue: independent branches go on after a step fails; stop: no new step starts.",

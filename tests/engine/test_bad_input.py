@@ -137,6 +137,18 @@ CASES = [
     Case("bad_retry_bounds", 5, 5, "steps[0].retry", ("max_backoff (2s) must not be shorter than backoff (10s)",)),
     Case("run_and_call", 5, 5, "steps[1]", ("either `run` or `call`",)),
     Case("matrix_missing_placeholder", 5, 5, "steps[1]", ("must use every matrix key", "{pkg}")),
+    Case("matrix_path_value", 4, 22, "steps[0].matrix.k[1]", ("matrix value goes into step ids", "'/../../ESCAPED'")),
+    Case("matrix_bool_value", 5, 14, "steps[0].matrix.flag[0]", ("boolean true", "quotes")),
+    Case("matrix_reserved_key", 4, 5, "steps[0].matrix", ("'root'", "built-in {root}")),
+    Case("matrix_id_twice", 3, 5, "steps[0].id", ("'p111' twice", "a=1, b=11 and a=11, b=1")),
+    Case("nan_duration", 5, 5, "steps[0].timeout", ("not NaN",)),
+    Case("zero_timeout", 5, 5, "steps[0].timeout", ("longer than 0s",)),
+    Case("nan_budget", 3, 3, "budget.usd", ("finite number", "nan")),
+    Case("cwd_escape", 5, 5, "steps[0].cwd", ("'../..'", "inside the project")),
+    Case("cwd_absolute", 5, 5, "steps[0].cwd", ("'/etc' is absolute",)),
+    Case("env_bad_name", 5, 5, "steps[0].env", ("'A=B'", "environment variable name")),
+    Case("nul_in_argument", 4, 5, "steps[0].run", ("argument 1", "NUL")),
+    Case("bad_step_id", 3, 5, "steps[0].id", ("only letters, digits", "'lint all'")),
     # DAG, tools and executables
     Case("cycle", 5, 13, "steps[0].needs[0]", ("dependency cycle", "a → b → c → a")),
     Case("unknown_dep", 7, 13, "steps[1].needs[0]", ("unknown step 'biuld'", "did you mean 'build'")),
@@ -149,7 +161,8 @@ BY_NAME = {case.name: case for case in CASES}
 # `uet run` too, for one case of each kind of failure (reading, parsing, schema, DAG, tools)
 RUN_CASES = [
     "nonexistent", "directory", "big", "binary", "alias_bomb", "malformed_yaml", "duplicate_keys",
-    "unknown_key", "bad_retry_bounds", "cycle", "unknown_dep", "missing_executable",
+    "unknown_key", "bad_retry_bounds", "cycle", "unknown_dep", "missing_executable", "nan_duration",
+    "matrix_path_value",
 ]
 
 GOOD = sorted(p.name for p in (CORPUS / "good").glob("*.yaml"))

@@ -456,7 +456,7 @@ def test_a_fact_in_the_phase_description_must_be_required_too(project: Project) 
     ("heavy", "a number is expected, found the string 'heavy'"),
     ('"5"', "a number is expected, found the string '5'"),
     ("true", "a number is expected, found the boolean true"),
-    (".nan", "Input should be a finite number"),
+    (".nan", "a finite number is expected, found the number nan"),
     ("1000", "Input should be less than or equal to 100"),
 ])
 def test_bad_weight(project: Project, value: str, expected: str) -> None:
