@@ -37,6 +37,8 @@ class Controller:
             handler = self.handlers.get(command.run_id)
             if handler is None or command.claimed_by is not None:
                 continue
+            if not self.store.writer.holds(self.worker_id):
+                return done  # declared lost: the run's new engine takes its commands
             if not self.store.claim_command(command.id, self.worker_id):
                 continue
             result = await handler(command)

@@ -51,13 +51,16 @@ class EventBus:
 class Recorder:
     """Writes state changes with their events as one unit, then tells the listeners."""
 
-    def __init__(self, store: Store, bus: EventBus) -> None:
+    def __init__(self, store: Store, bus: EventBus, owner: str | None = None) -> None:
         self.store = store
         self.bus = bus
+        #: The worker these writes are made for (an engine's); the store drops them once another
+        #: engine has declared that worker lost.
+        self.owner = owner
 
     def write(self, statements: Sequence[Statement | RowImage], events: Sequence[Event] = ()) -> None:
         unit = [*statements, *(ops.insert_event(e.ts, e.kind, e.run_id, e.step_id, e.data) for e in events)]
-        self.store.submit(unit)
+        self.store.submit(unit, self.owner)
         if self.bus.active:
             for event in events:
                 self.bus.publish(event)

@@ -33,7 +33,7 @@ from engine.router import Blocked, Route, Router
 from engine.states import RUN_TERMINAL, STEP_ALLOWED, STEP_TERMINAL, transition
 from engine.stats import StatsBook
 from engine.toolconfig import load_router_config
-from engine.workers import Worker, is_lost, reap_group
+from engine.workers import STALE_SECONDS, Worker, is_lost, reap_group
 from schemas.durations import parse_duration
 from schemas.execution import ExecutionRequest, ExecutionResult
 from schemas.records import CommandRecord, ProgressSnapshot
@@ -42,6 +42,7 @@ from schemas.states import RunState, StepState, WorkerState
 from schemas.workstream import Budget, RetryPolicy
 from store import Store, ops, queries
 from store.codec import dumps
+from store.errors import OwnershipLost
 from store.ops import STEP_ROW_SQL
 from store.writer import EVENT_SQL, RowImage
 
@@ -105,6 +106,7 @@ class RunExecutor:
         self.rec = recorder
         self._bus = recorder.bus
         self._submit = store.writer.submit  # the hot path skips Store.submit's indirection
+        self._holds = store.writer.holds
         self.clock = clock
         self.rng = random.Random(seed)
         self.dedicated = dedicated
@@ -176,7 +178,7 @@ class RunExecutor:
                                                    row.started_at, row.ended_at, row.reason, run_id, sid)),
             *extra,
             (EVENT_SQL, (ts, run_id, sid, "step.state", dumps(data))),
-        ))
+        ), self.worker.id)
         if self._bus.active:
             self._bus.publish(Event(ts, "step.state", run_id, sid, data))
 
@@ -329,6 +331,8 @@ class RunExecutor:
     def _dispatch(self) -> None:
         if self.canceling or self.pausing or self.halted:
             return
+        if not self._holds(self.worker.id):
+            raise self._lost()
         if self.budget is not None and self._budget_reached():
             return
         now = self.clock()
@@ -424,7 +428,7 @@ class RunExecutor:
 
         def spawned(pid: int) -> None:
             self.store.submit((ops.attempt_row(self.run_id, sid, number, tool, "running", self.worker.id, started,
-                                               log_path=log, pid=pid),))
+                                               log_path=log, pid=pid),), self.worker.id)
 
         return spawned
 
@@ -689,6 +693,9 @@ class RunExecutor:
         self.worker.move(WorkerState.BUSY)
         try:
             return await self._execute(operator_resume, previous)
+        except OwnershipLost:
+            await self._abandon()
+            raise
         finally:
             if self.dedicated:
                 gc.unfreeze()
@@ -724,7 +731,26 @@ class RunExecutor:
 
     def _tick(self) -> None:
         self._housekeeping()
+        done = self._done
+        if done is not None and not done.done() and not self._holds(self.worker.id):
+            done.set_exception(self._lost())
+            return
         self._later(HOUSEKEEPING_SECONDS, self._tick)
+
+    def _lost(self) -> OwnershipLost:
+        return OwnershipLost(
+            f"run {self.run_id} was taken over by another engine: this one was declared lost (its heartbeat "
+            f"went stale for over {STALE_SECONDS:g}s: the process was stopped, suspended or starved); it stopped "
+            "its children and recorded nothing more")
+
+    async def _abandon(self) -> None:
+        """Ownership is gone: stop this engine's children (another engine runs the steps now)
+        and wait for them; whatever their attempts report is dropped by the store."""
+        tasks = [handle.task for handle in self.running.values() if handle.task is not None]
+        for handle in self.running.values():
+            handle.cancel.set()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
 
     async def _execute(self, operator_resume: bool, previous: str | None) -> RunState:
         self.run = queries.get_run(self.run_id)

@@ -97,6 +97,14 @@ class Worker:
         self.id = uuid.uuid4().hex
         self.state = WorkerState.STARTING
         recorder.store.register_worker(self.id, os.getpid(), HOST)
+        # From here on the recorder writes for this worker, and the store fences those writes
+        # should another engine declare this worker lost (see store.writer).
+        recorder.owner = self.id
+        recorder.store.writer.lease(self.id)
+
+    def holds(self) -> bool:
+        """False once another engine has declared this worker lost: it must not act any more."""
+        return self.recorder.store.writer.holds(self.id)
 
     def move(self, target: WorkerState) -> None:
         if target is self.state:
@@ -110,7 +118,7 @@ class Worker:
         )
 
     def beat(self) -> None:
-        self.recorder.store.submit([ops.heartbeat(self.id, self.state.value, time.time())])
+        self.recorder.store.submit([ops.heartbeat(self.id, self.state.value, time.time())], self.id)
 
     async def heartbeat(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -126,3 +134,4 @@ class Worker:
             self.move(WorkerState.DRAINING)
         if self.state in (WorkerState.STARTING, WorkerState.DRAINING):
             self.move(WorkerState.STOPPED)
+        self.recorder.store.writer.release(self.id)

@@ -1,7 +1,8 @@
 """Store errors.
 
-    StoreError        the database cannot be used as asked (too new, corrupt, locked)
-    └── NoSuchRecord  a run, step or command id that is not in the store
+    StoreError          the database cannot be used as asked (too new, corrupt, locked)
+    ├── NoSuchRecord    a run, step or command id that is not in the store
+    └── OwnershipLost   this engine was declared lost and another took its run over
 """
 
 from __future__ import annotations
@@ -12,4 +13,8 @@ class StoreError(Exception):
 
 
 class NoSuchRecord(StoreError):
+    pass
+
+
+class OwnershipLost(StoreError):
     pass

@@ -188,7 +188,8 @@ def upsert_tool_stats(
 
 
 def heartbeat(worker_id: str, state: str, ts: float) -> Statement:
-    return ("UPDATE workers SET state = ?, heartbeat_at = ? WHERE id = ?", (state, ts, worker_id))
+    # A worker another engine declared lost stays lost: its late heartbeat must not revive it.
+    return ("UPDATE workers SET state = ?, heartbeat_at = ? WHERE id = ? AND state != 'lost'", (state, ts, worker_id))
 
 
 def command_done(command_id: int, ts: float, result: str) -> Statement:

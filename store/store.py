@@ -56,8 +56,8 @@ class Store:
             self._writer = Writer(self.db)
         return self._writer
 
-    def submit(self, unit: Unit) -> None:
-        self.writer.submit(unit)
+    def submit(self, unit: Unit, owner: str | None = None) -> None:
+        self.writer.submit(unit, owner)
 
     def sync(self) -> None:
         if self._writer is not None:

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from store.writer import LEASE_SECONDS
 from tests.conftest import Project, pid_dead, wait_for
 
 pytestmark = pytest.mark.slow
@@ -243,3 +244,49 @@ def test_timeouts_written_as_durations_kill_the_step(project: Project) -> None:
     assert steps["own"]["state"] == "failed" and steps["inherited"]["state"] == "failed"
     assert "timed out" in result.stdout or "timed_out" in result.stdout
     assert took < 20, "the sleeps were killed, not waited for"
+
+
+def test_an_engine_that_was_stopped_and_taken_over_runs_and_records_nothing_more(project: Project) -> None:
+    """An engine frozen (SIGSTOP, a suspended laptop) until another engine took its run over
+    must, once it wakes, neither start a step again nor write over what the new engine did."""
+    workstream = project.write("ws.yaml", """
+        name: frozen
+        steps:
+          - id: s1
+            run: sh -c 'echo s1-{attempt} >> exec.log; if [ {attempt} = 1 ]; then sleep 30; fi'
+            retry: {max_attempts: 3, backoff: 10ms}
+          - id: s2
+            needs: [s1]
+            run: sh -c 'echo s2-{attempt} >> exec.log'
+    """)
+    engine, run_id = project.start(workstream)
+    wait_for(lambda: db_query(project, "SELECT pid FROM attempts WHERE step_id = 's1' AND pid IS NOT NULL"),
+             what="the first attempt's pid to be recorded")
+    time.sleep(0.3)  # let the engine settle into waiting for its child
+    old_worker = db_query(project, "SELECT worker_id FROM runs WHERE id = ?", run_id)[0][0]
+    engine.send_signal(signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        # What STALE_SECONDS of silence would do, without the wait: the frozen engine's heartbeat
+        # is stale, so another engine may take the run over.
+        with sqlite3.connect(project.db) as conn:
+            conn.execute("UPDATE workers SET heartbeat_at = heartbeat_at - 60 WHERE id = ?", (old_worker,))
+        resumed = project.uet("resume", "--plain", run_id, timeout=60)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        # A takeover implies the engine was away longer than its lease, as it would have been.
+        time.sleep(max(0.0, LEASE_SECONDS + 0.5 - (time.monotonic() - stopped)))
+    finally:
+        engine.send_signal(signal.SIGCONT)
+    _out, err = engine.communicate(timeout=30)
+    assert engine.returncode == 1, _out + err + project.read("exec.log")
+    assert "taken over by another engine" in err
+
+    assert project.read("exec.log").split() == ["s1-1", "s1-2", "s2-1"]
+    assert db_query(project, "SELECT state FROM workers WHERE id = ?", old_worker) == [("lost",)]
+    attempts = db_query(project, "SELECT step_id, number, state FROM attempts WHERE run_id = ? "
+                                 "ORDER BY step_id, number", run_id)
+    assert attempts == [("s1", 1, "crashed"), ("s1", 2, "succeeded"), ("s2", 1, "succeeded")]
+    ends = db_query(project, "SELECT COUNT(*) FROM events WHERE run_id = ? AND kind = 'run.state' "
+                             "AND json_extract(data, '$.to') = 'succeeded'", run_id)
+    assert ends == [(1,)]
+    assert project.status(run_id)["state"] == "succeeded"

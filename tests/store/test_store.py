@@ -312,6 +312,40 @@ def test_units_gather_for_the_commit_window_inside_a_loop(store: Store) -> None:
     assert store.writer.commits == 1
 
 
+def test_a_worker_declared_lost_is_fenced_off(store: Store, db_path: Path) -> None:
+    """Once another engine has declared a worker lost, nothing more is written for it (what it
+    had queued included), its late heartbeat does not revive it, and ``holds`` says so; writes
+    for no worker and for other workers still commit. A live worker's lease is renewed."""
+    store.register_worker("old", 1, "host")
+    store.register_worker("alive", 2, "host")
+    writer = store.writer
+    writer.lease("old")
+    writer.lease("alive")
+    assert writer.holds("old")  # a fresh lease costs no query
+
+    async def engine_writes() -> None:
+        store.submit([event("queued-before-the-takeover")], "old")
+        store.submit([ops.heartbeat("old", "busy", time.time())], "old")
+        store.submit([event("for-nobody")])
+        store.submit([event("for-another-worker")], "alive")
+        with sqlite3.connect(db_path) as other:  # the other engine's takeover
+            other.execute("UPDATE workers SET state = 'lost', heartbeat_at = 0 WHERE id = 'old'")
+            other.execute("UPDATE workers SET heartbeat_at = 0 WHERE id = 'alive'")
+        writer._renewed_at -= writer_module.LEASE_SECONDS + 1  # this process was away for a while
+        assert not writer.holds("old")
+        assert writer.holds("alive")
+        store.submit([event("after-the-takeover")], "old")
+        store.sync()
+
+    asyncio.run(engine_writes())
+    assert [e.kind for e in queries.events_after(0) if e.kind not in ("worker.started",)] == [
+        "for-nobody", "for-another-worker"]
+    rows = dict(store.db.execute_sql("SELECT id, state FROM workers").fetchall())
+    assert rows == {"old": "lost", "alive": "starting"}
+    beat = store.db.execute_sql("SELECT heartbeat_at FROM workers WHERE id = 'alive'").fetchone()[0]
+    assert beat > time.time() - 5  # renewed by the commit that found "old" lost
+
+
 def test_execute_now_commits_on_the_caller_thread(store: Store) -> None:
     store.submit([event("queued")])
     store.execute_now([event("now")])
