@@ -252,6 +252,16 @@ def open_commands(run_ids: Iterable[str], after_id: int = 0) -> list[CommandReco
     return [_command(row) for row in rows]
 
 
+def run_commands(run_id: str, kinds: Sequence[str] | None = None) -> list[CommandRecord]:
+    """A run's commands (only these kinds, if given), oldest first; a run has few."""
+    sql = f"SELECT {', '.join(_COMMAND_COLUMNS)} FROM commands WHERE run_id = ?"
+    params: list[Any] = [run_id]
+    if kinds:
+        sql += f" AND kind IN ({', '.join('?' * len(kinds))})"
+        params += list(kinds)
+    return [_command(row) for row in database.execute_sql(sql + " ORDER BY id", params).fetchall()]
+
+
 def get_command(command_id: int) -> CommandRecord:
     row = Command.get_or_none(Command.id == command_id)
     if row is None:

@@ -1,8 +1,9 @@
 """The ``uet`` command line. Parsing only; each command lives in ``tui.commands_*`` and is
 imported when it runs, so ``uet --help`` stays fast.
 
-Exit codes: 0 success, 1 the run failed (or was canceled/paused), 2 bad input (nothing
-written), 3 internal error. A traceback is a bug, except under ``--debug``.
+Exit codes: 0 success, 1 the run failed (or was canceled/paused) or a request was refused in
+the run's present state, 2 bad input (nothing written), 3 internal error. A traceback is a
+bug, except under ``--debug``.
 """
 
 from __future__ import annotations
@@ -232,6 +233,7 @@ def _inside_project() -> bool:
 def report(exc: BaseException, debug: bool) -> int:
     from engine.errors import UetError
     from store.errors import NoSuchRecord, StoreError
+    from store.store import RunOwned
 
     if debug:
         import traceback
@@ -243,6 +245,9 @@ def report(exc: BaseException, debug: bool) -> int:
     if isinstance(exc, NoSuchRecord):
         print(f"uet: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    if isinstance(exc, RunOwned):  # a refusal: another live engine executes the run
+        print(f"uet: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if isinstance(exc, StoreError):
         print(f"uet: {exc}", file=sys.stderr)
         return EXIT_INTERNAL

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+from engine.errors import NotFound, UsageError
 from engine.session import live_owner
-from engine.states import RUN_TERMINAL
+from engine.states import RUN_TERMINAL, STEP_TERMINAL
+from schemas.records import AttemptRecord, RunRecord
 from schemas.states import RunState
 from store import ChangeFeed, EventCursor, Store, queries
 from tui.cli import EXIT_OK
 from tui.format import describe, duration, label
 from tui.project import open_existing
+
+_LOG_CHUNK = 1 << 16  # bytes of a log read at a time
 
 
 def _elapsed(started: float | None, ended: float | None) -> float | None:
@@ -36,9 +40,11 @@ def _progress(run) -> tuple[int, int]:  # noqa: ANN001
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise UsageError(f"--limit must be at least 1 (got {args.limit})")
     store = open_existing(args)
     try:
-        runs = queries.list_runs(limit=max(1, args.limit))
+        runs = queries.list_runs(limit=args.limit)
         if args.json:
             out = []
             for run in runs:
@@ -70,8 +76,23 @@ def _table(rows: list[tuple[str, ...]]) -> None:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
+def pause_requested(run: RunRecord, worker: str | None) -> str | None:
+    """Why a running run is pausing, when a pause was asked of the engine executing it (or is
+    waiting for it) and no resume came after; None otherwise."""
+    if run.state is not RunState.RUNNING or worker is None:
+        return None
+    for command in reversed(queries.run_commands(run.id, ("pause", "resume"))):
+        if command.claimed_by not in (None, worker):
+            return None  # taken by an engine before this one: this one has not been asked
+        if command.kind.value == "resume":
+            return None
+        return str(command.args.get("reason") or f"paused by {command.created_by or 'operator'}")
+    return None
+
+
 def status_document(run_id: str) -> dict[str, Any]:
     run = queries.get_run(run_id)
+    worker = live_owner(run)
     steps = queries.steps(run_id)
     counts: dict[str, int] = {}
     tools: set[str] = set()
@@ -90,7 +111,7 @@ def status_document(run_id: str) -> dict[str, Any]:
     return {
         "id": run.id, "state": run.state.value, "workstream": run.workstream, "source": run.source,
         "root": run.root, "reason": run.reason, "created_at": run.created_at, "started_at": run.started_at,
-        "ended_at": run.ended_at, "worker": live_owner(run),
+        "ended_at": run.ended_at, "worker": worker, "pausing": pause_requested(run, worker),
         "progress": {"total": len(steps), "finished": finished, "counts": counts,
                      "percent": round(100 * finished / len(steps), 1) if steps else 100.0},
         "steps": out_steps,
@@ -113,6 +134,9 @@ def cmd_status(args: argparse.Namespace) -> int:
               + ", ".join(f"{n} {s}" for s, n in sorted(progress["counts"].items()))
               + f"; elapsed {duration(_elapsed(doc['started_at'], doc['ended_at']))}"
               + (f"; engine {doc['worker'][:8]}" if doc["worker"] else ""))
+        if doc["pausing"]:
+            print(f"  pausing ({doc['pausing']}): no new step starts; the run pauses when its "
+                  f"{progress['counts'].get('running', 0)} running step(s) finish")
         rows = [("STEP", "STATE", "ATTEMPTS", "TOOL", "EXIT", "DURATION", "NOTE")]
         for step in doc["steps"]:
             rows.append((step["id"], label(step["state"]), str(step["attempts"]), step["tool"] or "-",
@@ -166,42 +190,123 @@ async def _follow_events(store: Store, run_id: str, as_json: bool) -> None:
             return
 
 
-async def _follow_step(store: Store, run_id: str, step_id: str, attempt: int | None, follow: bool) -> None:
-    current: int | None = None
-    offset = 0
-    stop = asyncio.Event()
+class _StepLog:
+    """Copies a step's attempt logs to stdout chunk by chunk (a log of any size costs the same
+    memory), as text or, with ``--json``, one object per line."""
+
+    def __init__(self, run_id: str, step_id: str, as_json: bool) -> None:
+        self.run_id, self.step_id, self.as_json = run_id, step_id, as_json
+        self.number: int | None = None
+        self.path: str | None = None
+        self.offset = 0
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.pending = ""  # JSON: the line not ended yet
+        self.at_line_start = True
+
+    def switch(self, attempt: AttemptRecord) -> None:
+        """Finish the attempt being printed (its last bytes included), then go on with this one."""
+        if self.number is not None:
+            self.drain()
+            self.end()
+            if not self.as_json:
+                if not self.at_line_start:
+                    sys.stdout.write("\n")
+                sys.stdout.write(f"── attempt {attempt.number} ({attempt.tool}) ──\n")
+                self.at_line_start = True
+        self.number, self.path, self.offset = attempt.number, attempt.log_path, 0
+        self.decoder.reset()
+
+    def drain(self) -> None:
+        """Print what the attempt's log holds beyond what was printed already."""
+        if not self.path:
+            return
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            return
+        with handle:
+            handle.seek(self.offset)
+            while chunk := handle.read(_LOG_CHUNK):
+                self.offset += len(chunk)
+                self._text(self.decoder.decode(chunk))
+        sys.stdout.flush()
+
+    def end(self) -> None:
+        """The attempt's output is complete: print a character cut short and the last line."""
+        self._text(self.decoder.decode(b"", final=True))
+        if self.as_json and self.pending:
+            self._line(self.pending)
+            self.pending = ""
+        sys.stdout.flush()
+
+    def _text(self, text: str) -> None:
+        if not text:
+            return
+        if not self.as_json:
+            sys.stdout.write(text)
+            self.at_line_start = text.endswith("\n")
+            return
+        lines = (self.pending + text).split("\n")
+        self.pending = lines.pop()
+        for line in lines:
+            self._line(line)
+        while len(self.pending) >= _LOG_CHUNK:  # a line without end is cut, not held whole
+            self._line(self.pending[:_LOG_CHUNK])
+            self.pending = self.pending[_LOG_CHUNK:]
+
+    def _line(self, text: str) -> None:
+        sys.stdout.write(json.dumps({"run": self.run_id, "step": self.step_id, "attempt": self.number,
+                                     "text": text}) + "\n")
+
+
+def _no_attempt(step_id: str, number: int, attempts: list[AttemptRecord]) -> NotFound:
+    have = ", ".join(str(a.number) for a in attempts)
+    return NotFound(f"step {step_id} has no attempt {number}; "
+                    + (f"its attempts are {have}" if have else "it has not run yet"))
+
+
+async def _print_step(store: Store, run_id: str, step_id: str, wanted: int | None, follow: bool,
+                      as_json: bool) -> None:
+    """Print the step's latest attempt (or ``wanted``); with ``follow``, keep printing as it is
+    written, through the attempts that follow, until the step (or the run) is over. A step that
+    ends without running — skipped, canceled while it waited — ends the follow too."""
+    out = _StepLog(run_id, step_id, as_json)
+    if wanted is not None and wanted < 1:
+        raise _no_attempt(step_id, wanted, queries.attempts(run_id, step_id))
 
     def pump() -> bool:
         """Print what is new; True when there is nothing more to wait for."""
-        nonlocal current, offset
-        attempts = queries.attempts(run_id, step_id)
-        if attempt is not None:
-            attempts = [a for a in attempts if a.number == attempt]
-        if not attempts:
-            return not follow
-        latest = attempts[-1]
-        if current != latest.number:
-            if current is not None:
-                print(f"── attempt {latest.number} ({latest.tool}) ──", flush=True)
-            current, offset = latest.number, 0
-        if latest.log_path and Path(latest.log_path).exists():
-            with open(latest.log_path, "rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read()
-            if chunk:
-                offset += len(chunk)
-                sys.stdout.write(chunk.decode("utf-8", errors="replace"))
-                sys.stdout.flush()
+        # The step and the run are read before the attempts: once they say "over", the
+        # attempts read after them are all there will be.
         step = queries.get_step(run_id, step_id)
-        ended = latest.state != "running" and step.state not in ("running", "retrying", "ready")
-        return ended or attempt is not None and latest.state != "running"
+        over = step.state in STEP_TERMINAL or _finished(run_id)
+        attempts = queries.attempts(run_id, step_id)
+        if wanted is not None:
+            target = next((a for a in attempts if a.number == wanted), None)
+            if target is None:
+                if follow and not over:
+                    return False
+                raise _no_attempt(step_id, wanted, attempts)
+        elif attempts:
+            target = attempts[-1]
+        else:
+            if follow and not over:
+                return False
+            print(f"step {step_id} has not run yet ({step.state})", file=sys.stderr)
+            return True
+        if out.number != target.number:
+            out.switch(target)
+        out.drain()
+        if not follow or target.state != "running" and (over or wanted is not None):
+            out.end()
+            return True
+        return False
 
-    done = pump()
-    if not follow or done and _finished(run_id) or done and not follow:
+    if pump():
         return
-    async for _ in ChangeFeed(store.path).changes(stop):
-        if pump() and (attempt is not None or _finished(run_id) or
-                       queries.get_step(run_id, step_id).state in ("succeeded", "failed", "canceled", "skipped")):
+    stop = asyncio.Event()
+    async for _ in ChangeFeed(store.path, tick=0.25).changes(stop):
+        if pump():
             return
 
 
@@ -223,10 +328,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
                             print(f"{stamp} {describe(event.kind, event.step_id, event.data)}")
             return EXIT_OK
         step = queries.get_step(run_id, args.step)
-        if not queries.attempts(run_id, step.id) and not args.follow:
-            print(f"step {step.id} has not run yet ({step.state})", file=sys.stderr)
-            return EXIT_OK
-        asyncio.run(_follow_step(store, run_id, step.id, args.attempt, args.follow))
+        asyncio.run(_print_step(store, run_id, step.id, args.attempt, args.follow, args.json))
         return EXIT_OK
     finally:
         store.close()

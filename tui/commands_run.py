@@ -23,6 +23,7 @@ from engine.session import (
     raise_budget,
 )
 from engine.states import RUN_TERMINAL
+from schemas.records import RunRecord
 from schemas.states import RunState
 from store import ChangeFeed, Store, queries
 from tui.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK
@@ -134,7 +135,14 @@ def _detach(store: Store, root: Path, run_id: str, args: argparse.Namespace, ext
     except EngineDidNotStart as exc:
         print(f"uet: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(run_id)
+    if getattr(args, "json", False):
+        from tui.commands_read import status_document
+
+        doc = status_document(run_id)
+        doc["detached"] = {"pid": started.pid, "log": str(started.log)}
+        print(json.dumps(doc, indent=2))
+    else:
+        print(run_id)
     print(f"running in the background (pid {started.pid}); follow it with: uet logs {run_id} --follow",
           file=sys.stderr)
     return EXIT_OK
@@ -224,12 +232,20 @@ def cmd_retry(args: argparse.Namespace) -> int:
         owner = live_owner(run)
         if owner is not None:
             command_id = store.insert_command(run_id, "retry", {"step": step.id}, operator())
-            print(_await_command(store, command_id))
+            answer = _await_command(store, command_id)
+            if answer is None:
+                print(f"uet: the engine running {run_id} has not answered the retry of {step.id} yet; "
+                      "it has the request", file=sys.stderr)
+                return EXIT_FAILED
+            if not answer.startswith("retrying"):  # the engine refused: the step is not retryable now
+                print(f"uet: {answer}", file=sys.stderr)
+                return EXIT_FAILED
+            print(answer)
             return EXIT_OK
         if step.state not in ("failed", "canceled", "skipped"):
             print(f"uet: step {step.id} is {step.state}; only failed, canceled or skipped steps are retried",
                   file=sys.stderr)
-            return EXIT_INPUT
+            return EXIT_FAILED
         if args.detach:
             return _detach(store, Path(run.root), run_id, args, ["--reopen", step.id])
         return _foreground(store, run_id, args, reopen=[step.id])
@@ -237,14 +253,22 @@ def cmd_retry(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _await_command(store: Store, command_id: int, timeout: float = 10.0) -> str:
+def _await_command(store: Store, command_id: int, timeout: float = 10.0) -> str | None:
+    """The engine's answer to a command, once it has carried it out; None if it has not
+    within ``timeout`` seconds, or the run has no live engine any more to answer it."""
     deadline = time.monotonic() + timeout
+    owner_checked = time.monotonic()
     while time.monotonic() < deadline:
         command = queries.get_command(command_id)
         if command.done_at is not None:
             return command.result or "done"
+        if time.monotonic() - owner_checked > 0.5:
+            owner_checked = time.monotonic()
+            if live_owner(queries.get_run(command.run_id)) is None:
+                command = queries.get_command(command_id)
+                return None if command.done_at is None else command.result or "done"
         time.sleep(0.05)
-    return "the request is recorded; the engine has not answered yet"
+    return None
 
 
 async def _await_state(store: Store, run_id: str, timeout: float) -> RunState:
@@ -297,14 +321,57 @@ def cmd_pause(args: argparse.Namespace) -> int:
     store, run_id = _resolve(args)
     try:
         run = queries.get_run(run_id)
-        message = steering.pause(store, run_id, operator(), args.reason)
-        if live_owner(run) is not None:
-            state = asyncio.run(_await_state(store, run_id, 60.0))
-            print(f"run {run_id} is {state.value}")
-            return EXIT_OK
-        if message.endswith("(no engine was running it)"):
-            message += f"; continue with: uet resume {run_id}"
-        print(message)
-        return EXIT_OK
+        if live_owner(run) is None:
+            if run.state is RunState.PAUSED:
+                print(f"run {run_id} is already paused; continue with: uet resume {run_id}")
+                return EXIT_OK
+            if run.state is not RunState.RUNNING:
+                print(f"uet: run {run_id} is {run.state.value}; only a running run can be paused", file=sys.stderr)
+                return EXIT_FAILED
+            message = steering.pause(store, run_id, operator(), args.reason)
+            if message.endswith("(no engine was running it)"):
+                print(f"{message}; continue with: uet resume {run_id}")
+                return EXIT_OK
+            # an engine took the run meanwhile: the request went to it, as below
+            command_id = queries.run_commands(run_id, ("pause",))[-1].id
+        else:
+            reason = args.reason or f"paused by {operator()}"
+            command_id = store.insert_command(run_id, "pause", {"reason": reason}, operator())
+        return _report_pause(store, run_id, command_id)
     finally:
         store.close()
+
+
+def _report_pause(store: Store, run_id: str, command_id: int) -> int:
+    """Wait until the engine has taken the pause request, not until its running steps end
+    (they may take hours): no step starts after the answer."""
+    started = time.monotonic()
+    answer = _await_command(store, command_id, timeout=15.0)
+    run = queries.get_run(run_id)
+    if answer is None:
+        if run.state is RunState.PAUSED:
+            print(f"run {run_id} paused")
+            return EXIT_OK
+        if run.state in RUN_TERMINAL:
+            print(f"uet: run {run_id} is {run.state.value}; only a running run can be paused", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"run {run_id} is {run.state.value} after {time.monotonic() - started:.1f}s; the pause request is "
+              "recorded, the engine has not taken it yet")
+        return EXIT_FAILED
+    running = len(queries.running_attempts(run_id))
+    if running == 0 and run.state is RunState.RUNNING:  # nothing to wait for: it pauses at once
+        run = asyncio.run(_await_run(store, run_id, 5.0))
+    if run.state is RunState.PAUSED:
+        print(f"run {run_id} paused; continue with: uet resume {run_id}")
+        return EXIT_OK
+    if run.state is not RunState.RUNNING:
+        print(f"uet: run {run_id} is {run.state.value}; only a running run can be paused", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"pause requested for run {run_id}: no new step starts; the run is paused when its {running} "
+          f"running step(s) finish (see: uet status {run_id})")
+    return EXIT_OK
+
+
+async def _await_run(store: Store, run_id: str, timeout: float) -> RunRecord:
+    await _await_state(store, run_id, timeout)
+    return queries.get_run(run_id)
