@@ -1,18 +1,35 @@
 """Loading YAML that nobody vouched for: size, encoding, alias and depth limits, and a map of
 where every value was written so errors can name the line and column.
 
-PyYAML's SafeLoader composes the node tree; we build the Python values ourselves so that
-duplicate keys are errors (YAML says they are; PyYAML keeps the last one) and so that an
-alias bomb is refused before it is expanded.
+PyYAML's parser (libyaml's where PyYAML has it) gives the events; we compose the node tree
+from them, checking depth and alias expansion as it grows, and build the Python values
+ourselves so that duplicate keys are errors (YAML says they are; PyYAML keeps the last one)
+and so that an alias bomb is refused before it is expanded.
 """
 
 from __future__ import annotations
 
+import gc
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from engine.errors import Problem, ValidationFailed
 
@@ -59,23 +76,31 @@ def _fail(file: str, message: str, line: int | None = None, column: int | None =
 
 
 def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
-    """Read a text file we are about to parse, refusing what cannot be a config file."""
+    """Read a text file we are about to parse, refusing what cannot be a config file.
+
+    At most ``max_bytes + 1`` bytes are read whatever the file is: the size that ``stat`` gives is
+    0 for a device or a pipe, which may never end.
+    """
     file = str(path)
     try:
         if not path.exists():
             raise _fail(file, "no such file")
         if path.is_dir():
             raise _fail(file, "is a directory, not a file")
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise _fail(
-                file,
-                f"the file is {size / 1_048_576:.1f} MiB; the limit is {max_bytes / 1_048_576:.0f} MiB",
-            )
-        raw = path.read_bytes()[: max_bytes + 1]
+        with path.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > max_bytes:
+                raise _fail(file, f"the file is {size / 1_048_576:.1f} MiB; the limit is {_amount(max_bytes)}")
+            raw = stream.read(max_bytes + 1)
     except OSError as exc:
         raise _fail(file, f"cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > max_bytes:
+        raise _fail(file, f"more than {_amount(max_bytes)} to read; the limit is {_amount(max_bytes)}")
     return decode(raw, file)
+
+
+def _amount(size: int) -> str:
+    return f"{size // 1_048_576} MiB" if size % 1_048_576 == 0 else f"{size} bytes"
 
 
 def _line_column(text: str | bytes, index: int) -> tuple[int, int]:
@@ -98,19 +123,26 @@ def decode(raw: bytes, file: str) -> str:
     return text.removeprefix("\ufeff")
 
 
+_TAB_PROBLEMS = ("cannot start any token", "tab character")
+_BLOCK_END_PROBLEMS = ("expected <block end>", "did not find expected key", "did not find expected '-' indicator")
+
+
 def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> ValidationFailed:
-    """One line that says what PyYAML found, where, and what it was reading at the time."""
+    """One line that says what the parser found, where, and what it was reading at the time.
+
+    libyaml and PyYAML's own parser word some errors differently; both wordings are recognised.
+    """
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
     problem = exc.problem or exc.context or "invalid YAML"
-    if problem.startswith("found character '\\t'") and mark is not None:
-        # PyYAML refuses a tab wherever YAML would need a space; tabs inside scalars are fine
+    if mark is not None and text[mark.index : mark.index + 1] == "\t" and any(p in problem for p in _TAB_PROBLEMS):
         before = text[mark.index - mark.column : mark.index]
-        where = "in the indentation" if not before.strip(" ") else "between values"
-        return _fail(file, f"a tab {where}: YAML indents and separates with spaces only", line, column)
+        if not before.strip(" "):
+            return _fail(file, "a tab in the indentation: YAML indents with spaces only", line, column)
+        return _fail(file, "a tab where this YAML loader does not accept one: use spaces", line, column)
     if exc.context == "expected a single document in the stream":
         return _fail(file, "a second YAML document starts here: the file must hold exactly one", line, column)
-    if problem.startswith("expected <block end>") and exc.context_mark is not None:
+    if problem.startswith(_BLOCK_END_PROBLEMS) and exc.context_mark is not None:
         cmark = exc.context_mark
         return _fail(
             file,
@@ -129,86 +161,238 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Validati
     return _fail(file, message, line, column)
 
 
+Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML was built with it (several times faster), else PyYAML's own."""
+
+# what PyYAML's reader refuses; checked here so that both parsers refuse it with the same position
+_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def parse(text: str, file: str) -> Located:
     """Parse one YAML document into plain values and a location map, or raise ValidationFailed."""
     if not text.strip():
         raise _fail(file, "the file is empty: a YAML mapping is expected", 1, 1)
-    try:
-        loader = yaml.SafeLoader(text)
-    except yaml.reader.ReaderError as exc:  # a control character: the reader checks the whole text first
-        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    control = _NON_PRINTABLE.search(text)
+    if control:
         raise _fail(
-            file, f"character U+{code:04X} is not allowed in YAML (a control character)", *_line_column(text, exc.position)
-        ) from None
+            file,
+            f"character U+{ord(control.group()):04X} is not allowed in YAML (a control character)",
+            *_line_column(text, control.start()),
+        )
+    loader = Loader(text)
     try:
-        try:
-            node = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            raise _syntax_problem(exc, text, file) from None
-        except yaml.YAMLError as exc:
-            raise _fail(file, f"YAML syntax: {exc}") from None
-        if node is None:
-            raise _fail(file, "the file holds no document: a YAML mapping is expected", 1, 1)
-        builder = _Builder(loader, file)
-        builder.check(node)
-        data = builder.build(node, (), 0)
-        return Located(data, file, builder.marks)
+        with _cycle_collection_paused():
+            return _located(loader, text, file)
     finally:
         loader.dispose()
+
+
+def _located(loader: yaml.SafeLoader, text: str, file: str) -> Located:
+    try:
+        node = _Composer(loader, file).compose()
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_problem(exc, text, file) from None
+    except yaml.YAMLError as exc:
+        raise _fail(file, f"YAML syntax: {exc}") from None
+    if node is None:
+        raise _fail(file, "the file holds no document: a YAML mapping is expected", 1, 1)
+    builder = _Builder(loader, file)
+    data = builder.build(node, (), 0)
+    return Located(data, file, builder.marks)
+
+
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Keep the cycle collector from running while a document is read.
+
+    A big document makes millions of objects that live until the end, none of them in a cycle;
+    each collection the allocations trigger walks all of them again, which made reading a
+    100,000-step file several times slower. Paused, it runs after the document is read.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def load(path: Path, *, max_bytes: int = MAX_BYTES) -> Located:
     return parse(read_text(path, max_bytes=max_bytes), str(path))
 
 
+def _problem(file: str, message: str, mark: yaml.Mark | None, loc: Loc) -> ValidationFailed:
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+    return ValidationFailed([Problem(message, file, line, column, render_loc(loc) or None)])
+
+
+class _Open:
+    """A collection whose end the parser has not reached yet, and what it holds so far."""
+
+    __slots__ = ("node", "anchored", "key", "size", "added")
+
+    def __init__(self, node: SequenceNode | MappingNode, anchored: bool) -> None:
+        self.node = node
+        self.anchored = anchored
+        self.key: Node | None = None  # a mapping key still waiting for its value
+        self.size = 1  # values it holds once aliases are expanded, itself included
+        self.added = 0  # of those, the ones reached through an alias
+
+    def add(self, child: Node, size: int, added: int) -> None:
+        if isinstance(self.node, SequenceNode):
+            self.node.value.append(child)
+        elif self.key is None:
+            self.key = child
+        else:
+            self.node.value.append((self.key, child))
+            self.key = None
+        self.size += size
+        self.added += added
+
+    def next_part(self, event: Any = None) -> str | int:
+        """How the location of the value being read now ends: its index, or its key (``event``,
+        when the value is a key being read)."""
+        if isinstance(self.node, SequenceNode):
+            return len(self.node.value)
+        key = self.key or event
+        return str(key.value) if isinstance(key, ScalarNode | ScalarEvent) else "?"
+
+
+class _Composer:
+    """PyYAML's node tree, composed from the parser's events in a loop rather than by recursion.
+
+    PyYAML's composers recurse once per level, so a value nested some hundreds of levels deep
+    overflows the stack before any limit could be checked. Here the depth is checked as each value
+    starts, and what aliases add is counted as each collection ends, without expanding anything:
+    values written out in the file are already bounded by its size, values reached through aliases
+    (counted once per path that reaches them) are bounded by ``MAX_NODES``.
+
+    Nodes keep their start marks only: nothing reads the end marks, and a big file has millions.
+    """
+
+    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+        self.loader = loader
+        self.file = file
+        self.stack: list[_Open] = []
+        self.anchors: dict[str, Node] = {}
+        self.sizes: dict[int, int] = {}  # of anchored values whose end has been read
+
+    def compose(self) -> Node | None:
+        """The document's root node; None for a stream without a document."""
+        self.loader.get_event()
+        if self.loader.check_event(StreamEndEvent):
+            return None
+        self.loader.get_event()
+        try:
+            root = self._root()
+        except yaml.MarkedYAMLError as exc:
+            if exc.problem == "exceeded maximum nesting depth":  # libyaml's own limit (1000), met while it looks ahead
+                raise self._problem(f"nesting deeper than {MAX_DEPTH} levels", exc.problem_mark) from None
+            raise
+        self.loader.get_event()
+        if not self.loader.check_event(StreamEndEvent):
+            raise ComposerError("expected a single document in the stream", root.start_mark,
+                                "but found another document", self.loader.get_event().start_mark)
+        return root
+
+    def _root(self) -> Node:
+        """Each event starts a value, ends the innermost open collection, or refers to an anchor."""
+        get_event, stack = self.loader.get_event, self.stack
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is SequenceEndEvent or kind is MappingEndEvent:
+                node, size, added = self._close()
+            else:
+                if len(stack) > MAX_DEPTH:
+                    raise self._problem(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark, event)
+                if kind is AliasEvent:
+                    node = self._alias(event)
+                    size = added = self.sizes[id(node)]
+                elif kind is ScalarEvent:
+                    node, size, added = self._scalar(event), 1, 0
+                else:
+                    self._open(event)
+                    continue
+            if not stack:
+                return node
+            stack[-1].add(node, size, added)
+
+    def _problem(self, message: str, mark: yaml.Mark | None, event: Any = None) -> ValidationFailed:
+        """A problem with the value that ``event`` starts, or with the collection that just ended."""
+        loc = tuple(open_.next_part() for open_ in self.stack[:-1])
+        if self.stack:
+            loc += (self.stack[-1].next_part(event),)
+        return _problem(self.file, message, mark, loc)
+
+    def _anchor(self, anchor: str | None, node: Node) -> None:
+        if anchor is None:
+            return
+        if anchor in self.anchors:
+            raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence",
+                                self.anchors[anchor].start_mark, "second occurrence", node.start_mark)
+        self.anchors[anchor] = node
+
+    def _alias(self, event: AliasEvent) -> Node:
+        node = self.anchors.get(event.anchor)
+        if node is None:
+            raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+        if id(node) not in self.sizes:
+            raise self._problem("an alias refers to a value that contains it (a recursive alias)", node.start_mark)
+        return node
+
+    def _scalar(self, event: ScalarEvent) -> ScalarNode:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(ScalarNode, event.value, event.implicit)
+        node = ScalarNode(tag, event.value, event.start_mark, None, style=event.style)
+        if event.anchor is not None:
+            self._anchor(event.anchor, node)
+            self.sizes[id(node)] = 1
+        return node
+
+    def _open(self, event: SequenceStartEvent | MappingStartEvent) -> None:
+        kind = SequenceNode if type(event) is SequenceStartEvent else MappingNode
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(kind, None, event.implicit)
+        node = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+        self._anchor(event.anchor, node)
+        self.stack.append(_Open(node, event.anchor is not None))
+
+    def _close(self) -> tuple[Node, int, int]:
+        open_ = self.stack.pop()
+        node = open_.node
+        if open_.added > MAX_NODES:
+            raise self._problem(
+                f"aliases add more than {MAX_NODES} values to this value once expanded (an alias bomb?)",
+                node.start_mark,
+            )
+        if open_.anchored:
+            self.sizes[id(node)] = open_.size
+        return node, open_.size, open_.added
+
+
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 _PLAIN_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
-_Pairs = list[tuple[yaml.Node, yaml.Node]]
+_Pairs = list[tuple[Node, Node]]
 
 
 class _Builder:
+    """Plain Python values from the node tree, with the line and column of each in ``marks``."""
+
     def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
         self.loader = loader
         self.file = file
         self.marks: dict[Loc, tuple[int, int]] = {}
-        self.sizes: dict[int, int] = {}
-        self.open: set[int] = set()
         self.pairs: dict[int, tuple[_Pairs, _Pairs]] = {}
 
     def _problem(self, message: str, mark: yaml.Mark | None, loc: Loc) -> ValidationFailed:
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
-        return ValidationFailed([Problem(message, self.file, line, column, render_loc(loc) or None)])
+        return _problem(self.file, message, mark, loc)
 
-    def check(self, node: yaml.Node) -> None:
-        """Refuse recursive aliases, deep nesting and alias bombs before building anything."""
-        self._expanded_size(node, (), 0)
-
-    def _expanded_size(self, node: yaml.Node, loc: Loc, depth: int) -> int:
-        """Values the node would hold once aliases are expanded, computed without expanding."""
-        key = id(node)
-        if key in self.sizes:
-            return self.sizes[key]
-        if key in self.open:
-            raise self._problem("an alias refers to a value that contains it (a recursive alias)", node.start_mark, loc)
-        if depth > MAX_DEPTH:
-            raise self._problem(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark, loc)
-        self.open.add(key)
-        size = 1
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                child = (*loc, str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?")
-                size += self._expanded_size(key_node, child, depth + 1) + self._expanded_size(value_node, child, depth + 1)
-        elif isinstance(node, yaml.SequenceNode):
-            size += sum(self._expanded_size(item, (*loc, i), depth + 1) for i, item in enumerate(node.value))
-        self.open.discard(key)
-        self.sizes[key] = size
-        if size > MAX_NODES:
-            raise self._problem(
-                f"aliases expand this value to more than {MAX_NODES} values (an alias bomb?)", node.start_mark, loc
-            )
-        return size
-
-    def _split_pairs(self, node: yaml.MappingNode, loc: Loc) -> tuple[_Pairs, _Pairs]:
+    def _split_pairs(self, node: MappingNode, loc: Loc) -> tuple[_Pairs, _Pairs]:
         """The mapping's own key/value pairs, and those it takes in through ``<<`` merge keys."""
         cached = self.pairs.get(id(node))
         if cached is None:
@@ -222,7 +406,9 @@ class _Builder:
             cached = self.pairs[id(node)] = (own, [(k, v) for k, v in node.value if id(k) not in own_ids])
         return cached
 
-    def _construct(self, node: yaml.Node, loc: Loc) -> Any:
+    def _construct(self, node: Node, loc: Loc) -> Any:
+        if node.tag == _STR_TAG and isinstance(node, ScalarNode):
+            return node.value  # what SafeConstructor makes of it, without its bookkeeping per value
         tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
         try:
             return self.loader.construct_object(node, deep=True)
@@ -237,33 +423,35 @@ class _Builder:
                 f"cannot read {node.value!r} as {tag} ({exc}); put it in quotes to mean the text", node.start_mark, loc
             ) from None
 
-    def build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
-        if depth > MAX_DEPTH:
+    def build(self, node: Node, loc: Loc, depth: int) -> Any:
+        if depth > MAX_DEPTH:  # reached through aliases: the file itself was checked as it was read
             raise self._problem(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark, loc)
         self.marks.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_COLLECTIONS:
+        if isinstance(node, ScalarNode):
+            return self._construct(node, loc)
+        if node.tag not in _PLAIN_COLLECTIONS:
             tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
             raise self._problem(f"the tag {tag} is not supported: only plain values, lists and mappings are",
                                 node.start_mark, loc)
-        if isinstance(node, yaml.MappingNode):
-            own, merged = self._split_pairs(node, loc)
-            out: dict[Any, Any] = {}
-            # own keys first so they override merged ones; of merged ones, the first one listed wins
-            for is_own, (key_node, value_node) in [(True, p) for p in own] + [(False, p) for p in reversed(merged)]:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise self._problem("a mapping key must be a plain value", key_node.start_mark, loc)
-                key = self._construct(key_node, loc)
-                if not isinstance(key, str | int | float | bool) and key is not None:
-                    raise self._problem("a mapping key must be a plain value", key_node.start_mark, loc)
-                child = (*loc, key if isinstance(key, str) else str(key))
-                if key in out:
-                    if is_own:
-                        raise self._problem(f"duplicate key {key!r}", key_node.start_mark, child)
-                    continue
-                self.marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                out[key] = self.build(value_node, child, depth + 1)
-                self.marks.setdefault(child, (value_node.start_mark.line + 1, value_node.start_mark.column + 1))
-            return out
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, SequenceNode):
             return [self.build(item, (*loc, index), depth + 1) for index, item in enumerate(node.value)]
-        return self._construct(node, loc)
+        return self._mapping(node, loc, depth)
+
+    def _mapping(self, node: MappingNode, loc: Loc, depth: int) -> dict[Any, Any]:
+        own, merged = self._split_pairs(node, loc)
+        out: dict[Any, Any] = {}
+        # own keys first so they override merged ones; of merged ones, the first one listed wins
+        for is_own, (key_node, value_node) in [(True, p) for p in own] + [(False, p) for p in reversed(merged)]:
+            if not isinstance(key_node, ScalarNode):
+                raise self._problem("a mapping key must be a plain value", key_node.start_mark, loc)
+            key = self._construct(key_node, loc)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise self._problem("a mapping key must be a plain value", key_node.start_mark, loc)
+            child = (*loc, key if isinstance(key, str) else str(key))
+            if key in out:
+                if is_own:
+                    raise self._problem(f"duplicate key {key!r}", key_node.start_mark, child)
+                continue
+            self.marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = self.build(value_node, child, depth + 1)
+        return out
