@@ -104,6 +104,9 @@ def _data_loc(data: Any, loc: tuple, *, absent_key: bool = False) -> Loc:
     out: list[str | int] = []
     node = data
     for position, part in enumerate(loc):
+        if isinstance(node, dict) and part not in node and isinstance(part, str):
+            # pydantic spells a key that is not a string (null, 1) as text: find the real one
+            part = next((key for key in node if not isinstance(key, str) and str(key) == part), part)
         if isinstance(node, dict) and part in node:
             out.append(part if isinstance(part, str) else str(part))  # as the location map spells keys
             node = node[part]
@@ -236,7 +239,9 @@ def _expand(step: Step, index: int, root: Path) -> list[tuple[str, dict[str, str
     return out
 
 
-def _executable_problem(argv0: str, cwd: Path) -> str | None:
+def _executable_problem(argv0: str, cwd: Path, found: dict[str, str | None]) -> str | None:
+    """Why ``argv0`` cannot run from ``cwd``, if it cannot; PATH lookups are kept in ``found``
+    (a workstream names the same few programs thousands of times)."""
     if os.sep in argv0:
         target = Path(argv0) if os.path.isabs(argv0) else cwd / argv0
         if not target.is_file():
@@ -244,7 +249,9 @@ def _executable_problem(argv0: str, cwd: Path) -> str | None:
         if not os.access(target, os.X_OK):
             return f"{argv0!r} is not executable"
         return None
-    if shutil.which(argv0) is None:
+    if argv0 not in found:
+        found[argv0] = shutil.which(argv0)
+    if found[argv0] is None:
         return f"executable {argv0!r} not found on PATH"
     return None
 
@@ -325,6 +332,7 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
     # tools, gates, executables: checked once per source step
     checked: set[int] = set()
     importable: dict[str, bool] = {}
+    on_path: dict[str, str | None] = {}
     for item in planned:
         index = item.source_index
         if index in checked:
@@ -339,7 +347,7 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
             problems.append(where(("steps", index, "gate"), f"unknown gate {step.gate!r}; define it under `gates:`"))
         if step.run is not None:
             cwd = root / substitute(step.cwd, {"root": str(root)}) if step.cwd else root
-            issue = _executable_problem(substitute(step.run[0], {"root": str(root)}), cwd)
+            issue = _executable_problem(substitute(step.run[0], {"root": str(root)}), cwd, on_path)
             if issue:
                 problems.append(where(("steps", index, "run", 0), issue))
         elif step.call is not None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import gc
 import os
 import re
+import select
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ from engine.errors import Problem, ValidationFailed
 MAX_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 64
+#: How long a named pipe may stay silent before it is refused.
+PIPE_WAIT_SECONDS = 10.0
 
 Loc = tuple[str | int, ...]
 
@@ -87,7 +91,12 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
             raise _fail(file, "no such file")
         if path.is_dir():
             raise _fail(file, "is a directory, not a file")
-        with path.open("rb") as stream:
+        # Without O_NONBLOCK, opening a FIFO that nobody writes to would wait forever.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(descriptor, "rb") as stream:
+            if stat.S_ISFIFO(os.fstat(descriptor).st_mode) and not select.select([descriptor], [], [], PIPE_WAIT_SECONDS)[0]:
+                raise _fail(file, f"a pipe that nothing was written to within {PIPE_WAIT_SECONDS:g}s")
+            os.set_blocking(descriptor, True)
             size = os.fstat(stream.fileno()).st_size
             if size > max_bytes:
                 raise _fail(file, f"the file is {size / 1_048_576:.1f} MiB; the limit is {_amount(max_bytes)}")

@@ -129,6 +129,7 @@ CASES = [
     Case("wrong_type_needs", 7, 5, "steps[1].needs", ("a list is expected", "found a mapping")),
     Case("unquoted_bool", 4, 11, "steps[0].run[0]", ("a string is expected", "boolean true", "quotes")),
     Case("non_string_key", 5, 11, "steps[0].env.1", ("key must be a string", "number 1")),
+    Case("null_key", 2, 1, "None", ("key must be a string", "found null")),
     Case("unknown_key", 7, 5, "steps[1].nedds", ("unknown key 'nedds'", "did you mean 'needs'")),
     Case("missing_name", 1, 1, "name", ("required field is missing",)),
     Case("negative_duration", 5, 5, "steps[0].timeout", ("cannot be negative",)),

@@ -275,6 +275,19 @@ def test_a_small_document_from_a_pipe_loads(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_nobody_writes_to_is_refused_instead_of_waited_on(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    fifo = tmp_path / "ws.yaml"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(yamlsafe, "PIPE_WAIT_SECONDS", 0.2)
+    with pytest.raises(ValidationFailed) as caught:
+        yamlsafe.read_text(fifo)
+    (problem,) = caught.value.problems
+    assert problem.file == str(fifo)
+    assert problem.message == "a pipe that nothing was written to within 0.2s"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
 def test_cli_refuses_an_endless_pipe(tmp_path: Path) -> None:
     fifo = tmp_path / "ws.yaml"
     os.mkfifo(fifo)
