@@ -13,6 +13,7 @@ import itertools
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -23,9 +24,16 @@ from engine.errors import Problem, ValidationFailed
 from engine.toolconfig import load_router_config
 from engine.yamlsafe import Loc, Located, load, render_loc
 from schemas.router import RouterConfig
-from schemas.workstream import MATRIX_VALUE, NAME, PLACEHOLDER, STEP_ID, Step, Workstream
+from schemas.workstream import (
+    BUILT_IN_PLACEHOLDERS,
+    MATRIX_VALUE,
+    NAME,
+    PLACEHOLDER,
+    STEP_ID,
+    Step,
+    Workstream,
+)
 
-_TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _EXPANDED_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
 
 
@@ -64,7 +72,7 @@ def find_root(start: Path) -> Path:
 
 def substitute(text: str, values: dict[str, str]) -> str:
     """Replace ``{name}`` for known names only; other braces are the user's own text."""
-    return _TEMPLATE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 # -- schema validation with locations ----------------------------------------------------
@@ -239,6 +247,25 @@ def _expand(step: Step, index: int, root: Path) -> list[tuple[str, dict[str, str
     return out
 
 
+def _placeholder_typos(step: Step, index: int) -> Iterator[tuple[Loc, str]]:
+    """``{name}``s in a step's command, environment and directory that are no placeholder of the
+    step but look like one misspelt. Other braces are the command's own text (awk, jq, find) and
+    pass as written, so only a near miss is worth a warning."""
+    known = [*BUILT_IN_PLACEHOLDERS, *(step.matrix or ())]
+    texts: list[tuple[Loc, str]] = [(("run", i), arg) for i, arg in enumerate(step.run or ())]
+    texts += [(("env", name), value) for name, value in step.env.items()]
+    texts += [(("cwd",), step.cwd)] if step.cwd else []
+    for loc, text in texts:
+        for name in dict.fromkeys(PLACEHOLDER.findall(text)):
+            if name in known:
+                continue
+            hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            if hint:
+                yield (("steps", index, *loc),
+                       f"{{{name}}} is no placeholder of this step and is passed on as written; "
+                       f"did you mean {{{hint[0]}}}?")
+
+
 def _executable_problem(argv0: str, cwd: Path, found: dict[str, str | None]) -> str | None:
     """Why ``argv0`` cannot run from ``cwd``, if it cannot; PATH lookups are kept in ``found``
     (a workstream names the same few programs thousands of times)."""
@@ -345,6 +372,7 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
                 f"; did you mean {hint[0]!r}?" if hint else f"; known tools: {', '.join(sorted(router.tools)) or 'none'}")))
         if step.gate is not None and step.gate not in workstream.gates:
             problems.append(where(("steps", index, "gate"), f"unknown gate {step.gate!r}; define it under `gates:`"))
+        warnings.extend(where(loc, message) for loc, message in _placeholder_typos(step, index))
         if step.run is not None:
             cwd = root / substitute(step.cwd, {"root": str(root)}) if step.cwd else root
             issue = _executable_problem(substitute(step.run[0], {"root": str(root)}), cwd, on_path)

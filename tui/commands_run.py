@@ -39,12 +39,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(json.dumps({"valid": False, "problems": [p.__dict__ for p in exc.problems]}, indent=2))
             return EXIT_INPUT
         raise
+    _warn(plan)
     tools = sorted({s.spec.get("tool") or (s.spec["run"][0] if "run" in s.spec else None) or
                     ("python" if "call" in s.spec else f"<{s.kind}>") for s in plan.steps})
     depth = _depth(plan)
     templates = sum(1 for s in plan.workstream.steps if s.matrix)
     if args.json:
         print(json.dumps({"valid": True, "file": str(args.file), "workstream": plan.workstream.name,
+                          "warnings": [p.__dict__ for p in plan.warnings],
                           "steps": len(plan.steps), "templates": templates, "depth": depth,
                           "max_parallel": plan.workstream.max_parallel, "tools": tools, "root": str(plan.root)},
                          indent=2))
@@ -58,6 +60,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if plan.workstream.budget:
         print(f"  budget       {plan.workstream.budget.model_dump(exclude_none=True)}")
     return EXIT_OK
+
+
+def _warn(plan) -> None:  # noqa: ANN001
+    """What is allowed but probably not meant, on stderr, before anything runs."""
+    for problem in plan.warnings:
+        print(f"uet: warning: {problem.render()}", file=sys.stderr)
 
 
 def _depth(plan) -> int:  # noqa: ANN001
@@ -151,6 +159,7 @@ def _detach(store: Store, root: Path, run_id: str, args: argparse.Namespace, ext
 def cmd_run(args: argparse.Namespace) -> int:
     root = project_root(args, args.file)
     plan = plan_file(args.file, root)  # every check happens before the store is touched
+    _warn(plan)
     store = Store(db_path(args, root))
     try:
         run_id = create_run(store, plan)

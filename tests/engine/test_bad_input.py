@@ -360,3 +360,27 @@ def test_good_files_validate(name: str, project: Path) -> None:
     assert document["valid"] is True
     assert document["root"] == str(project.resolve())
     assert not (project / ".uet" / "uet.db").exists()
+
+
+def test_a_misspelt_placeholder_is_a_warning_and_other_braces_pass(project: Path) -> None:
+    """``{pgk}`` beside a matrix key ``pkg`` is almost surely a typo; ``{print $1}`` or ``{}`` are
+    the command's own text. Neither stops the run: the typo is warned about, with its place."""
+    (project / "typo.yaml").write_text(
+        "name: typo\n"
+        "steps:\n"
+        '  - id: "t-{pkg}"\n'
+        "    matrix: {pkg: [api]}\n"
+        '    run: [echo, "{pgk}", "{print}", "{}"]\n'
+        '    env: {WHERE: "{rooot}"}\n',
+        encoding="utf-8",
+    )
+    result = uet(project, "validate", "--json", "typo.yaml")
+    assert result.returncode == 0, result.stderr
+    warnings = json.loads(result.stdout)["warnings"]
+    assert [(w["line"], w["column"], w["field"]) for w in warnings] == [
+        (5, 17, "steps[0].run[1]"), (6, 11, "steps[0].env.WHERE")]
+    assert "did you mean {pkg}?" in warnings[0]["message"] and "did you mean {root}?" in warnings[1]["message"]
+    assert "uet: warning: typo.yaml:5:17: steps[0].run[1]: {pgk} is no placeholder" in result.stderr
+    ran = uet(project, "run", "--plain", "typo.yaml")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stderr.count("uet: warning:") == 2
