@@ -335,8 +335,7 @@ def cmd_pause(args: argparse.Namespace) -> int:
                 print(f"run {run_id} is already paused; continue with: uet resume {run_id}")
                 return EXIT_OK
             if run.state is not RunState.RUNNING:
-                print(f"uet: run {run_id} is {run.state.value}; only a running run can be paused", file=sys.stderr)
-                return EXIT_FAILED
+                return _cannot_pause(run_id, run.state)
             message = steering.pause(store, run_id, operator(), args.reason)
             if message.endswith("(no engine was running it)"):
                 print(f"{message}; continue with: uet resume {run_id}")
@@ -351,6 +350,11 @@ def cmd_pause(args: argparse.Namespace) -> int:
         store.close()
 
 
+def _cannot_pause(run_id: str, state: RunState) -> int:
+    print(f"uet: run {run_id} is {state.value}; only a running run can be paused", file=sys.stderr)
+    return EXIT_FAILED
+
+
 def _report_pause(store: Store, run_id: str, command_id: int) -> int:
     """Wait until the engine has taken the pause request, not until its running steps end
     (they may take hours): no step starts after the answer."""
@@ -362,8 +366,7 @@ def _report_pause(store: Store, run_id: str, command_id: int) -> int:
             print(f"run {run_id} paused")
             return EXIT_OK
         if run.state in RUN_TERMINAL:
-            print(f"uet: run {run_id} is {run.state.value}; only a running run can be paused", file=sys.stderr)
-            return EXIT_FAILED
+            return _cannot_pause(run_id, run.state)
         print(f"run {run_id} is {run.state.value} after {time.monotonic() - started:.1f}s; the pause request is "
               "recorded, the engine has not taken it yet")
         return EXIT_FAILED
@@ -374,8 +377,7 @@ def _report_pause(store: Store, run_id: str, command_id: int) -> int:
         print(f"run {run_id} paused; continue with: uet resume {run_id}")
         return EXIT_OK
     if run.state is not RunState.RUNNING:
-        print(f"uet: run {run_id} is {run.state.value}; only a running run can be paused", file=sys.stderr)
-        return EXIT_FAILED
+        return _cannot_pause(run_id, run.state)
     print(f"pause requested for run {run_id}: no new step starts; the run is paused when its {running} "
           f"running step(s) finish (see: uet status {run_id})")
     return EXIT_OK
