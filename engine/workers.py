@@ -102,10 +102,6 @@ class Worker:
         recorder.owner = self.id
         recorder.store.writer.lease(self.id)
 
-    def holds(self) -> bool:
-        """False once another engine has declared this worker lost: it must not act any more."""
-        return self.recorder.store.writer.holds(self.id)
-
     def move(self, target: WorkerState) -> None:
         if target is self.state:
             return
