@@ -192,5 +192,15 @@ def heartbeat(worker_id: str, state: str, ts: float) -> Statement:
     return ("UPDATE workers SET state = ?, heartbeat_at = ? WHERE id = ? AND state != 'lost'", (state, ts, worker_id))
 
 
+#: The answer to a request the run's engine never took.
+NOT_CARRIED_OUT = "not carried out: the run's engine stopped before it took the request; ask again"
+
+
+def expire_commands(run_id: str, worker_id: str, ts: float) -> Statement:
+    """Answer the run's untaken requests as not carried out, if ``worker_id`` owns the run."""
+    return ("UPDATE commands SET done_at = ?, result = ? WHERE run_id = ? AND done_at IS NULL AND claimed_by IS NULL "
+            "AND (SELECT worker_id FROM runs WHERE id = ?) = ?", (ts, NOT_CARRIED_OUT, run_id, run_id, worker_id))
+
+
 def command_done(command_id: int, ts: float, result: str) -> Statement:
     return ("UPDATE commands SET done_at = ?, result = ? WHERE id = ?", (ts, result, command_id))

@@ -181,10 +181,17 @@ class Store:
                     conn.execute("UPDATE workers SET state = 'lost' WHERE id = ?", (previous,))
                     conn.execute(*ops.insert_event(ts, "worker.lost", run_id, None, {"worker": previous, "pid": worker.pid}))
             conn.execute("UPDATE runs SET worker_id = ? WHERE id = ?", (worker_id, run_id))
+            # Requests nobody took were meant for an engine that is gone; carried out now, after
+            # whatever brought this one here (a resume, a retry), they would surprise.
+            conn.execute(*ops.expire_commands(run_id, worker_id, time.time()))
         return previous if previous and previous != worker_id else None
 
     def release_run(self, run_id: str, worker_id: str) -> None:
-        self.submit([("UPDATE runs SET worker_id = NULL WHERE id = ? AND worker_id = ?", (run_id, worker_id))])
+        """Give the run up; requests it did not take are answered as not carried out, so whoever
+        asked hears so instead of waiting, and no later engine carries them out unasked."""
+        self.submit([ops.expire_commands(run_id, worker_id, time.time()),
+                     ("UPDATE runs SET worker_id = NULL WHERE id = ? AND worker_id = ?", (run_id, worker_id))],
+                    worker_id)
 
     def integrity_check(self) -> str:
         return str(self.db.execute_sql("PRAGMA integrity_check").fetchone()[0])

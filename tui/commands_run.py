@@ -216,9 +216,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         run = queries.get_run(run_id)
         owner = live_owner(run)
         if owner is not None:
-            store.insert_command(run_id, "resume", {"budget": budget} if budget else {}, operator())
-            print(f"asked the engine running {run_id} (worker {owner[:8]}) to resume")
-            return EXIT_OK
+            command_id = store.insert_command(run_id, "resume", {"budget": budget} if budget else {}, operator())
+            return _report_resume(run_id, owner, _await_command(store, command_id), bool(budget))
         if budget:
             merged = raise_budget(store, run_id, budget, operator())
             print(f"budget of run {run_id} is now " + ", ".join(f"{k}={v}" for k, v in merged.items()))
@@ -231,6 +230,22 @@ def cmd_resume(args: argparse.Namespace) -> int:
         return _foreground(store, run_id, args, operator_resume=operator_resume)
     finally:
         store.close()
+
+
+def _report_resume(run_id: str, owner: str, answer: str | None, budget: bool) -> int:
+    engine = f"the engine running {run_id} (worker {owner[:8]})"
+    raised = "; its budget is raised" if budget else ""
+    if answer == "resumed":
+        print(f"{engine} resumed it: new steps start again{raised}")
+        return EXIT_OK
+    if answer == "not paused":
+        print(f"run {run_id} is running (worker {owner[:8]}), not paused: nothing to resume{raised}")
+        return EXIT_OK
+    if answer is None:
+        print(f"uet: {engine} has not answered the resume yet; it has the request", file=sys.stderr)
+    else:
+        print(f"uet: {answer}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def cmd_retry(args: argparse.Namespace) -> int:

@@ -214,7 +214,7 @@ def test_a_second_engine_cannot_take_a_run_that_is_being_executed(project: Proje
     wait_for(lambda: (project.root / "started").exists(), what="the step to start")
     other = project.uet("resume", "--plain", run_id, timeout=30)
     assert other.returncode == 0
-    assert "asked the engine running" in other.stdout
+    assert "not paused: nothing to resume" in other.stdout
     retry = project.uet("retry", run_id, "wait", timeout=30)
     assert "only failed, canceled or skipped" in retry.stdout + retry.stderr
     project.uet("cancel", run_id, check=True)

@@ -492,6 +492,35 @@ def test_command_lifecycle(store: Store) -> None:
     assert queries.open_commands(["r-1"]) == []
 
 
+def test_requests_no_engine_took_are_answered_not_carried_out(store: Store) -> None:
+    """An engine giving a run up answers the requests it never took, and one taking a run over
+    answers those left for its predecessor: a later engine never carries out a stale request.
+    Taken requests, other runs' requests and a release by a worker that no longer owns the run
+    are left alone."""
+    make_run(store, "r-1")
+    make_run(store, "r-2")
+    store.register_worker("w1", 1, "host")
+    store.register_worker("w2", 2, "host")
+    lost = lambda worker: True  # noqa: E731 - every previous owner counts as gone here
+    store.claim_run("r-1", "w1", lost)
+    taken = store.insert_command("r-1", "cancel", {}, "tester")
+    assert store.claim_command(taken, "w1")
+    late = store.insert_command("r-1", "retry", {"step": "a"}, "tester")
+    other_run = store.insert_command("r-2", "pause", {}, "tester")
+    store.release_run("r-1", "w2")  # not the owner: changes nothing
+    store.sync()
+    assert queries.get_command(late).done_at is None
+    store.release_run("r-1", "w1")
+    store.sync()
+    assert queries.get_command(late).result == ops.NOT_CARRIED_OUT
+    assert queries.get_command(taken).done_at is None and queries.get_command(other_run).done_at is None
+
+    left = store.insert_command("r-1", "pause", {}, "tester")  # asked while no engine owned it
+    store.claim_run("r-1", "w2", lost)
+    assert queries.get_command(left).result == ops.NOT_CARRIED_OUT
+    assert [c.id for c in queries.open_commands(["r-1"])] == [taken]
+
+
 def test_open_commands_cover_every_run_asked_about(store: Store) -> None:
     """A process hosting more runs than fit in one IN list still sees every run's commands,
     oldest first."""
