@@ -33,6 +33,16 @@ async def loaded(pilot: Any) -> None:
     await pilot.pause()
 
 
+async def above_the_dashboard(pilot: Any) -> None:
+    """Wait until a screen (a question, the help, the launcher) is open over the dashboard: on a
+    busy machine a fixed pause can end before it is shown."""
+    for _ in range(200):
+        if not isinstance(pilot.app.screen, DashboardScreen):
+            break
+        await pilot.pause(0.02)
+    await pilot.pause(0.2)
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_dashboard(snap_compare: Any, fixed_db: Path, size: tuple[int, int]) -> None:
     assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=loaded)
@@ -72,7 +82,7 @@ def test_help(snap_compare: Any, fixed_db: Path, size: tuple[int, int]) -> None:
     async def helped(pilot: Any) -> None:
         await loaded(pilot)
         await pilot.press("question_mark")
-        await pilot.pause(0.2)
+        await above_the_dashboard(pilot)
 
     assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=helped)
 
@@ -87,7 +97,7 @@ def test_launch(snap_compare: Any, fixed_db: Path, size: tuple[int, int]) -> Non
     async def launching(pilot: Any) -> None:
         await loaded(pilot)
         await pilot.press("L")
-        await pilot.pause(0.2)
+        await above_the_dashboard(pilot)
 
     assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=launching)
 
@@ -97,7 +107,7 @@ def test_cancel_question(snap_compare: Any, fixed_db: Path, size: tuple[int, int
     async def asking(pilot: Any) -> None:
         await loaded(pilot)
         await pilot.press("c")
-        await pilot.pause(0.2)
+        await above_the_dashboard(pilot)
 
     assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=asking)
 
@@ -109,6 +119,6 @@ def test_quit_question(snap_compare: Any, fixed_db: Path, size: tuple[int, int])
     async def asking(pilot: Any) -> None:
         await loaded(pilot)
         pilot.app.push_screen(QuitScreen(2, 3))
-        await pilot.pause(0.2)
+        await above_the_dashboard(pilot)
 
     assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=asking)
