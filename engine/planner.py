@@ -251,10 +251,10 @@ def _placeholder_typos(step: Step, index: int) -> Iterator[tuple[Loc, str]]:
     """``{name}``s in a step's command, environment and directory that are no placeholder of the
     step but look like one misspelt. Other braces are the command's own text (awk, jq, find) and
     pass as written, so only a near miss is worth a warning."""
-    known = [*BUILT_IN_PLACEHOLDERS, *(step.matrix or ())]
-    texts: list[tuple[Loc, str]] = [(("run", i), arg) for i, arg in enumerate(step.run or ())]
-    texts += [(("env", name), value) for name, value in step.env.items()]
-    texts += [(("cwd",), step.cwd)] if step.cwd else []
+    texts: list[tuple[Loc, str]] = [(("run", i), arg) for i, arg in enumerate(step.run or ()) if "{" in arg]
+    texts += [(("env", name), value) for name, value in step.env.items() if "{" in value]
+    texts += [(("cwd",), step.cwd)] if step.cwd and "{" in step.cwd else []
+    known = [*BUILT_IN_PLACEHOLDERS, *(step.matrix or ())] if texts else []
     for loc, text in texts:
         for name in dict.fromkeys(PLACEHOLDER.findall(text)):
             if name in known:

@@ -107,6 +107,7 @@ class RunExecutor:
         self._bus = recorder.bus
         self._submit = store.writer.submit  # the hot path skips Store.submit's indirection
         self._holds = store.writer.holds
+        self._owner = worker.id  # every write names it, three times per step
         self.clock = clock
         self.rng = random.Random(seed)
         self.dedicated = dedicated
@@ -178,7 +179,7 @@ class RunExecutor:
                                                    row.started_at, row.ended_at, row.reason, run_id, sid)),
             *extra,
             (EVENT_SQL, (ts, run_id, sid, "step.state", dumps(data))),
-        ), self.worker.id)
+        ), self._owner)
         if self._bus.active:
             self._bus.publish(Event(ts, "step.state", run_id, sid, data))
 
@@ -331,7 +332,7 @@ class RunExecutor:
     def _dispatch(self) -> None:
         if self.canceling or self.pausing or self.halted:
             return
-        if not self._holds(self.worker.id):
+        if not self._holds(self._owner):
             raise self._lost()
         if self.budget is not None and self._budget_reached():
             return
