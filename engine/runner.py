@@ -747,6 +747,8 @@ class RunExecutor:
     async def _abandon(self) -> None:
         """Ownership is gone: stop this engine's children (another engine runs the steps now)
         and wait for them; whatever their attempts report is dropped by the store."""
+        # What happens from here is not recorded, so no listener (the live display) hears of it.
+        self._bus.active = False
         tasks = [handle.task for handle in self.running.values() if handle.task is not None]
         for handle in self.running.values():
             handle.cancel.set()

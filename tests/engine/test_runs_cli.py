@@ -280,6 +280,7 @@ def test_an_engine_that_was_stopped_and_taken_over_runs_and_records_nothing_more
     _out, err = engine.communicate(timeout=30)
     assert engine.returncode == 1, _out + err + project.read("exec.log")
     assert "taken over by another engine" in err
+    assert "canceled" not in _out  # the attempt it stopped is not told as if it were recorded
 
     assert project.read("exec.log").split() == ["s1-1", "s1-2", "s2-1"]
     assert db_query(project, "SELECT state FROM workers WHERE id = ?", old_worker) == [("lost",)]
