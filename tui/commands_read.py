@@ -81,13 +81,15 @@ def pause_requested(run: RunRecord, worker: str | None) -> str | None:
     waiting for it) and no resume came after; None otherwise."""
     if run.state is not RunState.RUNNING or worker is None:
         return None
-    for command in reversed(queries.run_commands(run.id, ("pause", "resume"))):
-        if command.claimed_by not in (None, worker):
-            return None  # taken by an engine before this one: this one has not been asked
-        if command.kind.value == "resume":
-            return None
-        return str(command.args.get("reason") or f"paused by {command.created_by or 'operator'}")
-    return None
+    commands = queries.run_commands(run.id, ("pause", "resume"))
+    if not commands:
+        return None
+    last = commands[-1]
+    if last.kind.value == "resume" or last.claimed_by not in (None, worker):
+        return None  # answered by a resume, or taken by an engine before this one
+    if last.claimed_by is None and last.done_at is not None:
+        return None  # answered without being carried out (its engine stopped before it took it)
+    return str(last.args.get("reason") or f"paused by {last.created_by or 'operator'}")
 
 
 def status_document(run_id: str) -> dict[str, Any]:

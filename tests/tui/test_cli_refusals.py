@@ -302,3 +302,26 @@ def test_run_detach_json_prints_the_run_as_json(project: Project) -> None:
     assert doc["workstream"] == "quick" and [s["id"] for s in doc["steps"]] == ["a"] and doc["detached"]["pid"] > 0
     wait_for(lambda: pid_dead(doc["detached"]["pid"]), what="the detached engine to end")
     assert sqlite_rows(project, "SELECT id, state FROM runs") == [(doc["id"], "succeeded")]
+
+
+def test_a_pause_never_carried_out_is_not_shown_as_pausing(tmp_path) -> None:  # noqa: ANN001
+    """A pause left for an engine that stopped before taking it is answered 'not carried out'
+    when the next engine takes the run over; status must not say that run is pausing."""
+    from store import Store, queries
+    from tui.commands_read import pause_requested
+
+    with Store(tmp_path / "uet.db") as store:
+        store.create_run(run_id="r", workstream="w", source="ws.yaml", root=str(tmp_path), max_parallel=1,
+                         spec={"name": "w"}, steps=[("a", "task", [], {"id": "a"})])
+        store.db.execute_sql("UPDATE runs SET state = 'running' WHERE id = 'r'")
+        store.register_worker("old", 1, "host")
+        store.register_worker("new", 2, "host")
+        store.claim_run("r", "old", lambda worker: True)
+        store.insert_command("r", "pause", {"reason": "asked of old"}, "tester")
+        assert pause_requested(queries.get_run("r"), "old") == "asked of old"
+        store.claim_run("r", "new", lambda worker: True)  # old stopped before taking it
+        assert pause_requested(queries.get_run("r"), "new") is None
+        store.insert_command("r", "pause", {"reason": "asked of new"}, "tester")
+        assert pause_requested(queries.get_run("r"), "new") == "asked of new"
+        store.insert_command("r", "resume", {}, "tester")
+        assert pause_requested(queries.get_run("r"), "new") is None
