@@ -227,6 +227,24 @@ def get_worker(worker_id: str) -> WorkerRecord | None:
     return WorkerRecord.model_validate({name: getattr(row, name) for name in WorkerRecord.model_fields})
 
 
+def workers_by_id(worker_ids: Iterable[str]) -> dict[str, WorkerRecord]:
+    """The workers named, by id; unknown ids are left out. Faces ask this for the few runs
+    not finished, to tell whether their engines are live."""
+    ids = list(worker_ids)
+    out: dict[str, WorkerRecord] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for row in Worker.select().where(Worker.id.in_(ids[start:start + _CHUNK])):
+            out[row.id] = WorkerRecord.model_validate({name: getattr(row, name) for name in WorkerRecord.model_fields})
+    return out
+
+
+def last_event_at(run_id: str) -> float | None:
+    """When the run's newest event was written (one probe of the (run_id, seq) index)."""
+    row = database.execute_sql("SELECT ts FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
+                               (run_id,)).fetchone()
+    return None if row is None else float(row[0])
+
+
 _COMMAND_COLUMNS = tuple(CommandRecord.model_fields)
 
 

@@ -1,0 +1,75 @@
+"""Whether the engine executing a run is still there, for the faces that show runs.
+
+A run's state in the store is what its engine last wrote. When that engine dies (``kill -9``,
+a crash, a closed laptop) nothing writes "stopped": the run stays ``running`` and its clock
+would tick forever. So a face asks here. A run that is not finished and that an engine owns
+(``runs.worker_id``) is *live* while that worker is (``engine.workers.is_lost`` says no) and
+*lost* once its process is gone or its heartbeat went stale; a ``running`` run that no engine
+owns is lost too. A lost run moves again only when someone resumes it, so the faces say
+"engine lost N s ago" with the resume command, and stop its clock at the last sign of life:
+the worker's last heartbeat, else the run's last event.
+
+One function serves ``uet runs``, ``uet status`` and the dashboard: one read of the workers
+of the runs asked about and a signal 0 per worker of this host; nothing per step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine.states import RUN_TERMINAL
+from engine.workers import is_lost
+from schemas.records import RunRecord
+from schemas.states import RunState
+from store import queries
+
+
+@dataclass(frozen=True, slots=True)
+class RunEngine:
+    """The engine of one unfinished run. ``last_seen`` is set for a lost engine only: when it
+    last gave a sign of life, where the run's clock stops."""
+
+    live: bool
+    worker: str | None
+    last_seen: float | None = None
+
+    @property
+    def word(self) -> str:
+        return "live" if self.live else "lost"
+
+    def lost_for(self, now: float) -> float | None:
+        """Seconds since the lost engine's last sign of life; None for a live one."""
+        if self.live or self.last_seen is None:
+            return None
+        return max(0.0, now - self.last_seen)
+
+
+def run_engines(runs: Iterable[RunRecord], now: float | None = None) -> dict[str, RunEngine]:
+    """The engine of each run given that is not finished and that an engine owns or should own
+    (a ``running`` run); other runs (finished, or paused or pending with no owner) are left out.
+    ``now`` is the clock staleness is judged by (the wall clock by default)."""
+    asked = [run for run in runs if run.state not in RUN_TERMINAL
+             and (run.worker_id is not None or run.state is RunState.RUNNING)]
+    if not asked:
+        return {}
+    at = time.time() if now is None else now
+    workers = queries.workers_by_id({run.worker_id for run in asked if run.worker_id})
+    out: dict[str, RunEngine] = {}
+    for run in asked:
+        worker = workers.get(run.worker_id) if run.worker_id else None
+        if worker is not None and not is_lost(worker, at):
+            out[run.id] = RunEngine(True, worker.id)
+            continue
+        if worker is not None:
+            seen = worker.heartbeat_at
+        else:
+            seen = queries.last_event_at(run.id) or run.started_at or run.created_at
+        out[run.id] = RunEngine(False, worker.id if worker else run.worker_id, seen)
+    return out
+
+
+def run_engine(run: RunRecord, now: float | None = None) -> RunEngine | None:
+    """The engine of one run, as ``run_engines`` tells it; None when none is expected."""
+    return run_engines([run], now).get(run.id)
