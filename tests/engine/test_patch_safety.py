@@ -595,6 +595,22 @@ def test_check_against_tree_resolves_parents(sandbox: Sandbox) -> None:
     check_against_tree(sandbox.repo, [PatchFile("sub/new/x", None, "added", 1, 0, False, None, "100644")])
 
 
+def test_sibling_folder_sharing_the_repository_name_is_outside(sandbox: Sandbox) -> None:
+    """``<top>/repo-x`` starts with the text ``<top>/repo`` but is not inside it."""
+    sibling = sandbox.top / f"{sandbox.repo.name}-x"
+    sibling.mkdir()
+    path = f"../{sibling.name}/f"
+    with pytest.raises(PatchRefused, match=f"path '{re.escape(path)}' leaves the repository"):
+        check_against_tree(sandbox.repo, [PatchFile(path, None, "added", 1, 0, False, None, "100644")])
+
+
+def test_folder_sharing_the_prefix_of_dot_git_is_an_ordinary_folder(sandbox: Sandbox) -> None:
+    """``.github/`` starts with the text ``.git`` but is not inside ``.git``."""
+    applied = apply_patch(sandbox.repo, new_file_diff(".github/workflows/ci.yml", "on: push\n"))
+    assert applied.applied and [file.path for file in applied.files] == [".github/workflows/ci.yml"]
+    assert sandbox.read(".github/workflows/ci.yml") == "on: push\n"
+
+
 def test_head_moving_during_the_commit_undoes_the_write(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     diff = sandbox.diff_of(edit(sandbox, "f.txt", "3\n", "three\n"))
     real_git = gitapply._git
