@@ -52,6 +52,38 @@ def test_attempt_cost_prefers_reported_values_then_parser_then_prices() -> None:
     assert unknown.usd is None and unknown.tokens == 0
 
 
+def test_attempt_cost_keeps_each_reported_count_in_its_own_field() -> None:
+    """In, out and cached counts differ, so a count read from the wrong field shows, in the
+    count and in the price."""
+    tool = ToolSpec(adapter="subprocess", command=["x"], model="m",
+                    prices={"m": Price(input=1.0, output=10.0, cached_input=0.5)})
+    result = ExecutionResult(outcome="succeeded", tokens_in=4000, tokens_out=300, tokens_cached=1000)
+    cost = attempt_cost(tool, result)
+    assert (cost.tokens_in, cost.tokens_out, cost.tokens_cached) == (4000, 300, 1000)
+    assert cost.tokens == 4300
+    assert cost.usd == pytest.approx((3000 * 1.0 + 1000 * 0.5 + 300 * 10.0) / 1_000_000)
+
+
+def test_a_run_records_output_tokens_apart_from_input_tokens(project: Project) -> None:
+    project.write(".uet/router.yaml", """
+        tools:
+          llm:
+            adapter: sim
+            capabilities: [code_edit]
+            model: tiny
+            prices: {tiny: {input: 1.0, output: 4.0}}
+            sim:
+              duration: {dist: constant, value: 0.001}
+              tokens_in: {dist: constant, value: 1000}
+              tokens_out: {dist: constant, value: 250}
+    """)
+    project.write("ws.yaml", "name: tokens\nsteps:\n  - id: s\n    kind: code_edit\n")
+    assert project.uet("run", "--plain", "ws.yaml").returncode == 0
+    total = json.loads(project.uet("costs", "--json", check=True).stdout)["total"]
+    assert (total["attempts"], total["tokens_in"], total["tokens_out"]) == (1, 1000, 250)
+    assert total["usd"] == pytest.approx((1000 * 1.0 + 250 * 4.0) / 1_000_000)
+
+
 @pytest.mark.slow
 def test_a_budget_pauses_the_run_at_the_right_attempt_and_resume_raises_it(project: Project) -> None:
     project.write(".uet/router.yaml", """
