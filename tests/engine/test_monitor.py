@@ -57,6 +57,21 @@ def test_load_then_poll_returns_only_what_changed(project: Project, store: Store
     assert not monitor.poll()
 
 
+def test_a_poll_over_its_event_limit_says_there_is_more(store: Store) -> None:
+    """The dashboard keeps polling while ``more`` is set; a poll that never sets it leaves a
+    burst of events unread until something else happens."""
+    monitor = Monitor(events_per_poll=3)
+    [run] = monitor.load().runs
+    for n in range(7):
+        store.insert_command(run.id, "resume", {"n": n}, "someone")
+    polls = [monitor.poll() for _ in range(3)]
+    assert [len(delta.events) for delta in polls] == [3, 3, 1]
+    assert [delta.more for delta in polls] == [True, True, False]
+    seqs = [event.seq for delta in polls for event in delta.events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 7
+    assert not monitor.poll()
+
+
 def test_watched_steps_arrive_one_by_one(project: Project, store: Store) -> None:
     project.write("once.yaml", """
         name: fails-once
