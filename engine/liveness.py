@@ -7,7 +7,7 @@ would tick forever. So a face asks here. A run that is not finished and that an 
 *lost* once its process is gone or its heartbeat went stale; a ``running`` run that no engine
 owns is lost too. A lost run moves again only when someone resumes it, so the faces say
 "engine lost N s ago" with the resume command, and stop its clock at the last sign of life:
-the worker's last heartbeat, else the run's last event.
+the worker's last heartbeat or the run's last event, whichever came later.
 
 One function serves ``uet runs``, ``uet status`` and the dashboard: one read of the workers
 of the runs asked about and a signal 0 per worker of this host; nothing per step.
@@ -29,7 +29,7 @@ from store import queries
 @dataclass(frozen=True, slots=True)
 class RunEngine:
     """The engine of one unfinished run. ``last_seen`` is set for a lost engine only: when it
-    last gave a sign of life, where the run's clock stops."""
+    last gave a sign of life (a heartbeat, an event), where the run's clock stops."""
 
     live: bool
     worker: str | None
@@ -62,10 +62,9 @@ def run_engines(runs: Iterable[RunRecord], now: float | None = None) -> dict[str
         if worker is not None and not is_lost(worker, at):
             out[run.id] = RunEngine(True, worker.id)
             continue
-        if worker is not None:
-            seen = worker.heartbeat_at
-        else:
-            seen = queries.last_event_at(run.id) or run.started_at or run.created_at
+        event = queries.last_event_at(run.id)
+        seen = max(worker.heartbeat_at, event or 0.0) if worker is not None else \
+            event or run.started_at or run.created_at
         out[run.id] = RunEngine(False, worker.id if worker else run.worker_id, seen)
     return out
 

@@ -12,13 +12,14 @@ import time
 from typing import Any
 
 from engine.errors import NotFound, UsageError
+from engine.liveness import RunEngine, run_engine, run_engines
 from engine.session import live_owner
 from engine.states import RUN_TERMINAL, STEP_TERMINAL
 from schemas.records import AttemptRecord, RunRecord
 from schemas.states import RunState
 from store import ChangeFeed, EventCursor, Store, queries
 from tui.cli import EXIT_OK
-from tui.format import describe, duration, label
+from tui.format import describe, duration, engine_lost, glyph, label
 from tui.project import open_existing
 
 _LOG_CHUNK = 1 << 16  # bytes of a log read at a time
@@ -28,6 +29,30 @@ def _elapsed(started: float | None, ended: float | None) -> float | None:
     if started is None:
         return None
     return (ended or time.time()) - started
+
+
+def _engine_fields(engine: RunEngine | None) -> dict[str, Any]:
+    """``engine``: live, lost, or null when no engine is expected (finished, paused, pending);
+    ``engine_lost_at``: the lost engine's last sign of life."""
+    return {"engine": engine.word if engine else None,
+            "engine_lost_at": engine.last_seen if engine and not engine.live else None}
+
+
+def _state_text(run: RunRecord, engine: RunEngine | None, now: float) -> str:
+    if engine is None or engine.live:
+        return label(run.state.value)
+    return f"{glyph('lost')} {engine_lost(engine.lost_for(now) or 0.0)}"
+
+
+def _stopped_at(run: RunRecord, engine: RunEngine | None) -> float | None:
+    """Where the run's clock stops: its end, or the last sign of life of its lost engine."""
+    return run.ended_at if engine is None or engine.live else run.ended_at or engine.last_seen
+
+
+def _resume_hint(run_id: str, engine: RunEngine | None, now: float) -> str | None:
+    if engine is None or engine.live:
+        return None
+    return f"{engine_lost(engine.lost_for(now) or 0.0)} — uet resume {run_id}"
 
 
 def _progress(run) -> tuple[int, int]:  # noqa: ANN001
@@ -45,26 +70,37 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = open_existing(args)
     try:
         runs = queries.list_runs(limit=args.limit)
+        now = time.time()
+        engines = run_engines(runs, now)
         if args.json:
             out = []
             for run in runs:
                 finished, total = _progress(run)
                 out.append({"id": run.id, "state": run.state.value, "workstream": run.workstream,
                             "steps": total, "finished": finished, "failed": run.failed_steps,
-                            "created_at": run.created_at, "started_at": run.started_at, "ended_at": run.ended_at})
+                            "created_at": run.created_at, "started_at": run.started_at, "ended_at": run.ended_at,
+                            **_engine_fields(engines.get(run.id))})
             print(json.dumps(out, indent=2))
             return EXIT_OK
         if not runs:
             print("no runs yet: start one with `uet run FILE`")
             return EXIT_OK
         rows = [("ID", "WORKSTREAM", "STATE", "PROGRESS", "DURATION", "CREATED")]
+        hints = []
         for run in runs:
             finished, total = _progress(run)
             pct = 100 * finished / total if total else 100
-            rows.append((run.id, run.workstream, label(run.state.value), f"{finished}/{total} {pct:3.0f}%",
-                         duration(_elapsed(run.started_at, run.ended_at)),
+            engine = engines.get(run.id)
+            rows.append((run.id, run.workstream, _state_text(run, engine, now), f"{finished}/{total} {pct:3.0f}%",
+                         duration(_elapsed(run.started_at, _stopped_at(run, engine))),
                          time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at))))
+            hint = _resume_hint(run.id, engine, now)
+            if hint:
+                hints.append(f"{run.id} ({run.state.value}): {hint}")
         _table(rows)
+        if hints:
+            print()
+            print("\n".join(hints))
         return EXIT_OK
     finally:
         store.close()
@@ -95,6 +131,7 @@ def pause_requested(run: RunRecord, worker: str | None) -> str | None:
 def status_document(run_id: str) -> dict[str, Any]:
     run = queries.get_run(run_id)
     worker = live_owner(run)
+    engine = run_engine(run)
     steps = queries.steps(run_id)
     counts: dict[str, int] = {}
     tools: set[str] = set()
@@ -114,6 +151,7 @@ def status_document(run_id: str) -> dict[str, Any]:
         "id": run.id, "state": run.state.value, "workstream": run.workstream, "source": run.source,
         "root": run.root, "reason": run.reason, "created_at": run.created_at, "started_at": run.started_at,
         "ended_at": run.ended_at, "worker": worker, "pausing": pause_requested(run, worker),
+        **_engine_fields(engine),
         "progress": {"total": len(steps), "finished": finished, "counts": counts,
                      "percent": round(100 * finished / len(steps), 1) if steps else 100.0},
         "steps": out_steps,
@@ -130,11 +168,16 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(json.dumps(doc, indent=2))
             return EXIT_OK
         progress = doc["progress"]
+        now = time.time()
+        lost = doc["engine"] == "lost"
         print(f"run {doc['id']}  {doc['workstream']}  {label(doc['state'])}"
               + (f": {doc['reason']}" if doc["reason"] else ""))
+        if lost:
+            print(f"  {engine_lost(max(0.0, now - doc['engine_lost_at']))} — uet resume {doc['id']}")
+        stopped = doc["ended_at"] or (doc["engine_lost_at"] if lost else None)
         print(f"  {progress['finished']}/{progress['total']} steps finished ({progress['percent']}%), "
               + ", ".join(f"{n} {s}" for s, n in sorted(progress["counts"].items()))
-              + f"; elapsed {duration(_elapsed(doc['started_at'], doc['ended_at']))}"
+              + f"; elapsed {duration(_elapsed(doc['started_at'], stopped))}"
               + (f"; engine {doc['worker'][:8]}" if doc["worker"] else ""))
         if doc["pausing"]:
             print(f"  pausing ({doc['pausing']}): no new step starts; the run pauses when its "

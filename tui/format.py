@@ -25,6 +25,7 @@ GLYPHS = {
     "closed": "●",
     "open": "○",
     "half_open": "◐",
+    "lost": "☠",
 }
 
 COLOURS = {
@@ -43,6 +44,7 @@ COLOURS = {
     "closed": "green",
     "open": "red",
     "half_open": "yellow",
+    "lost": "red",
 }
 
 
@@ -81,6 +83,11 @@ def age(ts: float | None, now: float | None = None) -> str:
     if ts is None:
         return "-"
     return duration(max(0.0, (now or time.time()) - ts)) + " ago"
+
+
+def engine_lost(seconds: float) -> str:
+    """How a run whose engine died reads everywhere: ``engine lost 42s ago``."""
+    return "engine lost " + (f"{int(seconds)}s" if seconds < 60 else duration(seconds)) + " ago"
 
 
 def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.liveness import run_engine, run_engines
-from engine.workers import HOST, STALE_SECONDS, is_lost
+from engine.workers import HOST, is_lost
 from store import Store, ops, queries
 
 NOW = 1_800_000_000.0
@@ -46,7 +46,7 @@ def make_run(store: Store, run_id: str, state: str, *, worker: str | None = None
 def test_each_unfinished_run_is_live_or_lost_and_says_since_when(store: Store) -> None:
     make_run(store, "live", "running", worker="w-live")
     make_run(store, "exited", "running", worker="w-exited", pid=dead_pid(), heartbeat=NOW - 3)
-    make_run(store, "stale", "running", worker="w-stale", host="elsewhere", heartbeat=NOW - STALE_SECONDS - 5)
+    make_run(store, "stale", "running", worker="w-stale", host="elsewhere", heartbeat=NOW - 60)
     make_run(store, "ownerless", "running")
     make_run(store, "paused", "paused")
     make_run(store, "done", "succeeded")
@@ -58,7 +58,8 @@ def test_each_unfinished_run_is_live_or_lost_and_says_since_when(store: Store) -
     assert not engines["exited"].live and engines["exited"].word == "lost"
     assert engines["exited"].last_seen == NOW - 3 and engines["exited"].lost_for(NOW) == 3
     assert engines["exited"].worker == "w-exited"
-    assert not engines["stale"].live and engines["stale"].last_seen == NOW - STALE_SECONDS - 5
+    # Its last heartbeat is older than its last event (a step it started at NOW - 42).
+    assert not engines["stale"].live and engines["stale"].last_seen == NOW - 42
     # Nothing owns it: its clock stops at its last event.
     assert not engines["ownerless"].live and engines["ownerless"].last_seen == NOW - 42
     assert run_engine(queries.get_run("paused"), NOW) is None
