@@ -397,6 +397,29 @@ def test_run_step_naming_a_configured_tool_runs_its_argv_as_a_subprocess() -> No
     assert (result.tool, result.adapter) == ("fake", "subprocess")
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [{"run": ["ruff", "check", "."]}, {"kind": "lint"}, {"call": "pkg.mod:fn"}],
+    ids=["run", "lone-capable-tool", "call"],
+)
+def test_a_kept_route_is_not_reused_once_its_breaker_opens(spec: dict[str, Any]) -> None:
+    """A single-tool route is kept while its breaker is closed; tripping the breaker must
+    block the next route, and its probe must be a probe, not the kept route again."""
+    r = router(breaker={"consecutive_failures": 1, "open_for": "10s"}, tools={"only": sim("lint")})
+    key = r.key(spec)
+    first, _ = r.route(key, spec, 0.0)
+    again, _ = r.route(key, spec, 0.5)
+    assert isinstance(first, Route) and again is first, "the route is kept while the breaker is closed"
+    trip(r, first.tool, now=1.0)
+    blocked, _ = r.route(key, spec, 2.0)
+    assert isinstance(blocked, Blocked)
+    assert (blocked.until, blocked.final) == (11.0, False)
+    assert f"{first.tool}: breaker open" in blocked.reason
+    probe, change = r.route(key, spec, 11.0)
+    assert isinstance(probe, Route) and probe.tool == first.tool and probe.probe
+    assert change is not None
+
+
 def test_call_step_uses_the_python_adapter() -> None:
     r = router()
     spec = {"call": "pkg.mod:fn"}
