@@ -1,10 +1,13 @@
 """The subprocess adapter: run one argv (never a shell) and turn whatever happens into a result.
 
-The child leads its own session and process group, and every kill goes to the whole group,
-because tools routinely spawn helpers that would otherwise outlive a timeout or a cancel. A
-timeout or cancel sends SIGTERM, then SIGKILL after the grace period (a cancel's is at most
-``CANCEL_GRACE_SECONDS``, and a cancel during a timeout's grace cuts what is left of it to that);
-once the leader is reaped, anything left in its group is killed too.
+The child leads its own session and process group, and its environment carries the attempt's
+marker (``UET_ATTEMPT``). Tools routinely spawn helpers, and some leave the group or the
+session; every kill therefore goes to the group *and* to every process of the attempt that
+``engine.reaper`` finds (descendants, and orphans re-parented to the engine, which is a child
+subreaper). A timeout or cancel sends SIGTERM to all of them, then SIGKILL after the grace
+period (a cancel's is at most ``CANCEL_GRACE_SECONDS``, and a cancel during a timeout's grace
+cuts what is left of it to that); once the leader has exited, whether on its own or not,
+anything of the attempt still alive is killed and reaped before the attempt ends.
 
 Output (stdout and stderr merged) comes through a pipe read on the event loop: each chunk goes
 to the attempt's log file, which is created only when the first byte arrives (a silent tool
@@ -31,6 +34,7 @@ import time
 from collections.abc import Callable
 
 from engine.adapters.base import TAIL_CHARS, CancelToken, OutputCallback
+from engine.reaper import MARKER, AttemptTree, attempt_marker, become_subreaper
 from schemas.execution import ExecutionRequest, ExecutionResult, Outcome
 
 CANCEL_GRACE_SECONDS = 0.5
@@ -191,9 +195,9 @@ def _here(cwd: str) -> bool:
 
 def _spawn(request: ExecutionRequest, out_fd: int, here: bool) -> _Child:
     """Start the child in its own session with stdout and stderr on ``out_fd``; ``here`` says
-    whether ``request.cwd`` is this process's working directory."""
-    base = _base_env()
-    env = {**base, **request.env} if request.env else base
+    whether ``request.cwd`` is this process's working directory. The attempt's marker goes into
+    its environment last, so a step cannot set it."""
+    env = {**_base_env(), **request.env, MARKER: attempt_marker(request.run_id, request.step_id, request.attempt)}
     argv = request.argv or []
     if here:
         program = _resolve(argv[0], env)
@@ -260,6 +264,8 @@ async def run_subprocess(
         output.finish()
         return _result(start, "failed", None, error)
 
+    # Before the first child: from now on whatever an attempt orphans is re-parented to us.
+    become_subreaper()
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     try:
         try:
@@ -282,11 +288,11 @@ async def run_subprocess(
 
     code = child.wait()
     if outcome == "timed_out":
-        error = (f"timed out after {request.timeout:g}s; process group killed "
+        error = (f"timed out after {request.timeout:g}s; process tree killed "
                  f"(SIGTERM, then SIGKILL after {request.grace:g}s)")
         return _result(start, "timed_out", code, error, out)
     if outcome == "canceled":
-        return _result(start, "canceled", code, "canceled; process group killed", out)
+        return _result(start, "canceled", code, "canceled; process tree killed", out)
     if code in request.success_codes:
         return _result(start, "succeeded", code, None, out)
     return _result(start, "failed", code, _exit_error(code), out)
@@ -297,8 +303,9 @@ async def _supervise(
 ) -> Outcome | None:
     """Wait for exit, timeout or cancel; return who ended it (None: the child itself).
 
-    Whatever happens, the whole group is dead, the leader reaped and the pipe drained when this
-    returns. No task is created per attempt: exit, timer, cancel and EOF each settle a future.
+    Whatever happens, every process of the attempt is dead, the leader reaped and the pipe
+    drained when this returns. No task is created per attempt: exit, timer, cancel and EOF each
+    settle a future.
     """
     loop = asyncio.get_running_loop()
     pgid = child.pid  # a new session: the child's pid is its process group id
@@ -336,12 +343,13 @@ async def _supervise(
     else:
         parked = asyncio.ensure_future(cancel.wait())
         parked.add_done_callback(lambda _t: on_cancel())
+    tree = AttemptTree(pgid, attempt_marker(request.run_id, request.step_id, request.attempt), read_fd)
     try:
         outcome = await trigger
         if outcome is not None and not exited.done():
             # Polite first: SIGTERM lets the tool clean up; SIGKILL after the grace period. An
             # operator's cancel must take effect within a second, so its grace is short.
-            _signal_group(pgid, signal.SIGTERM)
+            tree.terminate()
             if outcome == "canceled":
                 await asyncio.wait({exited}, timeout=min(request.grace, CANCEL_GRACE_SECONDS))
             else:
@@ -352,18 +360,22 @@ async def _supervise(
             await exited
         elif outcome is not None:
             outcome = None  # it exited on its own just as the timer or cancel fired
-        # The leader has exited; anything still in its group (a helper that ignored SIGTERM, a
-        # background job of a tool that exited normally) is a straggler and must not outlive it.
-        _signal_group(pgid, signal.SIGKILL)
+        # The leader has exited; anything of the attempt still alive (a helper that ignored
+        # SIGTERM, a background job or daemon of a tool that exited normally, in the group or
+        # out of it) is a straggler and must not outlive it. The leader is reaped last, so its
+        # pid (the group and session id the stragglers are known by) is not reused meanwhile.
+        await tree.end()
         child.wait()
         if not drained.done():
             await asyncio.wait({drained}, timeout=DRAIN_SECONDS)
     except BaseException:
         # Our own task was cancelled (or something broke): leak nothing, then propagate.
         _signal_group(pgid, signal.SIGKILL)
+        tree.end_now()
         child.wait()
         raise
     finally:
+        tree.close()
         if not drained.done():
             loop.remove_reader(read_fd)
         if timer is not None:
