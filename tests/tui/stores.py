@@ -7,10 +7,14 @@ directly so that ids, times and states are the same on every run, which snapshot
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+from engine.workers import HOST
 from store import Store
 
 NOW = 1_780_000_000.0  # the frozen clock of every snapshot
@@ -35,6 +39,7 @@ FINISHED = [
 ]
 
 LIVE_RUN = "3f2a9c81d0e4"
+LIVE_WORKER = "0e1d2c3b4a5f60718293a4b5c6d7e8f9"
 
 
 def _dumps(value: object) -> str:
@@ -85,6 +90,11 @@ def small(db: Path) -> Path:
                          (run_id, created + 1, created + 2, 0.05 * (n + 1)))
         done = sum(1 for s in QUALITY if s[2] in ("succeeded", "failed"))
         _run(conn, LIVE_RUN, "quality", "running", len(QUALITY), done, 1, NOW - 310, NOW - 300, None)
+        # Its engine is this process, heartbeating a second before the frozen clock: live on the
+        # dashboard (which judges by that clock), long stale for the wall clock's steering.
+        conn.execute("INSERT INTO workers (id, pid, host, state, started_at, heartbeat_at) VALUES (?, ?, ?, 'busy', ?, ?)",
+                     (LIVE_WORKER, os.getpid(), HOST, NOW - 300, NOW - 1))
+        conn.execute("UPDATE runs SET worker_id = ? WHERE id = ?", (LIVE_WORKER, LIVE_RUN))
         for i, (step_id, needs, state, tool, attempts, exit_code, ago, took) in enumerate(QUALITY):
             started = None if ago is None else NOW - ago
             ended = None if took is None or started is None else started + took
@@ -121,6 +131,33 @@ def small(db: Path) -> Path:
                {"tool": "sim-flaky", "from": "closed", "to": "open", "reason": "3 failures in a row",
                 "next_probe_at": NOW + 20})
     return db
+
+
+def own(db: Path, run_id: str, worker_id: str = "w-dashboard-test") -> Callable[[], None]:
+    """Make the calling process the live engine of ``run_id``: a busy worker row with its pid
+    and host owns the run, so steering from a face goes through the commands table instead of
+    starting a background engine. Returns ``beat``, which renews the heartbeat as an engine
+    does; call it before each request so no slow moment makes the engine look lost."""
+    from engine.workers import HOST
+
+    now = time.time()
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO workers (id, pid, host, state, started_at, heartbeat_at) VALUES (?, ?, ?, 'busy', ?, ?)",
+                     (worker_id, os.getpid(), HOST, now, now))
+        conn.execute("UPDATE runs SET worker_id = ? WHERE id = ?", (worker_id, run_id))
+
+    def beat() -> None:
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE workers SET heartbeat_at = ? WHERE id = ?", (time.time(), worker_id))
+
+    return beat
+
+
+def commands(db: Path, run_id: str) -> list[tuple[str, dict, str | None]]:
+    """The commands asked of ``run_id``, oldest first: kind, arguments, who asked."""
+    with sqlite3.connect(db) as conn:
+        return [(kind, json.loads(args), by) for kind, args, by in conn.execute(
+            "SELECT kind, args, created_by FROM commands WHERE run_id = ? ORDER BY id", (run_id,))]
 
 
 def big(db: Path, *, runs: int = 1_000, steps: int = 10_000, events: int = 100_000, width: int = 100,
