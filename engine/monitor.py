@@ -9,14 +9,20 @@ what exists. No Textual here: the same model serves tests, benchmarks and any ot
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from engine.liveness import RunEngine, run_engines
+from engine.states import RUN_TERMINAL
 from schemas.patch import CostTotals
 from schemas.records import BreakerRecord, EventRecord, RunRecord, StepRow
 from store import queries
 
 EVENTS_PER_POLL = 5_000
 RUNS_SHOWN = 1_000
+#: How often the engines of unfinished runs are asked after. An engine that dies writes
+#: nothing, so no event would tell; its run turns "lost" within this plus the staleness window.
+LIVENESS_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +62,13 @@ class Delta:
     breakers: list[BreakerView] | None = None
     events: list[EventRecord] = field(default_factory=list)
     costs: dict[str, RunCost] = field(default_factory=dict)
+    #: Runs whose engine changed (live, lost, or None once no engine is expected: it ended).
+    engines: dict[str, RunEngine | None] = field(default_factory=dict)
     more: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.runs or self.steps or self.steps_reset or self.breakers is not None or self.events
-                    or self.costs)
+                    or self.costs or self.engines)
 
 
 def eta(run: RunRecord, now: float | None = None) -> float | None:
@@ -75,13 +83,20 @@ def eta(run: RunRecord, now: float | None = None) -> float | None:
 
 
 class Monitor:
-    def __init__(self, runs_shown: int = RUNS_SHOWN, events_per_poll: int = EVENTS_PER_POLL) -> None:
+    def __init__(self, runs_shown: int = RUNS_SHOWN, events_per_poll: int = EVENTS_PER_POLL,
+                 clock: Callable[[], float] = time.time, liveness_every: float = LIVENESS_SECONDS) -> None:
+        """``clock`` is the face's clock, by which heartbeats are judged stale."""
         self.runs_shown = runs_shown
         self.events_per_poll = events_per_poll
+        self.clock = clock
+        self.liveness_every = liveness_every
         self.cursor = 0
         self.watched: str | None = None
         self._reset_watched = False
         self._probes: dict[str, float | None] = {}
+        self._unfinished: dict[str, RunRecord] = {}
+        self.engines: dict[str, RunEngine] = {}
+        self._asked_at = float("-inf")
 
     def watch(self, run_id: str | None) -> None:
         """Follow this run's steps from the next read on (its whole step list comes first)."""
@@ -98,6 +113,8 @@ class Monitor:
         delta = Delta(runs=runs, breakers=self._breakers(), events=queries.last_events(limit=tail),
                       costs=self._costs([r.id for r in runs]))
         self._add_watched(delta)
+        self._note_runs(runs)
+        delta.engines = self._engines_changed()
         return delta
 
     def poll(self) -> Delta:
@@ -121,8 +138,12 @@ class Monitor:
                 breakers_changed = True
             elif event.kind == "step.state" and event.data.get("to") in ("succeeded", "failed", "retrying"):
                 breakers_changed = True  # windows and failure counts moved
+        owners_moved = False
         if run_ids:
             delta.runs = queries.runs_by_id(run_ids)
+            owners_moved = self._note_runs(delta.runs)
+        if owners_moved or time.monotonic() - self._asked_at >= self.liveness_every:
+            delta.engines = self._engines_changed()
         if cost_runs:
             delta.costs = self._costs(cost_runs)
         if breakers_changed:
@@ -133,6 +154,28 @@ class Monitor:
             delta.watched = self.watched
             delta.steps = queries.step_rows_by_id(self.watched, step_ids)
         return delta
+
+    def _note_runs(self, runs: list[RunRecord]) -> bool:
+        """Keep the unfinished runs; True when one changed state or owner (its engine is then
+        asked after at once, not at the next period)."""
+        moved = False
+        for run in runs:
+            known = self._unfinished.get(run.id)
+            moved = moved or known is None or (known.state, known.worker_id) != (run.state, run.worker_id)
+            if run.state in RUN_TERMINAL:
+                self._unfinished.pop(run.id, None)
+            else:
+                self._unfinished[run.id] = run
+        return moved
+
+    def _engines_changed(self) -> dict[str, RunEngine | None]:
+        """Ask after the engines of the unfinished runs; return those that changed."""
+        self._asked_at = time.monotonic()
+        now = run_engines(self._unfinished.values(), self.clock())
+        changed: dict[str, RunEngine | None] = {rid: None for rid in self.engines if rid not in now}
+        changed.update({rid: engine for rid, engine in now.items() if self.engines.get(rid) != engine})
+        self.engines = now
+        return changed
 
     def _add_watched(self, delta: Delta) -> None:
         self._reset_watched = False

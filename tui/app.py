@@ -59,7 +59,7 @@ class UetApp(App[None]):
         self.live = live
         self.store: Store | None = None
         self.host: Host | None = None
-        self.monitor = Monitor()
+        self.monitor = Monitor(clock=clock)
         self.user = operator()
         self._kick = asyncio.Event()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from engine.liveness import RunEngine
 from engine.monitor import BreakerView, RunCost, eta
 from schemas.records import RunRecord, StepRow
 from tui.format import COLOURS, duration, glyph
@@ -39,13 +40,29 @@ def money(cost: RunCost | None) -> Text:
     return Text(f"${cost.usd:.2f}" + ("+?" if cost.unpriced else ""))
 
 
-def run_cells(run: RunRecord, cost: RunCost | None, now: float) -> tuple[Text | str, ...]:
+def short_age(seconds: float) -> str:
+    """``42s``, ``12m``, ``3h``, ``2d``: an age that fits a state cell."""
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def lost_since(engine: RunEngine | None) -> float | None:
+    """The last sign of life of a run's lost engine; None while it lives or none is expected."""
+    return engine.last_seen if engine is not None and not engine.live else None
+
+
+def run_cells(run: RunRecord, cost: RunCost | None, now: float,
+              engine: RunEngine | None = None) -> tuple[Text | str, ...]:
     state = run.state.value
-    end = run.ended_at or now
+    lost_at = lost_since(engine)
+    end = run.ended_at or lost_at or now
     elapsed = duration(end - run.started_at) if run.started_at else "-"
-    left = eta(run, now)
+    left = eta(run, now) if lost_at is None else None
     return (
-        state_cell(state),
+        state_cell(state) if lost_at is None else
+        Text(f"{glyph('lost')} lost {short_age(max(0.0, now - lost_at))}", style=COLOURS["lost"]),
         run.id[:8],
         run.workstream,
         bar(run.done_steps, run.total_steps),

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.liveness import run_engine, run_engines
+from engine.liveness import RunEngine, run_engine, run_engines
+from engine.monitor import Monitor
 from engine.workers import HOST, is_lost
 from store import Store, ops, queries
 
@@ -76,3 +77,20 @@ def test_the_same_worker_turns_lost_when_its_process_ends(store: Store) -> None:
     engine = run_engine(queries.get_run("r"), NOW)
     assert engine is not None and not engine.live and engine.last_seen == NOW - 1
     assert is_lost(queries.get_worker("w"), NOW)  # type: ignore[arg-type]
+
+
+def test_the_monitor_tells_an_engine_change_once_though_nothing_was_written(store: Store) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        make_run(store, "r", "running", worker="w", pid=child.pid)
+        monitor = Monitor(clock=lambda: NOW, liveness_every=0.0)
+        assert monitor.load().engines == {"r": RunEngine(True, "w")}
+        assert not monitor.poll(), "asked again, nothing changed"
+    finally:
+        child.communicate(b"", timeout=30)
+    delta = monitor.poll()
+    assert not delta.events and delta.engines == {"r": RunEngine(False, "w", NOW - 1)}
+    assert not monitor.poll()
+    store.execute_now([ops.run_state("r", "canceled", ended_at=NOW),
+                       ops.insert_event(NOW, "run.state", "r", None, {"from": "running", "to": "canceled"})])
+    assert monitor.poll().engines == {"r": None}, "finished: no engine is expected any more"

@@ -11,10 +11,12 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Input
 
 from engine import steering
+from engine.liveness import RunEngine
 from engine.monitor import BreakerView, RunCost
 from schemas.records import RunRecord, StepRow
 from tui.app import StoreChanged
-from tui.cells import breaker_cells, run_cells, step_cells
+from tui.cells import breaker_cells, lost_since, run_cells, step_cells
+from tui.format import engine_lost, glyph
 from tui.widgets.dag_tree import DagTree
 from tui.widgets.dag_view import DagView
 from tui.widgets.event_log import EventLog
@@ -52,6 +54,7 @@ class DashboardScreen(Screen[None]):
         super().__init__()
         self.runs: dict[str, RunRecord] = {}
         self.costs: dict[str, RunCost] = {}
+        self.engines: dict[str, RunEngine] = {}
         self.steps: dict[str, StepRow] = {}
         self.breakers: list[BreakerView] = []
         self.selected: str | None = None
@@ -94,7 +97,7 @@ class DashboardScreen(Screen[None]):
         return self.app.clock()  # type: ignore[attr-defined,no-any-return]
 
     def _run_cells(self, item: tuple[RunRecord, RunCost | None]) -> tuple:
-        return run_cells(item[0], item[1], self._now())
+        return run_cells(item[0], item[1], self._now(), self.engines.get(item[0].id))
 
     def _step_cells(self, row: StepRow) -> tuple:
         return step_cells(row, self._now())
@@ -106,6 +109,11 @@ class DashboardScreen(Screen[None]):
     def apply_store_change(self, message: StoreChanged) -> None:
         delta = message.delta
         self.costs.update(delta.costs)
+        for run_id, engine in delta.engines.items():
+            if engine is None:
+                self.engines.pop(run_id, None)
+            else:
+                self.engines[run_id] = engine
         table = self.query_one("#runs", LineTable)
         fresh = False
         for run in delta.runs:
@@ -114,7 +122,7 @@ class DashboardScreen(Screen[None]):
         if fresh:
             self._fill_runs()
         else:
-            changed = {r.id for r in delta.runs} | set(delta.costs)
+            changed = {r.id for r in delta.runs} | set(delta.costs) | set(delta.engines)
             table.update_rows([(rid, (self.runs[rid], self.costs.get(rid))) for rid in changed
                                if rid in self.runs and self._keeps(self.runs[rid])])
             table.redraw(r.id for r in self.runs.values() if r.ended_at is None and r.started_at is not None)
@@ -130,6 +138,11 @@ class DashboardScreen(Screen[None]):
             self.query_one("#steps", LineTable).redraw(s.id for s in self.steps.values() if s.state == "running")
         if delta.events:
             self.query_one(EventLog).add(delta.events)
+        if self.selected in delta.engines or self._lost_at(self.selected) is not None:
+            self._title_view()  # the selected run's engine changed, or its lost age moved on
+
+    def _lost_at(self, run_id: str | None) -> float | None:
+        return lost_since(self.engines.get(run_id)) if run_id else None
 
     def _keeps(self, run: RunRecord) -> bool:
         needle = self.runs_filter.lower()
@@ -226,7 +239,10 @@ class DashboardScreen(Screen[None]):
             views.border_title = VIEW_NAMES[self.view]
             return
         done = sum(1 for s in self.steps.values() if s.state in ("succeeded", "failed", "skipped", "canceled"))
-        views.border_title = f"{self.selected[:8]} · {VIEW_NAMES[self.view]}"
+        lost_at = self._lost_at(self.selected)
+        lost = "" if lost_at is None else \
+            f" · {glyph('lost')} {engine_lost(max(0.0, self._now() - lost_at))} · R resume"
+        views.border_title = f"{self.selected[:8]} · {VIEW_NAMES[self.view]}{lost}"
         views.border_subtitle = f"{done}/{len(self.steps)} done · t: DAG/tree/steps"
 
     def _title_events(self) -> None:

@@ -14,12 +14,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 
+from engine.liveness import RunEngine, run_engine
 from engine.monitor import RunCost, eta
 from schemas.records import AttemptRecord, RunRecord, StepRow
 from store import queries
 from tui.app import StoreChanged
-from tui.cells import bar, money, state_cell, step_cells
-from tui.format import duration
+from tui.cells import bar, lost_since, money, state_cell, step_cells
+from tui.format import COLOURS, duration, engine_lost, glyph
 from tui.screens.dashboard import STEP_COLUMNS, steer_run
 from tui.widgets.line_table import Column, LineTable
 
@@ -48,6 +49,7 @@ class RunScreen(Screen[None]):
         self.run_id = run_id
         self.step_id = step_id
         self.run: RunRecord | None = None
+        self.engine: RunEngine | None = None
         self.steps: dict[str, StepRow] = dict(steps) if steps else {}
         self.step_costs: dict[str, RunCost] = {}
         self.follow = True
@@ -80,12 +82,15 @@ class RunScreen(Screen[None]):
     @work(thread=True, group="run-load", exclusive=True, exit_on_error=False)
     def load_run(self, with_steps: bool = True) -> None:
         run = queries.get_run(self.run_id)
+        engine = run_engine(run, self.app.clock())  # type: ignore[attr-defined]
         costs = {str(t.key["step_id"]): RunCost.of(t) for t in queries.cost_totals(("step_id",), self.run_id)}
         rows = queries.step_rows(self.run_id) if with_steps else None
-        self.app.call_from_thread(self._loaded, run, costs, rows)
+        self.app.call_from_thread(self._loaded, run, engine, costs, rows)
 
-    def _loaded(self, run: RunRecord, costs: dict[str, RunCost], rows: list[StepRow] | None) -> None:
+    def _loaded(self, run: RunRecord, engine: RunEngine | None, costs: dict[str, RunCost],
+                rows: list[StepRow] | None) -> None:
         self.run = run
+        self.engine = engine
         self.step_costs = costs
         self._summary()
         if rows is not None:
@@ -102,6 +107,8 @@ class RunScreen(Screen[None]):
         for run in delta.runs:
             if run.id == self.run_id:
                 self.run = run
+        if self.run_id in delta.engines:
+            self.engine = delta.engines[self.run_id]
         if delta.watched == self.run_id:
             if delta.steps_reset:
                 self.steps = {row.id: row for row in delta.steps}
@@ -131,13 +138,17 @@ class RunScreen(Screen[None]):
         if run is None:
             return
         now = self.app.clock()  # type: ignore[attr-defined]
-        left = eta(run, now)
+        lost_at = lost_since(self.engine)
+        left = eta(run, now) if lost_at is None else None
         text = Text()
         text.append(f" {run.id} ", style="bold")
-        text.append_text(state_cell(run.state.value))
+        if lost_at is None:
+            text.append_text(state_cell(run.state.value))
+        else:
+            text.append(f"{glyph('lost')} {engine_lost(max(0.0, now - lost_at))} · R resume", style=COLOURS["lost"])
         text.append(f"  {run.workstream}  {bar(run.done_steps, run.total_steps)} {run.done_steps}/{run.total_steps}")
         if run.started_at:
-            text.append(f"  elapsed {duration((run.ended_at or now) - run.started_at)}")
+            text.append(f"  elapsed {duration((run.ended_at or lost_at or now) - run.started_at)}")
         if left is not None:
             text.append(f"  ETA {duration(left)}")
         total = sum((c.usd for c in self.step_costs.values()), 0.0)
