@@ -17,43 +17,62 @@ import asyncio
 import gc
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.adapters.base import CancelToken
-from engine.costs import with_cost
+from engine.costs import recorded
 from engine.events import Event, Recorder
-from engine.pipeline import enforce, operate, perceive, retry_policy, train
+from engine.pipeline import enforce, operate, perceive, refuse, retry_policy, train
 from engine.progress import Progress
+from engine.reaper import end_run
 from engine.resilience import BreakerChange
 from engine.router import Blocked, Route, Router
 from engine.states import RUN_TERMINAL, STEP_ALLOWED, STEP_TERMINAL, transition
 from engine.stats import StatsBook
 from engine.toolconfig import load_router_config
-from engine.workers import STALE_SECONDS, Worker, is_lost, reap_group
+from engine.workdir import cwd_outside
+from engine.workers import STALE_SECONDS, Worker, is_lost
 from schemas.durations import parse_duration
 from schemas.execution import ExecutionRequest, ExecutionResult
-from schemas.records import CommandRecord, ProgressSnapshot
+from schemas.records import AttemptRecord, CommandRecord, ProgressSnapshot
 from schemas.router import RouterConfig
 from schemas.states import RunState, StepState, WorkerState
 from schemas.workstream import Budget, RetryPolicy
 from store import Store, ops, queries
 from store.codec import dumps
-from store.errors import OwnershipLost
+from store.errors import OwnershipLost, StoreFailed
 from store.ops import STEP_ROW_SQL
 from store.writer import EVENT_SQL, RowImage
 
 OUTPUT_EVENT_SECONDS = 1.0
 HOUSEKEEPING_SECONDS = 1.0
+#: Why an attempt whose engine was lost is recorded as crashed (losses are counted by it).
+ENGINE_LOST = "the engine running this attempt was lost"
+#: How many engine losses in a row a step survives before it fails.
+MAX_ENGINE_LOSSES = 3
 
 if TYPE_CHECKING:
     from engine.patches.steps import PatchInfo, PatchSteps
 
 S = StepState
 _STEP_STATES = {state.value: state for state in StepState}
+
+
+def _losses_in_a_row(attempts: list[AttemptRecord]) -> int:
+    """How many of a step's finished attempts, newest first, crashed because their engine was
+    lost, up to the first that ended another way (a real failure or success resets it)."""
+    count = 0
+    for attempt in sorted(attempts, key=lambda a: a.number, reverse=True):
+        if attempt.state == "running":
+            continue
+        if attempt.state != "crashed" or attempt.error != ENGINE_LOST:
+            break
+        count += 1
+    return count
 
 
 class Row:
@@ -183,10 +202,12 @@ class RunExecutor:
         if self._bus.active:
             self._bus.publish(Event(ts, "step.state", run_id, sid, data))
 
-    def _run_move(self, target: RunState, reason: str | None = None, **fields: Any) -> None:
+    def _run_move(self, target: RunState, reason: str | None = None, held: bool = False, **fields: Any) -> Event | None:
+        """Move the run, writing its row and event as one unit. ``held``: the event is written
+        but not told to the listeners; the caller tells them once the store has it."""
         source = self.run.state
         if source is target:
-            return
+            return None
         transition("run", source, target, self.run_id)
         self.run = self.run.model_copy(update={"state": target, "reason": reason})
         now = self.clock()
@@ -198,7 +219,13 @@ class RunExecutor:
             reason=reason,
             clear_end=target is RunState.RUNNING,
         )
-        self.rec.write([stmt], [self._event("run.state", **{"from": source.value, "to": target.value, "reason": reason}, **fields)])
+        event = self._event("run.state", **{"from": source.value, "to": target.value, "reason": reason}, **fields)
+        if held:
+            self.store.submit([stmt, ops.insert_event(event.ts, event.kind, event.run_id, None, event.data)],
+                              self.rec.owner)
+        else:
+            self.rec.write([stmt], [event])
+        return event
 
     def _breaker_change(self, change: BreakerChange | None) -> None:
         if change is None:
@@ -244,21 +271,23 @@ class RunExecutor:
                 self.children[need].append(step.id)
 
         crashed = queries.running_attempts(self.run_id)
+        ended = self._end_orphans(crashed)
+        lost_now = Counter(a.step_id for a in crashed)
+        lost_before = {sid: _losses_in_a_row(queries.attempts(self.run_id, sid)) for sid in lost_now}
         for attempt in crashed:
-            # The lost engine's children may still run, in their own process groups: kill them
-            # before the step is tried again, so two copies never work on the same thing.
-            reaped = reap_group(attempt.pid, attempt.started_at) if attempt.pid else False
             now = self.clock()
             self.rec.write(
                 [ops.finish_attempt(self.run_id, attempt.step_id, attempt.number, "crashed", now, None,
-                                    "the engine running this attempt was lost", None, None, None, None)],
+                                    ENGINE_LOST, None, None, None, None)],
                 [self._event("attempt.crashed", attempt.step_id, attempt=attempt.number, tool=attempt.tool,
-                             worker=attempt.worker_id, reaped_pid=attempt.pid if reaped else None)],
+                             worker=attempt.worker_id, reaped_pid=attempt.pid if attempt.pid in ended else None)],
             )
-        crashed_steps = {a.step_id for a in crashed}
         for sid, state in list(self.state.items()):
             if state in (S.RUNNING, S.RETRYING):
-                if state is S.RETRYING and sid not in crashed_steps:
+                if sid in lost_now:
+                    self._recover_lost(sid, state, lost_now[sid], lost_before[sid])
+                    continue
+                if state is S.RETRYING:
                     continue
                 policy = retry_policy(self.specs[sid], self.default_retry)
                 row = self.rows[sid]
@@ -281,6 +310,42 @@ class RunExecutor:
                 if self.state[child] in (S.SKIPPED, S.CANCELED):
                     self._reopen(child)
                     stack.append(child)
+
+    def _end_orphans(self, running: list[AttemptRecord]) -> set[int]:
+        """End whatever a previous engine of this run left running, before anything starts.
+
+        An attempt's row is written with the step's move to running, in the batch that commits
+        within the writer's window (10 ms) of the spawn, so an engine that dies in that gap
+        leaves a child the store knows nothing of: not even its pid. Committing the row before
+        each spawn would close the gap at the price of a commit of its own per attempt (the
+        batch's row images of one step, ready, running and finished, would no longer merge);
+        instead every child carries its attempt's marker, and this sweep finds it by marker (and
+        by the recorded leaders' groups and sessions) before the run dispatches anything, so
+        the resumed run never starts an attempt beside its orphan. A fresh run has nothing to
+        sweep. Returns the pids ended."""
+        if self.run.state is RunState.PENDING:
+            return set()
+        swept = end_run(self.run_id, [(a.pid, a.started_at) for a in running if a.pid])
+        if swept.ended:
+            self.rec.event(self._event("run.orphans_ended", pids=swept.ended[:50], count=len(swept.ended),
+                                       attempts=sorted(swept.markers)[:50]))
+        return set(swept.ended)
+
+    def _recover_lost(self, sid: str, state: StepState, now: int, before: int) -> None:
+        """A step whose attempt crashed because its engine was lost: the crash is not the
+        step's failure, so it does not count against ``max_attempts`` (the attempt base moves
+        past it, as an operator's retry does) and the step runs again. A step that keeps
+        losing its engine (one that kills it, or that starves the machine) must not loop
+        forever: after ``MAX_ENGINE_LOSSES`` in a row it fails, saying so."""
+        row = self.rows[sid]
+        row.base += now
+        losses = before + now
+        if losses >= MAX_ENGINE_LOSSES:
+            self._finish_step(sid, S.FAILED, None, f"the engine was lost {losses} times in a row while running this "
+                                                   f"step (at most {MAX_ENGINE_LOSSES})", None)
+        elif state is S.RUNNING:
+            self._step_move(sid, S.RETRYING, reason=f"the engine was lost ({losses} of {MAX_ENGINE_LOSSES} times in "
+                                                    "a row); running the step again, retries untouched")
 
     def _reopen(self, sid: str) -> None:
         row = self.rows[sid]
@@ -382,8 +447,11 @@ class RunExecutor:
         if row.started_at is None:
             row.started_at = now
         spec = self.specs[sid]
+        patch = spec.get("produces") == "patch"
+        # A patch step works in its scratch copy: that is its {root}, never the user's tree.
         request = perceive(run_id=self.run_id, step_id=sid, number=number, spec=spec, route=route,
-                           root=self._root_text, default_timeout=self.default_timeout)
+                           root=self._root_text, default_timeout=self.default_timeout,
+                           workdir=self._patch_steps().workdir(sid, number) if patch else None)
         data: dict[str, Any] = {"attempt": number, "tool": tool}
         if route.probe:
             data["probe"] = True
@@ -400,11 +468,16 @@ class RunExecutor:
         else:
             on_output = self._output_sink(sid, number)
             on_spawn = self._spawn_sink(sid, number, tool, now, request.log_path)
-        if spec.get("produces") == "patch":
+        if "cwd" in spec and (outside := cwd_outside(self._root_text, spec["cwd"])) is not None:
+            work = refuse(outside)  # a link made after validation leads out of the project
+        elif patch:
+            network = spec.get("network")
+            if network is None:
+                network = bool(route.spec and route.spec.network)
             work = self._patch_steps().attempt(
                 sid, number, spec, request,
                 lambda req: operate(req, route, cancel, on_output, on_spawn), cancel,
-                bool(route.spec and route.spec.diff_output))
+                bool(route.spec and route.spec.diff_output), network)
         else:
             work = operate(request, route, cancel, on_output, on_spawn)
         assert self._loop is not None
@@ -469,7 +542,10 @@ class RunExecutor:
         else:
             self._dirty_breakers.add(handle.route.tool)
         # The attempt's row is its cost record (the costs view reads it): no row of its own.
-        result = with_cost(handle.route.spec, result)
+        result, dropped = recorded(handle.route.spec, result)
+        for field, value, why in dropped:
+            self.rec.event(self._event("attempt.warning", sid, attempt=handle.number, tool=handle.route.tool,
+                                       field=field, value=value, reason=f"{field} {value!r}: {why}"))
         tokens = result.tokens
         if tokens is not None:
             self.tokens_used += tokens
@@ -692,19 +768,35 @@ class RunExecutor:
     async def execute(self, *, operator_resume: bool = False) -> RunState:
         previous = self.store.claim_run(self.run_id, self.worker.id, is_lost)
         self.worker.move(WorkerState.BUSY)
+        unwatch = self.store.writer.watch(self._store_failed)
         try:
             return await self._execute(operator_resume, previous)
         except OwnershipLost:
             await self._abandon()
             raise
+        except StoreFailed as exc:
+            stopped = len(self.running)
+            await self._abandon()
+            children = f"its {stopped} running step(s) were stopped and " if stopped else ""
+            raise StoreFailed(f"{exc} while run {self.run_id} ran; {children}nothing more was recorded") \
+                from exc.__cause__ or exc
         finally:
             if self.dedicated:
                 gc.unfreeze()
-            self.worker.move(WorkerState.IDLE)
             for timer in self._timers:
                 timer.cancel()
-            self.store.release_run(self.run_id, self.worker.id)
-            self.store.sync()
+            unwatch()
+            if self.store.writer.failed is None:  # else nothing can be written, and the cause is on its way up
+                self.worker.move(WorkerState.IDLE)
+                self.store.release_run(self.run_id, self.worker.id)
+                self.store.sync()
+
+    def _store_failed(self, failure: StoreFailed) -> None:
+        """The writer stopped (disk full, read-only, file gone): end the loop with the cause;
+        ``execute`` stops the children and says what happened."""
+        done = self._done
+        if done is not None and not done.done():
+            done.set_exception(failure)
 
     def _on_attempt_done(self, handle: Running, outcome: Any) -> None:
         try:
@@ -731,10 +823,18 @@ class RunExecutor:
             done.set_result(None)
 
     def _tick(self) -> None:
-        self._housekeeping()
         done = self._done
-        if done is not None and not done.done() and not self._holds(self.worker.id):
-            done.set_exception(self._lost())
+        try:
+            # SQLite writes on into a deleted or replaced database file without a word: the one
+            # stat call a second that notices is what keeps a run from ending 'succeeded' unkept.
+            self.store.check_file()
+            self._housekeeping()
+            if done is not None and not done.done() and not self._holds(self.worker.id):
+                done.set_exception(self._lost())
+                return
+        except BaseException as exc:  # a callback's exception would only be printed: end the run with it
+            if done is not None and not done.done():
+                done.set_exception(exc)
             return
         self._later(HOUSEKEEPING_SECONDS, self._tick)
 
@@ -771,6 +871,8 @@ class RunExecutor:
         self.session_started = self.clock()
         self._loop = asyncio.get_running_loop()
         self._done = self._loop.create_future()
+        if self.store.writer.failed is not None:
+            self._done.set_exception(self.store.writer.failed)
         self._later(HOUSEKEEPING_SECONDS, self._tick)
         self._kick()
         await self._done
@@ -787,13 +889,19 @@ class RunExecutor:
                                       self.canceling or self.halted, None)
         self._housekeeping()
         if self.canceling:
-            self._run_move(RunState.CANCELED, self.canceling)
+            end = self._run_move(RunState.CANCELED, self.canceling, held=True)
         elif self.pausing:
-            self._run_move(RunState.PAUSED, self.pausing)
+            end = self._run_move(RunState.PAUSED, self.pausing, held=True)
         elif all(state is S.SUCCEEDED for state in self.state.values()):
-            self._run_move(RunState.SUCCEEDED)
+            end = self._run_move(RunState.SUCCEEDED, held=True)
         else:
             failed = [sid for sid, state in self.state.items() if state is S.FAILED]
-            self._run_move(RunState.FAILED, f"{len(failed)} step(s) failed: {', '.join(failed[:5])}" if failed else
-                           self.halted or "not every step succeeded")
+            end = self._run_move(RunState.FAILED, f"{len(failed)} step(s) failed: {', '.join(failed[:5])}" if failed
+                                 else self.halted or "not every step succeeded", held=True)
+        # The run's end is told only once the store has it, in the file it opened: a display must
+        # never say a run ended when the store does not (StoreFailed goes up instead).
+        self.store.sync()
+        self.store.check_file()
+        if end is not None and self._bus.active:
+            self._bus.publish(end)
         return self.run.state

@@ -15,9 +15,10 @@ from pathlib import Path
 from engine.control import Controller
 from engine.events import Event, EventBus, Recorder
 from engine.planner import Plan
+from engine.reaper import end_run
 from engine.runner import RunExecutor
 from engine.states import RUN_TERMINAL, STEP_TERMINAL, transition
-from engine.workers import Worker, is_lost, reap_group
+from engine.workers import Worker, is_lost
 from schemas.records import RunRecord
 from schemas.states import RunState, StepState, WorkerState
 from store import ChangeFeed, Store, default_db_path, ops, queries
@@ -105,8 +106,9 @@ async def execute(
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
-        worker.stop()
-        store.sync()
+        if store.writer.failed is None:  # else the store takes nothing more, and the cause is on its way up
+            worker.stop()
+            store.sync()
 
 
 @contextlib.contextmanager
@@ -124,17 +126,19 @@ def claimed(store: Store, run_id: str) -> Iterator[Worker]:
 
 
 def cancel_offline(store: Store, run_id: str, reason: str) -> RunState:
-    """Cancel a run that no live engine executes: unfinished steps and attempts become
+    """Cancel a run that no live engine executes: whatever its dead engine left running is
+    ended (found by the marker in each child's environment and by the recorded process groups,
+    all signaled at once: within about a second), then unfinished steps and attempts become
     canceled, and so does the run."""
     with claimed(store, run_id):
         run = queries.get_run(run_id)
         if run.state in RUN_TERMINAL:
             return run.state
+        running = queries.running_attempts(run_id)
+        end_run(run_id, [(a.pid, a.started_at) for a in running if a.pid])
         now = time.time()
         recorder = Recorder(store, EventBus())
-        for attempt in queries.running_attempts(run_id):
-            if attempt.pid:
-                reap_group(attempt.pid, attempt.started_at)
+        for attempt in running:
             recorder.write([ops.finish_attempt(run_id, attempt.step_id, attempt.number, "canceled", now, None,
                                                reason, None, None, None, None)])
         for step in queries.steps(run_id):

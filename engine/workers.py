@@ -1,13 +1,13 @@
 """Workers: an engine process registers itself, heartbeats, and is judged lost when its
 process is gone or its heartbeat is stale. Run ownership (``runs.worker_id``) plus this
-liveness test is what keeps two engines from executing the same run."""
+liveness test is what keeps two engines from executing the same run. What a lost engine left
+running is ended by ``engine.reaper``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import time
 import uuid
@@ -20,8 +20,6 @@ from store import ops
 
 HEARTBEAT_SECONDS = 2.0
 STALE_SECONDS = 10.0
-#: How far a process's start time (whole clock ticks, since boot) may be from its attempt's.
-PID_CLOCK_SLACK_SECONDS = 5.0
 HOST = socket.gethostname()
 
 
@@ -39,48 +37,6 @@ def pid_alive(pid: int) -> bool:
         return not fields or fields[0] not in ("Z", "X")
     except OSError:
         return True
-
-
-def process_started_at(pid: int) -> float | None:
-    """When ``pid`` started, in UNIX seconds (from /proc), or None if it cannot be told."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            ticks = int(handle.read().rsplit(")", 1)[-1].split()[19])
-        with open("/proc/stat", encoding="ascii") as handle:
-            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _group_exists(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def reap_group(pid: int, attempt_started: float, grace: float = 0.5) -> bool:
-    """Kill the process group that ``pid`` led (SIGTERM, then SIGKILL after ``grace``); True
-    when there was one. While a group exists Linux does not hand its id to a new process, so
-    the only check needed is that a live ``pid`` started with its attempt, not long after (a
-    reused pid)."""
-    started = process_started_at(pid) if pid_alive(pid) else None
-    if started is not None and abs(started - attempt_started) > PID_CLOCK_SLACK_SECONDS:
-        return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return False
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _group_exists(pid):
-        time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    return True
 
 
 def is_lost(worker: WorkerRecord, now: float | None = None) -> bool:
