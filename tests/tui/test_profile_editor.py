@@ -324,9 +324,11 @@ def test_preview_shows_what_bootstrap_would_write_from_the_unsaved_text(root: Pa
         await settle(pilot, lambda: isinstance(pilot.app.screen, TextScreen))
         preview = pilot.app.screen
         headers = [line for line in preview.text.splitlines() if line.startswith("=== ")]
-        assert headers and all(line.endswith(" (new)") for line in headers)
-        assert any("extra" in line for line in headers), "the preview uses the unsaved text"
-        assert "- echo" in preview.text or "[echo, hi]" in preview.text
+        assert headers == ["=== .uet/workstreams/check.yaml (new)", "=== .uet/workstreams/extra.yaml (new)",
+                           "=== .uet/router.yaml (new)"], "the preview uses the unsaved text"
+        extra = preview.text.split("=== .uet/workstreams/extra.yaml (new)\n", 1)[1].split("\n=== ", 1)[0]
+        assert "\nname: extra\ndescription: One more workstream.\n" in extra
+        assert extra.endswith("\nsteps:\n- id: hello\n  run: [echo, hi]\n"), extra
         files = [line.removeprefix("=== ").removesuffix(" (new)") for line in headers]
         assert not any((root / file).exists() for file in files), "a preview writes nothing"
         assert "Dry run" in str(preview.query_one("#text-summary").render())
