@@ -25,7 +25,7 @@ from engine.adapters.base import CancelToken
 from engine.adapters.subprocess import run_subprocess
 from engine.reaper import MARKER, become_subreaper, marker_of
 from schemas.execution import ExecutionRequest, ExecutionResult
-from tests.conftest import pid_dead
+from tests.conftest import Project, pid_dead, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -192,3 +192,29 @@ def test_a_bubblewrap_leader_ends_with_everything_inside(tmp_path: Path, mode: s
     assert "ready" in result.output_tail, result
     # The pids the step wrote are the sandbox's own; the marker finds the processes outside.
     assert _survivors([], run_id) == [], f"bwrap leader under {mode} left survivors"
+
+
+def test_a_live_cancel_through_uet_leaves_nothing(project: Project) -> None:
+    """Every pattern at once in one step of a real ``uet run``, canceled from another process."""
+    lines = "\n".join(start for start, _count in PATTERNS.values())
+    total = sum(count for _start, count in PATTERNS.values())
+    project.script("all.sh", f"""
+        {lines}
+        while [ "$(wc -l < "$PIDS" 2>/dev/null || echo 0)" -lt {total} ]; do sleep 0.01; done
+        echo $$ >> "$PIDS"
+        sleep 300
+    """.replace("\n        ", "\n"))
+    workstream = project.write("ws.yaml", f"""
+        name: hostile
+        steps:
+          - id: all
+            run: ./all.sh
+            env: {{PIDS: {project.root / "pids"}}}
+    """)
+    engine, run_id = project.start(workstream)
+    wait_for(lambda: len(project.read("pids").split()) == total + 1, what="every escapee to start")
+    pids = [int(p) for p in project.read("pids").split()]
+    cancel = project.uet("cancel", run_id, timeout=30)
+    assert cancel.returncode == 0, cancel.stdout + cancel.stderr
+    engine.communicate(timeout=30)
+    assert _survivors(pids, run_id) == [], "a live cancel left survivors"
