@@ -62,16 +62,28 @@ def perceive(
     route: Route,
     root: Path | str,
     default_timeout: float | None,
+    workdir: Path | str | None = None,
 ) -> ExecutionRequest:
+    """The attempt's request. ``workdir`` is where the step works when that is not the project
+    root: a patch step's scratch copy, which is then its ``{root}`` (in its command, and in the
+    text values of a callable's ``params``) and the base of its ``cwd``; the user's root is not
+    offered to it. The log stays under the project's ``.uet/logs``."""
     tool = route.spec
+    here = root if workdir is None else workdir
     argv = spec.get("run") or (tool.command if tool and tool.command else None)
     if argv is not None and any("{" in arg for arg in argv):
-        values = {"root": str(root), "run": run_id, "step": step_id, "attempt": str(number), **spec.get("vars", {})}
+        values = {"root": str(here), "run": run_id, "step": step_id, "attempt": str(number), **spec.get("vars", {})}
         argv = [substitute(arg, values) if "{" in arg else arg for arg in argv]
+    params = spec.get("params") or _NONE
     env = spec.get("env") or _NONE
     if tool is not None and tool.env:
         env = {**tool.env, **env}
-    cwd = f"{root}/{spec['cwd']}" if spec.get("cwd") else str(root)
+    if workdir is not None:
+        values = {"root": str(here), "run": run_id, "step": step_id, "attempt": str(number), **spec.get("vars", {})}
+        params = {key: substitute(value, values) if isinstance(value, str) and "{" in value else value
+                  for key, value in params.items()}
+        env = {key: substitute(value, values) if "{" in value else value for key, value in env.items()}
+    cwd = f"{here}/{spec['cwd']}" if spec.get("cwd") else str(here)
     # Specs are stored as JSON, where a duration is its spelling ("10m"): read it back here.
     raw = spec.get("timeout")
     timeout = (parse_duration(raw) if raw is not None else None) or (tool.timeout if tool and tool.timeout else None) \
@@ -88,7 +100,7 @@ def perceive(
         adapter=adapter,  # type: ignore[arg-type]
         argv=argv if adapter == "subprocess" else None,
         callable=spec.get("call") or (tool.callable if tool else None),
-        params=spec.get("params") or _NONE,
+        params=params,
         cwd=cwd,
         env=env,
         timeout=timeout,
@@ -111,6 +123,12 @@ async def operate(request: ExecutionRequest, route: Route, cancel: asyncio.Event
         if cancel.is_set():
             return ExecutionResult(outcome="canceled", error="canceled")
         raise
+
+
+async def refuse(reason: str) -> ExecutionResult:
+    """The end of an attempt that Perceive found cannot start: no tool runs, the step's policy
+    judges the failure like any other."""
+    return ExecutionResult(outcome="failed", error=reason)
 
 
 def retry_policy(spec: dict[str, Any], default: RetryPolicy | None) -> RetryPolicy:

@@ -10,6 +10,7 @@ import difflib
 import graphlib
 import importlib.util
 import itertools
+import math
 import os
 import re
 import shutil
@@ -22,16 +23,19 @@ from pydantic import BaseModel, ValidationError
 
 from engine.errors import Problem, ValidationFailed
 from engine.toolconfig import load_router_config
+from engine.workdir import cwd_outside
 from engine.yamlsafe import Loc, Located, load, render_loc
 from schemas.router import RouterConfig
 from schemas.workstream import (
     BUILT_IN_PLACEHOLDERS,
     MATRIX_VALUE,
+    MAX_STEPS,
     NAME,
     PLACEHOLDER,
     STEP_ID,
     Step,
     Workstream,
+    matrix_size,
 )
 
 _EXPANDED_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
@@ -247,6 +251,21 @@ def _expand(step: Step, index: int, root: Path) -> list[tuple[str, dict[str, str
     return out
 
 
+def _too_many_steps(workstream: Workstream) -> tuple[Loc, str] | None:
+    """Where the expanded plan would pass ``MAX_STEPS``, if it would: at the template that takes
+    the count past it (each template alone was checked with the schema)."""
+    total = 0
+    for index, step in enumerate(workstream.steps):
+        sizes = [len(values) for values in step.matrix.values()] if step.matrix else [1]
+        total += math.prod(sizes)
+        if total > MAX_STEPS:
+            made = f"its matrix makes {matrix_size(sizes)}" if step.matrix else "it is one more"
+            return ((("steps", index, "matrix") if step.matrix else ("steps", index)),
+                    f"the workstream would have more than {MAX_STEPS:,} steps once its templates are expanded "
+                    f"({total - math.prod(sizes):,} before this step; {made})")
+    return None
+
+
 def _placeholder_typos(step: Step, index: int) -> Iterator[tuple[Loc, str]]:
     """``{name}``s in a step's command, environment and directory that are no placeholder of the
     step but look like one misspelt. Other braces are the command's own text (awk, jq, find) and
@@ -294,6 +313,10 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
             return located.problem(message, loc)
         return Problem(message, str(source) if source else None, field=render_loc(loc))
 
+    oversized = _too_many_steps(workstream)
+    if oversized is not None:  # before anything is expanded: a matrix multiplies
+        raise ValidationFailed([where(*oversized)])
+
     expanded: list[tuple[int, str, dict[str, str]]] = []
     template_ids: dict[str, list[str]] = {}
     seen: dict[str, int] = {}
@@ -322,6 +345,7 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
             expanded.append((index, step_id, values))
 
     known_ids = set(seen) | set(template_ids)
+    outside: dict[str, str | None] = {}  # per working directory: whether a link leads it out
     planned: list[PlannedStep] = []
     graph: dict[str, list[str]] = {}
     for index, step_id, values in expanded:
@@ -343,12 +367,19 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
         needs = list(dict.fromkeys(needs))
         graph[step_id] = needs
         spec = step.model_dump(mode="json", exclude={"matrix", "id", "needs"}, exclude_none=True, exclude_defaults=True)
+        if step.produces == "patch":
+            # Its {root} is its scratch copy, known only when the attempt starts (engine.pipeline).
+            values = {k: v for k, v in values.items() if k != "root"}
         if step.run is not None:
             spec["run"] = [substitute(arg, values) for arg in step.run]
         if step.env:
             spec["env"] = {k: substitute(v, values) for k, v in step.env.items()}
         if step.cwd is not None:
-            spec["cwd"] = substitute(step.cwd, values)
+            cwd = spec["cwd"] = substitute(step.cwd, values)
+            if cwd not in outside:
+                outside[cwd] = problem = cwd_outside(str(root), cwd)
+                if problem is not None:  # once per directory: a template's steps would all say it
+                    problems.append(where(("steps", index, "cwd"), problem))
         if step.params:
             spec["params"] = {k: substitute(v, values) if isinstance(v, str) else v for k, v in step.params.items()}
         if step.matrix is not None:

@@ -1,7 +1,13 @@
-"""Where the router config comes from: ``<root>/.uet/router.yaml``, else the built-in one."""
+"""Where the router config comes from: ``<root>/.uet/router.yaml``, else the built-in one.
+
+Only a router file that is not there at all means the built-in one: a path that exists but
+cannot be read as a file (a directory, a link to nothing, a device) is refused, not replaced
+without a word by settings the user did not write.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +33,6 @@ def load_router_config(root: Path) -> RouterConfig:
     from engine.planner import validate_document
 
     path = router_path(root)
-    if path.is_file():
+    if os.path.lexists(path):  # whatever it is: a directory, a dangling link or a device is an error, said so
         return validate_document(load(path), RouterConfig)
     return builtin_router()

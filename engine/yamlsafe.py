@@ -9,10 +9,10 @@ and so that an alias bomb is refused before it is expanded.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import re
-import select
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,8 +38,6 @@ from engine.errors import Problem, ValidationFailed
 MAX_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 64
-#: How long a named pipe may stay silent before it is refused.
-PIPE_WAIT_SECONDS = 10.0
 
 Loc = tuple[str | int, ...]
 
@@ -82,30 +80,47 @@ def _fail(file: str, message: str, line: int | None = None, column: int | None =
 def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
     """Read a text file we are about to parse, refusing what cannot be a config file.
 
-    At most ``max_bytes + 1`` bytes are read whatever the file is: the size that ``stat`` gives is
-    0 for a device or a pipe, which may never end.
+    Only a regular file is read: a named pipe may never be written to (opening one waits for a
+    writer), a device may never end, and a directory or a socket holds no text. The kind is
+    checked before the file is opened (opening a device can itself do something) and again on
+    the open descriptor, which is opened without waiting so that a file swapped for a pipe in
+    between cannot block either. At most ``max_bytes + 1`` bytes are read.
     """
     file = str(path)
     try:
-        if not path.exists():
-            raise _fail(file, "no such file")
-        if path.is_dir():
-            raise _fail(file, "is a directory, not a file")
-        # Without O_NONBLOCK, opening a FIFO that nobody writes to would wait forever.
+        _refuse_unless_regular(file, os.stat(path).st_mode)
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         with os.fdopen(descriptor, "rb") as stream:
-            if stat.S_ISFIFO(os.fstat(descriptor).st_mode) and not select.select([descriptor], [], [], PIPE_WAIT_SECONDS)[0]:
-                raise _fail(file, f"a pipe that nothing was written to within {PIPE_WAIT_SECONDS:g}s")
+            info = os.fstat(descriptor)
+            _refuse_unless_regular(file, info.st_mode)
             os.set_blocking(descriptor, True)
-            size = os.fstat(stream.fileno()).st_size
-            if size > max_bytes:
-                raise _fail(file, f"the file is {size / 1_048_576:.1f} MiB; the limit is {_amount(max_bytes)}")
+            if info.st_size > max_bytes:
+                raise _fail(file, f"the file is {info.st_size / 1_048_576:.1f} MiB; the limit is {_amount(max_bytes)}")
             raw = stream.read(max_bytes + 1)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise _fail(file, f"a symbolic link to {os.readlink(path)!r}, which does not exist") from None
+        raise _fail(file, "no such file") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _fail(file, "symbolic links that lead round in a loop and never reach a file") from None
         raise _fail(file, f"cannot read: {exc.strerror or exc}") from exc
     if len(raw) > max_bytes:
         raise _fail(file, f"more than {_amount(max_bytes)} to read; the limit is {_amount(max_bytes)}")
     return decode(raw, file)
+
+
+_KINDS = ((stat.S_ISDIR, "is a directory, not a file"), (stat.S_ISFIFO, "a named pipe"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _refuse_unless_regular(file: str, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    if kind.startswith("a "):
+        kind += ", not a regular file: only a file's own text is read"
+    raise _fail(file, kind)
 
 
 def _amount(size: int) -> str:
@@ -268,6 +283,11 @@ class _Open:
         return str(key.value) if isinstance(key, ScalarNode | ScalarEvent) else "?"
 
 
+#: The tags a file may spell out: YAML's core schema (plain values, lists, mappings) and ``<<``.
+_CORE_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map",
+                                                                 "merge"))
+
+
 class _Composer:
     """PyYAML's node tree, composed from the parser's events in a loop rather than by recursion.
 
@@ -351,10 +371,25 @@ class _Composer:
             raise self._problem("an alias refers to a value that contains it (a recursive alias)", node.start_mark)
         return node
 
+    def _explicit_tag(self, event: ScalarEvent | SequenceStartEvent | MappingStartEvent) -> None:
+        """Refuse a tag written in the file unless it names a plain value, a list or a mapping.
+
+        The safe loader would make bytes of ``!!binary``, a set of ``!!set``, a date of
+        ``!!timestamp``: values no field of ours expects, some of which pydantic would quietly
+        turn into text (``id: !!binary aGk=`` became the id ``hi``). A date written plainly is
+        still read as one, so that it can be reported as a date that wants quotes.
+        """
+        if event.tag not in _CORE_TAGS:
+            tag = str(event.tag).replace("tag:yaml.org,2002:", "!!")
+            raise self._problem(f"the tag {tag} is not supported: only plain values, lists and mappings are "
+                                "(tags !!str, !!int, !!float, !!bool, !!null, !!seq, !!map)", event.start_mark, event)
+
     def _scalar(self, event: ScalarEvent) -> ScalarNode:
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.loader.resolve(ScalarNode, event.value, event.implicit)
+        else:
+            self._explicit_tag(event)
         node = ScalarNode(tag, event.value, event.start_mark, None, style=event.style)
         if event.anchor is not None:
             self._anchor(event.anchor, node)
@@ -366,6 +401,8 @@ class _Composer:
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.loader.resolve(kind, None, event.implicit)
+        else:
+            self._explicit_tag(event)
         node = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
         self._anchor(event.anchor, node)
         self.stack.append(_Open(node, event.anchor is not None))

@@ -7,11 +7,20 @@ Every model forbids unknown keys so a typo is an error, not a silently ignored s
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from schemas.durations import Duration, Timeout, format_duration
 
@@ -22,6 +31,9 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MATRIX_VALUE = r"^[A-Za-z0-9_.-]+$"
 #: Placeholders every step has; a matrix key must not hide one of them.
 BUILT_IN_PLACEHOLDERS = ("root", "run", "step", "attempt")
+#: The most steps a workstream may have once its templates are expanded (the size the engine is
+#: benchmarked at). A matrix multiplies: ten keys of ten values would be ten billion steps.
+MAX_STEPS = 100_000
 
 AttemptOutcome = Literal["failed", "timed_out", "crashed"]
 
@@ -45,7 +57,24 @@ def split_command(value: Any) -> Any:
     return value
 
 
+def _exit_status(value: int) -> int:
+    if not 0 <= value <= 255:
+        raise ValueError(f"an exit code is 0 to 255, found {value}")
+    return value
+
+
+#: What a process can pass to exit(); a signal's death is no exit code.
+ExitStatus = Annotated[StrictInt, AfterValidator(_exit_status), Field(json_schema_extra={"minimum": 0, "maximum": 255})]
+
 Argv = Annotated[list[Annotated[str, Field(max_length=10_000)]], Field(min_length=1, max_length=1000)]
+
+
+def matrix_size(sizes: list[int]) -> str:
+    """How many steps a matrix with keys of these many values makes, as a person would read it
+    (the product of a few hundred keys has hundreds of digits)."""
+    total = math.prod(sizes)
+    shown = f"{total:,}" if total < 10**15 else f"about 10^{len(str(total)) - 1}"
+    return f"{shown} ({' × '.join(map(str, sizes))})" if 1 < len(sizes) <= 8 else shown
 
 
 class RetryPolicy(Strict):
@@ -109,12 +138,16 @@ class Step(Strict):
     cwd: str | None = Field(None, max_length=4096, description="Working directory, relative to the project root.")
     timeout: Timeout | None = None
     retry: RetryPolicy | None = None
-    success_codes: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    success_codes: list[ExitStatus] = Field(
+        default_factory=lambda: [0], min_length=1, max_length=256,
+        description="Exit codes that mean success, each 0 to 255 (a process killed by a signal never succeeds).")
     produces: Literal["patch"] | None = Field(
         None, description="patch: the step edits a scratch worktree and its change goes to the patch ledger.")
     gate: str | None = Field(None, pattern=NAME, description="Gate (under `gates:`) that tests the patch.")
     fix_loop: FixLoop | None = None
     allow_binary: bool = Field(False, description="Accept binary files in the step's patch.")
+    network: bool | None = Field(
+        None, description="Whether the step's sandbox has the network (default: its tool's `network`, else no).")
     matrix: dict[str, list[Annotated[str, Field(pattern=MATRIX_VALUE, max_length=100)] | StrictInt]] | None = Field(
         None, description="Expand this step into one step per combination of values."
     )
@@ -180,6 +213,10 @@ class Step(Strict):
                 raise ValueError(f"matrix key {key!r} has no values")
             if len(set(map(str, values))) != len(values):
                 raise ValueError(f"matrix key {key!r} repeats a value")
+        sizes = [len(values) for values in value.values()]
+        if math.prod(sizes) > MAX_STEPS:
+            raise ValueError(f"this matrix makes {matrix_size(sizes)} steps; a workstream may have at most "
+                             f"{MAX_STEPS:,} steps once its templates are expanded")
         return value
 
     @model_validator(mode="after")
@@ -188,6 +225,9 @@ class Step(Strict):
             raise ValueError("a step has either `run` or `call`, not both")
         if self.produces is None and (self.gate or self.fix_loop or self.allow_binary):
             raise ValueError("`gate`, `fix_loop` and `allow_binary` belong to a step with `produces: patch`")
+        if self.produces is None and self.network is not None:
+            raise ValueError("`network` belongs to a step with `produces: patch` (only patch steps run in a "
+                             "sandbox; other steps have the network)")
         if self.fix_loop is not None and self.gate is None:
             raise ValueError("`fix_loop` needs a `gate` whose failure it can feed back")
         placeholders = set(PLACEHOLDER.findall(self.id))
@@ -221,5 +261,5 @@ class Workstream(Strict):
         "continue",
         description="continue: independent branches go on after a step fails; stop: no new step starts.",
     )
-    steps: list[Step] = Field(min_length=1, max_length=250_000)
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
     gates: dict[str, list[Argv]] = Field(default_factory=dict)

@@ -13,7 +13,11 @@ def project_root(args: argparse.Namespace, file: Path | None = None) -> Path:
     if getattr(args, "project", None):
         return Path(args.project).resolve()
     if file is not None:
-        return find_root(file.resolve().parent)
+        try:
+            real = file.resolve()
+        except (OSError, RuntimeError):  # a loop of links: reading the file says so, as bad input
+            real = file.absolute()
+        return find_root(real.parent)
     return find_root(Path.cwd())
 
 

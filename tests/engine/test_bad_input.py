@@ -38,15 +38,15 @@ class Case:
     field: str | None
     keywords: tuple[str, ...]
     generate: Generator | None = field(default=None, compare=False)
+    named: str | None = None  # the file the error names, inside the project, when not the workstream
 
     @property
     def file(self) -> str:
         return f"{self.name}.yaml"
 
-    @property
-    def location(self) -> str:
+    def location(self, project: Path) -> str:
         """The start of the one error line: ``uet: FILE:LINE:COLUMN: FIELD: ``."""
-        where = self.file
+        where = str(project.resolve() / self.named) if self.named else self.file
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
@@ -99,6 +99,36 @@ def _big(path: Path) -> None:
     raise AssertionError("the 50 MiB file comes from the big_file fixture")  # pragma: no cover
 
 
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)  # nobody writes to it: opening it to read would wait for ever
+
+
+def _symlink_loop(path: Path) -> None:
+    other = path.with_name("other.yaml")
+    path.symlink_to(other.name)
+    other.symlink_to(path.name)
+
+
+def _dangling_link(path: Path) -> None:
+    path.symlink_to("gone.yaml")
+
+
+def _cwd_link(path: Path) -> None:
+    """A link inside the project that leads out of it (``link -> /etc``) as the step's cwd."""
+    (path.parent / "link").symlink_to("/etc")
+    path.write_text("name: cwd-link\nsteps:\n  - id: a\n    run: [pwd]\n    cwd: link\n", encoding="utf-8")
+
+
+def _with_router(make: Callable[[Path], None]) -> Generator:
+    """A good workstream whose project has ``.uet/router.yaml`` made by ``make``."""
+
+    def generate(path: Path) -> None:
+        path.write_text("name: router-path\nsteps:\n  - id: a\n    run: [echo, ok]\n", encoding="utf-8")
+        make(path.parent / ".uet" / "router.yaml")
+
+    return generate
+
+
 # -- the table: expected line, column, field path and words, per case -------------------------
 
 CASES = [
@@ -124,6 +154,19 @@ CASES = [
     Case("big", None, None, None, ("50.0 MiB", "limit is 5 MiB"), _big),
     Case("directory", None, None, None, ("directory",), _directory),
     Case("nonexistent", None, None, None, ("no such file",), _nonexistent),
+    Case("fifo", None, None, None, ("a named pipe, not a regular file",), _fifo),
+    Case("symlink_loop", None, None, None, ("symbolic links", "loop"), _symlink_loop),
+    Case("dangling_link", None, None, None, ("a symbolic link to 'gone.yaml'", "does not exist"), _dangling_link),
+    Case("binary_tag", 3, 9, "steps[0].id", ("tag !!binary", "not supported")),
+    # the router file beside the workstream: there or not, never silently replaced by the built-in one
+    Case("router_directory", None, None, None, ("is a directory",), _with_router(Path.mkdir),
+         named=".uet/router.yaml"),
+    Case("router_dangling", None, None, None, ("a symbolic link to", "does not exist"),
+         _with_router(lambda p: p.symlink_to("nowhere.yaml")), named=".uet/router.yaml"),
+    Case("router_dev_zero", None, None, None, ("a character device, not a regular file",),
+         _with_router(lambda p: p.symlink_to("/dev/zero")), named=".uet/router.yaml"),
+    Case("router_fifo", None, None, None, ("a named pipe, not a regular file",), _with_router(os.mkfifo),
+         named=".uet/router.yaml"),
     # schema
     Case("wrong_type", 2, 1, "max_parallel", ("an integer is expected", "'many'")),
     Case("wrong_type_needs", 7, 5, "steps[1].needs", ("a list is expected", "found a mapping")),
@@ -142,11 +185,18 @@ CASES = [
     Case("matrix_bool_value", 5, 14, "steps[0].matrix.flag[0]", ("boolean true", "quotes")),
     Case("matrix_reserved_key", 4, 5, "steps[0].matrix", ("'root'", "built-in {root}")),
     Case("matrix_id_twice", 3, 5, "steps[0].id", ("'p111' twice", "a=1, b=11 and a=11, b=1")),
+    Case("matrix_too_big", 5, 5, "steps[0].matrix", ("makes 10,000,000,000 steps", "at most 100,000")),
+    Case("matrix_square_too_big", 5, 5, "steps[0].matrix", ("makes 1,000,000 (1000 × 1000) steps", "at most 100,000")),
+    Case("matrix_total_too_big", 12, 5, "steps[2].matrix", ("more than 100,000 steps", "62,501 before this step",
+                                                            "makes 62,500 (250 × 250)")),
+    Case("success_code_negative", 5, 24, "steps[0].success_codes[1]", ("0 to 255", "found -1")),
+    Case("success_code_huge", 5, 21, "steps[0].success_codes[0]", ("0 to 255", "100000000000000000000000")),
     Case("nan_duration", 5, 5, "steps[0].timeout", ("not NaN",)),
     Case("zero_timeout", 5, 5, "steps[0].timeout", ("longer than 0s",)),
     Case("nan_budget", 3, 3, "budget.usd", ("finite number", "nan")),
     Case("cwd_escape", 5, 5, "steps[0].cwd", ("'../..'", "inside the project")),
     Case("cwd_absolute", 5, 5, "steps[0].cwd", ("'/etc' is absolute",)),
+    Case("cwd_link", 5, 5, "steps[0].cwd", ("'link' leads to /etc", "inside the project"), _cwd_link),
     Case("env_bad_name", 5, 5, "steps[0].env", ("'A=B'", "environment variable name")),
     Case("nul_in_argument", 4, 5, "steps[0].run", ("argument 1", "NUL")),
     Case("bad_step_id", 3, 5, "steps[0].id", ("only letters, digits", "'lint all'")),
@@ -163,7 +213,8 @@ BY_NAME = {case.name: case for case in CASES}
 RUN_CASES = [
     "nonexistent", "directory", "big", "binary", "alias_bomb", "malformed_yaml", "duplicate_keys",
     "unknown_key", "bad_retry_bounds", "cycle", "unknown_dep", "missing_executable", "nan_duration",
-    "matrix_path_value",
+    "matrix_path_value", "matrix_too_big", "matrix_total_too_big", "fifo", "symlink_loop", "binary_tag",
+    "success_code_negative", "cwd_link", "router_directory", "router_dev_zero",
 ]
 
 GOOD = sorted(p.name for p in (CORPUS / "good").glob("*.yaml"))
@@ -235,13 +286,14 @@ def place(case: Case, project: Path, big_file: Path) -> None:
         shutil.copyfile(CORPUS / "bad" / case.file, target)
 
 
-def assert_clear_error(case: Case, result: subprocess.CompletedProcess[str]) -> None:
+def assert_clear_error(case: Case, result: subprocess.CompletedProcess[str], project: Path) -> None:
     err = result.stderr
     assert result.returncode == 2, (result.returncode, err)
     assert "Traceback" not in err, err
     assert result.stdout == "", result.stdout
     assert err.count("\n") == 1, f"expected exactly one error line:\n{err}"  # one fault, one error
-    assert err.startswith(case.location), f"expected {case.location!r}...\ngot {err!r}"
+    location = case.location(project)
+    assert err.startswith(location), f"expected {location!r}...\ngot {err!r}"
     for word in case.keywords:
         assert word.lower() in err.lower(), f"{word!r} not in {err!r}"
 
@@ -285,14 +337,14 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, big_file: Path) -> Iterat
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_validate_rejects_bad_input(case: Case, outcomes: dict[tuple[str, str], Outcome]) -> None:
     outcome = outcomes["validate", case.name]
-    assert_clear_error(case, outcome.result)
+    assert_clear_error(case, outcome.result, outcome.project)
     assert outcome.after == outcome.before
 
 
 @pytest.mark.parametrize("case", [BY_NAME[n] for n in RUN_CASES], ids=lambda c: c.name)
 def test_run_rejects_bad_input_and_writes_nothing(case: Case, outcomes: dict[tuple[str, str], Outcome]) -> None:
     outcome = outcomes["run", case.name]
-    assert_clear_error(case, outcome.result)
+    assert_clear_error(case, outcome.result, outcome.project)
     assert outcome.after == outcome.before
     assert not list(outcome.project.rglob("uet.db*"))
 
@@ -313,7 +365,7 @@ def test_bad_run_leaves_an_existing_store_unchanged(project: Path, big_file: Pat
     for name in ("malformed_yaml", "unknown_key", "cycle", "missing_executable"):
         case = BY_NAME[name]
         place(case, project, big_file)
-        assert_clear_error(case, uet(project, "run", "--plain", case.file))
+        assert_clear_error(case, uet(project, "run", "--plain", case.file), project)
     assert _counts(db) == counts
 
 
@@ -384,3 +436,36 @@ def test_a_misspelt_placeholder_is_a_warning_and_other_braces_pass(project: Path
     ran = uet(project, "run", "--plain", "typo.yaml")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stderr.count("uet: warning:") == 2
+
+
+def test_a_cwd_link_made_after_validation_fails_its_attempt(project: Path, tmp_path: Path) -> None:
+    """A link may be made after the file was validated (here by the step before): the attempt
+    that would run outside the project fails with the reason instead. A link that stays inside
+    the project is a working directory like any other."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / "sub").mkdir()
+    (project / "inside").symlink_to("sub")
+    (project / "later.yaml").write_text(
+        "name: later\n"
+        "steps:\n"
+        "  - id: make\n"
+        f"    run: [ln, -s, {outside}, link]\n"
+        "  - id: out\n"
+        "    needs: [make]\n"
+        "    run: [touch, marker]\n"
+        "    cwd: link\n"
+        "  - id: in\n"
+        "    run: [touch, marker]\n"
+        "    cwd: inside\n",
+        encoding="utf-8",
+    )
+    assert uet(project, "validate", "later.yaml").returncode == 0
+    result = uet(project, "run", "--plain", "later.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    with sqlite3.connect(project / ".uet" / "uet.db") as conn:
+        attempts = dict(conn.execute("SELECT step_id, state || ': ' || coalesce(error, '') FROM attempts"))
+    assert attempts["make"] == attempts["in"] == "succeeded: "
+    assert attempts["out"].startswith(f"failed: the working directory 'link' leads to {outside}, outside the project")
+    assert not (outside / "marker").exists()
+    assert (project / "sub" / "marker").exists()
