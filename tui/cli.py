@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -38,18 +39,34 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
+def global_options(*, defaults: bool) -> argparse.ArgumentParser:
+    """``--db``, ``--project`` and ``--debug``, taken before the command and after it.
+
+    argparse lets a subcommand's parser overwrite what the main parser read with the subcommand's
+    own defaults, so ``uet --db X runs`` lost the ``--db``. Only the main parser has defaults;
+    below it an option that is not given sets nothing, and one that is given wins over the same
+    option before the command (the later one wins, as usual on a command line).
+    """
+    options = argparse.ArgumentParser(add_help=False)
+
+    def option(*flags: str, **settings: Any) -> None:
+        options.add_argument(*flags, **settings, **({} if defaults else {"default": argparse.SUPPRESS}))
+
+    option("--db", type=Path, help="database file (default: <project>/.uet/uet.db, or $UET_DB)")
+    option("--project", type=Path, help="project directory (default: the nearest with .uet/, else .)")
+    option("--debug", action="store_true", help="show tracebacks")
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", type=Path, help="database file (default: <project>/.uet/uet.db, or $UET_DB)")
-    common.add_argument("--project", type=Path, help="project directory (default: the nearest with .uet/, else .)")
-    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    common = global_options(defaults=False)
 
     parser = Parser(
         prog="uet",
         description="Universal Execution Templates: run workstreams of lint, fix, test and review steps.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[common],
+        parents=[global_options(defaults=True)],
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
