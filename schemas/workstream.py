@@ -31,9 +31,10 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MATRIX_VALUE = r"^[A-Za-z0-9_.-]+$"
 #: Placeholders every step has; a matrix key must not hide one of them.
 BUILT_IN_PLACEHOLDERS = ("root", "run", "step", "attempt")
-#: The most steps a workstream may have once its templates are expanded (the size the engine is
-#: benchmarked at). A matrix multiplies: ten keys of ten values would be ten billion steps.
-MAX_STEPS = 100_000
+#: The most steps a workstream may have once its templates are expanded: as many as it may list
+#: (the engine is benchmarked at 100,000). A matrix multiplies: ten keys of ten values would be
+#: ten billion steps, so its size is computed before anything is expanded.
+MAX_STEPS = 250_000
 
 AttemptOutcome = Literal["failed", "timed_out", "crashed"]
 

@@ -185,10 +185,10 @@ CASES = [
     Case("matrix_bool_value", 5, 14, "steps[0].matrix.flag[0]", ("boolean true", "quotes")),
     Case("matrix_reserved_key", 4, 5, "steps[0].matrix", ("'root'", "built-in {root}")),
     Case("matrix_id_twice", 3, 5, "steps[0].id", ("'p111' twice", "a=1, b=11 and a=11, b=1")),
-    Case("matrix_too_big", 5, 5, "steps[0].matrix", ("makes 10,000,000,000 steps", "at most 100,000")),
-    Case("matrix_square_too_big", 5, 5, "steps[0].matrix", ("makes 1,000,000 (1000 × 1000) steps", "at most 100,000")),
-    Case("matrix_total_too_big", 12, 5, "steps[2].matrix", ("more than 100,000 steps", "62,501 before this step",
-                                                            "makes 62,500 (250 × 250)")),
+    Case("matrix_too_big", 5, 5, "steps[0].matrix", ("makes 10,000,000,000 steps", "at most 250,000")),
+    Case("matrix_square_too_big", 5, 5, "steps[0].matrix", ("makes 1,000,000 (1000 × 1000) steps", "at most 250,000")),
+    Case("matrix_total_too_big", 12, 5, "steps[2].matrix", ("more than 250,000 steps", "160,001 before this step",
+                                                            "makes 160,000 (400 × 400)")),
     Case("success_code_negative", 5, 24, "steps[0].success_codes[1]", ("0 to 255", "found -1")),
     Case("success_code_huge", 5, 21, "steps[0].success_codes[0]", ("0 to 255", "100000000000000000000000")),
     Case("nan_duration", 5, 5, "steps[0].timeout", ("not NaN",)),
@@ -469,3 +469,27 @@ def test_a_cwd_link_made_after_validation_fails_its_attempt(project: Path, tmp_p
     assert attempts["out"].startswith(f"failed: the working directory 'link' leads to {outside}, outside the project")
     assert not (outside / "marker").exists()
     assert (project / "sub" / "marker").exists()
+
+
+def test_the_step_limit_counts_every_expanded_step_and_no_more() -> None:
+    """Exactly MAX_STEPS passes, one more does not: a template alone (the schema) and in total
+    with the steps around it (the planner, before it expands anything)."""
+    from engine.errors import ValidationFailed
+    from engine.planner import build_plan
+    from schemas.workstream import MAX_STEPS, Step, Workstream
+
+    assert MAX_STEPS == 250_000  # the README gives the number
+    values = {"x": [f"v{i}" for i in range(500)], "y": [f"v{i}" for i in range(500)]}
+    Step.model_validate({"id": "m-{x}-{y}", "run": ["echo"], "matrix": values})
+    with pytest.raises(ValueError, match=r"makes 250,500 \(500 × 501\) steps"):
+        Step.model_validate({"id": "m-{x}-{y}", "run": ["echo"], "matrix": {**values, "y": [*values["y"], "w"]}})
+
+    template = {"id": "m-{x}-{y}", "run": ["echo"], "matrix": {**values, "y": values["y"][:-1]}}  # 249,500
+    plain = [{"id": f"p{i}", "run": ["echo"]} for i in range(500)]
+    Workstream.model_validate({"name": "n", "steps": [template, *plain]})  # 250,000: what the planner expands
+    too_many = Workstream.model_validate({"name": "n", "steps": [template, *plain, {"id": "one-more", "run": ["echo"]}]})
+    with pytest.raises(ValidationFailed) as caught:
+        build_plan(too_many, None, None, Path("/nonexistent-root"))
+    (problem,) = caught.value.problems
+    assert problem.field == "steps[501]"
+    assert "more than 250,000 steps" in problem.message and "250,000 before this step" in problem.message
