@@ -1,5 +1,6 @@
-"""Loading YAML that nobody vouched for: size, encoding, alias and depth limits, and a map of
-where every value was written so errors can name the line and column.
+"""Loading YAML that nobody vouched for: regular files only, size, encoding, alias and depth
+limits, YAML's core tags only, and a map of where every value was written so errors can name
+the line and column.
 
 PyYAML's parser (libyaml's where PyYAML has it) gives the events; we compose the node tree
 from them, checking depth and alias expansion as it grows, and build the Python values
