@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.scan import ScanReport
 
@@ -134,4 +134,18 @@ class ProjectManifest(BootstrapModel):
         default_factory=dict, description="Command facts that run in a sub-folder: fact -> folder.")
     phases: dict[str, str] = Field(default_factory=dict, description="Phase -> its file, or why it was skipped.")
     files: dict[str, str] = Field(default_factory=dict, description="Generated file -> sha256:<hex> of its content.")
+    sandbox: Literal["off"] | None = Field(
+        default=None, description="off: patch steps run without the OS sandbox (bubblewrap), in their scratch copy "
+                                  "only; each such attempt says so. Absent: they run sandboxed, and refuse to run "
+                                  "where no sandbox is available. Kept by bootstrap, and outside the checksum.")
     checksum: str | None = Field(default=None, description="sha256:<hex> of this file's text above this line.")
+
+    @field_validator("sandbox", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        """YAML 1.1 reads an unquoted ``off`` as false; ``on`` (or true) is the default, said as absent."""
+        if value is False:
+            return "off"
+        if value in (True, "on"):
+            return None
+        return value

@@ -153,6 +153,9 @@ class ToolSpec(Strict):
     breaker: BreakerPolicy | None = None
     env: dict[str, str] = Field(default_factory=dict)
     diff_output: bool = Field(False, description="The tool prints a unified diff instead of editing files.")
+    network: bool | None = Field(
+        None, description="Whether the tool has the network when it runs a patch step in the sandbox "
+                          "(agents that call a model need it); a step's own `network` wins. Default: no.")
     success_codes: list[int] | None = Field(
         None, description="Exit codes that mean success for this tool (e.g. [0, 1] for `ruff --diff`).")
     cost: CostParser | None = None

@@ -125,6 +125,8 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
         return text
     if kind == "step.output":
         return f"{step} output: {data.get('line', '')}"
+    if kind == "attempt.warning":
+        return f"{step} attempt {data.get('attempt')} warning: {data.get('reason')}"
     if kind == "attempt.crashed":
         return f"{step} attempt {data.get('attempt')} crashed: its engine was lost"
     if kind == "run.recovered":
@@ -138,6 +140,11 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
         if data.get("files") is not None:
             text += f" ({data['files']} file(s), +{data.get('added', 0)}/-{data.get('removed', 0)})"
         return text + (f": {data['why']}" if data.get("why") else "")
+    if kind in ("sandbox.off", "sandbox.refused", "repository.changed"):
+        where = f"attempt {data['attempt']}" if data.get("attempt") is not None else f"gate {data.get('gate')}"
+        what = {"sandbox.off": "without the sandbox", "sandbox.refused": "refused",
+                "repository.changed": "REPOSITORY CHANGED"}[kind]
+        return f"{step} {where} {what}: {data.get('reason')}"
     if kind == "gate.result":
         command = " ".join(data.get("command") or [])
         code = f", exit {data['exit_code']}" if data.get("exit_code") not in (None, 0) else ""

@@ -16,6 +16,7 @@ is what makes a second bootstrap a no-op.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,17 +203,26 @@ CHECKSUM_KEY = "checksum: "
 
 def manifest_text(manifest: ProjectManifest) -> str:
     """The manifest as YAML, its last line the checksum of the text above it."""
-    document = manifest.model_dump(mode="json", exclude={"checksum"})
+    document = manifest.model_dump(mode="json", exclude={"checksum", *(() if manifest.sandbox else ("sandbox",))})
     body = (schema_line("project") + "# What `uet bootstrap` chose for this project, and the hash of each file it\n"
             "# wrote so that it never overwrites one you changed. Bootstrap rewrites this\n"
             "# file: edit the others.\n" + dump_yaml(document))
-    return body + f"{CHECKSUM_KEY}{digest(body)}\n"
+    return body + f"{CHECKSUM_KEY}{digest(_checked(body))}\n"
+
+
+_SANDBOX_LINE = re.compile(r"^sandbox:.*\n", re.MULTILINE)
+
+
+def _checked(body: str) -> str:
+    """What the checksum covers: everything but the ``sandbox:`` line, the one setting a person
+    may add to the manifest without making bootstrap take the file for edited."""
+    return _SANDBOX_LINE.sub("", body)
 
 
 def verified_manifest(text: str) -> ProjectManifest | None:
     """The manifest in ``text`` when its checksum holds (bootstrap wrote it and nobody edited it)."""
     body, sep, last = text.rstrip("\n").rpartition("\n")
-    if not sep or not last.startswith(CHECKSUM_KEY) or digest(body + "\n") != last[len(CHECKSUM_KEY):].strip():
+    if not sep or not last.startswith(CHECKSUM_KEY) or digest(_checked(body + "\n")) != last[len(CHECKSUM_KEY):].strip():
         return None
     try:
         manifest: ProjectManifest = validate_document(parse(text, MANIFEST), ProjectManifest)

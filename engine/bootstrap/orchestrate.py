@@ -59,6 +59,7 @@ def _manifest(root: Path, report: ScanReport, selection: Selection, facts: Proje
         fact_sources=facts.sources, workdirs=facts.workdirs,
         phases={p.name: p.file if p.generated and p.file else f"skipped: {p.reason}" for p in generated.phases},
         files={artifact.path: digest(artifact.text) for artifact in ours},
+        sandbox=previous.sandbox if previous is not None else None,
     )
     return previous if previous is not None and same_content(previous, manifest) else manifest
 

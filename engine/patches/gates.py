@@ -1,7 +1,11 @@
-"""Test gates: a patch is applied in a scratch worktree at its base commit and the gate's
-commands run there, one after another, under the same subprocess adapter, timeouts and kill
-semantics as steps. Each command's exit code, duration and output tail is stored; the first
-failure ends the gate and becomes the feedback a fix loop hands to the editing tool."""
+"""Test gates: a patch is applied in a scratch copy at its base commit and the gate's commands
+run there, one after another, under the same subprocess adapter, timeouts and kill semantics
+as steps. Each command's exit code, duration and output tail is stored; the first failure ends
+the gate and becomes the feedback a fix loop hands to the editing tool.
+
+A patch's tests are as untrusted as the patch: gate commands run in the sandbox like a patch
+step (no network), and are refused like one when no sandbox is available unless the project
+says ``sandbox: off``. ``{root}`` in a gate command is the gate's scratch copy."""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from pathlib import Path
 from engine.adapters.base import CancelToken
 from engine.adapters.subprocess import run_subprocess
 from engine.events import Event, Recorder
-from engine.patches.worktree import add_worktree, apply_in_worktree, remove_worktree
+from engine.patches.policy import append_log, confine, decide
+from engine.patches.scratch import apply_to_scratch, make_scratch, remove_scratch
+from engine.patches.worktree import GitError
 from schemas.execution import ExecutionRequest
 from store import ops
 
@@ -49,17 +55,36 @@ async def run_gate(
     timeout: float | None,
     cancel: CancelToken,
 ) -> GateOutcome:
-    scratch = root / ".uet" / "worktrees" / run_id / f"gate-{patch_id}.{round_}"
-    await asyncio.to_thread(add_worktree, root, scratch, base)
+    def log(index: int) -> str:
+        return str(root / ".uet" / "logs" / run_id / f"gate-{patch_id}.{round_}.{index + 1}.log")
+
+    decision = await asyncio.to_thread(decide, root)
+    if decision.refused is not None:
+        append_log(log(0), decision.refused)
+        recorder.event(Event(time.time(), "sandbox.refused", run_id, step_id,
+                             {"patch": patch_id, "gate": gate, "round": round_, "reason": decision.refused}))
+        return GateOutcome(passed=False, feedback=f"The gate {gate!r} did not run: {decision.refused}\n")
+    if decision.note is not None:
+        recorder.event(Event(time.time(), "sandbox.off", run_id, step_id,
+                             {"patch": patch_id, "gate": gate, "round": round_, "reason": decision.note}))
+    work = root / ".uet" / "worktrees" / run_id / f"gate-{patch_id}.{round_}"
     outcome = GateOutcome(passed=True)
     try:
-        await asyncio.to_thread(apply_in_worktree, scratch, diff)
+        try:
+            scratch = await asyncio.to_thread(make_scratch, root, work, base)
+            await asyncio.to_thread(apply_to_scratch, scratch, diff)
+        except GitError as exc:
+            return GateOutcome(passed=False, feedback=f"The gate {gate!r} could not prepare its scratch copy: {exc}\n")
         for index, command in enumerate(commands):
             request = ExecutionRequest(
                 run_id=run_id, step_id=step_id, attempt=round_, tool=command[0], adapter="subprocess",
-                cwd=str(scratch), argv=list(command), timeout=timeout or DEFAULT_GATE_TIMEOUT,
-                log_path=str(root / ".uet" / "logs" / run_id / f"gate-{patch_id}.{round_}.{index + 1}.log"),
+                cwd=str(scratch.root), argv=[arg.replace("{root}", str(scratch.root)) for arg in command],
+                timeout=timeout or DEFAULT_GATE_TIMEOUT, log_path=log(index),
             )
+            if decision.contained:
+                request = confine(request, scratch, network=False)
+            elif decision.note is not None:
+                append_log(request.log_path, decision.note)
             result = await run_subprocess(request, cancel)
             now = time.time()
             row = {"gate": gate, "index": index, "command": command, "outcome": result.outcome,
@@ -75,5 +100,5 @@ async def run_gate(
                 outcome.feedback = feedback_text(gate, command, result.outcome, result.exit_code, result.output_tail)
                 break
     finally:
-        await asyncio.to_thread(remove_worktree, root, scratch)
+        await asyncio.to_thread(remove_scratch, root, work)
     return outcome

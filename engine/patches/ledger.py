@@ -20,7 +20,8 @@ from engine.errors import InputError, InvalidTransition
 from engine.events import Event
 from engine.patches.gitapply import apply_patch, revert_patch
 from engine.patches.safety import PatchFile, inspect_patch
-from engine.patches.worktree import capture_diff, remove_worktree
+from engine.patches.scratch import Scratch, capture_diff
+from engine.patches.worktree import remove_worktree
 from engine.states import can_transition
 from schemas.patch import PatchRecord
 from schemas.states import PatchState
@@ -44,10 +45,10 @@ class Captured:
     sha256: str
 
 
-def capture(worktree: Path, base: str, *, allow_binary: bool = False) -> Captured | None:
-    """What the attempt changed in its worktree, inspected like any untrusted patch; None when
-    it changed nothing."""
-    diff = capture_diff(worktree, base)
+def capture(scratch: Scratch, base: str, *, allow_binary: bool = False, deadline: float | None = None) -> Captured | None:
+    """What the attempt changed in its scratch copy, inspected like any untrusted patch; None
+    when it changed nothing. ``deadline`` (``time.monotonic``) bounds the git calls."""
+    diff = capture_diff(scratch, base, deadline)
     if not diff.strip():
         return None
     files = inspect_patch(diff, allow_binary=allow_binary)

@@ -16,7 +16,8 @@ trusts nothing and touches no disk. In order:
 4. every name the diff mentions (old and new side, rename and copy sources and targets) must be
    a plain relative path: not absolute, no ``..``, no empty or ``.`` component, no control
    character, no backslash, and no ``.git`` component as git's ``verify_path`` sees one on
-   NTFS and HFS+ too (``.GIT``, ``.git.``, ``.git ``, ``git~1``, ``.g\\u200cit``);
+   NTFS and HFS+ too (``.GIT``, ``.git.``, ``.git ``, ``git~1``, ``.g\\u200cit``), so no nested
+   repository either, and no top-level ``.gitmodules`` (git reads no other);
 5. only regular files: symlinks (120000) and submodules (160000) are refused on either side,
    binary changes unless the caller allows them.
 
@@ -161,6 +162,9 @@ def check_path(path: str) -> None:
         raise PatchRefused(f"path '{shown}' is not a normalized relative path", path=path)
     if any(_is_dot_git(part) for part in parts):
         raise PatchRefused(f"path '{shown}' writes inside .git", path=path)
+    if len(parts) == 1 and _is_gitmodules(path):
+        raise PatchRefused(f"path '{shown}' is the repository's .gitmodules; submodules are not allowed in patches",
+                           path=path)
 
 
 def check_against_tree(repo: Path, files: list[PatchFile]) -> None:
@@ -409,6 +413,13 @@ def _is_dot_git(part: str) -> bool:
     take this path component for ``.git``."""
     name = _HFS_IGNORABLE.sub("", part).split(":", 1)[0].rstrip(" .").lower()
     return name in (".git", "git~1")
+
+
+def _is_gitmodules(part: str) -> bool:
+    """Whether git would read this top-level name as ``.gitmodules`` (where submodules' URLs
+    and paths come from; NTFS also knows it as ``gitmod~1``)."""
+    name = _HFS_IGNORABLE.sub("", part).split(":", 1)[0].rstrip(" .").lower()
+    return name == ".gitmodules" or re.fullmatch(r"gitmod~\d", name) is not None
 
 
 def _unquote(name: str) -> str:

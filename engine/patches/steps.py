@@ -1,26 +1,42 @@
-"""Running a step that produces a patch: the attempt edits a scratch worktree (at the run's
-base commit, plus the previous round's patch in a fix loop), its change is captured and
-inspected like any untrusted patch, proposed to the ledger, and gated.
+"""Running a step that produces a patch: the attempt edits a scratch copy (at the run's base
+commit, plus the previous round's patch in a fix loop) inside the OS sandbox, its change is
+captured through UET's own git dir and inspected like any untrusted patch, proposed to the
+ledger, and gated.
 
-The user's working tree is never written here; only ``uet patch apply`` does that.
+The user's working tree is never written here; only ``uet patch apply`` does that. A
+fingerprint of the user's repository taken before the attempt is compared after it (and after
+its gate): a difference fails the attempt, loudly, whatever the step reported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.adapters.base import CancelToken
-from engine.events import Recorder
+from engine.events import Event, Recorder
+from engine.patches.fingerprint import changed, fingerprint
 from engine.patches.gates import run_gate
-from engine.patches.gitapply import GitFailed, apply_patch
+from engine.patches.git import GIT_TIMEOUT_SECONDS
+from engine.patches.gitapply import GitFailed
 from engine.patches.ledger import ENGINE, Captured, capture, move, new_patch_id, proposal
+from engine.patches.policy import Decision, append_log, confine, decide
 from engine.patches.printed import extract_diff
 from engine.patches.safety import PatchRefused
-from engine.patches.worktree import GitError, add_worktree, apply_in_worktree, remove_worktree
+from engine.patches.scratch import (
+    Scratch,
+    apply_printed,
+    apply_to_scratch,
+    keep_for_review,
+    locate,
+    make_scratch,
+    remove_scratch,
+)
+from engine.patches.worktree import GitError
 from schemas.execution import ExecutionRequest, ExecutionResult
 from schemas.states import PatchState
 
@@ -34,6 +50,7 @@ class PatchInfo:
     gate: str | None
     gate_passed: bool | None
     feedback: str = ""
+    touched: str | None = None
 
 
 @dataclass
@@ -55,9 +72,16 @@ class PatchSteps:
         self.gates = gates
         self.gate_timeout = gate_timeout
         self.rounds: dict[str, FixRound] = {}
+        self.prefix = locate(root).prefix if base is not None else ""
 
     def worktree(self, sid: str, number: int) -> Path:
+        """The attempt's scratch copy, the worktree its patch names."""
         return self.root / ".uet" / "worktrees" / self.run_id / f"{sid}.{number}"
+
+    def workdir(self, sid: str, number: int) -> Path:
+        """The project root inside the attempt's scratch copy: the step's ``{root}``."""
+        work = self.worktree(sid, number)
+        return work / self.prefix if self.prefix else work
 
     def next_round(self, sid: str, info: PatchInfo) -> FixRound:
         """Prepare the next fix round: the gate's failure is written where the tool can read it."""
@@ -69,58 +93,121 @@ class PatchSteps:
         self.rounds[sid] = FixRound(number, info, str(path))
         return self.rounds[sid]
 
+    def _event(self, kind: str, sid: str, **data: Any) -> None:
+        self.rec.event(Event(time.time(), kind, self.run_id, sid, data))
+
+    async def _decide(self, sid: str, number: int, request: ExecutionRequest) -> Decision:
+        """In the sandbox, or (said in an event and the log) without it, or refused. A Python
+        callable runs in the engine's process, where no sandbox reaches: it is the project's own
+        code, trusted like the engine, and gets its scratch copy as its root."""
+        if request.adapter != "subprocess":
+            return Decision(False)
+        decision = await asyncio.to_thread(decide, self.root)
+        if decision.refused is not None:
+            append_log(request.log_path, decision.refused)
+            self._event("sandbox.refused", sid, attempt=number, reason=decision.refused)
+        elif decision.note is not None:
+            append_log(request.log_path, decision.note)
+            self._event("sandbox.off", sid, attempt=number, reason=decision.note)
+        return decision
+
     async def attempt(self, sid: str, number: int, spec: dict[str, Any], request: ExecutionRequest,
-                      operate: Any, cancel: CancelToken, diff_output: bool) -> tuple[ExecutionResult, PatchInfo | None]:
+                      operate: Any, cancel: CancelToken, diff_output: bool,
+                      network: bool = False) -> tuple[ExecutionResult, PatchInfo | None]:
+        """One attempt. ``network``: whether the sandbox has the network (the step's or its
+        tool's ``network``)."""
         if self.base is None:
             error = f"`produces: patch` needs a git repository with at least one commit at {self.root}"
             return ExecutionResult(outcome="failed", error=error), None
+        decision = await self._decide(sid, number, request)
+        if decision.refused is not None:
+            return ExecutionResult(outcome="failed", error=decision.refused), None
         fix = self.rounds.get(sid)
-        worktree = self.worktree(sid, number)
-        try:
-            await asyncio.to_thread(add_worktree, self.root, worktree, self.base)
-            if fix is not None:
-                await asyncio.to_thread(apply_in_worktree, worktree, fix.previous.diff)
-        except GitError as exc:
-            return ExecutionResult(outcome="failed", error=f"cannot prepare the worktree: {exc}"), None
-        rel = Path(request.cwd).relative_to(self.root) if Path(request.cwd).is_relative_to(self.root) else Path()
-        env = dict(request.env)
-        if fix is not None:
-            env["UET_GATE_FEEDBACK"] = fix.feedback_path
-        argv = request.argv
-        if argv is not None and fix is not None:
-            argv = [a.replace("{feedback}", fix.feedback_path) for a in argv]
-        elif argv is not None:
-            argv = [a.replace("{feedback}", "") for a in argv]
-        request = dataclasses.replace(request, cwd=str(worktree / rel), env=env, argv=argv)
+        work = self.worktree(sid, number)
         keep = False
         try:
+            try:
+                scratch = await asyncio.to_thread(make_scratch, self.root, work, self.base)
+                if fix is not None:
+                    await asyncio.to_thread(apply_to_scratch, scratch, fix.previous.diff)
+                before = await asyncio.to_thread(fingerprint, self.root)
+            except GitError as exc:
+                return ExecutionResult(outcome="failed", error=f"cannot prepare the scratch copy: {exc}"), None
+            request = self._request(request, fix, scratch, decision, network)
             result = await operate(request)
+            deadline = time.monotonic() + (request.timeout or GIT_TIMEOUT_SECONDS)
+            captured: Captured | None = None
+            refused: str | None = None
+            if result.outcome == "succeeded":
+                try:
+                    captured = await asyncio.to_thread(self._capture, scratch, request, result, spec, diff_output,
+                                                       deadline)
+                except (PatchRefused, GitError, GitFailed) as exc:
+                    refused = f"the step's change was refused: {exc}"
+            touched = await self._touched(sid, number, before)
+            if touched is not None:
+                return result.replace(outcome="failed", exit_code=result.exit_code, error=touched), None
             if result.outcome != "succeeded":
                 return result, None
-            try:
-                if diff_output:
-                    printed = extract_diff(_read(request.log_path) if request.log_path else result.output_tail)
-                    if printed:
-                        await asyncio.to_thread(apply_patch, worktree, printed)
-                captured = await asyncio.to_thread(capture, worktree, self.base,
-                                                   allow_binary=bool(spec.get("allow_binary")))
-            except (PatchRefused, GitError, GitFailed) as exc:
-                return result.replace(outcome="failed", error=f"the step's change was refused: {exc}"), None
+            if refused is not None:
+                return result.replace(outcome="failed", error=refused), None
             if captured is None:
                 if fix is not None:
                     statements, event = move(fix.previous.patch_id, self.run_id, sid, P.GATE_FAILED, P.REJECTED,
                                              ENGINE, f"fix round {fix.number} undid the change", clear_worktree=True)
                     self.rec.write(statements, [event])
                 return result.replace(error="no changes"), None
+            await asyncio.to_thread(keep_for_review, scratch, self.base)
             keep = True
-            info = await self._propose(sid, number, spec, captured, str(worktree), fix, cancel)
+            info = await self._propose(sid, number, spec, captured, str(work), fix, cancel, before)
+            if info.touched is not None:
+                return result.replace(outcome="failed", error=info.touched), info
             return result, info
         finally:
             if not keep:
-                await asyncio.to_thread(remove_worktree, self.root, worktree)
+                await asyncio.to_thread(remove_scratch, self.root, work)
+
+    def _request(self, request: ExecutionRequest, fix: FixRound | None, scratch: Scratch, decision: Decision,
+                 network: bool) -> ExecutionRequest:
+        """The request as it runs: a fix round's feedback named, and in the sandbox when contained."""
+        env = dict(request.env)
+        if fix is not None:
+            env["UET_GATE_FEEDBACK"] = fix.feedback_path
+        argv = request.argv
+        if argv is not None:
+            feedback = fix.feedback_path if fix is not None else ""
+            argv = [a.replace("{feedback}", feedback) for a in argv]
+        request = dataclasses.replace(request, env=env, argv=argv)
+        if not decision.contained:
+            return request
+        readable = (Path(fix.feedback_path),) if fix is not None else ()
+        return confine(request, scratch, network=network, readable=readable)
+
+    def _capture(self, scratch: Scratch, request: ExecutionRequest, result: ExecutionResult, spec: dict[str, Any],
+                 diff_output: bool, deadline: float) -> Captured | None:
+        allow_binary = bool(spec.get("allow_binary"))
+        if diff_output:
+            printed = extract_diff(_read(request.log_path) if request.log_path else result.output_tail)
+            if printed:
+                apply_printed(scratch, printed, allow_binary=allow_binary, deadline=deadline)
+        return capture(scratch, self.base or "", allow_binary=allow_binary, deadline=deadline)
+
+    async def _touched(self, sid: str, number: int, before: dict[str, str], during: str = "the attempt") -> str | None:
+        """None when the user's repository is as it was before the attempt; else the error,
+        with its event."""
+        after = await asyncio.to_thread(fingerprint, self.root)
+        differ = changed(before, after)
+        if not differ:
+            return None
+        error = (f"the user's repository at {self.root} changed during {during}: {', '.join(differ)} "
+                 "(a patch step may change only its scratch copy; check the repository by hand)")
+        self._event("repository.changed", sid, attempt=number, changed=differ, reason=error)
+        return error
 
     async def _propose(self, sid: str, number: int, spec: dict[str, Any], captured: Captured, worktree: str,
-                       fix: FixRound | None, cancel: CancelToken) -> PatchInfo:
+                       fix: FixRound | None, cancel: CancelToken, before: dict[str, str]) -> PatchInfo:
+        """Propose the patch and run its gate; a gate that changed the user's repository fails,
+        whatever its commands said (the gate runs the patch's own code)."""
         patch_id = new_patch_id()
         gate = spec.get("gate")
         round_ = fix.number if fix else 1
@@ -141,6 +228,10 @@ class PatchSteps:
             diff=captured.diff, base=self.base or "", gate=gate, commands=self.gates.get(gate, []), round_=round_,
             timeout=self.gate_timeout, cancel=cancel,
         )
+        info.touched = await self._touched(sid, number, before, during=f"the gate {gate}")
+        if info.touched is not None:
+            outcome.passed = False
+            outcome.feedback = info.touched + "\n"
         target = P.GATE_PASSED if outcome.passed else P.GATE_FAILED
         why = f"gate {gate}: {len(outcome.results)} command(s) passed" if outcome.passed else outcome.feedback.splitlines()[0]
         statements, event = move(patch_id, self.run_id, sid, P.GATING, target, ENGINE, why)

@@ -1,5 +1,6 @@
-"""Scratch git worktrees: where patch-producing steps edit and where gates test a patch, so the
-user's working tree is never touched behind their back.
+"""git on the user's repository for the patch steps: its HEAD, keeping ``.uet/`` out of its
+status, and removing the scratch copies kept under ``.uet/worktrees/`` (see
+``engine.patches.scratch`` for how they are made and read).
 
 Every git call is an argv list run with ``git -C <dir>``, a timeout, and no terminal prompts.
 """
@@ -7,6 +8,7 @@ Every git call is an argv list run with ``git -C <dir>``, a timeout, and no term
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -49,34 +51,31 @@ def exclude_uet(root: Path) -> None:
                 handle.write(("" if text.endswith("\n") or not text else "\n") + "/.uet/\n")
 
 
-def add_worktree(root: Path, path: Path, base: str) -> Path:
-    """A detached worktree of ``root`` at ``base``; an old one at the same place is replaced."""
-    if path.exists():
-        remove_worktree(root, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    exclude_uet(root)
-    git(root, "worktree", "add", "--detach", "--force", str(path), base)
-    return path
+def trusted_dir(work: Path) -> Path:
+    """UET's own git dir for the scratch copy ``work``: beside it, never inside it."""
+    return work.with_name(work.name + ".git")
 
 
-def remove_worktree(root: Path, path: Path) -> None:
-    """Remove a worktree and its administrative entry; a half-removed one is cleaned up too."""
-    if path.exists():
-        result = git(root, "worktree", "remove", "--force", "--force", str(path), check=False)
-        if result.returncode != 0 and path.exists():
+def remove_worktree(root: Path, work: Path) -> None:
+    """Remove a scratch copy and its trusted git dir. A worktree made by an older UET (its
+    ``.git`` a file naming the user's repository) also has its entry in ``root`` pruned."""
+    legacy = (work / ".git").is_file() and not (work / ".git").is_symlink()
+    for path in (work, trusted_dir(work)):
+        if path.is_symlink() or path.is_file():
+            path.unlink(missing_ok=True)
+        elif path.exists():
+            make_removable(path)
             shutil.rmtree(path, ignore_errors=True)
-    git(root, "worktree", "prune", check=False)
+    if legacy:
+        git(root, "worktree", "prune", check=False)
 
 
-def apply_in_worktree(worktree: Path, diff: str) -> None:
-    """Apply an already-inspected patch inside a scratch worktree (never the user's tree)."""
-    git(worktree, "apply", "--whitespace=nowarn", "-", input=diff.encode("utf-8", errors="surrogateescape"))
-
-
-def capture_diff(worktree: Path, base: str) -> str:
-    """Everything the attempt changed in its worktree, against ``base``, as one unified diff:
-    edits, new files, deletions, renames and mode changes (binary files as binary patches)."""
-    git(worktree, "add", "--all")
-    result = git(worktree, "diff", "--cached", "--binary", "--full-index", "-M", "--no-color", "--no-ext-diff",
-                 "--src-prefix=a/", "--dst-prefix=b/", "--no-relative", base)
-    return result.stdout.decode("utf-8", errors="surrogateescape")
+def make_removable(path: Path) -> None:
+    """A step may leave directories without write permission; removal needs it (a symlink is
+    never followed out of the copy)."""
+    for folder, dirs, _files in os.walk(path):
+        for name in dirs:
+            target = Path(folder) / name
+            with contextlib.suppress(OSError):
+                if not target.is_symlink():
+                    target.chmod(0o700)

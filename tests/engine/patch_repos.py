@@ -25,13 +25,13 @@ def two_hunk_repo(project: Project, gate_passes: bool = True) -> Project:
     git(project.root, "init", "-q", "-b", "main")
     git(project.root, "add", "-A")
     git(project.root, "commit", "-q", "-m", "start")
-    project.write(".uet/router.yaml", f"""
+    project.write(".uet/router.yaml", """
         tools:
           editor:
-            command: ["{project.root}/edit.sh"]
+            command: [sh, "{root}/edit.sh"]
             capabilities: [code_edit]
     """)
-    project.write("ws.yaml", f"""
+    project.write("ws.yaml", """
         name: two-places
         steps:
           - id: edit
@@ -40,7 +40,7 @@ def two_hunk_repo(project: Project, gate_passes: bool = True) -> Project:
             produces: patch
             gate: check
         gates:
-          check: [["{project.root}/check.sh"]]
+          check: [[sh, "{root}/check.sh"]]
     """)
     project.uet("run", "--plain", str(project.root / "ws.yaml"), timeout=120)
     return project

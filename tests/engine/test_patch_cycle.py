@@ -130,10 +130,10 @@ def test_fix_loop_feeds_the_gate_failure_back_until_it_passes(repo: Project) -> 
     """)
     git(repo.root, "add", "editor.sh")
     git(repo.root, "commit", "-q", "-m", "editor")
-    repo.write(".uet/router.yaml", f"""
+    repo.write(".uet/router.yaml", """
         tools:
           editor:
-            command: ["{repo.root}/editor.sh"]
+            command: [sh, "{root}/editor.sh"]
             capabilities: [code_edit]
     """)
     result = repo.uet("run", "--plain", str(workstream(repo, tool="editor", extra="            fix_loop: {max_rounds: 2}")))

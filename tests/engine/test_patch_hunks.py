@@ -14,7 +14,7 @@ from engine.patches.hunks import hunk_ids, parse, regate, select, split
 from engine.patches.ledger import Ledger, PatchDecisionError
 from engine.states import can_transition
 from schemas.states import PatchState
-from store import Store, queries
+from store import Store, ops, queries
 from tests.conftest import Project
 from tests.engine.patch_repos import two_hunk_repo
 
@@ -90,7 +90,7 @@ def test_a_subset_of_hunks_becomes_a_new_gated_patch_and_only_it_is_applied(repo
 
         gated, outcome = regate(store, new.id, "alice")
         assert outcome.passed and gated.state is PatchState.GATE_PASSED
-        assert [g.command for g in queries.gate_results(new.id)] == [[f"{repo.root}/check.sh"]]
+        assert [g.command for g in queries.gate_results(new.id)] == [["sh", "{root}/check.sh"]]
         Ledger(store).approve(new.id, "alice")
         Ledger(store).apply(new.id, "alice")
     text = (repo.root / "f.txt").read_text()
@@ -118,8 +118,12 @@ def test_split_refuses_unknown_empty_or_every_hunk_and_decided_patches(repo: Pro
 
 def test_a_gate_run_again_can_fail_and_then_needs_an_override(repo: Project) -> None:
     patch = only_patch(repo)
-    (repo.root / "check.sh").write_text("#!/bin/sh\necho broken >&2\nexit 3\n")
     with Store(repo.db) as store:
+        # The gate runs in a scratch copy at the patch's base, so a change to check.sh in the
+        # working tree is not seen; the run's gate itself now fails instead.
+        spec = queries.run_spec(patch["run_id"])
+        spec["gates"]["check"] = [["sh", "-c", "echo broken >&2; exit 3"]]
+        store.execute_now([ops.run_spec(patch["run_id"], spec)])
         gated, outcome = regate(store, patch["id"], "bob")
         assert not outcome.passed and gated.state is PatchState.GATE_FAILED
         rounds = [(g.round, g.exit_code) for g in queries.gate_results(patch["id"])]
