@@ -4,19 +4,35 @@ Tools report usage through a parser declared per tool (a JSON line or a regex ov
 the output); the sim adapter and Python callables report it directly. Dollars come from the
 tool's own report or from its price table; when neither gives them, the cost is unknown —
 recorded as NULL and counted as unpriced, never as zero.
+
+Everything here reads untrusted text: only the last ``PARSE_CHARS`` characters of the output
+are parsed, regexes run on RE2 (linear time, see ``schemas.router.cost_regex``), and every
+value goes through ``engine.toolvalues`` before it is recorded.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import math
 from dataclasses import dataclass
 from typing import Any
 
+from engine.adapters.base import TAIL_CHARS
+from engine.toolvalues import (
+    MAX_USD,
+    TOKEN_FIELDS,
+    Dropped,
+    checked,
+    dollars,
+    model_name,
+    token_count,
+    unknown,
+)
 from schemas.execution import ExecutionResult
-from schemas.router import CostParser, Price, ToolSpec
+from schemas.router import CostParser, Price, ToolSpec, cost_regex
 
-_INT_FIELDS = ("tokens_in", "tokens_out", "tokens_cached")
+#: How much of the end of the output a parser reads: a usage report is the tool's last words.
+PARSE_CHARS = TAIL_CHARS
 
 
 @dataclass(frozen=True)
@@ -40,23 +56,30 @@ def _dig(obj: Any, path: str) -> Any:
     return obj
 
 
-def _coerce(field: str, value: Any) -> Any:
+def _coerce(field: str, value: Any, dropped: list[Dropped] | None = None) -> Any:
+    """The value of a cost field from parsed text or JSON; None (with a note in ``dropped``)
+    when it is not a value the field can hold."""
     if value is None:
         return None
-    try:
-        if field in _INT_FIELDS:
-            number = int(float(value))
-            return number if number >= 0 else None
-        if field == "usd":
-            amount = float(value)
-            return amount if amount >= 0 else None
-    except (TypeError, ValueError):
+    if field in TOKEN_FIELDS:
+        found: Any = token_count(value)
+    elif field == "usd":
+        found = dollars(value)
+    elif isinstance(value, str):
+        return model_name(value)
+    else:
+        found = f"not text ({type(value).__name__})"
+    if isinstance(found, str):
+        if dropped is not None:
+            dropped.append(unknown(field, value, found))
         return None
-    return str(value)[:200]
+    return found
 
 
-def parse_output(parser: CostParser, text: str) -> dict[str, Any]:
-    """The fields the parser finds in ``text`` (the last report wins); empty when none."""
+def parse_output(parser: CostParser, text: str, dropped: list[Dropped] | None = None) -> dict[str, Any]:
+    """The fields the parser finds in the end of ``text`` (the last report wins); empty when
+    none. Values out of range are left out and noted in ``dropped``."""
+    text = text[-PARSE_CHARS:]
     found: dict[str, Any] = {}
     if parser.format == "json_line":
         for line in reversed(text.splitlines()):
@@ -65,17 +88,22 @@ def parse_output(parser: CostParser, text: str) -> dict[str, Any]:
                 continue
             try:
                 obj = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: [[[[… nested past the parser's depth
                 continue
-            values = {field: _coerce(field, _dig(obj, path)) for field, path in parser.fields.items()}
-            if any(v is not None for v in values.values()):
+            raw = {field: _dig(obj, path) for field, path in parser.fields.items()}
+            if any(v is not None for v in raw.values()):
+                values = {field: _coerce(field, value, dropped) for field, value in raw.items()}
                 found = {k: v for k, v in values.items() if v is not None}
                 break
     else:
-        matches = list(re.finditer(parser.pattern or "", text))
-        if matches:
-            groups = matches[-1].groupdict()
-            found = {k: _coerce(k, v) for k, v in groups.items() if _coerce(k, v) is not None}
+        last = None
+        for last in cost_regex(parser.pattern or "").finditer(text):  # noqa: B007 - the last match wins
+            pass
+        if last is not None:
+            for key, value in last.groupdict().items():
+                coerced = _coerce(key, value, dropped)
+                if coerced is not None:
+                    found[key] = coerced
     return found
 
 
@@ -93,29 +121,46 @@ def price(prices: dict[str, Price], model: str | None, tokens_in: int | None, to
     return (fresh * table.input + cached * cached_rate + (tokens_out or 0) * table.output) / 1_000_000
 
 
-def attempt_cost(tool: ToolSpec | None, result: ExecutionResult) -> Cost:
-    """Everything known about an attempt's cost, from the result and the tool's declarations."""
+def attempt_cost(tool: ToolSpec | None, result: ExecutionResult, dropped: list[Dropped] | None = None) -> Cost:
+    """Everything known about an attempt's cost, from the result (its values already checked,
+    see ``recorded``) and the tool's declarations."""
     fields: dict[str, Any] = {
         "model": result.model, "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
         "tokens_cached": result.tokens_cached, "usd": result.usd,
     }
     if tool is not None and tool.cost is not None and result.output_tail:
-        for key, value in parse_output(tool.cost, result.output_tail).items():
+        for key, value in parse_output(tool.cost, result.output_tail, dropped).items():
             if fields.get(key) is None:
                 fields[key] = value
     if fields["model"] is None and tool is not None:
         fields["model"] = tool.model
     if fields["usd"] is None and tool is not None and tool.prices:
-        fields["usd"] = price(tool.prices, fields["model"], fields["tokens_in"], fields["tokens_out"],
-                              fields["tokens_cached"])
+        amount = price(tool.prices, fields["model"], fields["tokens_in"], fields["tokens_out"], fields["tokens_cached"])
+        if amount is not None and not (math.isfinite(amount) and amount <= MAX_USD):
+            if dropped is not None:
+                dropped.append(unknown("usd", amount, f"the price table gives more than {MAX_USD:,.0f} dollars"))
+            amount = None
+        fields["usd"] = amount
     return Cost(**fields)
 
 
-def with_cost(tool: ToolSpec | None, result: ExecutionResult) -> ExecutionResult:
+def with_cost(tool: ToolSpec | None, result: ExecutionResult, dropped: list[Dropped] | None = None) -> ExecutionResult:
     """``result`` with its cost fields completed from the tool's declarations; the same object
     when the tool declares nothing (no parser, model or prices), which is most attempts."""
     if tool is None or (tool.cost is None and tool.model is None and not tool.prices):
         return result
-    cost = attempt_cost(tool, result)
+    cost = attempt_cost(tool, result, dropped)
     return result.replace(model=cost.model, tokens_in=cost.tokens_in, tokens_out=cost.tokens_out,
                           tokens_cached=cost.tokens_cached, usd=cost.usd)
+
+
+def recorded(tool: ToolSpec | None, result: ExecutionResult) -> tuple[ExecutionResult, tuple[Dropped, ...]]:
+    """The adapter boundary: ``result`` as the runner records it, with every value the tool
+    reported checked and bounded (``engine.toolvalues``) and its cost completed from the tool's
+    declarations, plus what was dropped on the way (each one becomes a warning event)."""
+    result, dropped = checked(result)
+    if tool is None or (tool.cost is None and tool.model is None and not tool.prices):
+        return result, dropped
+    found = list(dropped)
+    result = with_cost(tool, result, found)
+    return result, tuple(found)

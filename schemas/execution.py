@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Outcome = Literal["succeeded", "failed", "timed_out", "crashed", "canceled"]
+
+#: The exit codes a process can have, as the adapters report them: 0 to 255 from exit(), and
+#: -1 to -64 for a process killed by that signal. A tool's configuration may name no other,
+#: and a reported code outside this range is recorded as unknown (engine.toolvalues).
+EXIT_CODE_MIN, EXIT_CODE_MAX = -64, 255
 AdapterName = Literal["subprocess", "python", "sim"]
 
 

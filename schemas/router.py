@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.durations import Duration, Timeout
+from schemas.execution import EXIT_CODE_MAX, EXIT_CODE_MIN
 from schemas.workstream import NAME, Argv
 
 Strategy = Literal["fixed", "round_robin", "auto"]
+
+
+def _shown(code: int) -> str:
+    return str(code) if code.bit_length() < 128 else f"an integer of about {int(code.bit_length() * 0.30103) + 1} digits"
+
+
+def _exit_code(code: int) -> int:
+    if not EXIT_CODE_MIN <= code <= EXIT_CODE_MAX:
+        raise ValueError(f"{_shown(code)} is no exit code a process can have: they lie between {EXIT_CODE_MIN} "
+                         f"(killed by signal 64) and {EXIT_CODE_MAX}")
+    return code
+
+
+def _success_code(code: int) -> int:
+    if not 0 <= code <= EXIT_CODE_MAX:
+        raise ValueError(f"an exit code is 0 to 255, found {_shown(code)}")
+    return code
+
+
+#: An exit code a process can have (a negative one: killed by that signal), checked at load.
+ExitCode = Annotated[int, AfterValidator(_exit_code)]
+#: An exit code that can mean success: what a process passes to exit(), 0 to 255.
+SuccessCode = Annotated[int, AfterValidator(_success_code)]
 
 
 class Strict(BaseModel):
@@ -94,42 +119,69 @@ class SimSpec(Strict):
     outcome: Distribution | None = Field(
         None, description="succeeded, failed, timed_out or crashed (a categorical or sequence)."
     )
-    exit_code: int = Field(1, description="Exit code reported for a failed outcome.")
+    exit_code: ExitCode = Field(1, description="Exit code reported for a failed outcome.")
     tokens_in: Distribution | None = None
     tokens_out: Distribution | None = None
     model: str | None = None
 
 
 CostField = Literal["tokens_in", "tokens_out", "tokens_cached", "model", "usd"]
+COST_FIELDS = ("tokens_in", "tokens_out", "tokens_cached", "model", "usd")
+#: A cost pattern is a short expression, not a program.
+MAX_PATTERN_CHARS = 1000
+
+
+@lru_cache(maxsize=64)
+def cost_regex(pattern: str) -> Any:
+    """``pattern`` compiled by RE2, whose matching time grows linearly with the text: no pattern
+    can make it backtrack for ever (Python's ``re`` took minutes on ``(a|aa)+$`` against 5,000
+    a's, holding the engine's loop). RE2 refuses what it cannot match in linear time
+    (backreferences, lookaround); ``re2.error`` says so."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # the error is raised to the caller; RE2 would also print it
+    return re2.compile(pattern, options)
 
 
 class CostParser(Strict):
     """How a tool reports what it cost, read from the end of its output.
 
     ``json_line``: the last line that is a JSON object holding the mapped keys (dotted paths,
-    e.g. ``usage.input_tokens``). ``regex``: the last match of ``pattern``, whose named groups
-    are the fields (``(?P<tokens_in>\\d+)``)."""
+    e.g. ``usage.input_tokens``). ``regex``: the last match of ``pattern`` (RE2 syntax: no
+    backreferences or lookaround), whose named groups are the fields (``(?P<tokens_in>\\d+)``)."""
 
     format: Literal["json_line", "regex"]
     fields: dict[CostField, str] = Field(default_factory=dict, description="json_line: field → dotted key path.")
-    pattern: str | None = Field(None, description="regex: named groups tokens_in, tokens_out, tokens_cached, model, usd.")
+    pattern: str | None = Field(
+        None, max_length=MAX_PATTERN_CHARS,
+        description="regex (RE2 syntax): named groups tokens_in, tokens_out, tokens_cached, model, usd.")
+
+    @field_validator("pattern")
+    @classmethod
+    def _linear_time(cls, pattern: str | None) -> str | None:
+        if pattern is None:
+            return None
+        import re2
+
+        try:
+            groups = set(cost_regex(pattern).groupindex)
+        except re2.error as exc:
+            why = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+            raise ValueError(f"RE2, which matches in linear time, refuses it ({why}); backreferences and "
+                             "lookaround are not supported") from None
+        unknown = groups - set(COST_FIELDS)
+        if unknown or not groups:
+            raise ValueError("named groups among " + ", ".join(COST_FIELDS) + " are needed"
+                             + (f"; {', '.join(sorted(unknown))} is not one" if unknown else ""))
+        return pattern
 
     @model_validator(mode="after")
     def _complete(self) -> CostParser:
         if self.format == "json_line" and not self.fields:
             raise ValueError("a json_line parser needs `fields`")
-        if self.format == "regex":
-            if not self.pattern:
-                raise ValueError("a regex parser needs `pattern`")
-            import re
-
-            try:
-                groups = set(re.compile(self.pattern).groupindex)
-            except re.error as exc:
-                raise ValueError(f"pattern is not a valid regex: {exc}") from exc
-            unknown = groups - {"tokens_in", "tokens_out", "tokens_cached", "model", "usd"}
-            if unknown or not groups:
-                raise ValueError("pattern needs named groups among tokens_in, tokens_out, tokens_cached, model, usd")
+        if self.format == "regex" and not self.pattern:
+            raise ValueError("a regex parser needs `pattern`")
         return self
 
 
@@ -156,7 +208,7 @@ class ToolSpec(Strict):
     network: bool | None = Field(
         None, description="Whether the tool has the network when it runs a patch step in the sandbox "
                           "(agents that call a model need it); a step's own `network` wins. Default: no.")
-    success_codes: list[int] | None = Field(
+    success_codes: list[SuccessCode] | None = Field(
         None, description="Exit codes that mean success for this tool (e.g. [0, 1] for `ruff --diff`).")
     cost: CostParser | None = None
     model: str | None = Field(None, description="Model to price with when the output names none.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -68,10 +69,15 @@ def _derived_rng(*parts: object) -> random.Random:
 
 
 def _number(value: Any, field: str) -> float:
+    """A drawn value as a number. Infinity and NaN are refused (an infinite duration would sleep
+    for ever, and neither rounds to a count); a huge finite count is the runner's to bound."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"sim {field} value {value!r} is not a number") from None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"sim {field} value {str(value)[:40]!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"sim {field} value {str(value)[:40]!r} is not a finite number")
+    return number
 
 
 class SimTool:
