@@ -3,8 +3,10 @@ store (in the same unit as the change) and handed to in-process listeners (the l
 the dashboard when it runs the engine itself). The engine never prints.
 
 Event kinds: ``run.created``, ``run.state``, ``run.recovered``, ``step.state``,
-``step.output``, ``step.routed``, ``attempt.crashed``, ``breaker.state``, ``budget.reached``,
-``command.created``, ``command.done``, ``worker.started``, ``worker.state``, ``worker.lost``.
+``step.output``, ``step.routed``, ``attempt.crashed``, ``attempt.warning`` (a value a tool
+reported was out of range), ``breaker.state``, ``budget.reached``, ``command.created``,
+``command.done``, ``worker.started``, ``worker.state``, ``worker.lost``; the store's writer adds
+``store.values_dropped`` and ``store.unit_dropped`` when it could not record something as given.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
     StoreError          the database cannot be used as asked (too new, corrupt, locked)
     ├── NoSuchRecord    a run, step or command id that is not in the store
-    └── OwnershipLost   this engine was declared lost and another took its run over
+    ├── OwnershipLost   this engine was declared lost and another took its run over
+    └── StoreFailed     the database stopped taking writes (deleted, replaced, disk full,
+                        read-only): nothing more is recorded; the cause is kept
 """
 
 from __future__ import annotations
@@ -18,3 +20,7 @@ class NoSuchRecord(StoreError):
 
 class OwnershipLost(StoreError):
     pass
+
+
+class StoreFailed(StoreError):
+    """The store cannot record any more: its message says what happened and to which file."""

@@ -4,20 +4,40 @@ that must be durable before anything else happens (creating a run, claiming it, 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import peewee
 
 from schemas.records import WorkerRecord
 from store import ops
 from store.codec import dumps
 from store.db import make_database
-from store.errors import StoreError
+from store.errors import StoreError, StoreFailed
 from store.migrations import migrate
 from store.tables import database
-from store.writer import Unit, Writer
+from store.writer import Unit, Writer, store_fault
+
+
+def _read_only(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; None when there is none."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 class RunOwned(StoreError):
@@ -47,8 +67,13 @@ class Store:
             raise StoreError(f"{self.path}: {exc}") from exc
         except Exception as exc:
             self.db.close()
+            if _read_only(self.path):  # SQLite says only "unable to open database file"
+                raise StoreFailed(f"the store {self.path} is on a read-only file system: it cannot be opened "
+                                  f"for writing ({exc})") from exc
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
         self._writer: Writer | None = None
+        #: The file the connection opened; see ``check_file``.
+        self._identity = _identity(self.path)
 
     @property
     def writer(self) -> Writer:
@@ -58,6 +83,29 @@ class Store:
 
     def submit(self, unit: Unit, owner: str | None = None) -> None:
         self.writer.submit(unit, owner)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write transaction of its own. A database that refuses it (read-only, disk full,
+        locked past the busy timeout) is a StoreFailed naming the file, not a raw SQLite error."""
+        try:
+            with self.db.atomic("IMMEDIATE"):
+                yield
+        except (sqlite3.OperationalError, peewee.OperationalError) as exc:
+            raise store_fault(str(self.path), exc) from exc
+
+    def check_file(self) -> None:
+        """Raise StoreFailed, and stop the writer, when the path no longer names the file the
+        connection opened. SQLite goes on writing to a deleted or replaced file without a
+        word, so a run would end "succeeded" with nothing kept; one stat call tells."""
+        if self._writer is not None and self._writer.failed is not None:
+            raise self._writer.failed
+        now = _identity(self.path)
+        if now == self._identity:
+            return
+        what = "was deleted" if now is None else "was replaced by another file"
+        self.writer.fail(StoreFailed(f"the store {self.path} {what}"))
+        raise self.writer.failed  # type: ignore[misc]
 
     def sync(self) -> None:
         if self._writer is not None:
@@ -80,7 +128,7 @@ class Store:
     def execute_now(self, unit: Unit) -> None:
         """Commit statements right away on this thread (for short CLI writes)."""
         self.sync()
-        with self.db.atomic("IMMEDIATE"):
+        with self._writing():
             for sql, params in unit:
                 self.db.execute_sql(sql, params)
 
@@ -107,7 +155,7 @@ class Store:
     def _insert_run(self, conn: sqlite3.Connection, run_id: str, workstream: str, source: str | None, root: str,
                     max_parallel: int, spec: dict[str, Any],
                     steps: Sequence[tuple[str, str, list[str], dict[str, Any]]], ts: float) -> None:
-        with self.db.atomic("IMMEDIATE"):
+        with self._writing():
             conn.execute(
                 "INSERT INTO runs (id, workstream, source, root, state, created_at, total_steps, max_parallel, spec) "
                 "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
@@ -127,7 +175,7 @@ class Store:
     def insert_command(self, run_id: str, kind: str, args: dict[str, Any], created_by: str | None) -> int:
         ts = time.time()
         conn = self.db.connection()
-        with self.db.atomic("IMMEDIATE"):
+        with self._writing():
             cursor = conn.execute(
                 "INSERT INTO commands (run_id, kind, args, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
                 (run_id, kind, dumps(args), ts, created_by),
@@ -141,7 +189,7 @@ class Store:
     def claim_command(self, command_id: int, worker_id: str) -> bool:
         """Take a command for execution; False when another engine took it first."""
         conn = self.db.connection()
-        with self.db.atomic("IMMEDIATE"):
+        with self._writing():
             cursor = conn.execute(
                 "UPDATE commands SET claimed_by = ?, claimed_at = ? WHERE id = ? AND claimed_by IS NULL",
                 (worker_id, time.time(), command_id),
@@ -154,7 +202,7 @@ class Store:
     def register_worker(self, worker_id: str, pid: int, host: str) -> None:
         ts = time.time()
         conn = self.db.connection()
-        with self.db.atomic("IMMEDIATE"):
+        with self._writing():
             conn.execute(
                 "INSERT INTO workers (id, pid, host, state, started_at, heartbeat_at) VALUES (?, ?, ?, 'starting', ?, ?)",
                 (worker_id, pid, host, ts, ts),
@@ -167,7 +215,7 @@ class Store:
         from store import queries
 
         conn = self.db.connection()
-        with self.db.atomic("IMMEDIATE"):
+        with self._writing():
             row = conn.execute("SELECT worker_id FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise StoreError(f"no run {run_id!r}")
@@ -200,7 +248,7 @@ class Store:
         """Run ``unit`` only if ``check_sql`` still returns ``expected`` (a compare-and-set in one
         write transaction). Returns what the check found, so a caller can say what changed."""
         self.sync()
-        with self.db.atomic("IMMEDIATE"):
+        with self._writing():
             row = self.db.execute_sql(check_sql, check_params).fetchone()
             found = row[0] if row else None
             if found != expected:
