@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from schemas.durations import Duration, Timeout, format_duration
+from schemas.execution import EXIT_CODE_MAX, EXIT_CODE_MIN
 
 STEP_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.{}-]*$"
 NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
@@ -58,14 +59,30 @@ def split_command(value: Any) -> Any:
     return value
 
 
+def _shown(value: int) -> str:
+    """An integer for a message: a YAML integer may have thousands of digits."""
+    return str(value) if value.bit_length() < 128 else f"an integer of about {len(str(abs(value)))} digits"
+
+
 def _exit_status(value: int) -> int:
-    if not 0 <= value <= 255:
-        raise ValueError(f"an exit code is 0 to 255, found {value}")
+    if not 0 <= value <= EXIT_CODE_MAX:
+        raise ValueError(f"an exit code is 0 to 255, found {_shown(value)}")
+    return value
+
+
+def _exit_code(value: int) -> int:
+    if not EXIT_CODE_MIN <= value <= EXIT_CODE_MAX:
+        raise ValueError(f"{_shown(value)} is no exit code a process can have: they lie between {EXIT_CODE_MIN} "
+                         f"(killed by signal {-EXIT_CODE_MIN}) and {EXIT_CODE_MAX}")
     return value
 
 
 #: What a process can pass to exit(); a signal's death is no exit code.
-ExitStatus = Annotated[StrictInt, AfterValidator(_exit_status), Field(json_schema_extra={"minimum": 0, "maximum": 255})]
+ExitStatus = Annotated[StrictInt, AfterValidator(_exit_status),
+                       Field(json_schema_extra={"minimum": 0, "maximum": EXIT_CODE_MAX})]
+#: An exit code an attempt can end with, as the adapters report it (negative: killed by that signal).
+ExitCode = Annotated[StrictInt, AfterValidator(_exit_code),
+                     Field(json_schema_extra={"minimum": EXIT_CODE_MIN, "maximum": EXIT_CODE_MAX})]
 
 Argv = Annotated[list[Annotated[str, Field(max_length=10_000)]], Field(min_length=1, max_length=1000)]
 
@@ -91,10 +108,10 @@ class RetryPolicy(Strict):
         default_factory=lambda: ["failed", "timed_out", "crashed"],
         description="Attempt outcomes that may be retried.",
     )
-    exit_codes: list[int] | None = Field(
+    exit_codes: list[ExitCode] | None = Field(
         None, description="When set, only a failure with one of these exit codes is retried."
     )
-    non_retryable_exit_codes: list[int] = Field(
+    non_retryable_exit_codes: list[ExitCode] = Field(
         default_factory=list, description="A failure with one of these exit codes is final."
     )
 

@@ -191,6 +191,8 @@ CASES = [
                                                             "makes 160,000 (400 × 400)")),
     Case("success_code_negative", 5, 24, "steps[0].success_codes[1]", ("0 to 255", "found -1")),
     Case("success_code_huge", 5, 21, "steps[0].success_codes[0]", ("0 to 255", "100000000000000000000000")),
+    Case("retry_exit_code_range", 5, 60, "steps[0].retry.non_retryable_exit_codes[1]",
+         ("256 is no exit code", "between -64", "and 255")),
     Case("nan_duration", 5, 5, "steps[0].timeout", ("not NaN",)),
     Case("zero_timeout", 5, 5, "steps[0].timeout", ("longer than 0s",)),
     Case("nan_budget", 3, 3, "budget.usd", ("finite number", "nan")),
