@@ -3,17 +3,26 @@
 A host starts runs (in-process, or detached into their own background engine), and when it
 is about to end it either cancels its runs or hands them over: each is paused (no new steps
 start, running ones finish, nothing is lost) and a background engine resumes it.
+
+A workstream runs in its own project (``engine.projects``). A host holds one project's store
+(a process works with one store at a time), so a workstream of another project is started
+the way ``uet run --detach`` starts it there, in that project's store and a background engine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import InputError, UetError
 from engine.events import EventBus
 from engine.planner import plan_file
+from engine.projects import Project, workstream_project
 from engine.runner import RunExecutor
 from engine.session import create_run, execute
 from engine.steering import spawn_engine
@@ -21,6 +30,26 @@ from schemas.states import RunState
 from store import Store
 
 HANDOVER = "handed over to a background engine"
+
+
+#: How long starting a run in another project may take (validation, the store, the engine's claim).
+ELSEWHERE_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a workstream file runs: its project, and whether that project's runs are recorded
+    in the host's own store (then the host can execute it and its face shows it)."""
+
+    project: Project
+    here: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StartedElsewhere:
+    run_id: str
+    project: Project
+    pid: int
 
 
 @dataclass
@@ -37,10 +66,18 @@ class Host:
         self.bus = bus or EventBus()
         self.runs: dict[str, Hosted] = {}
 
+    def place(self, file: Path) -> Placement:
+        project = workstream_project(file, self.root)
+        here = project.root == self.root.resolve() or project.db.resolve() == self.store.path.resolve()
+        return Placement(Project(project.root, self.store.path) if here else project, here)
+
     def create(self, file: Path) -> str:
         """Validate ``file`` (raising ValidationFailed before anything is written) and record
-        a new run of it."""
-        return create_run(self.store, plan_file(file, self.root))
+        a new run of it, rooted in its project, which must be this host's (see ``place``)."""
+        placement = self.place(file)
+        if not placement.here:
+            raise UetError(f"{file} belongs to the project {placement.project.root}, not {self.root}")
+        return create_run(self.store, plan_file(file, placement.project.root))
 
     def start(self, run_id: str, on_end: Callable[[str, RunState | BaseException], None] | None = None) -> Hosted:
         hosted = Hosted(run_id, asyncio.get_running_loop().create_task(self._execute(run_id), name=f"uet-run-{run_id}"))
@@ -64,6 +101,33 @@ class Host:
     def detach(self, run_id: str) -> int:
         """Start ``run_id`` in its own background engine; return its pid."""
         return spawn_engine(self.store, self.root, run_id).pid
+
+    @staticmethod
+    def validate_elsewhere(file: Path, project: Project) -> None:
+        """Check ``file`` as its project will (raising ValidationFailed); nothing is written."""
+        plan_file(file, project.root)
+
+    @staticmethod
+    def start_elsewhere(file: Path, project: Project) -> StartedElsewhere:
+        """Start ``file`` in its own project: the run is created in that project's store and a
+        background engine executes it, as ``uet run --detach`` does. Blocks until the engine
+        has taken the run (a few seconds at most): call it off the event loop."""
+        argv = [sys.executable, "-m", "tui.cli", "run", "--detach", "--json", "--project", str(project.root),
+                "--db", str(project.db), str(file)]
+        try:
+            done = subprocess.run(argv, cwd=project.root, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=ELSEWHERE_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise UetError(f"starting {file.name} in {project.root} took over {ELSEWHERE_TIMEOUT:.0f} s") from exc
+        if done.returncode != 0:
+            said = done.stderr.strip().splitlines()
+            message = said[-1].removeprefix("uet: ") if said else f"exit code {done.returncode}"
+            raise (InputError if done.returncode == 2 else UetError)(f"{project.root}: {message}")
+        try:
+            document = json.loads(done.stdout)
+            return StartedElsewhere(str(document["id"]), project, int(document["detached"]["pid"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UetError(f"starting {file.name} in {project.root}: unexpected answer {done.stdout[:200]!r}") from exc
 
     @property
     def active(self) -> list[str]:

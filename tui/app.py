@@ -20,6 +20,7 @@ from textual.message import Message
 
 from engine.hosted import Host
 from engine.monitor import Delta, Monitor
+from engine.projects import Project
 from engine.session import operator
 from schemas.settings import TuiSettings
 from store import ChangeFeed, Store
@@ -131,11 +132,19 @@ class UetApp(App[None]):
     # -- runs this app starts ------------------------------------------------------------------
 
     def start_run(self, file: Path, detached: bool) -> str | None:
-        """Validate and start ``file``; problems are shown, never raised into the UI."""
+        """Validate and start ``file`` in its project; problems are shown, never raised into
+        the UI. A workstream of another project is started there, in a background engine (see
+        ``engine.hosted``): its id comes in a notification, and None is returned."""
         from engine.errors import UetError
 
         assert self.host is not None
         try:
+            placement = self.host.place(file)
+            if not placement.here:
+                self.host.validate_elsewhere(file, placement.project)
+                self.notify(f"starting {file.name} in {placement.project.root}…", title="Launching", timeout=5)
+                self.start_elsewhere(file, placement.project)
+                return None
             run_id = self.host.create(file)
             if detached:
                 pid = self.host.detach(run_id)
@@ -148,6 +157,20 @@ class UetApp(App[None]):
             return None
         self.poke()
         return run_id
+
+    @work(thread=True, group="launch", exit_on_error=False)
+    def start_elsewhere(self, file: Path, project: Project) -> None:
+        from engine.errors import UetError
+
+        try:
+            started = Host.start_elsewhere(file, project)
+        except UetError as exc:
+            self.call_from_thread(self.notify, str(exc), title=f"Cannot start {file.name}", severity="error",
+                                  timeout=10)
+            return
+        self.call_from_thread(
+            self.notify, f"run {started.run_id} started in {project.root}, in the background (pid {started.pid}); "
+            f"this dashboard shows {self.root}: follow it with `uet tui {project.root}`", title="Launched", timeout=15)
 
     def _run_ended(self, run_id: str, outcome: object) -> None:
         if isinstance(outcome, BaseException):

@@ -6,18 +6,15 @@ import argparse
 from pathlib import Path
 
 from engine.planner import find_root
+from engine.projects import workstream_project
 from store import Store, default_db_path
 
 
 def project_root(args: argparse.Namespace, file: Path | None = None) -> Path:
     if getattr(args, "project", None):
         return Path(args.project).resolve()
-    if file is not None:
-        try:
-            real = file.resolve()
-        except (OSError, RuntimeError):  # a loop of links: reading the file says so, as bad input
-            real = file.absolute()
-        return find_root(real.parent)
+    if file is not None:  # the same answer every face gets (the dashboard's fallback is its project)
+        return workstream_project(file, Path.cwd()).root
     return find_root(Path.cwd())
 
 

@@ -317,7 +317,10 @@ class BootstrapScreen(Screen[None]):
         self._show_diff(planned.cursor_key)
         root = Path(report.root)
         ready = [(p.name, p) for p in report.phases if p.generated and p.file and (root / p.file).is_file()]
-        self.query_one("#workstreams", LineTable).set_rows(ready)
+        workstreams = self.query_one("#workstreams", LineTable)
+        workstreams.set_rows(ready)
+        workstreams.border_title = self._launch_title(root / ready[0][1].file) if ready else \
+            "Workstreams (Enter launches here)"
         if not report.dry_run and ready and not any(f.action == "conflict" for f in report.files):
             self.action_show("launch")
         elif report.dry_run and self.query_one(TabbedContent).active in ("pick", "launch"):
@@ -389,14 +392,28 @@ class BootstrapScreen(Screen[None]):
     def show_file_diff(self, message: LineTable.RowHighlighted) -> None:
         self._show_diff(message.key)
 
+    def _launch_title(self, file: Path) -> str:
+        """Which project the generated workstreams run in, said before one is launched."""
+        placement = self.app.host.place(file)  # type: ignore[attr-defined]
+        if placement.here and placement.project.root == self.root.resolve():
+            return "Workstreams (Enter launches here)"
+        if placement.here:
+            return f"Workstreams of {placement.project.root} (Enter launches here)"
+        return f"Workstreams of {placement.project.root} (Enter starts them there, in the background)"
+
     @on(LineTable.RowSelected, "#workstreams")
     def launch_workstream(self, message: LineTable.RowSelected) -> None:
         phase = self.query_one("#workstreams", LineTable).rows.get(message.key)
         if self.report is None or phase is None or not phase.file:
             return
-        run_id = self.app.start_run(Path(self.report.root) / phase.file, detached=False)  # type: ignore[attr-defined]
+        file = Path(self.report.root) / phase.file
+        placement = self.app.host.place(file)  # type: ignore[attr-defined]
+        run_id = self.app.start_run(file, detached=False)  # type: ignore[attr-defined]
         if run_id is not None:
             self.dismiss()
+        elif not placement.here:
+            self._status(f"{phase.name}: starting in {placement.project.root}, in a background engine "
+                         "(this dashboard does not show that project's runs)")
 
     # -- actions ------------------------------------------------------------------------------
 

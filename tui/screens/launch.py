@@ -1,4 +1,5 @@
-"""Pick a workstream file and start it here or in the background."""
+"""Pick a workstream file and start it here or in the background. The screen says, before
+anything starts, which project the chosen file runs in: its own, which may not be this one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 MAX_LISTED = 200
@@ -52,9 +53,30 @@ class LaunchScreen(ModalScreen[tuple[Path, bool] | None]):
             yield Label("Launch a workstream: Enter starts it here, ctrl+d in the background", markup=False)
             yield OptionList(*[Option(str(p.relative_to(self.root)), id=str(p)) for p in self.files], id="files")
             yield Input(placeholder="or a path to a workstream file", id="path")
+            yield Static("", id="project", markup=False)
 
     def on_mount(self) -> None:
         (self.query_one("#files") if self.files else self.query_one("#path")).focus()
+        self.show_project()
+
+    @on(Input.Changed, "#path")
+    @on(OptionList.OptionHighlighted, "#files")
+    def show_project(self) -> None:
+        """Name the project the chosen file would run in (a file of another folder runs in its
+        own project, in a background engine)."""
+        path = self._chosen()
+        where = self.query_one("#project", Static)
+        if path is None:
+            where.update(f"project: this dashboard's ({self.root.name})")
+            return
+        placement = self.app.host.place(path)  # type: ignore[attr-defined]
+        if placement.here and placement.project.root == self.root.resolve():
+            where.update(f"project: this dashboard's ({self.root.name})")
+        elif placement.here:
+            where.update(f"project: {placement.project.root} (its runs are recorded in this dashboard's store)")
+        else:
+            where.update(f"project: {placement.project.root} — it runs there, in a background engine, recorded "
+                         f"in {placement.project.db}")
 
     def _chosen(self) -> Path | None:
         typed = self.query_one("#path", Input).value.strip()
