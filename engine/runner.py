@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from engine.adapters.base import CancelToken
 from engine.costs import recorded
 from engine.events import Event, Recorder
-from engine.pipeline import enforce, operate, perceive, refuse, retry_policy, train
+from engine.pipeline import enforce, log_path, operate, perceive, refuse, retry_policy, train
 from engine.progress import Progress
 from engine.reaper import end_run
 from engine.resilience import BreakerChange
@@ -255,7 +255,7 @@ class RunExecutor:
 
     # -- loading and recovery ---------------------------------------------------------------
 
-    def _load(self, operator_resume: bool) -> None:
+    def _load(self, operator_resume: bool, previous: str | None = None) -> None:
         steps = queries.step_rows(self.run_id)
         for step in steps:
             self.state[step.id] = _STEP_STATES[step.state]
@@ -271,9 +271,14 @@ class RunExecutor:
                 self.children[need].append(step.id)
 
         crashed = queries.running_attempts(self.run_id)
-        ended = self._end_orphans(crashed)
+        ended, markers = self._end_orphans(crashed, previous)
+        unrecorded = self._unrecorded(markers)
         lost_now = Counter(a.step_id for a in crashed)
-        lost_before = {sid: _losses_in_a_row(queries.attempts(self.run_id, sid)) for sid in lost_now}
+        lost_before = {sid: _losses_in_a_row(queries.attempts(self.run_id, sid))
+                       for sid in {*lost_now, *(sid for sid, _n in unrecorded)}}
+        for sid, number in unrecorded:
+            self._record_unrecorded(sid, number)
+            lost_now[sid] += 1
         for attempt in crashed:
             now = self.clock()
             self.rec.write(
@@ -310,8 +315,11 @@ class RunExecutor:
                 if self.state[child] in (S.SKIPPED, S.CANCELED):
                     self._reopen(child)
                     stack.append(child)
+        # What recovery decided is committed before any child starts: a step that kills its
+        # engine within the writer's window would otherwise take the losses' count with it.
+        self.store.sync()
 
-    def _end_orphans(self, running: list[AttemptRecord]) -> set[int]:
+    def _end_orphans(self, running: list[AttemptRecord], previous: str | None) -> tuple[set[int], set[str]]:
         """End whatever a previous engine of this run left running, before anything starts.
 
         An attempt's row is written with the step's move to running, in the batch that commits
@@ -321,15 +329,47 @@ class RunExecutor:
         batch's row images of one step, ready, running and finished, would no longer merge);
         instead every child carries its attempt's marker, and this sweep finds it by marker (and
         by the recorded leaders' groups and sessions) before the run dispatches anything, so
-        the resumed run never starts an attempt beside its orphan. A fresh run has nothing to
-        sweep. Returns the pids ended."""
-        if self.run.state is RunState.PENDING:
-            return set()
+        the resumed run never starts an attempt beside its orphan. A fresh run (pending, and
+        no engine held it before: ``previous``) has nothing to sweep; one whose engine died
+        before it recorded the run's start has. Returns the pids ended and the attempt markers
+        found on them."""
+        if self.run.state is RunState.PENDING and previous is None:
+            return set(), set()
         swept = end_run(self.run_id, [(a.pid, a.started_at) for a in running if a.pid])
         if swept.ended:
             self.rec.event(self._event("run.orphans_ended", pids=swept.ended[:50], count=len(swept.ended),
                                        attempts=sorted(swept.markers)[:50]))
-        return set(swept.ended)
+        return set(swept.ended), swept.markers
+
+    def _unrecorded(self, markers: set[str]) -> list[tuple[str, int]]:
+        """Attempts whose children were found running (by their marker) though the store never
+        recorded them: the next attempt of a step that is waiting to run."""
+        found = []
+        for marker in sorted(markers):
+            _run, sid, number = marker.rsplit(":", 2)
+            row = self.rows.get(sid)
+            if (row is not None and number.isdigit() and int(number) == row.attempts + 1
+                    and self.state[sid] in (S.PENDING, S.READY, S.RETRYING)):
+                found.append((sid, int(number)))
+        return found
+
+    def _record_unrecorded(self, sid: str, number: int) -> None:
+        """Record an attempt the dead engine started but did not get to record, as what it was:
+        running, and crashed with its engine. Its loss then counts like any other, so a step
+        that kills its engine at once cannot loop forever either."""
+        row = self.rows[sid]
+        row.attempts = number
+        now = self.clock()
+        if row.started_at is None:
+            row.started_at = now
+        tool = row.tool or "unknown"
+        if self.state[sid] is S.PENDING:  # the engine died before it recorded even that the step was ready
+            self._step_move(sid, S.READY)
+        self._step_move(sid, S.RUNNING, (ops.attempt_row(self.run_id, sid, number, tool, "crashed", None, now, now,
+                                                         log_path=log_path(self._root_text, self.run_id, sid, number),
+                                                         error=ENGINE_LOST),),
+                        attempt=number, tool=tool, reason="found running after its engine was lost, unrecorded")
+        self.rec.event(self._event("attempt.crashed", sid, attempt=number, tool=tool, worker=None, reaped_pid=None))
 
     def _recover_lost(self, sid: str, state: StepState, now: int, before: int) -> None:
         """A step whose attempt crashed because its engine was lost: the crash is not the
@@ -859,7 +899,7 @@ class RunExecutor:
         self.run = queries.get_run(self.run_id)
         if previous is not None or (self.run.state is RunState.RUNNING):
             self.rec.event(self._event("run.recovered", previous_worker=previous))
-        self._load(operator_resume)
+        self._load(operator_resume, previous)
         if self.run.state is not RunState.RUNNING:
             self._run_move(RunState.RUNNING, "resumed" if self.run.state is not RunState.PENDING else None)
         self._prepare()

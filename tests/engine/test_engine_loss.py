@@ -182,3 +182,33 @@ def test_a_step_that_keeps_killing_its_engine_fails_after_the_bound(project: Pro
     step = project.status(run_id)["steps"][0]
     assert step["state"] == "failed"
     assert f"the engine was lost {MAX_ENGINE_LOSSES} times in a row" in (step.get("reason") or ""), step
+
+
+def test_an_attempt_the_engine_died_before_recording_still_counts_as_a_loss(project: Project) -> None:
+    # The step kills its engine at once, most often before the attempt's row is committed, and
+    # stays behind: the resume finds it by its marker, ends it and counts the loss all the same.
+    workstream = project.write("ws.yaml", """
+        name: quick-killer
+        steps:
+          - id: quick
+            run: sh -c 'echo {attempt} >> attempts.log; kill -9 $PPID; exec sleep 300'
+    """)
+    engine, run_id = project.start(workstream)
+    engine.communicate(timeout=60)
+    for _ in range(MAX_ENGINE_LOSSES - 1):
+        resumed = project.uet("resume", "--plain", run_id, timeout=60)
+        assert resumed.returncode == -signal.SIGKILL, resumed.stdout + resumed.stderr
+    final = project.uet("resume", "--plain", run_id, timeout=60)
+    assert final.returncode == 1, final.stdout + final.stderr
+    assert project.read("attempts.log").split() == [str(n) for n in range(1, MAX_ENGINE_LOSSES + 1)]
+    attempts = db_query(project, "SELECT number, state FROM attempts ORDER BY number")
+    assert attempts == [(n, "crashed") for n in range(1, MAX_ENGINE_LOSSES + 1)]
+    assert f"the engine was lost {MAX_ENGINE_LOSSES} times" in (project.status(run_id)["steps"][0].get("reason") or "")
+    assert wait_for(lambda: not any(marked_by(run_id)), timeout=10, what="the last orphan to be ended") is True
+
+
+def marked_by(run_id: str) -> list[int]:
+    from engine.reaper import marker_of
+
+    return [int(name) for name in os.listdir("/proc") if name.isdigit() and not pid_dead(int(name))
+            and (marker_of(int(name)) or "").startswith(run_id + ":")]
