@@ -56,6 +56,8 @@ def test_a_lost_engine_is_named_with_the_resume_key_and_its_clock_stops(fixed_db
         assert str(runs_table(app).row(stores.LIVE_RUN)[0]) == "☠ lost 1m"
         assert runs_table(app).row(stores.LIVE_RUN)[5] == "4m18s"  # stopped, not ticking
 
+        await pilot.press("slash", *"lost", "enter")  # the runs whose engine is lost, by that word
+        assert runs_table(app).keys == [stores.LIVE_RUN]
         await pilot.press("o")
         await settle(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.run is not None)
         summary = str(app.screen.query_one("#summary").render())

@@ -146,7 +146,8 @@ class DashboardScreen(Screen[None]):
 
     def _keeps(self, run: RunRecord) -> bool:
         needle = self.runs_filter.lower()
-        return not needle or any(needle in text for text in (run.id, run.workstream.lower(), run.state.value))
+        lost = "engine lost" if self._lost_at(run.id) is not None else ""
+        return not needle or any(needle in text for text in (run.id, run.workstream.lower(), run.state.value, lost))
 
     def _fill_runs(self) -> None:
         ordered = sorted(self.runs.values(), key=lambda r: (r.created_at, r.id), reverse=True)
