@@ -207,6 +207,12 @@ def test_unsafe_paths_are_refused(path: str, reason: str) -> None:
         check_path(path)
 
 
+@pytest.mark.parametrize("path", [".gitmodules", ".GitModules", ".gitmodules.", "gitmod~1", ".git\u200cmodules"])
+def test_the_top_level_gitmodules_is_refused_in_every_spelling(path: str) -> None:
+    with pytest.raises(PatchRefused, match="submodules are not allowed"):
+        check_path(path)
+
+
 @pytest.mark.parametrize("path", [".gitignore", ".github/workflows/ci.yml", "a..b", "...", "git~2", "sub/.gitmodules"])
 def test_ordinary_paths_pass(path: str) -> None:
     check_path(path)
@@ -462,6 +468,7 @@ HOSTILE = {
     "symlink_mode_trailing.diff": "a file is a symbolic link (mode 120000) on line 2",
     "symlink_mode_change.diff": "'g.txt' is a symbolic link (mode 120000)",
     "submodule.diff": "'vendor/lib' is a submodule (mode 160000)",
+    "gitmodules.diff": "path '.gitmodules' is the repository's .gitmodules",
     "binary_blob.diff": "binary change to 'bin.dat'",
     "lying_header_short.diff": "announces 1 old and 1 new lines, but its body goes on (line 8)",
     "lying_header_long.diff": "announces 5 old and 5 new lines, but the diff ends first",
