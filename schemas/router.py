@@ -5,36 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.durations import Duration, Timeout
-from schemas.execution import EXIT_CODE_MAX, EXIT_CODE_MIN
-from schemas.workstream import NAME, Argv
+from schemas.workstream import NAME, Argv, ExitCode, ExitStatus
 
 Strategy = Literal["fixed", "round_robin", "auto"]
-
-
-def _shown(code: int) -> str:
-    return str(code) if code.bit_length() < 128 else f"an integer of about {int(code.bit_length() * 0.30103) + 1} digits"
-
-
-def _exit_code(code: int) -> int:
-    if not EXIT_CODE_MIN <= code <= EXIT_CODE_MAX:
-        raise ValueError(f"{_shown(code)} is no exit code a process can have: they lie between {EXIT_CODE_MIN} "
-                         f"(killed by signal 64) and {EXIT_CODE_MAX}")
-    return code
-
-
-def _success_code(code: int) -> int:
-    if not 0 <= code <= EXIT_CODE_MAX:
-        raise ValueError(f"an exit code is 0 to 255, found {_shown(code)}")
-    return code
-
-
-#: An exit code a process can have (a negative one: killed by that signal), checked at load.
-ExitCode = Annotated[int, AfterValidator(_exit_code)]
-#: An exit code that can mean success: what a process passes to exit(), 0 to 255.
-SuccessCode = Annotated[int, AfterValidator(_success_code)]
 
 
 class Strict(BaseModel):
@@ -208,7 +184,7 @@ class ToolSpec(Strict):
     network: bool | None = Field(
         None, description="Whether the tool has the network when it runs a patch step in the sandbox "
                           "(agents that call a model need it); a step's own `network` wins. Default: no.")
-    success_codes: list[SuccessCode] | None = Field(
+    success_codes: list[ExitStatus] | None = Field(
         None, description="Exit codes that mean success for this tool (e.g. [0, 1] for `ruff --diff`).")
     cost: CostParser | None = None
     model: str | None = Field(None, description="Model to price with when the output names none.")

@@ -129,6 +129,11 @@ def _with_router(make: Callable[[Path], None]) -> Generator:
     return generate
 
 
+def _router_says(text: str) -> Generator:
+    """A good workstream whose project's ``.uet/router.yaml`` holds ``text``."""
+    return _with_router(lambda path: path.write_text(text, encoding="utf-8"))
+
+
 # -- the table: expected line, column, field path and words, per case -------------------------
 
 CASES = [
@@ -166,6 +171,20 @@ CASES = [
     Case("router_dev_zero", None, None, None, ("a character device, not a regular file",),
          _with_router(lambda p: p.symlink_to("/dev/zero")), named=".uet/router.yaml"),
     Case("router_fifo", None, None, None, ("a named pipe, not a regular file",), _with_router(os.mkfifo),
+         named=".uet/router.yaml"),
+    # values in the router that no tool can have, and cost patterns that could hold the engine
+    Case("router_sim_exit_code", 6, 7, "tools.odd.sim.exit_code",
+         ("100000000000000000000000 is no exit code", "between -64"),
+         _router_says("tools:\n  odd:\n    adapter: sim\n    sim:\n      outcome: {dist: constant, value: failed}\n"
+                      "      exit_code: 100000000000000000000000\n"), named=".uet/router.yaml"),
+    Case("router_success_code", 4, 21, "tools.t.success_codes[0]", ("an exit code is 0 to 255", "found -1"),
+         _router_says("tools:\n  t:\n    command: [echo]\n    success_codes: [-1]\n"), named=".uet/router.yaml"),
+    Case("router_cost_backreference", 6, 7, "tools.t.cost.pattern",
+         ("RE2, which matches in linear time, refuses it", "backreferences"),
+         _router_says("tools:\n  t:\n    command: [echo]\n    cost:\n      format: regex\n"
+                      "      pattern: '(?P<tokens_in>\\d+) \\1'\n"), named=".uet/router.yaml"),
+    Case("router_cost_unknown_group", 4, 27, "tools.t.cost.pattern", ("named groups among", "tokens is not one"),
+         _router_says("tools:\n  t:\n    command: [echo]\n    cost: {format: regex, pattern: '(?P<tokens>\\d+)'}\n"),
          named=".uet/router.yaml"),
     # schema
     Case("wrong_type", 2, 1, "max_parallel", ("an integer is expected", "'many'")),
@@ -216,7 +235,8 @@ RUN_CASES = [
     "nonexistent", "directory", "big", "binary", "alias_bomb", "malformed_yaml", "duplicate_keys",
     "unknown_key", "bad_retry_bounds", "cycle", "unknown_dep", "missing_executable", "nan_duration",
     "matrix_path_value", "matrix_too_big", "matrix_total_too_big", "fifo", "symlink_loop", "binary_tag",
-    "success_code_negative", "cwd_link", "router_directory", "router_dev_zero",
+    "success_code_negative", "cwd_link", "router_directory", "router_dev_zero", "router_sim_exit_code",
+    "router_cost_backreference",
 ]
 
 GOOD = sorted(p.name for p in (CORPUS / "good").glob("*.yaml"))
