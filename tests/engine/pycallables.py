@@ -28,6 +28,15 @@ async def async_with_tokens() -> dict[str, Any]:
     return {"tokens_in": 7, "tokens_out": 3, "model": "async-model"}
 
 
+def reports_nonsense() -> dict[str, Any]:
+    """Usage no tool can have: more tokens than SQLite's integers hold, a list, a mapping."""
+    return {"tokens_in": 10**30, "tokens_out": [1, 2], "model": {"name": "x"}}
+
+
+def exits_past_255() -> None:
+    raise SystemExit(10**23)
+
+
 def returns_false() -> bool:
     return False
 

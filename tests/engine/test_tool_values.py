@@ -205,6 +205,23 @@ def test_a_sim_tool_drawing_1e300_tokens_is_recorded_as_unknown(project: Project
     assert costs["tokens_out"] == 9 and costs["untokened"] == 0
 
 
+def test_a_python_callable_reporting_nonsense_is_recorded_as_unknown(project: Project) -> None:
+    project.write("ws.yaml", """
+        name: callables
+        steps:
+          - id: a
+            call: tests.engine.pycallables:reports_nonsense
+          - id: b
+            call: tests.engine.pycallables:exits_past_255
+    """)
+    ran = project.uet("run", "--plain", "ws.yaml")
+    assert ran.returncode == 1, ran.stdout + ran.stderr  # b failed, as it should: sys.exit with a code
+    assert _attempts(project) == [("a", "succeeded", 0, None, None), ("b", "failed", None, None, None)]
+    assert [(w["field"], w["value"]) for w in _warnings(project)] == [
+        ("tokens_in", "1000000000000000000000000000000"), ("tokens_out", "[1, 2]"), ("model", "{'name': 'x'}"),
+        ("exit_code", "100000000000000000000000")]
+
+
 def test_a_sim_exit_code_of_10_to_the_23_is_refused_at_validate(project: Project) -> None:
     router = project.write(".uet/router.yaml", """
         tools:
