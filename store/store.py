@@ -72,8 +72,10 @@ class Store:
                                   f"for writing ({exc})") from exc
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
         self._writer: Writer | None = None
-        #: The file the connection opened; see ``check_file``.
-        self._identity = _identity(self.path)
+        #: The file the connection opened; see ``check_file``. Absolute: the engine changes its
+        #: working directory to the project's root after opening (a relative UET_DB stays right).
+        self._file = Path(os.path.abspath(self.path))
+        self._identity = _identity(self._file)
 
     @property
     def writer(self) -> Writer:
@@ -100,7 +102,7 @@ class Store:
         word, so a run would end "succeeded" with nothing kept; one stat call tells."""
         if self._writer is not None and self._writer.failed is not None:
             raise self._writer.failed
-        now = _identity(self.path)
+        now = _identity(self._file)
         if now == self._identity:
             return
         what = "was deleted" if now is None else "was replaced by another file"

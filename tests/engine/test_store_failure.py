@@ -81,6 +81,18 @@ def test_deleting_the_store_mid_run_stops_the_children_and_says_so(project: Proj
                                        "step(s) were stopped and nothing more was recorded")
 
 
+def test_a_store_named_relative_to_where_uet_started_is_not_mistaken_for_deleted(project: Project) -> None:
+    """The engine works in the project's root; a relative UET_DB names the file from where uet
+    started. The check that the store is still there must look where the connection opened."""
+    (project.root / "sub").mkdir()
+    project.write("ws.yaml", "name: slowish\nsteps:\n  - id: a\n    run: [sleep, '1.5']\n")
+    env = {**project.env(), "UET_DB": "../elsewhere.db"}
+    ran = subprocess.run(project.argv("run", "--plain", "../ws.yaml"), cwd=project.root / "sub", env=env,
+                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert (project.root / "elsewhere.db").exists()
+
+
 def test_a_run_whose_end_went_into_a_deleted_store_is_not_told_as_ended(project: Project) -> None:
     """The last step deletes the store: the end is committed into the deleted file, and a live
     display that heard of the end before the store had it (in the file it opened) said
