@@ -127,6 +127,11 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
         return f"{step} output: {data.get('line', '')}"
     if kind == "attempt.warning":
         return f"{step} attempt {data.get('attempt')} warning: {data.get('reason')}"
+    if kind == "store.values_dropped":
+        values = ", ".join(f"{v.get('table')}.{v.get('column')} {v.get('value')!r}" for v in data.get("values") or [])
+        return f"{step} recorded with NULL for what the database cannot hold: {values}".lstrip()
+    if kind == "store.unit_dropped":
+        return f"{step} a change could not be recorded ({data.get('error')}); the rest goes on".lstrip()
     if kind == "attempt.crashed":
         return f"{step} attempt {data.get('attempt')} crashed: its engine was lost"
     if kind == "run.recovered":

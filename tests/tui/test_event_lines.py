@@ -1,0 +1,15 @@
+"""Events the store's writer and the adapter boundary add, in words (``uet logs``, plain lines)."""
+
+from __future__ import annotations
+
+from tui.format import describe
+
+
+def test_what_could_not_be_recorded_is_said_in_words() -> None:
+    assert describe("attempt.warning", "a", {"attempt": 2, "reason": "tokens_in '1e300': not a finite number"}) == (
+        "step a attempt 2 warning: tokens_in '1e300': not a finite number")
+    assert describe("store.values_dropped", "a", {"values": [
+        {"table": "attempts", "column": "exit_code", "value": "100000000000000000000000"}]}) == (
+        "step a recorded with NULL for what the database cannot hold: attempts.exit_code '100000000000000000000000'")
+    assert describe("store.unit_dropped", None, {"error": "IntegrityError: NOT NULL constraint failed: events.kind"}) \
+        == "a change could not be recorded (IntegrityError: NOT NULL constraint failed: events.kind); the rest goes on"
