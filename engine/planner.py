@@ -441,6 +441,16 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
             loc: Loc = ("steps", index, "needs", need_index) if need_index is not None else ("steps", index, "needs")
             problems.append(where(loc, "dependency cycle: " + " → ".join(cycle) + " (each step needs the one before it)"))
 
+    if any(step.produces == "patch" for step in workstream.steps):
+        # Patch steps read the project's sandbox setting: a wrong one is bad input now, not a
+        # failed attempt later.
+        from engine.patches.policy import sandbox_setting
+
+        try:
+            sandbox_setting(root)
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+
     if problems:
         raise ValidationFailed(problems)
     return Plan(workstream, source, root, router, planned, warnings)

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,6 +135,29 @@ def test_the_step_keeps_no_capability_even_as_root(repo: Project) -> None:
     [patch] = patches(repo)
     lines = [line for line in diff(repo, patch).splitlines() if line.startswith("+Cap")]
     assert len(lines) == 4 and all(line.split()[-1] == "0000000000000000" for line in lines), lines
+
+
+def test_the_environment_home_and_run_are_the_sandbox_s_own(repo: Project) -> None:
+    """Only PATH, locale, TERM, the attempt marker and what the step declares get in; $HOME is
+    a private one, and the real home (with whatever secrets it holds) and /run are covered."""
+    home = Path(tempfile.mkdtemp(prefix="uet-home-", dir="/var/tmp"))  # not under /tmp, which is covered anyway
+    try:
+        (home / "secret.txt").write_text("the user's secret\n")
+        result, step = run_step(repo, f"""
+            env | sort > {{root}}/env.txt
+            cat {home}/secret.txt > {{root}}/secret.txt 2>&1
+            ls -A /run > {{root}}/run.txt
+            exit 0
+        """, extra="    env: {DECLARED: 'declared value'}\n", env={"HOME": str(home), "LEAKED_TOKEN": "do-not-pass"})
+    finally:
+        shutil.rmtree(home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [patch] = patches(repo)
+    shown = diff(repo, patch)
+    assert "+DECLARED=declared value" in shown and "+HOME=/tmp/home" in shown and "+UET_ATTEMPT=" in shown
+    assert "LEAKED_TOKEN" not in shown and "do-not-pass" not in shown
+    assert "the user's secret" not in shown and "No such file or directory" in shown
+    assert {f["path"]: f["added"] for f in patch["files"]}["run.txt"] == 0, "/run is empty in the sandbox"
 
 
 def test_a_symlink_into_the_user_tree_neither_writes_there_nor_passes_as_a_patch(repo: Project) -> None:
