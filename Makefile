@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+BWRAP  ?= bwrap
 
-.PHONY: demo test bench bench-tui schemas lint clean
+.PHONY: demo test bench bench-tui schemas lint clean sandbox
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +13,26 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Patch steps run in bubblewrap's sandbox and refuse to run without it (README: Containment).
+# As root it is installed when missing; otherwise the command to run is printed and the rest
+# goes on.
+sandbox:
+	@command -v $(BWRAP) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bubblewrap: patch steps run in its sandbox"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq bubblewrap >/dev/null 2>&1 \
+	      || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; } \
+	      || echo "could not install bubblewrap: patch steps refuse to run until it is installed"; \
+	  else \
+	    echo "bubblewrap (bwrap) is missing: patch steps refuse to run without it. Install it:"; \
+	    echo "    sudo apt-get install bubblewrap    (or: sudo dnf install bubblewrap)"; \
+	  fi; }
+
+demo: $(STAMP) sandbox
 	$(VENV)/bin/uet demo
 
-test: $(STAMP)
+test: $(STAMP) sandbox
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -p no:cacheprovider
