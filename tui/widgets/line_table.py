@@ -154,10 +154,15 @@ class LineTable(ScrollView, can_focus=True):
     # -- drawing ------------------------------------------------------------------------------
 
     def _widths(self, width: int) -> list[int]:
-        fixed = sum(c.width for c in self.columns) + len(self.columns) - 1
-        spare = max(0, width - fixed)
-        growers = [i for i, c in enumerate(self.columns) if c.grow]
-        widths = [c.width for c in self.columns]
+        """Each column's width; 0 for a column left out. A column is shown whole or not at
+        all: cut at the edge, a right-aligned ``48.0s`` would read as a lone ``4``. When the
+        columns do not fit, they are left out from the right (the first always stays)."""
+        shown = len(self.columns)
+        while shown > 1 and sum(c.width for c in self.columns[:shown]) + shown - 1 > width:
+            shown -= 1
+        spare = max(0, width - sum(c.width for c in self.columns[:shown]) - (shown - 1))
+        growers = [i for i, c in enumerate(self.columns[:shown]) if c.grow]
+        widths = [c.width for c in self.columns[:shown]] + [0] * (len(self.columns) - shown)
         for n, i in enumerate(growers):
             widths[i] += spare // len(growers) + (1 if n < spare % len(growers) else 0)
         return widths
@@ -171,7 +176,10 @@ class LineTable(ScrollView, can_focus=True):
 
     def _line(self, cells: Sequence[Cell], widths: list[int], style: Style) -> list[Segment]:
         text = Text(no_wrap=True, end="")
+        last = max((i for i, width in enumerate(widths) if width), default=-1)
         for i, (cell, width) in enumerate(zip(cells, widths, strict=False)):
+            if not width:
+                continue
             piece = cell.copy() if isinstance(cell, Text) else Text(str(cell))
             if piece.cell_len > width:
                 piece.truncate(width, overflow="ellipsis")
@@ -182,7 +190,7 @@ class LineTable(ScrollView, can_focus=True):
             else:
                 text.append_text(piece)
                 text.append(" " * pad)
-            if i < len(widths) - 1:
+            if i < last:
                 text.append(" ")
         text.stylize(style)
         return list(text.render(self.app.console))
