@@ -194,6 +194,33 @@ async def test_the_cursor_stays_in_view_in_a_narrow_pane(app: Host, pilot: Pilot
 
 
 @hosted(unicode_view)
+async def test_lines_cut_at_the_pane_edge_end_in_an_overflow_mark(app: Host, pilot: Pilot[None]) -> None:
+    """The drawing (65 cells) is wider than the pane (50): each line that goes on past an edge
+    says so in its last (or first) cell; a line that ends inside the pane is drawn as it is."""
+    view = app.widget
+    assert isinstance(view, DagView) and view._drawing is not None
+    drawn = view._drawing.lines
+    width = view.scrollable_content_region.width
+    assert len(drawn[0]) > width > len(drawn[4].rstrip())
+    first = view.render_line(0).text
+    assert first == drawn[0][:width - 1] + "…"
+    assert view.render_line(4).text.rstrip() == drawn[4].rstrip()
+    await pilot.press("G")  # the cursor to deploy, at the far right: the view scrolls
+    await pilot.pause()
+    left = view.scroll_offset.x
+    assert left > 0
+    assert view.render_line(0).text == "…" + drawn[0][left + 1:left + width]
+    assert view.render_line(1).text.startswith("…"), "docs is off to the left"
+
+
+@hosted(lambda: DagView(ascii_only=True))
+async def test_the_ascii_overflow_mark_is_ascii(app: Host, pilot: Pilot[None]) -> None:
+    view = app.widget
+    assert isinstance(view, DagView)
+    assert view.render_line(0).text.endswith("~") and view.render_line(0).text.isascii()
+
+
+@hosted(unicode_view)
 async def test_the_cursor_is_reverse_video_so_it_shows_without_colour(app: Host, pilot: Pilot[None]) -> None:
     strip = app.widget.render_line(0)
     assert "".join(seg.text for seg in strip if seg.style and seg.style.reverse) == "✔ fetch"

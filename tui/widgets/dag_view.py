@@ -105,11 +105,12 @@ class DagView(ScrollView, can_focus=True):
         & > .dag-view--edge { color: $text-muted; }
         & > .dag-view--layer { text-style: bold; }
         & > .dag-view--empty { color: $text-muted; text-style: italic; }
+        & > .dag-view--overflow { color: $accent; text-style: bold; }
     }
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"dag-view--cursor", "dag-view--edge", "dag-view--layer",
-                                             "dag-view--empty"}
+                                             "dag-view--empty", "dag-view--overflow"}
 
     mode: var[str] = var("layers", bindings=True)
     """"graph" or "layers". Set by `set_graph`; the user toggles it with `v` when the graph
@@ -347,7 +348,22 @@ class DagView(ScrollView, can_focus=True):
         if strip is None:
             strip = self._graph_strip(line) if self.mode == "graph" else self._layers_strip(line)
             self._cache[line] = strip
-        return strip.crop_extend(scroll_x, scroll_x + self.size.width, style).apply_offsets(scroll_x, line)
+        return self._marked(strip, scroll_x, self.scrollable_content_region.width, style).apply_offsets(scroll_x, line)
+
+    def _marked(self, strip: Strip, left: int, width: int, style: Style) -> Strip:
+        """The part of ``strip`` from ``left`` that fits ``width``, with an overflow mark (the
+        glyph set's ellipsis) in the first or last cell when something is drawn beyond that
+        side: a step cut off at the pane's edge says so, whatever the scrollbars show."""
+        shown = strip.crop_extend(left, left + width, style)
+        if width < 3:
+            return shown
+        mark = Segment(self.glyphs.ellipsis, style + self.get_component_rich_style("dag-view--overflow", partial=True))
+        right = left + width
+        if strip.cell_length > right and strip.crop(right, strip.cell_length).text.strip():
+            shown = Strip.join([shown.crop(0, width - 1), Strip([mark], 1)])
+        if left > 0 and strip.crop(0, left).text.strip():
+            shown = Strip.join([Strip([mark], 1), shown.crop(1, width)])
+        return shown
 
     def _state_style(self, state: str) -> Style:
         colour = COLOURS.get(state)
