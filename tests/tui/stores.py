@@ -6,12 +6,14 @@ directly so that ids, times and states are the same on every run, which snapshot
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.workers import HOST
@@ -32,11 +34,16 @@ QUALITY = [
 ]
 
 FINISHED = [
-    ("5b01c4e2a7d3", "quality", "succeeded", 5, 5, 0, 3600, 95.0),
-    ("77f0b9d21c08", "docs-site", "failed", 4, 3, 1, 7200, 41.0),
-    ("a3c9e0f47b12", "infra-plan", "canceled", 6, 2, 0, 9000, 12.0),
-    ("c4d2aa019f3e", "nightly", "paused", 12, 7, 0, 10_800, 300.0),
+    # id, workstream, state, the states of its chain of steps, created (s before NOW), took
+    ("5b01c4e2a7d3", "quality", "succeeded", ["succeeded"] * 5, 3600, 95.0),
+    # step-3 failed, so step-4, which needs it, was skipped.
+    ("77f0b9d21c08", "docs-site", "failed", ["succeeded", "succeeded", "failed", "skipped"], 7200, 41.0),
+    # Canceled while step-3 ran: it and the steps after it were canceled.
+    ("a3c9e0f47b12", "infra-plan", "canceled", ["succeeded"] * 2 + ["canceled"] * 4, 9000, 12.0),
+    ("c4d2aa019f3e", "nightly", "paused", ["succeeded"] * 7 + ["pending"] * 5, 10_800, 300.0),
 ]
+FINISHED_STEP_SECONDS = 1.0
+"""Each step of a finished run ran this long, one after the other, from a second after the run started."""
 
 LIVE_RUN = "3f2a9c81d0e4"
 LIVE_WORKER = "0e1d2c3b4a5f60718293a4b5c6d7e8f9"
@@ -71,23 +78,69 @@ def _event(conn: sqlite3.Connection, ts: float, kind: str, run_id: str | None, s
                  (ts, run_id, step_id, kind, _dumps(data)))
 
 
+UNFINISHED_ATTEMPT_SECONDS = 4.0
+"""So test-integration's second attempt ended 42 s before NOW: the run's last event."""
+
+
+@dataclass(frozen=True)
+class FixedAttempt:
+    number: int
+    state: str
+    started: float
+    ended: float | None
+    exit_code: int | None
+
+
+def live_attempts(step_id: str) -> list[FixedAttempt]:
+    """The attempts of one step of the live run, consistent with its QUALITY row: they share
+    the step's time one after the other, every one but the last failed with exit 1, and the
+    last ends as the step did (its exit code, its end). A step still retrying has used all its
+    attempts so far and waits for the next; a running step's last attempt is still running.
+    Attempts of unfinished steps took UNFINISHED_ATTEMPT_SECONDS each."""
+    step_id, _needs, state, _tool, attempts, exit_code, ago, took = next(s for s in QUALITY if s[0] == step_id)
+    if ago is None:
+        return []
+    started = NOW - ago
+    each = took / attempts if took is not None else UNFINISHED_ATTEMPT_SECONDS
+    found = []
+    for number in range(1, attempts + 1):
+        begin = started + (number - 1) * each
+        last = number == attempts
+        if last and state == "running":
+            found.append(FixedAttempt(number, "running", begin, None, None))
+        elif last and state in ("succeeded", "failed"):
+            found.append(FixedAttempt(number, state, begin, started + took, exit_code))
+        else:
+            found.append(FixedAttempt(number, "failed", begin, begin + each, 1))
+    return found
+
+
 def small(db: Path) -> Path:
     """One running run of eight steps, four finished runs, three breakers, costs and events."""
     Store(db).close()
     with sqlite3.connect(db) as conn:
-        for n, (run_id, name, state, total, done, failed, ago, took) in enumerate(FINISHED):
+        for n, (run_id, name, state, step_states, ago, took) in enumerate(FINISHED):
             created = NOW - ago
-            _run(conn, run_id, name, state, total, done, failed, created, created + 1, created + 1 + took,
-                 "1 step(s) failed: build" if state == "failed" else None)
-            for i in range(total):
-                step_state = "succeeded" if i < done - failed else ("failed" if i < done else "pending")
-                _step(conn, run_id, i, f"step-{i + 1}", [f"step-{i}"] if i else [], step_state, "sh",
-                      1 if i < done else 0, 0 if step_state == "succeeded" else None, created + 1 + i,
-                      created + 2 + i if i < done else None)
-            conn.execute("INSERT INTO attempts (run_id, step_id, number, tool, state, started_at, ended_at, exit_code, "
-                         "model, tokens_in, tokens_out, usd, duration) "
-                         "VALUES (?, 'step-1', 1, 'sim', 'succeeded', ?, ?, 0, 'sim-1', 1000, 200, ?, 1.0)",
-                         (run_id, created + 1, created + 2, 0.05 * (n + 1)))
+            done = sum(1 for s in step_states if s in ("succeeded", "failed", "skipped", "canceled"))
+            failed = [f"step-{i + 1}" for i, s in enumerate(step_states) if s == "failed"]
+            _run(conn, run_id, name, state, len(step_states), done, len(failed), created, created + 1,
+                 created + 1 + took, f"{len(failed)} step(s) failed: {', '.join(failed)}" if failed else None)
+            for i, step_state in enumerate(step_states):
+                # Steps that ran: every succeeded or failed one, and the one a cancel stopped.
+                ran = step_state in ("succeeded", "failed") or (step_state == "canceled" and step_states[i - 1] != "canceled")
+                started = created + 1 + i * FINISHED_STEP_SECONDS
+                ended = started + FINISHED_STEP_SECONDS
+                exit_code = {"succeeded": 0, "failed": 1}.get(step_state)
+                tool = "sim" if i == 0 else "sh"
+                _step(conn, run_id, i, f"step-{i + 1}", [f"step-{i}"] if i else [], step_state, tool, int(ran),
+                      exit_code, started if ran else None, ended if ran else None)
+                if ran:
+                    conn.execute(
+                        "INSERT INTO attempts (run_id, step_id, number, tool, state, started_at, ended_at, exit_code, "
+                        "duration) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)",
+                        (run_id, f"step-{i + 1}", tool, step_state, started, ended, exit_code, FINISHED_STEP_SECONDS))
+            conn.execute("UPDATE attempts SET model = 'sim-1', tokens_in = 1000, tokens_out = 200, usd = ? "
+                         "WHERE run_id = ? AND step_id = 'step-1'", (0.05 * (n + 1), run_id))
         done = sum(1 for s in QUALITY if s[2] in ("succeeded", "failed"))
         _run(conn, LIVE_RUN, "quality", "running", len(QUALITY), done, 1, NOW - 310, NOW - 300, None)
         # Its engine is this process, heartbeating a second before the frozen clock: live on the
@@ -95,41 +148,42 @@ def small(db: Path) -> Path:
         conn.execute("INSERT INTO workers (id, pid, host, state, started_at, heartbeat_at) VALUES (?, ?, ?, 'busy', ?, ?)",
                      (LIVE_WORKER, os.getpid(), HOST, NOW - 300, NOW - 1))
         conn.execute("UPDATE runs SET worker_id = ? WHERE id = ?", (LIVE_WORKER, LIVE_RUN))
+        events: list[tuple[float, str, str | None, str | None, dict]] = [
+            (NOW - 300, "run.state", LIVE_RUN, None, {"from": "pending", "to": "running"})]
         for i, (step_id, needs, state, tool, attempts, exit_code, ago, took) in enumerate(QUALITY):
             started = None if ago is None else NOW - ago
             ended = None if took is None or started is None else started + took
             _step(conn, LIVE_RUN, i, step_id, needs, state, tool, attempts, exit_code, started, ended)
-            for number in range(1, attempts + 1):
-                final = number == attempts
-                attempt_state = state if final and state in ("succeeded", "failed", "running") else (
-                    "running" if final else "failed")
+            for attempt in live_attempts(step_id):
                 conn.execute(
-                    "INSERT INTO attempts (run_id, step_id, number, tool, state, started_at, ended_at, exit_code) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (LIVE_RUN, step_id, number, tool or "-", attempt_state, (started or NOW) + number,
-                     None if attempt_state == "running" else (started or NOW) + number + 1,
-                     None if attempt_state == "running" else (0 if attempt_state == "succeeded" else 1)),
-                )
-        conn.execute("UPDATE attempts SET model = 'sim-1', tokens_in = 12000, tokens_out = 3400, usd = 0.42, "
-                     "duration = 40.0 WHERE run_id = ? AND step_id = 'fix' AND number = 2", (LIVE_RUN,))
-        for tool, state, window, opened in (("sim-flaky", "open", [1, 1, 1, 0], NOW - 10),
+                    "INSERT INTO attempts (run_id, step_id, number, tool, state, started_at, ended_at, exit_code, "
+                    "duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (LIVE_RUN, step_id, attempt.number, tool, attempt.state, attempt.started, attempt.ended,
+                     attempt.exit_code, None if attempt.ended is None else attempt.ended - attempt.started))
+                before = "ready" if attempt.number == 1 else "retrying"
+                events.append((attempt.started, "step.state", LIVE_RUN, step_id,
+                               {"from": before, "to": "running", "attempt": attempt.number, "tool": tool}))
+                if attempt.ended is not None:
+                    after = state if attempt.number == attempts and state != "retrying" else "retrying"
+                    events.append((attempt.ended, "step.state", LIVE_RUN, step_id,
+                                   {"from": "running", "to": after, "attempt": attempt.number,
+                                    "duration": attempt.ended - attempt.started, "exit_code": attempt.exit_code}))
+        # The fix step's tool is a model: both its attempts reported usage ($0.42 in all).
+        for number, tokens_in, tokens_out, usd in ((1, 5000, 1400, 0.18), (2, 7000, 2000, 0.24)):
+            conn.execute("UPDATE attempts SET model = 'sim-1', tokens_in = ?, tokens_out = ?, usd = ? "
+                         "WHERE run_id = ? AND step_id = 'fix' AND number = ?",
+                         (tokens_in, tokens_out, usd, LIVE_RUN, number))
+        # Windows run oldest to newest: sim-flaky's last three calls failed, which opened it.
+        for tool, state, window, opened in (("sim-flaky", "open", [0, 1, 1, 1], NOW - 10),
                                             ("pytest", "half_open", [0, 1, 1], NOW - 40),
                                             ("ruff", "closed", [0, 0, 0, 0, 0], None)):
             conn.execute("INSERT INTO breakers (tool, state, consecutive_failures, window, opened_at, updated_at) "
                          "VALUES (?, ?, ?, ?, ?, ?)", (tool, state, sum(window), _dumps(window), opened, NOW - 5))
-        ts = NOW - 300
-        _event(conn, ts, "run.state", LIVE_RUN, None, {"from": "pending", "to": "running"})
-        for step_id, _needs, state, tool, attempts, _exit, ago, _took in QUALITY:
-            if ago is None:
-                continue
-            _event(conn, NOW - ago, "step.state", LIVE_RUN, step_id,
-                   {"from": "ready", "to": "running", "attempt": 1, "tool": tool})
-            if state in ("succeeded", "failed"):
-                _event(conn, NOW - ago + 5, "step.state", LIVE_RUN, step_id,
-                       {"from": "running", "to": state, "attempt": attempts, "duration": 5.0})
-        _event(conn, NOW - 10, "breaker.state", None, None,
-               {"tool": "sim-flaky", "from": "closed", "to": "open", "reason": "3 failures in a row",
-                "next_probe_at": NOW + 20})
+        events.append((NOW - 10, "breaker.state", None, None,
+                       {"tool": "sim-flaky", "from": "closed", "to": "open", "reason": "3 failures in a row",
+                        "next_probe_at": NOW + 20}))
+        for event in sorted(events, key=lambda e: e[0]):  # the log's order is the order things happened
+            _event(conn, *event)
     return db
 
 
@@ -206,7 +260,7 @@ def big(db: Path, *, runs: int = 1_000, steps: int = 10_000, events: int = 100_0
     return big_id
 
 
-PATCH_DIFF = "\n".join([
+CALC_DIFF = "\n".join([
     'diff --git a/src/calc.py b/src/calc.py',
     'index 3b18e51..a1f0c2d 100644',
     '--- a/src/calc.py',
@@ -227,6 +281,10 @@ PATCH_DIFF = "\n".join([
     '+        return 0',
     '+    return a * b',
     ' ',
+    '',
+])
+
+README_DIFF = "\n".join([
     'diff --git a/README.md b/README.md',
     'index 1111111..2222222 100644',
     '--- a/README.md',
@@ -239,38 +297,94 @@ PATCH_DIFF = "\n".join([
     '',
 ])
 
+PATCH_DIFF = CALC_DIFF + README_DIFF
+"""Two files, three hunks, +4 -3: the patch whose gate passed, reviewed in the snapshots."""
+
+FIRST_TRY_DIFF = "\n".join([
+    'diff --git a/src/calc.py b/src/calc.py',
+    'index 3b18e51..9d0e7a1 100644',
+    '--- a/src/calc.py',
+    '+++ b/src/calc.py',
+    '@@ -11,4 +11,4 @@ def sub(a, b):',
+    ' ',
+    ' def mul(a, b):',
+    '-    return a * b',
+    '+    return a * b if a else b',
+    ' ',
+    '',
+])
+
+DOCS_DIFF = "\n".join([
+    'diff --git a/docs/index.md b/docs/index.md',
+    'index 4444444..5555555 100644',
+    '--- a/docs/index.md',
+    '+++ b/docs/index.md',
+    '@@ -1,2 +1,4 @@',
+    ' # calc',
+    ' ',
+    '+Install with `pip install calc`.',
+    '+',
+    '',
+])
+
+RENAME_DIFF = "\n".join([
+    'diff --git a/src/calc.py b/src/calc.py',
+    'index 3b18e51..7c2d1e0 100644',
+    '--- a/src/calc.py',
+    '+++ b/src/calc.py',
+    '@@ -7,6 +7,6 @@ def add(a, b):',
+    ' ',
+    '-def sub(a, b):',
+    '-    return a - b',
+    '+def subtract(a, b):',
+    '+    return a - b',
+    ' ',
+    ' ',
+    ' def mul(a, b):',
+    '',
+])
+
 PATCHES = [
-    # id, step, state, gate, added, removed, files, ago, by, reason
-    ("p1a2b3c4d5", "fix", "gate_passed", "tests", 4, 3, ["src/calc.py", "README.md"], 120, "uet", None),
-    ("p6e7f8a9b0", "fix", "gate_failed", "tests", 1, 1, ["src/calc.py"], 900, "uet",
+    # id, run, step, attempt, state, gate, diff, made (s before NOW), decided (s after made), by, reason.
+    # The fix step of the live run proposed one patch per attempt (its attempts end 270 and 250 s
+    # before NOW); the other two come from older runs' steps. Files and counts come from the diff.
+    ("p1a2b3c4d5", LIVE_RUN, "fix", 2, "gate_passed", "tests", PATCH_DIFF, 250, 2, "uet", None),
+    ("p6e7f8a9b0", LIVE_RUN, "fix", 1, "gate_failed", "tests", FIRST_TRY_DIFF, 270, 2, "uet",
      "The gate 'tests' failed: `pytest -q` exited 1."),
-    ("p0c1d2e3f4", "docs", "applied", None, 2, 0, ["docs/index.md"], 4_000, "alice", "applied"),
-    ("p5a6b7c8d9", "fix", "rejected", "tests", 3, 3, ["src/calc.py"], 7_000, "bob", "not needed"),
+    ("p5a6b7c8d9", "5b01c4e2a7d3", "step-2", 1, "rejected", "tests", RENAME_DIFF, 3597, 600, "bob", "not needed"),
+    ("p0c1d2e3f4", "77f0b9d21c08", "step-1", 1, "applied", None, DOCS_DIFF, 7198, 900, "alice", "applied"),
 ]
+GATE_SECONDS = 1.25
 
 
 def patches(db: Path) -> Path:
     """The small store plus four patches in different states, one with two files and three
-    hunks and a gate that passed, one whose gate failed with its output."""
+    hunks and a gate that passed, one whose gate failed with its output. What each patch says
+    of its files and line counts is read from its diff by the same parser the engine uses."""
+    from engine.patches.ledger import file_dicts
+    from engine.patches.safety import inspect_patch
+
     small(db)
     with sqlite3.connect(db) as conn:
-        for patch_id, step, state, gate, added, removed, files, ago, by, reason in PATCHES:
-            entries = [{"path": f, "old_path": None, "status": "modified", "added": added, "removed": removed,
-                        "binary": False} for f in files]
+        for patch_id, run_id, step, attempt, state, gate, diff, ago, decided, by, reason in PATCHES:
+            files = inspect_patch(diff)
             conn.execute(
                 "INSERT INTO patches (id, run_id, step_id, attempt, state, base_commit, diff, sha256, files, added, "
                 "removed, gate, round, parent_id, worktree, created_at, updated_at, decided_by, reason) "
-                "VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 1, NULL, NULL, ?, ?, ?, ?)",
-                (patch_id, LIVE_RUN, step, state, "0" * 40, PATCH_DIFF, "0" * 64, _dumps(entries), added, removed,
-                 gate, NOW - ago, NOW - ago + 5, by, reason),
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, NULL, NULL, ?, ?, ?, ?)",
+                (patch_id, run_id, step, attempt, state, "0" * 40, diff, hashlib.sha256(diff.encode()).hexdigest(),
+                 _dumps(file_dicts(files)), sum(f.added for f in files), sum(f.removed for f in files), gate,
+                 NOW - ago, NOW - ago + decided, by, reason),
             )
+        made = {patch[0]: patch[7] for patch in PATCHES}
         for patch_id, outcome, code, tail in (
                 ("p1a2b3c4d5", "succeeded", 0, "....                                    [100%]\n4 passed in 0.12s\n"),
-                ("p6e7f8a9b0", "failed", 1, "E       assert 5 == 6\nFAILED test_calc.py::test_add\n"
+                ("p6e7f8a9b0", "failed", 1, "E       assert 6 == 0\nFAILED test_calc.py::test_mul_by_zero\n"
                                               "1 failed in 0.10s\n")):
             conn.execute(
                 "INSERT INTO gate_results (patch_id, gate, round, idx, command, outcome, exit_code, duration, "
-                "output_tail, ts) VALUES (?, 'tests', 1, 0, ?, ?, ?, 1.25, ?, ?)",
-                (patch_id, _dumps(["pytest", "-q"]), outcome, code, tail, NOW - 100),
+                "output_tail, ts) VALUES (?, 'tests', 1, 0, ?, ?, ?, ?, ?, ?)",
+                (patch_id, _dumps(["pytest", "-q"]), outcome, code, GATE_SECONDS, tail,
+                 NOW - made[patch_id] + GATE_SECONDS),
             )
     return db

@@ -43,7 +43,7 @@ async def press_and_steer(pilot: Any, key: str) -> None:
 
 def test_resume_key_asks_the_engine_to_resume(owned_app: UetApp, fixed_db: Path, beat: Callable[[], None]) -> None:
     async def scenario(pilot: Any) -> None:
-        assert owned_app.screen.selected == stores.LIVE_RUN
+        await settle(pilot, lambda: owned_app.screen.selected == stores.LIVE_RUN)
         beat()
         await press_and_steer(pilot, "R")
         assert stores.commands(fixed_db, stores.LIVE_RUN) == [("resume", {}, owned_app.user)]

@@ -24,7 +24,7 @@ from tui.widgets.line_table import LineTable
 GLYPHS = {
     "pending": "·", "ready": "○", "running": "▶", "retrying": "↻", "paused": "‖", "succeeded": "✔",
     "failed": "✘", "skipped": "↷", "canceled": "⊘", "quarantined": "⚠", "timed_out": "⧗", "crashed": "☠",
-    "closed": "●", "open": "○", "half_open": "◐",
+    "closed": "●", "open": "○", "half_open": "◐", "lost": "☠",
 }
 ASCII_GLYPHS = {"pending": ".", "running": "*", "retrying": "@", "succeeded": "v", "failed": "x"}
 

@@ -26,9 +26,9 @@ RUN_COLUMNS = [Column("STATE", 11), Column("RUN", 8), Column("WORKSTREAM", 7, gr
                Column("PROGRESS", 13), Column("STEPS", 9, right=True), Column("ELAPSED", 8, right=True),
                Column("ETA", 6, right=True), Column("COST", 7, right=True)]
 STEP_COLUMNS = [Column("STATE", 11), Column("STEP", 10, grow=True), Column("TOOL", 8), Column("TRY", 3, right=True),
-                Column("EXIT", 4, right=True), Column("TOOK", 6, right=True), Column("COST", 6, right=True)]
+                Column("EXIT", 4, right=True), Column("TOOK", 6, right=True), Column("COST", 7, right=True)]
 BREAKER_COLUMNS = [Column("TOOL", 8, grow=True), Column("STATE", 11), Column("FAIL", 5, right=True),
-                   Column("PROBE", 7, right=True)]
+                   Column("PROBE", 8, right=True)]
 VIEWS = ("dag", "tree", "steps")
 VIEW_NAMES = {"dag": "DAG", "tree": "tree", "steps": "steps"}
 

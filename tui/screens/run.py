@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Log, Static
+from textual.widgets import Footer, Header, Static
 
 from engine.liveness import RunEngine, run_engine
 from engine.monitor import RunCost, eta
@@ -23,6 +23,7 @@ from tui.cells import bar, lost_since, money, state_cell, step_cells
 from tui.format import COLOURS, duration, engine_lost, glyph
 from tui.screens.dashboard import STEP_COLUMNS, steer_run
 from tui.widgets.line_table import Column, LineTable
+from tui.widgets.step_log import StepLog
 
 ATTEMPT_COLUMNS = [Column("#", 3, right=True), Column("STATE", 11), Column("TOOL", 8, grow=True),
                    Column("EXIT", 4, right=True), Column("TOOK", 6, right=True), Column("TOKENS", 7, right=True)]
@@ -54,6 +55,7 @@ class RunScreen(Screen[None]):
         self.step_costs: dict[str, RunCost] = {}
         self.follow = True
         self._log_path: str | None = None
+        self._log_step: str | None = None
         self._log_offset = 0
 
     def compose(self) -> ComposeResult:
@@ -63,7 +65,7 @@ class RunScreen(Screen[None]):
             yield LineTable(STEP_COLUMNS, id="steps", classes="pane", empty="loading…", cells=self._step_cells)
             with Vertical(id="side"):
                 yield LineTable(ATTEMPT_COLUMNS, id="attempts", classes="pane", empty="no attempt yet")
-                yield Log(id="log", classes="pane", max_lines=5_000, highlight=False)
+                yield StepLog(id="log", classes="pane", max_lines=5_000)
         yield Footer()
 
     def _step_cells(self, row: StepRow) -> tuple:
@@ -186,11 +188,12 @@ class RunScreen(Screen[None]):
         )) for a in rows], keep_cursor=False)
         table.border_title = f"Attempts of {step_id}"
         latest = rows[-1].log_path if rows else None
-        log = self.query_one("#log", Log)
-        if latest != self._log_path:
-            self._log_path, self._log_offset = latest, 0
+        log = self.query_one("#log", StepLog)
+        if latest != self._log_path or step_id != self._log_step:
+            self._log_path, self._log_step, self._log_offset = latest, step_id, 0
             log.clear()
-            log.border_title = f"Log · {step_id}" + ("" if latest else " (no output yet)")
+            log.border_title = f"Log · {step_id}"
+            log.placeholder = "no output yet" if rows else "not run yet"
             if latest:
                 self.tail_log(latest, 0)
 
@@ -213,7 +216,7 @@ class RunScreen(Screen[None]):
         if path != self._log_path:
             return
         self._log_offset = offset
-        self.query_one("#log", Log).write(text, scroll_end=self.follow)
+        self.query_one("#log", StepLog).write(text, scroll_end=self.follow)
 
     # -- actions -------------------------------------------------------------------------------------
 
