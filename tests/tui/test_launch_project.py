@@ -44,11 +44,17 @@ def here(tmp_path: Path) -> Path:
 
 
 def runs_in(db: Path) -> list[tuple[str, str, str, str]]:
-    """(id, root, source, state) of every run in the store at ``db``; none when it does not exist."""
+    """(id, root, source, state) of every run in the store at ``db``; none while it does not
+    exist or is still being created by the process that opened it first."""
     if not db.exists():
         return []
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT id, root, source, state FROM runs").fetchall()
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT id, root, source, state FROM runs").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
 
 
 def finished_run(db: Path) -> tuple[str, str, str, str]:
