@@ -25,6 +25,7 @@ from tests.tui.test_dashboard import drive, runs_table, settle
 from tui.app import StoreChanged, make_app
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.run import RunScreen
+from tui.widgets.line_table import LineTable
 
 
 def exited_pid() -> int:
@@ -63,6 +64,9 @@ def test_a_lost_engine_is_named_with_the_resume_key_and_its_clock_stops(fixed_db
         summary = str(app.screen.query_one("#summary").render())
         assert "☠ engine lost 1m42s ago · R resume" in summary and "elapsed 4m18s" in summary
         assert "running" not in summary.split("quality")[0]
+        # Its running step stopped with its engine: 60 s before NOW it started, 42 s before it was last heard of.
+        steps = app.screen.query_one("#steps", LineTable)
+        assert steps.row("test-unit")[5] == "18.0s"
 
     drive(app, scenario)
 

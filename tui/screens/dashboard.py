@@ -100,7 +100,8 @@ class DashboardScreen(Screen[None]):
         return run_cells(item[0], item[1], self._now(), self.engines.get(item[0].id))
 
     def _step_cells(self, row: StepRow) -> tuple:
-        return step_cells(row, self._now())
+        # The steps of a run whose engine is lost stopped with it: their clocks do not tick.
+        return step_cells(row, self._lost_at(self.selected) or self._now())
 
     def _breaker_cells(self, view: BreakerView) -> tuple:
         return breaker_cells(view, self._now())

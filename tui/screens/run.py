@@ -68,8 +68,13 @@ class RunScreen(Screen[None]):
                 yield StepLog(id="log", classes="pane", max_lines=5_000)
         yield Footer()
 
+    def _now(self) -> float:
+        """The screen's clock; for a run whose engine is lost, the moment it was last heard of,
+        so the durations of its steps and attempts stop there."""
+        return lost_since(self.engine) or self.app.clock()  # type: ignore[attr-defined,no-any-return]
+
     def _step_cells(self, row: StepRow) -> tuple:
-        return step_cells(row, self.app.clock(), self.step_costs.get(row.id))  # type: ignore[attr-defined]
+        return step_cells(row, self._now(), self.step_costs.get(row.id))
 
     def on_mount(self) -> None:
         self.query_one("#steps").border_title = "Steps"
@@ -179,7 +184,7 @@ class RunScreen(Screen[None]):
     def _show_attempts(self, step_id: str, rows: list[AttemptRecord]) -> None:
         if step_id != self.step_id:
             return
-        now = self.app.clock()  # type: ignore[attr-defined]
+        now = self._now()
         table = self.query_one("#attempts", LineTable)
         table.set_rows([(str(a.number), (
             str(a.number), state_cell(a.state.value if hasattr(a.state, "value") else str(a.state)), a.tool,
