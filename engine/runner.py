@@ -14,6 +14,7 @@ dispatch round costs O(keys), not O(ready steps), however many steps are blocked
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import random
 import time
@@ -817,9 +818,20 @@ class RunExecutor:
         except StoreFailed as exc:
             stopped = len(self.running)
             await self._abandon()
-            children = f"its {stopped} running step(s) were stopped and " if stopped else ""
-            raise StoreFailed(f"{exc} while run {self.run_id} ran; {children}nothing more was recorded") \
-                from exc.__cause__ or exc
+            raise self._store_lost(exc, stopped) from exc.__cause__ or exc
+        except Exception as exc:
+            # A bug, or an error raised in a callback (a step's log on a full disk): stop the
+            # children rather than leave them to a later engine. A store that cannot take the
+            # record either is the truth to tell: its failure names the file and the cause.
+            stopped = len(self.running)
+            await self._abandon()
+            if self.store.writer.failed is None:
+                with contextlib.suppress(StoreFailed):
+                    self.store.sync()
+            failure = self.store.writer.failed
+            if failure is None:
+                raise
+            raise self._store_lost(failure, stopped) from exc
         finally:
             if self.dedicated:
                 gc.unfreeze()
@@ -831,12 +843,22 @@ class RunExecutor:
                 self.store.release_run(self.run_id, self.worker.id)
                 self.store.sync()
 
-    def _store_failed(self, failure: StoreFailed) -> None:
-        """The writer stopped (disk full, read-only, file gone): end the loop with the cause;
-        ``execute`` stops the children and says what happened."""
+    def _store_lost(self, failure: StoreFailed, stopped: int) -> StoreFailed:
+        children = f"its {stopped} running step(s) were stopped and " if stopped else ""
+        return StoreFailed(f"{failure} while run {self.run_id} ran; {children}nothing more was recorded")
+
+    def fail(self, exc: BaseException) -> bool:
+        """End the run with ``exc``, raised where nobody would see it (the writer stopped: disk
+        full, read-only, file gone; an exception in a loop callback); ``execute`` stops the
+        children and raises it. False when the run is not executing (any more)."""
         done = self._done
-        if done is not None and not done.done():
-            done.set_exception(failure)
+        if done is None or done.done():
+            return False
+        done.set_exception(exc)
+        return True
+
+    def _store_failed(self, failure: StoreFailed) -> None:
+        self.fail(failure)
 
     def _on_attempt_done(self, handle: Running, outcome: Any) -> None:
         try:

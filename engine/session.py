@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from engine.control import Controller
 from engine.events import Event, EventBus, Recorder
@@ -97,11 +98,29 @@ async def execute(
         asyncio.create_task(worker.heartbeat(stop), name="uet-heartbeat"),
         asyncio.create_task(controller.serve(stop), name="uet-control"),
     ]
+    loop = asyncio.get_running_loop()
+    handler = loop.get_exception_handler()
+    if dedicated:
+        # An exception in a loop callback would only be printed ("Exception in callback", a
+        # traceback) while the run went on as if nothing happened; here it ends the run, and
+        # the one line the command prints says why (--debug shows the traceback).
+        def ends_the_run(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            exc = context.get("exception")
+            if isinstance(exc, Exception) and executor.fail(exc):
+                return
+            if handler is not None:
+                handler(loop, context)
+            else:
+                loop.default_exception_handler(context)
+
+        loop.set_exception_handler(ends_the_run)
     try:
         if reopen:
             executor.reopen_on_start = list(reopen)
         return await executor.execute(operator_resume=operator_resume)
     finally:
+        if dedicated:
+            loop.set_exception_handler(handler)
         stop.set()
         for task in background:
             task.cancel()

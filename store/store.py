@@ -89,10 +89,18 @@ class Store:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
         """A write transaction of its own. A database that refuses it (read-only, disk full,
-        locked past the busy timeout) is a StoreFailed naming the file, not a raw SQLite error."""
+        locked past the busy timeout) is a StoreFailed naming the file, not a raw SQLite error.
+        Not peewee's ``atomic``: SQLite rolls back by itself when a full disk fails COMMIT, and
+        atomic's own ROLLBACK then fails with "no transaction is active", hiding the cause."""
+        conn = self.db.connection()
         try:
-            with self.db.atomic("IMMEDIATE"):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
                 yield
+                conn.execute("COMMIT")
+            except BaseException:
+                Writer.rollback(conn)
+                raise
         except (sqlite3.OperationalError, peewee.OperationalError) as exc:
             raise store_fault(str(self.path), exc) from exc
 

@@ -265,7 +265,7 @@ class Writer:
             raise StoreError(f"cannot write to the database: {exc}") from exc
 
     @staticmethod
-    def _rollback(conn: sqlite3.Connection) -> None:
+    def rollback(conn: sqlite3.Connection) -> None:
         """Roll back what is still open. SQLite may already have rolled back by itself (a
         full disk at COMMIT does), and the ROLLBACK's own error ("no transaction is active")
         must not replace the cause being raised."""
@@ -317,7 +317,7 @@ class Writer:
                 count += len(events)
             conn.execute("COMMIT")
         except BaseException:
-            self._rollback(conn)
+            self.rollback(conn)
             raise
         self.commits += 1
         self.statements += count
@@ -357,7 +357,7 @@ class Writer:
                 conn.execute("RELEASE unit")
             conn.execute("COMMIT")
         except BaseException:
-            self._rollback(conn)
+            self.rollback(conn)
             raise
         self.commits += 1
         self.statements += count

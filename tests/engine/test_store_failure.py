@@ -120,7 +120,9 @@ def test_a_full_disk_stops_the_engine_and_resume_works_once_there_is_room(projec
                                                                           mounts: list[Path]) -> None:
     """The store on a 1 MiB tmpfs that a step fills up: the commit fails with SQLITE_FULL. The
     old writer rolled back a transaction SQLite had already ended, and 'cannot rollback - no
-    transaction is active' hid the cause, after the display had said the run succeeded."""
+    transaction is active' hid the cause, after the display had said the run succeeded. The
+    step's output then fails to reach its log, in a loop callback ('Exception in callback',
+    a traceback, before). A resume while the disk is still full says so in one line."""
     _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(project.root / ".uet"))
     mounts.append(project.root / ".uet")
     project.write("ws.yaml", """
@@ -131,7 +133,7 @@ def test_a_full_disk_stops_the_engine_and_resume_works_once_there_is_room(projec
             run: ['true']
           - id: fill
             needs: [one]
-            run: [sh, -c, '[ -e filled ] || { touch filled; dd if=/dev/zero of=.uet/filler bs=4k 2>/dev/null; }; true']
+            run: [sh, -c, '[ -e filled ] || { touch filled; dd if=/dev/zero of=.uet/filler bs=4k 2>/dev/null; }; echo done']
             retry: {max_attempts: 3}
           - id: after
             needs: [fill]
@@ -143,6 +145,9 @@ def test_a_full_disk_stops_the_engine_and_resume_works_once_there_is_room(projec
     _assert_stopped_truthfully(_finish(engine), f"the disk holding the store {project.db} is full (database or "
                                                 f"disk is full) while run {run_id} ran; {{stopped}}nothing more was "
                                                 "recorded", r"(its 1 running step\(s\) were stopped and )?")
+    still_full = project.uet("resume", "--plain", run_id)
+    assert (still_full.returncode, still_full.stderr) == (
+        3, f"uet: the disk holding the store {project.db} is full (database or disk is full)\n")
     (project.root / ".uet" / "filler").unlink()
     resumed = project.uet("resume", "--plain", run_id)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
