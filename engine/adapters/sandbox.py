@@ -21,7 +21,8 @@ Root keeps every capability inside a user namespace unless told otherwise, and c
 remount ``/`` read-write: ``--cap-drop ALL`` is not optional.
 
 The environment is scrubbed with ``--unsetenv`` for every variable of ours that is not
-allowed (PATH, LANG, LC_*, TERM, UET_ATTEMPT) rather than ``--clearenv`` plus ``--setenv``:
+allowed (PATH, LANG, LC_*, TERM, UET_ATTEMPT; with the network also the proxy and certificate
+variables) rather than ``--clearenv`` plus ``--setenv``:
 the step's and its tool's declared variables (API keys among them) reach the sandbox through
 the process environment and never appear on bwrap's command line, which any local user can
 read in ``/proc/PID/cmdline``.
@@ -45,6 +46,12 @@ PROBE_SECONDS = 10.0
 TMP_BYTES = 1 << 30
 HOME_INSIDE = "/tmp/home"
 ALLOWED_VARIABLES = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "UET_ATTEMPT"})
+#: With the network, what reaching it takes on this machine: its proxy and its certificates.
+NETWORK_VARIABLES = frozenset({
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+    "GIT_SSL_CAINFO",
+})
 INSTALL_HINT = "install bubblewrap (apt-get install bubblewrap, dnf install bubblewrap)"
 
 
@@ -55,6 +62,7 @@ class Probe:
     available: bool
     program: str
     reason: str = ""
+    disable_userns: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,18 +95,22 @@ def _probe(name: str) -> Probe:
     found = shutil.which(name) if os.sep not in name else (name if os.access(name, os.X_OK) else None)
     if found is None:
         return Probe(False, name, f"bubblewrap ({name}) is not installed")
-    try:
-        result = subprocess.run([found, "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
-                                 "--ro-bind", "/", "/", "true"],
-                                capture_output=True, timeout=PROBE_SECONDS, check=False,
-                                stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Probe(False, found, f"bubblewrap ({found}) cannot run: {exc}")
-    if result.returncode != 0:
+    failure = ""
+    # --disable-userns (bubblewrap 0.8) keeps the step from making a user namespace of its own;
+    # an older bwrap without it still sandboxes, one layer less.
+    for extra in (["--unshare-user", "--disable-userns"], []):
+        try:
+            result = subprocess.run([found, "--unshare-all", *extra, "--die-with-parent", "--cap-drop", "ALL",
+                                     "--ro-bind", "/", "/", "true"],
+                                    capture_output=True, timeout=PROBE_SECONDS, check=False,
+                                    stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return Probe(False, found, f"bubblewrap ({found}) cannot run: {exc}")
+        if result.returncode == 0:
+            return Probe(True, found, disable_userns=bool(extra))
         words = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        return Probe(False, found, f"bubblewrap ({found}) cannot make a sandbox here: "
-                                   f"{words[-1] if words else f'exit code {result.returncode}'}")
-    return Probe(True, found)
+        failure = failure or (words[-1] if words else f"exit code {result.returncode}")
+    return Probe(False, found, f"bubblewrap ({found}) cannot make a sandbox here: {failure}")
 
 
 def toolchain(program: str, search_path: str, home: str) -> list[str]:
@@ -142,8 +154,9 @@ def _interpreter(path: str, search_path: str) -> str | None:
     return words[0]
 
 
-def allowed(name: str, declared: Iterable[str]) -> bool:
-    return name in ALLOWED_VARIABLES or name.startswith("LC_") or name in declared
+def allowed(name: str, declared: Iterable[str], network: bool = False) -> bool:
+    return (name in ALLOWED_VARIABLES or name.startswith("LC_") or name in declared
+            or (network and name in NETWORK_VARIABLES))
 
 
 def sandbox_env(declared: Mapping[str, str]) -> dict[str, str]:
@@ -153,18 +166,22 @@ def sandbox_env(declared: Mapping[str, str]) -> dict[str, str]:
 
 
 def wrap(argv: list[str], cwd: str, confinement: Confinement, env: Mapping[str, str],
-         bwrap: str | None = None, outer: Mapping[str, str] | None = None) -> list[str]:
+         sandbox: Probe | None = None, outer: Mapping[str, str] | None = None) -> list[str]:
     """``argv`` as a bwrap command line that runs it in ``cwd`` under ``confinement``.
 
     ``env`` is what the request adds to the environment (kept); every other variable of
     ``outer`` (default: this process's environment) that is not allowed is unset inside.
+    ``sandbox`` is the probed bwrap (default: this process's).
     """
+    found = sandbox or probe()
     home = os.environ.get("HOME")
     repo = str(confinement.repository)
-    line = [bwrap or program(), "--die-with-parent", "--new-session", "--unshare-all"]
+    line = [found.program, "--die-with-parent", "--new-session", "--unshare-all"]
     if confinement.network:
         line.append("--share-net")
-    line += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+    if found.disable_userns:
+        line += ["--unshare-user", "--disable-userns"]
+    line += ["--cap-drop", "ALL",
              "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
              "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--dir", HOME_INSIDE, "--tmpfs", "/run"]
     if confinement.network:
@@ -196,7 +213,7 @@ def wrap(argv: list[str], cwd: str, confinement: Confinement, env: Mapping[str, 
         line += ["--remount-ro", path]
     source = os.environ if outer is None else outer
     for name in sorted(source):
-        if not allowed(name, env):
+        if not allowed(name, env, confinement.network):
             line += ["--unsetenv", name]
     line += ["--chdir", cwd, "--", *argv]
     return line

@@ -238,16 +238,17 @@ def test_a_gitattributes_filter_defined_by_the_step_does_not_run_during_capture(
 def test_the_network_is_there_only_when_the_step_says_so(repo: Project, network: bool) -> None:
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
-        probe = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=10)\n"
+        probe = (f"import os, socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=10)\n"
                  "    said = 'connected'\nexcept OSError as exc:\n    said = f'refused {exc.errno}'\n"
-                 "open('net.txt', 'w').write(said + '\\n')\n")
-        result, step = run_step(repo, "", argv=[sys.executable, "-c", probe],
-                                extra=f"    network: {str(network).lower()}\n")
+                 "open('net.txt', 'w').write(said + '\\n' + os.environ.get('HTTPS_PROXY', 'no proxy') + '\\n')\n")
+        result, step = run_step(repo, "", argv=[sys.executable, "-c", probe], extra=f"    network: {str(network).lower()}\n",
+                                env={"HTTPS_PROXY": "http://proxy.invalid:3128"})
     assert result.returncode == 0, result.stdout + result.stderr
     [patch] = patches(repo)
     shown = diff(repo, patch)
     assert ("+connected" in shown) is network, shown
     assert ("+refused" in shown) is not network, shown
+    assert ("+http://proxy.invalid:3128" in shown) is network, "the machine's proxy comes with the network"
 
 
 def test_without_a_sandbox_a_patch_step_refuses_with_the_reason_and_the_fix(repo: Project, tmp_path: Path) -> None:
@@ -297,6 +298,41 @@ def test_a_change_to_the_user_repository_fails_the_attempt_loudly(project: Proje
     assert changed["changed"] == [".git/config", "the working tree (git status)"]
     assert patches(project) == [], "nothing is proposed from an attempt that touched the repository"
     assert "REPOSITORY CHANGED" in result.stdout
+
+
+def fake_bwrap(folder: Path, script: str) -> str:
+    path = folder / "bwrap"
+    path.write_text("#!/bin/sh\n" + textwrap.dedent(script).lstrip())
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_an_older_bwrap_without_disable_userns_still_sandboxes(tmp_path: Path) -> None:
+    real = sandbox.probe().program
+    older = sandbox._probe(fake_bwrap(tmp_path, f"""
+        for arg in "$@"; do
+            [ "$arg" = --disable-userns ] && {{ echo "bwrap: Unknown option --disable-userns" >&2; exit 1; }}
+        done
+        exec {real} "$@"
+    """))
+    assert older.available and not older.disable_userns
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "work").mkdir()
+    confinement = sandbox.Confinement(writable=(tmp_path / "work",), repository=tmp_path / "repo", objects=None)
+    line = sandbox.wrap(["sh", "-c", "grep CapEff /proc/self/status"], str(tmp_path / "work"), confinement, {}, older)
+    assert "--disable-userns" not in line
+    ran = subprocess.run(line, capture_output=True, text=True, timeout=60, check=True)
+    assert ran.stdout.split() == ["CapEff:", "0000000000000000"]
+
+
+def test_a_bwrap_that_cannot_make_a_namespace_is_no_sandbox_and_says_why(tmp_path: Path) -> None:
+    denied = sandbox._probe(fake_bwrap(tmp_path, """
+        echo "bwrap: setting up uid map: Permission denied" >&2
+        exit 1
+    """))
+    assert not denied.available
+    assert denied.reason == f"bubblewrap ({tmp_path}/bwrap) cannot make a sandbox here: bwrap: setting up uid map: " \
+                            "Permission denied"
 
 
 def write_marker(path: str) -> bool:
