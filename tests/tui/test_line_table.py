@@ -16,22 +16,24 @@ ROW = ("2", "✘ failed", "pytest", "1", "48.0s", "15400")
 
 
 class Host(App[None]):
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, columns: list[Column], row: tuple[str, ...]) -> None:
         super().__init__()
         self.width = width
+        self.columns = columns
+        self.row = row
 
     def compose(self) -> ComposeResult:
-        table = LineTable(COLUMNS, id="table")
+        table = LineTable(self.columns, id="table")
         table.styles.width = self.width
         yield table
 
     def on_mount(self) -> None:
-        self.query_one(LineTable).set_rows([("2", ROW)])
+        self.query_one(LineTable).set_rows([("key", self.row)])
 
 
-def drawn(width: int) -> tuple[str, str]:
+def drawn(width: int, columns: list[Column] = COLUMNS, row: tuple[str, ...] = ROW) -> tuple[str, str]:
     """The header and the row of a table ``width`` cells wide."""
-    app = Host(width)
+    app = Host(width, columns, row)
     lines: list[str] = []
 
     async def main() -> None:
@@ -65,3 +67,18 @@ def test_columns_that_do_not_fit_are_left_out_whole(width: int, shown: int, tool
     header, row = drawn(width)
     assert header == line(HEADER[:shown], tool).ljust(width)
     assert row == line(ROW[:shown], tool).ljust(width)
+
+
+TEXT_COLUMNS = [Column("PROFILE", 10), Column("SCORE", 5, right=True), Column("NOTE", 16)]
+TEXT_ROW = ("generic", "0.1", "chosen by hand")
+
+
+@pytest.mark.parametrize(("width", "header", "row"), [
+    (33, "PROFILE    SCORE NOTE            ", "generic      0.1 chosen by hand  "),
+    # A column of text takes what is left and says it was cut.
+    (26, "PROFILE    SCORE NOTE     ", "generic      0.1 chosen b…"),
+    # Too little is left for text to say anything: the column is left out.
+    (19, "PROFILE    SCORE   ", "generic      0.1   "),
+])
+def test_a_text_column_at_the_edge_is_cut_with_an_ellipsis(width: int, header: str, row: str) -> None:
+    assert drawn(width, TEXT_COLUMNS, TEXT_ROW) == (header, row)

@@ -24,6 +24,9 @@ from textual.strip import Strip
 
 Cell = str | Text
 
+MIN_TEXT_WIDTH = 4
+"""The fewest cells a text column is cut to at the table's edge (three characters and "…")."""
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
@@ -154,15 +157,21 @@ class LineTable(ScrollView, can_focus=True):
     # -- drawing ------------------------------------------------------------------------------
 
     def _widths(self, width: int) -> list[int]:
-        """Each column's width; 0 for a column left out. A column is shown whole or not at
-        all: cut at the edge, a right-aligned ``48.0s`` would read as a lone ``4``. When the
-        columns do not fit, they are left out from the right (the first always stays)."""
-        shown = len(self.columns)
+        """Each column's width; 0 for a column left out. When the columns do not fit, they are
+        left out from the right (the first always stays), never cut at the edge: a cut
+        right-aligned ``48.0s`` would read as a lone ``4``. Only a column of text (left-aligned)
+        may take the room that is left, at least MIN_TEXT_WIDTH cells, its cells ending in an
+        ellipsis when cut."""
+        count = len(self.columns)
+        shown = count
         while shown > 1 and sum(c.width for c in self.columns[:shown]) + shown - 1 > width:
             shown -= 1
-        spare = max(0, width - sum(c.width for c in self.columns[:shown]) - (shown - 1))
+        widths = [c.width for c in self.columns[:shown]] + [0] * (count - shown)
+        spare = max(0, width - sum(widths) - (shown - 1))
+        if shown < count and not self.columns[shown].right and spare - 1 >= MIN_TEXT_WIDTH:
+            widths[shown] = spare - 1
+            return widths
         growers = [i for i, c in enumerate(self.columns[:shown]) if c.grow]
-        widths = [c.width for c in self.columns[:shown]] + [0] * (len(self.columns) - shown)
         for n, i in enumerate(growers):
             widths[i] += spare // len(growers) + (1 if n < spare % len(growers) else 0)
         return widths
