@@ -22,6 +22,7 @@ something is wrong.
 from __future__ import annotations
 
 import math
+import reprlib
 from typing import Any, NamedTuple
 
 from engine.adapters.base import TAIL_CHARS
@@ -56,7 +57,7 @@ def preview(value: Any) -> str:
     """The beginning of ``value`` as text, without building the whole text of a huge one."""
     if type(value) is int and value.bit_length() > 256:  # str() of a huge int is slow, or refused
         return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
-    text = value if isinstance(value, str) else repr(value)
+    text = value if isinstance(value, str) else reprlib.repr(value)
     return text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else "")
 
 

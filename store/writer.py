@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import reprlib
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -97,7 +98,7 @@ def _bindable(value: Any) -> bool:
 def _preview(value: Any) -> str:
     if isinstance(value, int) and value.bit_length() > 256:
         return f"an integer of {value.bit_length()} bits"
-    text = value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else repr(value)
+    text = value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else reprlib.repr(value)
     return text[:_PREVIEW] + ("…" if len(text) > _PREVIEW else "")
 
 
