@@ -47,6 +47,7 @@ ASCII_STATE_GLYPHS = {
     "closed": "c",
     "open": "O",
     "half_open": "h",
+    "lost": "L",
 }
 """One ASCII character per state, for terminals that are not UTF-8. Distinct across step
 states and unlike the ASCII edge characters, so a picture still tells states apart."""
