@@ -300,6 +300,16 @@ def test_a_change_to_the_user_repository_fails_the_attempt_loudly(project: Proje
     assert "REPOSITORY CHANGED" in result.stdout
 
 
+def test_the_capture_ends_within_the_step_s_timeout(repo: Project) -> None:
+    """UET's own git calls on what the step left count against the step's timeout: an 8 GiB
+    file (sparse, made at once) takes git far longer to hash than the 2 s the step has."""
+    result, step = run_step(repo, "truncate -s 8G {root}/big.bin", extra="    timeout: 2s\n")
+    assert result.returncode == 1
+    assert step["state"] == "failed"
+    assert "did not finish within the step's timeout" in step["reason"], step["reason"]
+    assert patches(repo) == []
+
+
 def fake_bwrap(folder: Path, script: str) -> str:
     path = folder / "bwrap"
     path.write_text("#!/bin/sh\n" + textwrap.dedent(script).lstrip())
