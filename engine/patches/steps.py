@@ -146,7 +146,7 @@ class PatchSteps:
                     refused = f"the step's change was refused: {exc}"
             touched = await self._touched(sid, number, before)
             if touched is not None:
-                return result.replace(outcome="failed", exit_code=result.exit_code, error=touched), None
+                return result.replace(outcome="failed", error=touched), None
             if result.outcome != "succeeded":
                 return result, None
             if refused is not None:
