@@ -26,10 +26,17 @@ def _mount(*args: str) -> None:
 
 
 @pytest.fixture
-def mounts() -> Iterator[list[Path]]:
-    """Mount points made by a test, unmounted after it whatever happened."""
+def mounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Path]]:
+    """Mount points made by a test, unmounted after it whatever happened. Skipped where this
+    process cannot mount (not root, or a container without the capability)."""
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a tmpfs or a read-only bind needs root")
+    probe = tmp_path_factory.mktemp("mount-probe")
+    tried = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)], capture_output=True,
+                           text=True, check=False)
+    if tried.returncode != 0:
+        pytest.skip(f"cannot mount here: {tried.stderr.strip()}")
+    subprocess.run(["umount", str(probe)], check=True)
     made: list[Path] = []
     yield made
     for point in reversed(made):
