@@ -300,6 +300,23 @@ def test_a_change_to_the_user_repository_fails_the_attempt_loudly(project: Proje
     assert "REPOSITORY CHANGED" in result.stdout
 
 
+@pytest.mark.parametrize("commit", [True, False])
+def test_a_nested_repository_is_refused(repo: Project, commit: bool) -> None:
+    """A repository the step makes inside its copy becomes a submodule (mode 160000) in the
+    capture, or, without a commit, cannot be captured: either way no patch."""
+    made = "git -C {root}/sub -c user.name=s -c user.email=s@s commit -q --allow-empty -m s" if commit else ":"
+    result, step = run_step(repo, f"""
+        git init -q {{root}}/sub
+        echo x > {{root}}/sub/f.txt
+        {made}
+        echo changed >> {{root}}/README.md
+    """)
+    assert result.returncode == 1
+    assert step["state"] == "failed" and "the step's change was refused" in step["reason"]
+    assert ("submodule (mode 160000)" in step["reason"]) is commit, step["reason"]
+    assert patches(repo) == []
+
+
 def test_the_capture_ends_within_the_step_s_timeout(repo: Project) -> None:
     """UET's own git calls on what the step left count against the step's timeout: an 8 GiB
     file (sparse, made at once) takes git far longer to hash than the 2 s the step has."""
