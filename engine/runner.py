@@ -1,8 +1,9 @@
 """The run executor: drives one run's DAG to the end.
 
-It claims the run (one owner at a time), recovers what a crashed engine left behind (attempts
-in flight become ``crashed`` and their steps are retried or failed by policy; steps that
-succeeded never run again), then dispatches ready steps under ``max_parallel`` and per-tool
+It claims the run (one owner at a time), recovers what a crashed engine left behind (its
+processes are ended first; attempts in flight become ``crashed`` and their steps run again
+without spending retries, up to ``MAX_ENGINE_LOSSES`` in a row; steps that succeeded never
+run again), then dispatches ready steps under ``max_parallel`` and per-tool
 limits, routes each to a tool, runs attempts through the pipeline, and records every state
 change with its event through the batched writer. Control commands (cancel, pause, resume,
 retry) arrive through ``handle_command``.
