@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -218,3 +219,22 @@ def test_a_live_cancel_through_uet_leaves_nothing(project: Project) -> None:
     assert cancel.returncode == 0, cancel.stdout + cancel.stderr
     engine.communicate(timeout=30)
     assert _survivors(pids, run_id) == [], "a live cancel left survivors"
+
+
+def test_a_sweep_ends_the_runs_processes_but_never_itself(tmp_path: Path) -> None:
+    """``uet cancel`` run from inside a step of the run it cancels carries the run's marker: the
+    sweep ends the run's other processes, not the one sweeping nor its ancestors."""
+    run_id = uuid.uuid4().hex[:12]
+    env = {**os.environ, MARKER: f"{run_id}:other:1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    sibling = subprocess.Popen(["sleep", "300"], env=env, start_new_session=True)
+    code = ("import os, sys; from engine.reaper import end_run; "
+            f"swept = end_run({run_id!r}); print(os.getpid() in swept.ended, {sibling.pid} in swept.ended)")
+    sweeper = subprocess.run([PY, "-c", code], env={**env, MARKER: f"{run_id}:sweeper:1"}, capture_output=True,
+                             text=True, timeout=60)
+    try:
+        assert sweeper.returncode == 0, sweeper.stderr
+        assert sweeper.stdout.split() == ["False", "True"]
+        assert sibling.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        sibling.kill()
+        sibling.wait()
