@@ -228,12 +228,15 @@ def test_a_sweep_ends_the_runs_processes_but_never_itself(tmp_path: Path) -> Non
     env = {**os.environ, MARKER: f"{run_id}:other:1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     sibling = subprocess.Popen(["sleep", "300"], env=env, start_new_session=True)
     code = ("import os, sys; from engine.reaper import end_run; "
-            f"swept = end_run({run_id!r}); print(os.getpid() in swept.ended, {sibling.pid} in swept.ended)")
-    sweeper = subprocess.run([PY, "-c", code], env={**env, MARKER: f"{run_id}:sweeper:1"}, capture_output=True,
+            f"swept = end_run({run_id!r}); print(os.getpid() in swept.ended, os.getppid() in swept.ended, "
+            f"{sibling.pid} in swept.ended)")
+    # The sweeper's parent, a shell, carries the marker too: an ancestor, spared as well.
+    sweeper = subprocess.run(["sh", "-c", f'{PY} -c "$CODE"; echo shell-alive'],
+                             env={**env, MARKER: f"{run_id}:sweeper:1", "CODE": code}, capture_output=True,
                              text=True, timeout=60)
     try:
         assert sweeper.returncode == 0, sweeper.stderr
-        assert sweeper.stdout.split() == ["False", "True"]
+        assert sweeper.stdout.split() == ["False", "False", "True", "shell-alive"]
         assert sibling.wait(timeout=10) == -signal.SIGTERM
     finally:
         sibling.kill()
