@@ -6,9 +6,10 @@ tests), so it may write only its scratch copy and a private ``/tmp``. Everything
 host's filesystem read-only; the user's repository is covered by an empty tmpfs, and only its
 object store is shown again, read-only, because the scratch copy borrows objects from it
 (``objects/info/alternates``). ``$HOME`` and ``/run`` are covered too: credentials, and unix
-sockets (docker, dbus), which a read-only bind would still let a step connect to. Of the home,
-only what the step's program needs to run is shown again, read-only (``toolchain``: PATH
-directories in it, the program's and its interpreter's install prefix). The network
+sockets (docker, dbus), which a read-only bind would still let a step connect to. Of the home
+and the repository, only what the step's program needs to run is shown again, read-only
+(``toolchain``: PATH directories in the home, the program's and its interpreter's install
+prefix, such as the project's ``.venv``). The network
 is a separate namespace (only ``lo``) unless the step or its tool says ``network: true``.
 
 The sandbox gets its own PID namespace and dies with the process that started it
@@ -113,13 +114,15 @@ def _probe(name: str) -> Probe:
     return Probe(False, found, f"bubblewrap ({found}) cannot make a sandbox here: {failure}")
 
 
-def toolchain(program: str, search_path: str, home: str) -> list[str]:
-    """What of ``home`` the step needs to run ``program``, shown read-only: the PATH directories
-    inside it, and the install prefix of the program and of its interpreter (followed through
-    symlinks and a ``#!`` line), such as a pyenv version or a pipx venv. Nothing else of the
-    home (dotfiles, credentials) is shown."""
+def toolchain(program: str, search_path: str, hidden: str, *, path_entries: bool = True) -> list[str]:
+    """What of the covered folder ``hidden`` (the home, the repository) the step needs to run
+    ``program``, shown read-only: the PATH directories inside it (``path_entries``), and the
+    install prefix of the program and of its interpreter (followed through symlinks and a
+    ``#!`` line), such as a pyenv version, a pipx venv or the project's ``.venv``. Never the
+    folder itself, nor ``~/.local`` (it holds ``~/.local/share``): nothing else of it (dotfiles,
+    credentials, the user's sources) is shown."""
     shown = [entry for entry in search_path.split(os.pathsep)
-             if entry and _within(entry, home) and entry != home and os.path.isdir(entry)]
+             if path_entries and entry and _within(entry, hidden) and entry != hidden and os.path.isdir(entry)]
     found = program if os.sep in program else shutil.which(program, path=search_path)
     seen: set[str] = set()
     while found and found not in seen and len(seen) < 4:
@@ -128,9 +131,9 @@ def toolchain(program: str, search_path: str, home: str) -> list[str]:
         for path in (found, real):
             folder = os.path.dirname(path)
             prefix = os.path.dirname(folder) if os.path.basename(folder) == "bin" else folder
-            if prefix in (home, os.path.join(home, ".local")):
-                prefix = folder  # never the whole home, nor ~/.local (it holds ~/.local/share)
-            if _within(prefix, home) and prefix != home:
+            if prefix in (hidden, os.path.join(hidden, ".local")):
+                prefix = folder
+            if _within(prefix, hidden) and prefix != hidden:
                 shown.append(prefix)
         found = _interpreter(real, search_path)
     return sorted(set(shown), key=len)
@@ -194,15 +197,21 @@ def wrap(argv: list[str], cwd: str, confinement: Confinement, env: Mapping[str, 
     # what must be seen, and make the covers read-only last (a read-only tmpfs cannot take the
     # mount points bwrap creates for the binds).
     shown: list[str] = []
+    search = env.get("PATH") or (outer if outer is not None else os.environ).get("PATH", os.defpath)
     if home and home != "/" and not _within(home, repo) and not _within(home, "/tmp"):
         line += ["--tmpfs", home]
         covered.append(home)
-        search = (outer if outer is not None else os.environ).get("PATH", os.defpath)
-        shown = [path for path in toolchain(argv[0], env.get("PATH", search), home) if not _within(path, repo)]
+        shown = [path for path in toolchain(argv[0], search, home) if not _within(path, repo)]
     for path in shown:
         line += ["--ro-bind", path, path]
     line += ["--tmpfs", repo]
     covered.append(repo)
+    # The step's own program may live in the repository (its .venv): shown like a home's, but
+    # never its git dir or UET's folder (where the scratch copies and logs are).
+    private = (os.path.join(repo, ".git"), os.path.join(repo, ".uet"))
+    for path in toolchain(argv[0], search, repo, path_entries=False):
+        if not any(_within(path, folder) for folder in private):
+            line += ["--ro-bind", path, path]
     if confinement.objects is not None:
         line += ["--ro-bind", str(confinement.objects), str(confinement.objects)]
     for path in confinement.readable:

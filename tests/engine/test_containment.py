@@ -160,6 +160,32 @@ def test_the_environment_home_and_run_are_the_sandbox_s_own(repo: Project) -> No
     assert {f["path"]: f["added"] for f in patch["files"]}["run.txt"] == 0, "/run is empty in the sandbox"
 
 
+def test_a_program_of_the_project_s_own_venv_runs_but_sees_nothing_else_of_the_repository(repo: Project) -> None:
+    """A step's program in the repository (its .venv, untracked) is shown read-only, with
+    nothing else of the repository: not its sources, not untracked files beside it."""
+    tool = repo.root / ".venv" / "bin" / "tool"
+    tool.parent.mkdir(parents=True)
+    tool.write_text("#!/bin/sh\necho ran > made.txt\n{ echo x > \"$0.planted\"; } 2>> made.txt\n"
+                    f"cat {repo.root}/notes.txt >> made.txt 2>&1\nexit 0\n")
+    tool.chmod(0o755)
+    (repo.root / "notes.txt").write_text("untracked notes\n")
+    (repo.root / ".git" / "info" / "exclude").write_text("/.uet/\n/.venv/\n/notes.txt\n")
+    before = fingerprint(repo.root)
+    try:
+        result, step = run_step(repo, "", argv=[str(tool)])
+        assert result.returncode == 0, result.stdout + result.stderr
+        [patch] = patches(repo)
+        shown = diff(repo, patch)
+        assert "+ran" in shown and "Read-only file system" in shown, shown
+        assert "untracked notes" not in shown and "No such file or directory" in shown, shown
+        assert not Path(f"{tool}.planted").exists()
+    finally:
+        assert fingerprint(repo.root) == before
+        (repo.root / "notes.txt").unlink()
+        shutil.rmtree(repo.root / ".venv")
+        (repo.root / ".git" / "info" / "exclude").write_text("/.uet/\n")
+
+
 def test_a_symlink_into_the_user_tree_neither_writes_there_nor_passes_as_a_patch(repo: Project) -> None:
     result, step = run_step(repo, f"""
         ln -s {repo.root}/README.md {{root}}/link
