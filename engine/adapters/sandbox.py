@@ -9,8 +9,8 @@ object store is shown again, read-only, because the scratch copy borrows objects
 sockets (docker, dbus), which a read-only bind would still let a step connect to. Of the home
 and the repository, only what the step's program needs to run is shown again, read-only
 (``toolchain``: PATH directories in the home, the program's and its interpreter's install
-prefix, such as the project's ``.venv``). The network
-is a separate namespace (only ``lo``) unless the step or its tool says ``network: true``.
+prefix, such as the project's ``.venv``). The network is a separate namespace (only ``lo``)
+unless the step or its tool says ``network: true``.
 
 The sandbox gets its own PID namespace and dies with the process that started it
 (``--die-with-parent``), so killing the outer bwrap, which is what the subprocess adapter's
@@ -23,10 +23,9 @@ remount ``/`` read-write: ``--cap-drop ALL`` is not optional.
 
 The environment is scrubbed with ``--unsetenv`` for every variable of ours that is not
 allowed (PATH, LANG, LC_*, TERM, UET_ATTEMPT; with the network also the proxy and certificate
-variables) rather than ``--clearenv`` plus ``--setenv``:
-the step's and its tool's declared variables (API keys among them) reach the sandbox through
-the process environment and never appear on bwrap's command line, which any local user can
-read in ``/proc/PID/cmdline``.
+variables) rather than ``--clearenv`` plus ``--setenv``: the step's and its tool's declared
+variables (API keys among them) reach the sandbox through the process environment and never
+appear on bwrap's command line, which any local user can read in ``/proc/PID/cmdline``.
 
 ``BWRAP`` (or the ``UET_BWRAP`` environment variable) names the program; the probe runs once
 per program per process.
