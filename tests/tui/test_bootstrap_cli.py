@@ -22,7 +22,7 @@ from schemas.scan import ScanProgress
 from tests.conftest import Project
 from tests.engine import repos
 from tui.cli import main
-from tui.commands_bootstrap import STAGE_WORDS, progress
+from tui.cli.bootstrap import STAGE_WORDS, progress
 
 FIXTURES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "python": (repos.python_package, "software-dev-python"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli import build_parser
+from tui.cli.parser import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 

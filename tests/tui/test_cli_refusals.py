@@ -308,7 +308,7 @@ def test_a_pause_never_carried_out_is_not_shown_as_pausing(tmp_path) -> None:  #
     """A pause left for an engine that stopped before taking it is answered 'not carried out'
     when the next engine takes the run over; status must not say that run is pausing."""
     from store import Store, queries
-    from tui.commands_read import pause_requested
+    from tui.cli.output import pause_requested
 
     with Store(tmp_path / "uet.db") as store:
         store.create_run(run_id="r", workstream="w", source="ws.yaml", root=str(tmp_path), max_parallel=1,

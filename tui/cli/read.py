@@ -9,33 +9,20 @@ import codecs
 import json
 import sys
 import time
-from typing import Any
 
 from engine.errors import NotFound, UsageError
-from engine.liveness import RunEngine, run_engine, run_engines
+from engine.liveness import RunEngine, run_engines
 from engine.session import live_owner
 from engine.states import RUN_TERMINAL, STEP_TERMINAL
 from schemas.records import AttemptRecord, RunRecord
 from schemas.states import RunState
 from store import ChangeFeed, EventCursor, Store, queries
-from tui.cli import EXIT_OK
+from tui.cli.exits import EXIT_OK
+from tui.cli.output import elapsed, engine_fields, print_table, status_document
 from tui.format import describe, duration, engine_lost, glyph, label
 from tui.project import open_existing
 
 _LOG_CHUNK = 1 << 16  # bytes of a log read at a time
-
-
-def _elapsed(started: float | None, ended: float | None) -> float | None:
-    if started is None:
-        return None
-    return (ended or time.time()) - started
-
-
-def _engine_fields(engine: RunEngine | None) -> dict[str, Any]:
-    """``engine``: live, lost, or null when no engine is expected (finished, paused, pending);
-    ``engine_lost_at``: the lost engine's last sign of life."""
-    return {"engine": engine.word if engine else None,
-            "engine_lost_at": engine.last_seen if engine and not engine.live else None}
 
 
 def _state_text(run: RunRecord, engine: RunEngine | None, now: float) -> str:
@@ -79,7 +66,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 out.append({"id": run.id, "state": run.state.value, "workstream": run.workstream,
                             "steps": total, "finished": finished, "failed": run.failed_steps,
                             "created_at": run.created_at, "started_at": run.started_at, "ended_at": run.ended_at,
-                            **_engine_fields(engines.get(run.id))})
+                            **engine_fields(engines.get(run.id))})
             print(json.dumps(out, indent=2))
             return EXIT_OK
         if not runs:
@@ -92,71 +79,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
             pct = 100 * finished / total if total else 100
             engine = engines.get(run.id)
             rows.append((run.id, run.workstream, _state_text(run, engine, now), f"{finished}/{total} {pct:3.0f}%",
-                         duration(_elapsed(run.started_at, _stopped_at(run, engine))),
+                         duration(elapsed(run.started_at, _stopped_at(run, engine))),
                          time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at))))
             hint = _resume_hint(run.id, engine, now)
             if hint:
                 hints.append(f"{run.id} ({run.state.value}): {hint}")
-        _table(rows)
+        print_table(rows)
         if hints:
             print()
             print("\n".join(hints))
         return EXIT_OK
     finally:
         store.close()
-
-
-def _table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-
-
-def pause_requested(run: RunRecord, worker: str | None) -> str | None:
-    """Why a running run is pausing, when a pause was asked of the engine executing it (or is
-    waiting for it) and no resume came after; None otherwise."""
-    if run.state is not RunState.RUNNING or worker is None:
-        return None
-    commands = queries.run_commands(run.id, ("pause", "resume"))
-    if not commands:
-        return None
-    last = commands[-1]
-    if last.kind.value == "resume" or last.claimed_by not in (None, worker):
-        return None  # answered by a resume, or taken by an engine before this one
-    if last.claimed_by is None and last.done_at is not None:
-        return None  # answered without being carried out (its engine stopped before it took it)
-    return str(last.args.get("reason") or f"paused by {last.created_by or 'operator'}")
-
-
-def status_document(run_id: str) -> dict[str, Any]:
-    run = queries.get_run(run_id)
-    worker = live_owner(run)
-    engine = run_engine(run)
-    steps = queries.steps(run_id)
-    counts: dict[str, int] = {}
-    tools: set[str] = set()
-    out_steps = []
-    for step in steps:
-        counts[step.state] = counts.get(step.state, 0) + 1
-        if step.tool:
-            tools.add(step.tool)
-        out_steps.append({
-            "id": step.id, "state": str(step.state), "attempts": step.attempts, "tool": step.tool,
-            "kind": step.kind, "needs": step.needs, "exit_code": step.exit_code,
-            "duration": _elapsed(step.started_at, step.ended_at) if step.ended_at else None,
-            "reason": step.reason,
-        })
-    finished = sum(counts.get(s, 0) for s in ("succeeded", "failed", "skipped", "canceled"))
-    return {
-        "id": run.id, "state": run.state.value, "workstream": run.workstream, "source": run.source,
-        "root": run.root, "reason": run.reason, "created_at": run.created_at, "started_at": run.started_at,
-        "ended_at": run.ended_at, "worker": worker, "pausing": pause_requested(run, worker),
-        **_engine_fields(engine),
-        "progress": {"total": len(steps), "finished": finished, "counts": counts,
-                     "percent": round(100 * finished / len(steps), 1) if steps else 100.0},
-        "steps": out_steps,
-        "breakers": [b.model_dump(mode="json") for b in queries.breakers(sorted(tools))],
-    }
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -177,7 +111,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         stopped = doc["ended_at"] or (doc["engine_lost_at"] if lost else None)
         print(f"  {progress['finished']}/{progress['total']} steps finished ({progress['percent']}%), "
               + ", ".join(f"{n} {s}" for s, n in sorted(progress["counts"].items()))
-              + f"; elapsed {duration(_elapsed(doc['started_at'], stopped))}"
+              + f"; elapsed {duration(elapsed(doc['started_at'], stopped))}"
               + (f"; engine {doc['worker'][:8]}" if doc["worker"] else ""))
         if doc["pausing"]:
             print(f"  pausing ({doc['pausing']}): no new step starts; the run pauses when its "
@@ -188,7 +122,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                          "-" if step["exit_code"] is None else str(step["exit_code"]), duration(step["duration"]),
                          (step["reason"] or "")[:60]))
         print()
-        _table(rows)
+        print_table(rows)
         if doc["breakers"]:
             print()
             rows = [("TOOL", "BREAKER", "FAILURES IN A ROW", "RECENT FAILURES", "PROBE AT")]
@@ -198,7 +132,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     probe = time.strftime("%H:%M:%S", time.localtime(b["opened_at"]))
                 rows.append((b["tool"], label(b["state"]), str(b["consecutive_failures"]),
                              f"{sum(b['window'])}/{len(b['window'])}", probe))
-            _table(rows)
+            print_table(rows)
         return EXIT_OK
     finally:
         store.close()

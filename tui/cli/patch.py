@@ -10,7 +10,7 @@ from pathlib import Path
 from engine.session import operator
 from schemas.patch import PatchRecord
 from store import queries
-from tui.cli import EXIT_OK
+from tui.cli.exits import EXIT_OK
 from tui.format import age, duration
 from tui.project import open_existing
 

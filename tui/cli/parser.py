@@ -1,21 +1,16 @@
-"""The ``uet`` command line. Parsing only; each command lives in ``tui.commands_*`` and is
-imported when it runs, so ``uet --help`` stays fast.
-
-Exit codes: 0 success, 1 the run failed (or was canceled/paused) or a request was refused in
-the run's present state, 2 bad input (nothing written), 3 internal error. A traceback is a
-bug, except under ``--debug``.
+"""The ``uet`` parser and the dispatch to a command. Each command group lives in its own module
+of ``tui.cli`` and is imported only when it runs, so ``uet --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+from tui.cli.exits import EXIT_INPUT
 
 EPILOG = """\
 examples:
@@ -201,76 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _handler(command: str) -> Callable[[argparse.Namespace], int]:
+def handler(command: str) -> Callable[[argparse.Namespace], int]:
+    """The function that carries out ``command``; its module is imported here, not before."""
     if command in ("runs", "status", "logs"):
-        from tui import commands_read as module
+        from tui.cli import read as module
     elif command == "schemas":
-        from tui import commands_schemas as module  # type: ignore[no-redef]
+        from tui.cli import schemas as module  # type: ignore[no-redef]
     elif command in ("patches", "patch", "costs", "gc"):
-        from tui import commands_patch as module  # type: ignore[no-redef]
+        from tui.cli import patch as module  # type: ignore[no-redef]
     elif command == "profiles":
-        from tui import commands_profiles as module  # type: ignore[no-redef]
+        from tui.cli import profiles as module  # type: ignore[no-redef]
     elif command == "tui":
-        from tui import commands_tui as module  # type: ignore[no-redef]
+        from tui.cli import dashboard as module  # type: ignore[no-redef]
     elif command == "bootstrap":
-        from tui import commands_bootstrap as module  # type: ignore[no-redef]
+        from tui.cli import bootstrap as module  # type: ignore[no-redef]
     elif command == "demo":
-        from tui import commands_demo as module  # type: ignore[no-redef]
+        from tui.cli import demo as module  # type: ignore[no-redef]
     else:
-        from tui import commands_run as module  # type: ignore[no-redef]
+        from tui.cli import run as module  # type: ignore[no-redef]
     return getattr(module, "cmd_" + command.lstrip("_"))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not args.command:
-        if _inside_project() and sys.stdin.isatty() and sys.stdout.isatty():
-            args = parser.parse_args(["tui", *(argv or sys.argv[1:])])
-        else:
-            parser.print_help()
-            return EXIT_OK
-    try:
-        return _handler(args.command)(args)
-    except KeyboardInterrupt:
-        print("uet: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-    except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
-        return report(exc, args.debug)
-
-
-def _inside_project() -> bool:
-    here = Path.cwd()
-    return any((folder / ".uet").is_dir() for folder in (here, *here.parents))
-
-
-def report(exc: BaseException, debug: bool) -> int:
-    from engine.errors import UetError
-    from store.errors import NoSuchRecord, OwnershipLost, StoreError
-    from store.store import RunOwned
-
-    if debug:
-        import traceback
-
-        traceback.print_exception(exc)
-    if isinstance(exc, UetError):
-        print(f"uet: {exc}" if "\n" not in str(exc) else f"uet: errors:\n{exc}", file=sys.stderr)
-        return exc.exit_code
-    if isinstance(exc, NoSuchRecord):
-        print(f"uet: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    if isinstance(exc, RunOwned | OwnershipLost):  # another live engine executes the run
-        print(f"uet: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    if isinstance(exc, StoreError):
-        print(f"uet: {exc}", file=sys.stderr)
-        return EXIT_INTERNAL
-    print(f"uet: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
-    return EXIT_INTERNAL
-
-
-if __name__ == "__main__":
-    sys.exit(main())

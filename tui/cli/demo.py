@@ -13,7 +13,7 @@ from engine.demo import prepare
 from engine.planner import plan_file
 from engine.session import create_run
 from store import Store
-from tui.commands_run import _foreground
+from tui.cli.foreground import open_dashboard, run_in_foreground
 
 
 def _own_command() -> str:
@@ -30,8 +30,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     uet = _own_command()  # before the run moves into the project directory
     workstream = prepare(root)
     if sys.stdin.isatty() and sys.stdout.isatty() and not args.plain:
-        from tui.commands_tui import open_dashboard
-
         code = open_dashboard(root, root / ".uet" / "uet.db", start=[workstream])
         print(f"demo project: {root}")
         print(f"look around:  cd {root} && {uet} runs")
@@ -41,7 +39,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     store = Store(root / ".uet" / "uet.db")
     try:
         run_id = create_run(store, plan)
-        code = _foreground(store, run_id, args)
+        code = run_in_foreground(store, run_id, args)
     finally:
         store.close()
     print(f"look around:  cd {root}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from schemas.export import JSON_DIR, export_all, stale_files
-from tui.cli import EXIT_FAILED, EXIT_OK
+from tui.cli.exits import EXIT_FAILED, EXIT_OK
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:

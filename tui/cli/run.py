@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,6 @@ from engine.planner import plan_file
 from engine.session import (
     cancel_offline,
     create_run,
-    execute,
     live_owner,
     operator,
     raise_budget,
@@ -26,7 +24,9 @@ from engine.states import RUN_TERMINAL
 from schemas.records import RunRecord
 from schemas.states import RunState
 from store import ChangeFeed, Store, queries
-from tui.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from tui.cli.exits import EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from tui.cli.foreground import run_in_foreground
+from tui.cli.output import status_document
 from tui.project import db_path, open_existing, project_root
 
 
@@ -81,60 +81,6 @@ def _depth(plan) -> int:  # noqa: ANN001
 # -- executing ------------------------------------------------------------------------------
 
 
-def _foreground(store: Store, run_id: str, args: argparse.Namespace, *, operator_resume: bool = False,
-                reopen: list[str] | None = None) -> int:
-    from engine.events import EventBus
-    from tui.live import LivePanel, PlainLines, summary_lines
-
-    bus = EventBus()
-    run = queries.get_run(run_id)
-    # Steps run in the project root; being there lets the subprocess adapter start children
-    # with posix_spawn instead of Popen. Every path this command uses is already absolute.
-    os.chdir(run.root)
-    holder: dict = {}
-    interactive = sys.stdout.isatty() and not getattr(args, "plain", False) and not getattr(args, "json", False)
-
-    async def main() -> RunState:
-        loop = asyncio.get_running_loop()
-
-        def attach(executor) -> None:  # noqa: ANN001
-            holder["executor"] = executor
-            if "panel" in holder:
-                holder["panel"].attach(executor)
-            for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP")):
-                loop.add_signal_handler(sig, executor.request_cancel, f"interrupted ({name})")
-
-        if interactive:
-            from rich.console import Console
-            from rich.live import Live
-
-            console = Console()
-            panel = LivePanel(console, run.workstream, run_id)
-            holder["panel"] = panel
-            bus.subscribe(panel.on_event)
-            with Live(panel, console=console, refresh_per_second=8, transient=False):
-                return await execute(store, run_id, bus=bus, operator_resume=operator_resume, reopen=reopen,
-                                     on_executor=attach, dedicated=True)
-        if not getattr(args, "json", False):
-            bus.subscribe(PlainLines().on_event)
-        return await execute(store, run_id, bus=bus, operator_resume=operator_resume, reopen=reopen,
-                             on_executor=attach, dedicated=True)
-
-    state = asyncio.run(main())
-    if getattr(args, "json", False):
-        from tui.commands_read import status_document
-
-        print(json.dumps(status_document(run_id), indent=2))
-    elif "executor" in holder:
-        for line in summary_lines(holder["executor"]):
-            print(line)
-        if state is RunState.PAUSED:
-            print(f"resume with: uet resume {run_id}")
-        elif state is RunState.FAILED:
-            print(f"see: uet status {run_id}   retry a step: uet retry {run_id} STEP")
-    return EXIT_OK if state is RunState.SUCCEEDED else EXIT_FAILED
-
-
 def _detach(store: Store, root: Path, run_id: str, args: argparse.Namespace, extra: list[str]) -> int:
     from engine.steering import EngineDidNotStart, spawn_engine
 
@@ -144,8 +90,6 @@ def _detach(store: Store, root: Path, run_id: str, args: argparse.Namespace, ext
         print(f"uet: {exc}", file=sys.stderr)
         return EXIT_FAILED
     if getattr(args, "json", False):
-        from tui.commands_read import status_document
-
         doc = status_document(run_id)
         doc["detached"] = {"pid": started.pid, "log": str(started.log)}
         print(json.dumps(doc, indent=2))
@@ -165,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_id = create_run(store, plan)
         if args.detach:
             return _detach(store, root, run_id, args, [])
-        return _foreground(store, run_id, args)
+        return run_in_foreground(store, run_id, args)
     finally:
         store.close()
 
@@ -175,8 +119,8 @@ def cmd_exec(args: argparse.Namespace) -> int:
     try:
         run_id = queries.resolve_run_id(args.run)
         os.environ.setdefault("UET_DETACHED", "1")
-        return _foreground(store, run_id, argparse.Namespace(plain=True), operator_resume=args.resume,
-                           reopen=args.reopen or None)
+        return run_in_foreground(store, run_id, argparse.Namespace(plain=True), operator_resume=args.resume,
+                                 reopen=args.reopen or None)
     finally:
         store.close()
 
@@ -227,7 +171,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         operator_resume = run.state in (RunState.FAILED, RunState.CANCELED, RunState.QUARANTINED)
         if args.detach:
             return _detach(store, Path(run.root), run_id, args, ["--resume"] if operator_resume else [])
-        return _foreground(store, run_id, args, operator_resume=operator_resume)
+        return run_in_foreground(store, run_id, args, operator_resume=operator_resume)
     finally:
         store.close()
 
@@ -272,7 +216,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         if args.detach:
             return _detach(store, Path(run.root), run_id, args, ["--reopen", step.id])
-        return _foreground(store, run_id, args, reopen=[step.id])
+        return run_in_foreground(store, run_id, args, reopen=[step.id])
     finally:
         store.close()
 

@@ -22,7 +22,7 @@ from engine.profiles import (
     resolve_chain,
     validate_profile_file,
 )
-from tui.cli import EXIT_INPUT, EXIT_OK
+from tui.cli.exits import EXIT_INPUT, EXIT_OK
 from tui.project import project_root
 
 DESCRIPTION_WIDTH = 60

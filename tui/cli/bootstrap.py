@@ -24,7 +24,7 @@ from rich.console import Console
 from engine.bootstrap.orchestrate import bootstrap
 from schemas.bootstrap import BootstrapReport, Issue
 from schemas.scan import ScanProgress
-from tui.cli import EXIT_INPUT, EXIT_OK
+from tui.cli.exits import EXIT_INPUT, EXIT_OK
 
 ProgressCallback = Callable[[ScanProgress], None]
 StageCallback = Callable[[str], None]

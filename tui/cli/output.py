@@ -1,0 +1,81 @@
+"""What several commands print: the status document (``uet status --json``, and the final word
+of ``uet run --json``), its pieces, and plain aligned tables."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from engine.liveness import RunEngine, run_engine
+from engine.session import live_owner
+from schemas.records import RunRecord
+from schemas.states import RunState
+from store import queries
+
+
+def elapsed(started: float | None, ended: float | None) -> float | None:
+    """Seconds from ``started`` to ``ended`` (or now, while it goes on); None before it started."""
+    if started is None:
+        return None
+    return (ended or time.time()) - started
+
+
+def engine_fields(engine: RunEngine | None) -> dict[str, Any]:
+    """``engine``: live, lost, or null when no engine is expected (finished, paused, pending);
+    ``engine_lost_at``: the lost engine's last sign of life."""
+    return {"engine": engine.word if engine else None,
+            "engine_lost_at": engine.last_seen if engine and not engine.live else None}
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    """Columns padded to their widest cell, two spaces apart; the first row is the header."""
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def pause_requested(run: RunRecord, worker: str | None) -> str | None:
+    """Why a running run is pausing, when a pause was asked of the engine executing it (or is
+    waiting for it) and no resume came after; None otherwise."""
+    if run.state is not RunState.RUNNING or worker is None:
+        return None
+    commands = queries.run_commands(run.id, ("pause", "resume"))
+    if not commands:
+        return None
+    last = commands[-1]
+    if last.kind.value == "resume" or last.claimed_by not in (None, worker):
+        return None  # answered by a resume, or taken by an engine before this one
+    if last.claimed_by is None and last.done_at is not None:
+        return None  # answered without being carried out (its engine stopped before it took it)
+    return str(last.args.get("reason") or f"paused by {last.created_by or 'operator'}")
+
+
+def status_document(run_id: str) -> dict[str, Any]:
+    run = queries.get_run(run_id)
+    worker = live_owner(run)
+    engine = run_engine(run)
+    steps = queries.steps(run_id)
+    counts: dict[str, int] = {}
+    tools: set[str] = set()
+    out_steps = []
+    for step in steps:
+        counts[step.state] = counts.get(step.state, 0) + 1
+        if step.tool:
+            tools.add(step.tool)
+        out_steps.append({
+            "id": step.id, "state": str(step.state), "attempts": step.attempts, "tool": step.tool,
+            "kind": step.kind, "needs": step.needs, "exit_code": step.exit_code,
+            "duration": elapsed(step.started_at, step.ended_at) if step.ended_at else None,
+            "reason": step.reason,
+        })
+    finished = sum(counts.get(s, 0) for s in ("succeeded", "failed", "skipped", "canceled"))
+    return {
+        "id": run.id, "state": run.state.value, "workstream": run.workstream, "source": run.source,
+        "root": run.root, "reason": run.reason, "created_at": run.created_at, "started_at": run.started_at,
+        "ended_at": run.ended_at, "worker": worker, "pausing": pause_requested(run, worker),
+        **engine_fields(engine),
+        "progress": {"total": len(steps), "finished": finished, "counts": counts,
+                     "percent": round(100 * finished / len(steps), 1) if steps else 100.0},
+        "steps": out_steps,
+        "breakers": [b.model_dump(mode="json") for b in queries.breakers(sorted(tools))],
+    }
