@@ -214,7 +214,7 @@ class Targets:
             return False
         try:
             fd = os.pidfd_open(proc.pid)
-        except OSError:
+        except (OSError, AttributeError):  # gone already, or no pidfds (not Linux)
             return False
         again = stat(proc.pid)
         if again is None or again.start != proc.start:
@@ -408,7 +408,11 @@ class AttemptTree:
 
 def _all_processes() -> list[Proc]:
     found: list[Proc] = []
-    for name in os.listdir("/proc"):
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # no /proc (not Linux): only the process group is reached
+        return found
+    for name in names:
         if name.isdigit():
             proc = stat(int(name))
             if proc is not None and not proc.dead:
