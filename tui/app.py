@@ -16,7 +16,6 @@ from pathlib import Path
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.message import Message
 
 from engine.hosted import Host
 from engine.monitor import Delta, Monitor
@@ -24,15 +23,8 @@ from engine.projects import Project
 from engine.session import operator
 from schemas.settings import TuiSettings
 from store import ChangeFeed, Store
+from tui.feed import StoreChanged
 from tui.palette import BindingCommands
-
-
-class StoreChanged(Message):
-    """New data from the store; ``delta`` holds only what changed."""
-
-    def __init__(self, delta: Delta) -> None:
-        super().__init__()
-        self.delta = delta
 
 
 class UetApp(App[None]):

@@ -1,4 +1,5 @@
-"""Table cells for the dashboard: the same words and glyphs as the CLI, as Rich text.
+"""Table cells (and the step table's columns) for the dashboard and the run screen: the same
+words and glyphs as the CLI, as Rich text.
 
 Colour is always on top of a glyph and a word, so a cell reads the same under ``NO_COLOR``.
 """
@@ -11,6 +12,7 @@ from engine.liveness import RunEngine
 from engine.monitor import BreakerView, RunCost, eta
 from schemas.records import RunRecord, StepRow
 from tui.format import COLOURS, duration, glyph
+from tui.widgets.line_table import Column
 
 BAR_WIDTH = 8
 EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -71,6 +73,11 @@ def run_cells(run: RunRecord, cost: RunCost | None, now: float,
         duration(left) if left is not None else "-",
         money(cost),
     )
+
+
+STEP_COLUMNS = [Column("STATE", 11), Column("STEP", 10, grow=True), Column("TOOL", 8), Column("TRY", 3, right=True),
+                Column("EXIT", 4, right=True), Column("TOOK", 6, right=True), Column("COST", 7, right=True)]
+"""The step table's columns, one per cell of ``step_cells``: the dashboard and the run screen show the same."""
 
 
 def step_cells(step: StepRow, now: float, cost: RunCost | None = None) -> tuple[Text | str, ...]:

@@ -22,7 +22,8 @@ from store import Store, ops
 from tests.conftest import Project
 from tests.tui import stores
 from tests.tui.test_dashboard import drive, runs_table, settle
-from tui.app import StoreChanged, make_app
+from tui.app import make_app
+from tui.feed import StoreChanged
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.run import RunScreen
 from tui.widgets.line_table import LineTable

@@ -10,13 +10,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Input
 
-from engine import steering
 from engine.liveness import RunEngine
 from engine.monitor import BreakerView, RunCost
 from schemas.records import RunRecord, StepRow
-from tui.app import StoreChanged
-from tui.cells import breaker_cells, lost_since, run_cells, step_cells
+from tui.cells import STEP_COLUMNS, breaker_cells, lost_since, run_cells, step_cells
+from tui.feed import StoreChanged
 from tui.format import engine_lost, glyph
+from tui.steer import steer_run
 from tui.widgets.dag_tree import DagTree
 from tui.widgets.dag_view import DagView
 from tui.widgets.event_log import EventLog
@@ -25,8 +25,6 @@ from tui.widgets.line_table import Column, LineTable
 RUN_COLUMNS = [Column("STATE", 11), Column("RUN", 8), Column("WORKSTREAM", 7, grow=True),
                Column("PROGRESS", 13), Column("STEPS", 9, right=True), Column("ELAPSED", 8, right=True),
                Column("ETA", 6, right=True), Column("COST", 7, right=True)]
-STEP_COLUMNS = [Column("STATE", 11), Column("STEP", 10, grow=True), Column("TOOL", 8), Column("TRY", 3, right=True),
-                Column("EXIT", 4, right=True), Column("TOOK", 6, right=True), Column("COST", 7, right=True)]
 BREAKER_COLUMNS = [Column("TOOL", 8, grow=True), Column("STATE", 11), Column("FAIL", 5, right=True),
                    Column("PROBE", 8, right=True)]
 VIEWS = ("dag", "tree", "steps")
@@ -341,25 +339,3 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, group="steer", exit_on_error=False)
     def steer(self, kind: str, run_id: str, step_id: str | None, reason: str | None) -> None:
         self.app.call_from_thread(self.notify, steer_run(self.app, kind, run_id, step_id, reason))
-
-
-def steer_run(app: object, kind: str, run_id: str, step_id: str | None, reason: str | None) -> str:
-    """Carry out one steering request for a screen; the answer is a sentence for the user."""
-    from engine.errors import UetError
-
-    store = app.store  # type: ignore[attr-defined]
-    user = app.user  # type: ignore[attr-defined]
-    try:
-        if kind == "cancel":
-            return steering.cancel(store, run_id, user, reason)
-        if kind == "pause":
-            return steering.pause(store, run_id, user, reason)
-        if kind == "resume":
-            return steering.resume(store, run_id, user)
-        if kind == "retry" and step_id is not None:
-            return steering.retry(store, run_id, step_id, user)
-    except (UetError, steering.EngineDidNotStart) as exc:
-        return f"cannot {kind} run {run_id}: {exc}"
-    finally:
-        app.poke()  # type: ignore[attr-defined]
-    return f"nothing to {kind}"

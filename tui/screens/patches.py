@@ -22,7 +22,7 @@ from engine.errors import UetError
 from schemas.patch import GateResultRecord, PatchRecord
 from store import queries
 from store.errors import StoreError
-from tui.app import StoreChanged
+from tui.feed import StoreChanged
 from tui.format import duration
 from tui.widgets.diff_view import DiffView
 from tui.widgets.line_table import Column, LineTable

@@ -18,10 +18,10 @@ from engine.liveness import RunEngine, run_engine
 from engine.monitor import RunCost, eta
 from schemas.records import AttemptRecord, RunRecord, StepRow
 from store import queries
-from tui.app import StoreChanged
-from tui.cells import bar, lost_since, money, state_cell, step_cells
+from tui.cells import STEP_COLUMNS, bar, lost_since, money, state_cell, step_cells
+from tui.feed import StoreChanged
 from tui.format import COLOURS, duration, engine_lost, glyph
-from tui.screens.dashboard import STEP_COLUMNS, steer_run
+from tui.steer import steer_run
 from tui.widgets.line_table import Column, LineTable
 from tui.widgets.step_log import StepLog
 

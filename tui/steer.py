@@ -1,0 +1,30 @@
+"""Steering a run from a screen (cancel, pause, resume, retry a step): the dashboard and the
+run screen offer the same keys, so both call ``steer_run``."""
+
+from __future__ import annotations
+
+from engine import steering
+from tui.feed import StoreFeed
+
+
+def steer_run(app: StoreFeed, kind: str, run_id: str, step_id: str | None, reason: str | None) -> str:
+    """Carry out one steering request for a screen; the answer is a sentence for the user."""
+    from engine.errors import UetError
+
+    store = app.store
+    user = app.user
+    assert store is not None, "steering before the app opened its store"
+    try:
+        if kind == "cancel":
+            return steering.cancel(store, run_id, user, reason)
+        if kind == "pause":
+            return steering.pause(store, run_id, user, reason)
+        if kind == "resume":
+            return steering.resume(store, run_id, user)
+        if kind == "retry" and step_id is not None:
+            return steering.retry(store, run_id, step_id, user)
+    except (UetError, steering.EngineDidNotStart) as exc:
+        return f"cannot {kind} run {run_id}: {exc}"
+    finally:
+        app.poke()
+    return f"nothing to {kind}"
