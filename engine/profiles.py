@@ -5,7 +5,7 @@ way after an editable or a plain ``pip install``. A project's ``.uet/profiles/NA
 replaces the built-in ``NAME``; a profile that ``extends`` its own name builds on the built-in
 it replaces. Profiles are found by file name (``NAME.yaml``), so ``name:`` must match it.
 
-Schema problems come from the model (located by ``engine.planner.validate_document``); what
+Schema problems come from the model (located by ``engine.documents.validate_document``); what
 needs the whole ``extends`` chain — tools, gates, routable kinds, facts a phase uses but does
 not require, step DAGs — is checked here, each problem located in the file that wrote it.
 """
@@ -19,8 +19,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from engine.documents import validate_document
 from engine.errors import NotFound, Problem, ValidationFailed
-from engine.planner import validate_document
 from engine.yamlsafe import Loc, Located, load, parse
 from schemas.profile import FACT_REF, Profile, facts_used, merge, placeholder_problems, walk_strings
 

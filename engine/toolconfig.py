@@ -11,6 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from engine.documents import validate_document
 from engine.yamlsafe import Located, load, parse
 from schemas.router import RouterConfig
 
@@ -23,15 +24,11 @@ def router_path(root: Path) -> Path:
 
 @lru_cache(maxsize=1)
 def builtin_router() -> RouterConfig:
-    from engine.planner import validate_document
-
     located: Located = parse(BUILTIN.read_text(encoding="utf-8"), str(BUILTIN))
     return validate_document(located, RouterConfig)
 
 
 def load_router_config(root: Path) -> RouterConfig:
-    from engine.planner import validate_document
-
     path = router_path(root)
     if os.path.lexists(path):  # whatever it is: a directory, a dangling link or a device is an error, said so
         return validate_document(load(path), RouterConfig)

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from engine.bootstrap.generate import ROUTER, Artifact, Generated
 from engine.bootstrap.issues import from_problem
+from engine.documents import validate_document
 from engine.errors import Problem, ValidationFailed
-from engine.planner import build_plan, validate_document
+from engine.planner import build_plan
 from engine.yamlsafe import Located, parse
 from schemas.bootstrap import Issue
 from schemas.router import RouterConfig

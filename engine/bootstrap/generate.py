@@ -26,9 +26,9 @@ from pydantic import ValidationError
 
 from engine.bootstrap.issues import from_problem
 from engine.bootstrap.project_facts import ProjectFacts
+from engine.documents import validate_document
 from engine.errors import ValidationFailed
 from engine.phases import missing_facts, render_phase
-from engine.planner import validate_document
 from engine.yamlsafe import parse
 from schemas.bootstrap import FileRole, Issue, PhaseOutcome, ProjectManifest
 from schemas.export import file_name
