@@ -1,7 +1,7 @@
-"""A patch's files and hunks, cutting a patch down to some of its hunks, and running its gate
-again on demand.
+"""Cutting a patch down to some of its hunks, and running its gate again on demand.
 
-A hunk's id is ``"<file>.<hunk>"`` (both counted from 0 in the stored diff), stable because a
+The files and hunks come from ``engine.patches.diffs`` (the one reader of the diff format). A
+hunk's id is ``"<file>.<hunk>"`` (both counted from 0 in the stored diff), stable because a
 stored diff never changes. A file without hunks (binary, a pure rename or mode change) is one
 unit with the id ``"<file>.0"``.
 
@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.adapters.base import CancelToken
 from engine.events import Event, EventBus, Recorder
+from engine.patches.diffs import HUNK_HEADER, parse
 from engine.patches.gates import GateOutcome, run_gate
 from engine.patches.ledger import (
     ENGINE,
@@ -41,116 +40,6 @@ from store import Store, ops, queries
 
 P = PatchState
 DECIDABLE = (P.PROPOSED, P.GATE_PASSED, P.GATE_FAILED)
-HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
-
-
-@dataclass(frozen=True)
-class Hunk:
-    id: str
-    file_index: int
-    index: int
-    header: str
-    old_start: int
-    old_count: int
-    new_start: int
-    new_count: int
-    lines: tuple[str, ...] = ()
-
-    @property
-    def added(self) -> int:
-        return sum(1 for line in self.lines if line.startswith("+"))
-
-    @property
-    def removed(self) -> int:
-        return sum(1 for line in self.lines if line.startswith("-"))
-
-
-@dataclass(frozen=True)
-class FileDiff:
-    index: int
-    path: str
-    header: tuple[str, ...]
-    hunks: tuple[Hunk, ...] = field(default_factory=tuple)
-
-    @property
-    def unit_ids(self) -> list[str]:
-        """The ids a selection uses for this file: its hunks, or the whole file when it has none."""
-        return [h.id for h in self.hunks] or [f"{self.index}.0"]
-
-
-def _lines(diff: str) -> list[str]:
-    lines = diff.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def _path_of(header: list[str]) -> str:
-    for line in header:
-        if line.startswith("+++ ") and not line.startswith("+++ /dev/null"):
-            return _strip(line[4:])
-    for line in header:
-        if line.startswith("--- ") and not line.startswith("--- /dev/null"):
-            return _strip(line[4:])
-    for line in header:
-        if line.startswith(("rename to ", "copy to ")):
-            return line.split(" to ", 1)[1]
-    if header and header[0].startswith("diff --git "):
-        parts = header[0][len("diff --git "):].split(" b/", 1)
-        return parts[1] if len(parts) == 2 else parts[0]
-    return "?"
-
-
-def _strip(name: str) -> str:
-    name = name.split("\t", 1)[0]
-    return name[2:] if name.startswith(("a/", "b/")) else name
-
-
-def parse(diff: str) -> list[FileDiff]:
-    """The files of a diff and their hunks. Hunk bodies are measured by their headers' counts,
-    so a removed line that looks like a header is never mistaken for one."""
-    lines = _lines(diff)
-    files: list[FileDiff] = []
-    i = 0
-    while i < len(lines):
-        if not (lines[i].startswith("diff --git ") or (lines[i].startswith("--- ") and i + 1 < len(lines)
-                                                       and lines[i + 1].startswith("+++ "))):
-            i += 1
-            continue
-        header = [lines[i]]
-        i += 1
-        while i < len(lines) and not lines[i].startswith(("@@ ", "diff --git ")):
-            if lines[i].startswith("--- ") and header[-1].startswith("+++ "):
-                break
-            header.append(lines[i])
-            i += 1
-        index = len(files)
-        hunks: list[Hunk] = []
-        while i < len(lines) and lines[i].startswith("@@ "):
-            match = HUNK_HEADER.match(lines[i])
-            if match is None:
-                break
-            old_start, old_count = int(match[1]), int(match[2] if match[2] is not None else 1)
-            new_start, new_count = int(match[3]), int(match[4] if match[4] is not None else 1)
-            start = i
-            i += 1
-            old_left, new_left = old_count, new_count
-            while i < len(lines) and (old_left > 0 or new_left > 0 or lines[i].startswith("\\")):
-                line = lines[i]
-                if line.startswith("\\"):
-                    pass
-                elif line.startswith("-"):
-                    old_left -= 1
-                elif line.startswith("+"):
-                    new_left -= 1
-                else:
-                    old_left -= 1
-                    new_left -= 1
-                i += 1
-            hunks.append(Hunk(f"{index}.{len(hunks)}", index, len(hunks), lines[start], old_start, old_count,
-                              new_start, new_count, tuple(lines[start + 1:i])))
-        files.append(FileDiff(index, _path_of(header), tuple(header), tuple(hunks)))
-    return files
 
 
 def hunk_ids(diff: str) -> list[str]:
@@ -293,5 +182,4 @@ def approve_hunks(store: Store, patch_id: str, keep: set[str], by: str, reason: 
     return patch
 
 
-__all__ = ["DECIDABLE", "FileDiff", "Hunk", "approve_hunks", "gate_commands", "hunk_ids", "next_round", "parse", "regate",
-           "select", "split"]
+__all__ = ["DECIDABLE", "approve_hunks", "gate_commands", "hunk_ids", "next_round", "regate", "select", "split"]

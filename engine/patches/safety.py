@@ -12,7 +12,8 @@ trusts nothing and touches no disk. In order:
    collects every mode line and binary marker, however they are spaced, as a backstop for the
    per-file checks below, and refuses the header lines on which unidiff's patterns backtrack
    quadratically (``diff --git`` headers must carry a/ and b/ names);
-3. ``unidiff`` for the file list, names, modes and line counts;
+3. ``unidiff``, through ``engine.patches.diffs`` (the one reader of the format), for the file
+   list, names, modes and line counts;
 4. every name the diff mentions (old and new side, rename and copy sources and targets) must be
    a plain relative path: not absolute, no ``..``, no empty or ``.`` component, no control
    character, no backslash, and no ``.git`` component as git's ``verify_path`` sees one on
@@ -38,18 +39,17 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from unidiff import PatchSet
 from unidiff.constants import RE_DIFF_GIT_HEADER
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchedFile
 
 from engine.errors import InputError
+from engine.patches.diffs import DEV_NULL, read, split_lines
 
 MAX_PATCH_BYTES = 10 * 1024 * 1024
 REGULAR_MODES = frozenset({"100644", "100755"})
 SYMLINK_MODE = "120000"
 SUBMODULE_MODE = "160000"
-DEV_NULL = "/dev/null"
 
 MAX_BINARY_LINE = 4096
 _HUNK_HEADER = re.compile(r"@@ -(\d{1,10})(?:,(\d{1,10}))? \+(\d{1,10})(?:,(\d{1,10}))? @@")
@@ -120,9 +120,9 @@ def read_patch(diff: str, *, allow_binary: bool = False,
         data = diff.encode("utf-8", errors="surrogateescape")
     except UnicodeEncodeError as exc:
         raise PatchRefused(f"malformed diff: not encodable as UTF-8 ({exc.reason})") from exc
-    modes, binary_line = _scan(_split_lines(diff))
+    modes, binary_line = _scan(split_lines(diff))
     try:
-        patch_set = PatchSet(diff)
+        patch_set = read(diff)
     except (UnidiffParseError, ValueError) as exc:
         raise PatchRefused(f"malformed diff: {_show(str(exc).strip())}") from exc
     if not patch_set:
@@ -214,14 +214,6 @@ def _check_size(diff: str, max_bytes: int) -> None:
         size = len(diff.encode("utf-8", errors="surrogatepass"))
     if size > max_bytes:
         raise PatchRefused(f"the diff is larger than the limit of {max_bytes:,} bytes")
-
-
-def _split_lines(diff: str) -> list[str]:
-    """Lines as git and unidiff see them: split on newline only (a lone CR is content)."""
-    lines = diff.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 def _scan(lines: list[str]) -> tuple[list[tuple[int, str]], int | None]:

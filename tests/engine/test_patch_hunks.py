@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.patches.hunks import hunk_ids, parse, regate, select, split
+from engine.patches.diffs import parse
+from engine.patches.hunks import hunk_ids, regate, select, split
 from engine.patches.ledger import Ledger, PatchDecisionError
 from engine.states import can_transition
 from schemas.states import PatchState

@@ -122,13 +122,13 @@ def _show(patch: PatchRecord, args: argparse.Namespace) -> int:
 
 
 def _hunk_action(store, ledger, args: argparse.Namespace, who: str) -> int:  # noqa: ANN001
-    from engine.patches import hunks
+    from engine.patches import diffs, hunks
 
     patch = ledger.get(args.id)
     if args.patch_command == "hunks":
         from store import queries
 
-        for file in hunks.parse(queries.patch_diff(patch.id)):
+        for file in diffs.parse(queries.patch_diff(patch.id)):
             print(f"{file.path}")
             if not file.hunks:
                 print(f"  {', '.join(file.unit_ids):6} the whole file (no text hunks)")

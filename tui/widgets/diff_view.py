@@ -25,7 +25,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from engine.patches.hunks import FileDiff, parse
+from engine.patches.diffs import FileDiff, parse
 
 SPLIT_WIDTH = 160
 NUMBER = 5
