@@ -191,12 +191,17 @@ def wrap(argv: list[str], cwd: str, confinement: Confinement, env: Mapping[str, 
         resolv = os.path.realpath("/etc/resolv.conf")
         if resolv.startswith("/run/") and os.path.exists(resolv):
             line += ["--ro-bind", os.path.dirname(resolv), os.path.dirname(resolv)]
+    search = env.get("PATH") or (outer if outer is not None else os.environ).get("PATH", os.defpath)
+    # The private /tmp covers the host's: a program installed under it (a checkout's .venv in
+    # /tmp, as CI and throwaway clones have) is shown again read-only, like a home's.
+    for path in toolchain(argv[0], search, "/tmp"):
+        if not _within(path, repo) and not _within(path, HOME_INSIDE):
+            line += ["--ro-bind", path, path]
     covered: list[str] = []
     # Mounts apply in order and later ones cover earlier ones: cover first, then show again
     # what must be seen, and make the covers read-only last (a read-only tmpfs cannot take the
     # mount points bwrap creates for the binds).
     shown: list[str] = []
-    search = env.get("PATH") or (outer if outer is not None else os.environ).get("PATH", os.defpath)
     if home and home != "/" and not _within(home, repo) and not _within(home, "/tmp"):
         line += ["--tmpfs", home]
         covered.append(home)

@@ -186,6 +186,29 @@ def test_a_program_of_the_project_s_own_venv_runs_but_sees_nothing_else_of_the_r
         (repo.root / ".git" / "info" / "exclude").write_text("/.uet/\n")
 
 
+def test_a_program_installed_under_tmp_runs_but_nothing_else_of_tmp_is_shown(
+        repo: Project, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The sandbox's /tmp is its own, which covers a checkout made under the host's /tmp (a CI
+    clone and its .venv): the step's program installed there is shown again read-only, and
+    nothing else of the host's /tmp."""
+    prefix = tmp_path_factory.mktemp("toolchain")
+    tool = prefix / "bin" / "tool"
+    tool.parent.mkdir()
+    secret = tmp_path_factory.mktemp("elsewhere") / "secret.txt"
+    secret.write_text("not for the step\n")
+    tool.write_text(f"#!/bin/sh\necho ran > made.txt\ncat {secret} >> made.txt 2>&1\n"
+                    f"{{ echo x > {prefix}/planted; }} 2>> made.txt\nexit 0\n")
+    tool.chmod(0o755)
+    before = fingerprint(repo.root)
+    result, step = run_step(repo, "", argv=[str(tool)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    [patch] = patches(repo)
+    shown = diff(repo, patch)
+    assert "+ran" in shown and "not for the step" not in shown and "No such file or directory" in shown, shown
+    assert "Read-only file system" in shown and not (prefix / "planted").exists(), shown
+    assert fingerprint(repo.root) == before
+
+
 def test_a_symlink_into_the_user_tree_neither_writes_there_nor_passes_as_a_patch(repo: Project) -> None:
     result, step = run_step(repo, f"""
         ln -s {repo.root}/README.md {{root}}/link
