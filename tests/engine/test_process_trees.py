@@ -157,8 +157,14 @@ def test_the_engine_is_a_child_subreaper(tmp_path: Path) -> None:
     async def main() -> ExecutionResult:
         from engine.reaper import stat
 
+        received: list[str] = []
+
         def seen(text: str) -> None:
-            pid = int(text.split()[0])
+            # Output arrives in chunks as the pipe gives them: the pid may come in two.
+            received.append(text)
+            if not "".join(received).endswith("\n") or reparented:
+                return
+            pid = int("".join(received).split()[0])
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
                 proc = stat(pid)
