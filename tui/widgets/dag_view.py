@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import os
 import textwrap
-from bisect import bisect_right
-from collections import Counter
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -37,6 +35,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui import dag_layout
+from tui.dag_layers import HEADER, PROBLEM_WIDTH, WORD_WIDTH, LayerLines
 from tui.dag_layout import ASCII, UNICODE, Drawing, GlyphSet, Layout, Steps
 from tui.format import COLOURS
 
@@ -45,16 +44,6 @@ GRAPH_MAX_WIDTH = 160
 GRAPH_MAX_HEIGHT = 60
 """Graph mode only for a picture of at most 60 steps within 160 x 60 cells (two 80-column
 screens across, a few panes down); past that, scrolling a picture reads worse than a list."""
-
-SUMMARY_ORDER = ("succeeded", "failed", "canceled", "skipped", "running", "retrying", "ready", "pending")
-"""Order of the counts on a layer line: finished, then active, then waiting."""
-
-WORD_WIDTH = max(len(state) for state in SUMMARY_ORDER)
-PROBLEM_WIDTH = 48
-"""Width the reason a graph cannot be shown is wrapped to: a 50-cell pane reads it whole."""
-
-HEADER = -1
-"""Index within a layer that stands for the layer's own line."""
 
 
 def terminal_is_utf8(environ: Mapping[str, str] | None = None) -> bool:
@@ -151,15 +140,8 @@ class DagView(ScrollView, can_focus=True):
         self.glyphs: GlyphSet = ASCII if (not terminal_is_utf8() if ascii_only is None else ascii_only) else UNICODE
         self._layout: Layout | None = None
         self._drawing: Drawing | None = None
-        self._states: dict[str, str] = {}
+        self._rows = LayerLines(dag_layout.layout(()), {}, self.glyphs)
         self._line_nodes: dict[int, list[str]] = {}
-        self._layer_of: dict[str, int] = {}
-        self._index: dict[str, int] = {}
-        self._counts: list[Counter[str]] = []
-        self._expanded: list[bool] = []
-        self._starts: list[int] = [0]
-        self._size_digits = 1
-        self._layers_width = 0
         self._lines = 0
         self._width = 0
         self._cursor_step: str | None = None
@@ -183,42 +165,21 @@ class DagView(ScrollView, can_focus=True):
             self.problem = f"cannot lay out this run: {error}"
         same = self._layout is not None and self._layout.layers == result.layers
         self._layout = result
-        self._index_steps(result, states)
+        self._rows = LayerLines(result, states, self.glyphs, self.problem, self._rows.expanded if same else None)
         if not same:
-            self._expanded = [False] * len(result.layers)
             self._cursor_item = (0, HEADER)
-        self._measure_layers(result)
         self._drawing = self._draw(result)
         self._line_nodes = {}
         if self._drawing is not None:
             cells = self._drawing.cells
             for step_id in sorted(cells, key=lambda s: (cells[s].y, cells[s].x)):
                 self._line_nodes.setdefault(cells[step_id].y, []).append(step_id)
-        keep = self._cursor_step if self._cursor_step in self._layer_of else None
+        keep = self._cursor_step if self._cursor_step in self._rows.layer_of else None
         self._cursor_step = keep or (result.layers[0][0] if result.layers else None)
         if not same or self._drawing is None:
             self.set_reactive(DagView.mode, "graph" if self._drawing is not None else "layers")
         self.refresh_bindings()
         self._enter_mode()
-
-    def _index_steps(self, result: Layout, states: Mapping[str, str]) -> None:
-        """Where each step is and how many of each state a layer holds: what makes
-        `update_states` O(changed)."""
-        self._states = {step_id: states.get(step_id, "pending") for step_id in result.ids}
-        self._layer_of = {}
-        self._index = {}
-        for k, layer in enumerate(result.layers):
-            for i, step_id in enumerate(layer):
-                self._layer_of[step_id] = k
-                self._index[step_id] = i
-        self._counts = [Counter(self._states[s] for s in layer) for layer in result.layers]
-
-    def _measure_layers(self, result: Layout) -> None:
-        """Widths for layers mode, once per graph, so expanding a layer costs O(layers)."""
-        self._size_digits = len(str(max((len(layer) for layer in result.layers), default=0)))
-        id_width = max((dag_layout.cell_width(s) for s in result.ids), default=0)
-        headers = max((len(self._header_text(k)) for k in range(len(result.layers))), default=0)
-        self._layers_width = max(headers, 4 + 2 + WORD_WIDTH + 1 + id_width, PROBLEM_WIDTH if self.problem else 0)
 
     def update_states(self, changed: Mapping[str, str]) -> None:
         """Apply new states. O(len(changed)): counts move, and only the lines showing a
@@ -228,29 +189,21 @@ class DagView(ScrollView, can_focus=True):
         dirty: set[int] = set()
         layers: set[int] = set()
         for step_id, state in changed.items():
-            old = self._states.get(step_id)
-            if old is None or old == state:
+            k = self._rows.set_state(step_id, state)
+            if k is None:
                 continue
-            self._states[step_id] = state
-            k = self._layer_of[step_id]
-            counts = self._counts[k]
-            counts[old] -= 1
-            if not counts[old]:
-                del counts[old]
-            counts[state] += 1
             if self.mode == "graph":
                 assert self._drawing is not None
                 dirty.add(self._drawing.cells[step_id].y)
             else:
                 layers.add(k)
-                if self._expanded[k]:
-                    dirty.add(self._starts[k] + 1 + self._index[step_id])
+                if self._rows.expanded[k]:
+                    dirty.add(self._rows.line_of((k, self._rows.index[step_id])))
         if layers:
-            widest = max(len(self._header_text(k)) for k in layers)
-            if widest > self._layers_width:
-                self._layers_width = self._width = widest
+            if self._rows.widen(layers):
+                self._width = self._rows.width
                 self.virtual_size = Size(self._width, self._lines)
-            dirty.update(self._starts[k] for k in layers)
+            dirty.update(self._rows.starts[k] for k in layers)
         for y in dirty:
             self._cache.discard(y)
             self.refresh_line(y)
@@ -258,13 +211,7 @@ class DagView(ScrollView, can_focus=True):
     @property
     def cursor_step(self) -> str | None:
         """The step under the cursor (None on a layer line or with no graph)."""
-        return self._item_step(self._cursor_item) if self.mode == "layers" else self._cursor_step
-
-    def _item_step(self, item: tuple[int, int]) -> str | None:
-        k, i = item
-        if self._layout is None or not self._layout.ids or i == HEADER:
-            return None
-        return self._layout.layers[k][i]
+        return self._rows.step_at(self._cursor_item) if self.mode == "layers" else self._cursor_step
 
     @property
     def can_draw(self) -> bool:
@@ -274,7 +221,7 @@ class DagView(ScrollView, can_focus=True):
     def _draw(self, result: Layout) -> Drawing | None:
         if not result.ids or len(result.ids) > GRAPH_MAX_STEPS:
             return None
-        drawing = dag_layout.draw(result, self._states, glyphs=self.glyphs)
+        drawing = dag_layout.draw(result, self._rows.states, glyphs=self.glyphs)
         if drawing.width > GRAPH_MAX_WIDTH or drawing.height > GRAPH_MAX_HEIGHT:
             return None
         return drawing
@@ -286,14 +233,14 @@ class DagView(ScrollView, can_focus=True):
 
     def watch_mode(self, old: str, new: str) -> None:
         if old == "graph" and new == "layers" and self._cursor_step is not None:
-            k = self._layer_of[self._cursor_step]
-            self._cursor_item = (k, self._index[self._cursor_step])
+            k = self._rows.layer_of[self._cursor_step]
+            self._cursor_item = (k, self._rows.index[self._cursor_step])
             if self._layout is not None and len(self._layout.ids) <= GRAPH_MAX_STEPS:
-                self._expanded = [True] * len(self._expanded)
+                self._rows.expanded = [True] * len(self._rows.expanded)
             else:
-                self._expanded[k] = True
+                self._rows.expanded[k] = True
         elif old == "layers" and new == "graph":
-            self._cursor_step = self._item_step(self._cursor_item) or self._first_of_layer(self._cursor_item[0])
+            self._cursor_step = self._rows.step_at(self._cursor_item) or self._first_of_layer(self._cursor_item[0])
         self._enter_mode()
 
     def _first_of_layer(self, k: int) -> str | None:
@@ -308,29 +255,11 @@ class DagView(ScrollView, can_focus=True):
             assert self._drawing is not None
             self._lines, self._width = self._drawing.height, self._drawing.width
         else:
-            self._restack()
-            self._width = self._layers_width
+            self._rows.restack()
+            self._lines, self._width = self._rows.lines, self._rows.width
         self.virtual_size = Size(self._width, self._lines)
         self.refresh()
         self._show_cursor()
-
-    def _restack(self) -> None:
-        """Line of each layer's header from the expanded flags: O(layers)."""
-        starts, line = [], 0
-        sizes = [len(layer) for layer in self._layout.layers] if self._layout else []
-        for k, size in enumerate(sizes):
-            starts.append(line)
-            line += 1 + (size if self._expanded[k] else 0)
-        self._starts = starts or [0]
-        self._lines = line if sizes else len(textwrap.wrap(self.problem or "-", PROBLEM_WIDTH))
-
-    def _item_at(self, y: int) -> tuple[int, int]:
-        k = bisect_right(self._starts, y) - 1
-        return k, y - self._starts[k] - 1
-
-    def _line_of(self, item: tuple[int, int]) -> int:
-        k, i = item
-        return self._starts[k] + 1 + i
 
     # --------------------------------------------------------------- rendering
 
@@ -394,27 +323,11 @@ class DagView(ScrollView, can_focus=True):
         return Strip(segments)
 
     def _label_segments(self, step_id: str, base: Style, cursor: bool) -> list[Segment]:
-        state = self._states[step_id]
+        state = self._rows.states[step_id]
         text = dag_layout.truncate(step_id, dag_layout.MAX_LABEL, self.glyphs.ellipsis)
         extra = self._cursor_style() if cursor else Style()
         return [Segment(self.glyphs.state(state), base + self._state_style(state) + extra),
                 Segment(" " + text, base + extra)]
-
-    def _header_parts(self, k: int) -> tuple[str, list[tuple[str, int]]]:
-        """A layer line as its fixed head (marker, number, size) and its (state, count)s."""
-        assert self._layout is not None
-        size = len(self._layout.layers[k])
-        counts = self._counts[k]
-        marker = ("-" if self._expanded[k] else "+") if self.glyphs.ascii else ("▾" if self._expanded[k] else "▸")
-        label = f"L{k + 1}".ljust(len(str(len(self._counts))) + 1)
-        head = f"{marker} {label} {size:>{self._size_digits}} step{'s' if size != 1 else ' '}  "
-        known = [s for s in SUMMARY_ORDER if counts.get(s)]
-        others = sorted(s for s in counts if s not in SUMMARY_ORDER and counts[s])
-        return head, [(s, counts[s]) for s in known + others]
-
-    def _header_text(self, k: int) -> str:
-        head, counts = self._header_parts(k)
-        return head + " ".join(f"{self.glyphs.state(s)} {n}" for s, n in counts)
 
     def _layers_strip(self, y: int) -> Strip:
         base = self.rich_style
@@ -422,13 +335,13 @@ class DagView(ScrollView, can_focus=True):
             empty = base + self.get_component_rich_style("dag-view--empty", partial=True)
             notes = textwrap.wrap(self.problem, PROBLEM_WIDTH) if self.problem else ["no steps"]
             return Strip([Segment(notes[y] if y < len(notes) else "", empty)])
-        k, i = self._item_at(y)
+        k, i = self._rows.item_at(y)
         cursor = self._cursor_item == (k, i)
         extra = self._cursor_style() if cursor else Style()
         if i == HEADER:
             return self._header_strip(k, base + self.get_component_rich_style("dag-view--layer", partial=True), extra)
         step_id = self._layout.layers[k][i]
-        state = self._states[step_id]
+        state = self._rows.states[step_id]
         return Strip([
             Segment("    ", base),
             Segment(self.glyphs.state(state), base + self._state_style(state) + extra),
@@ -437,7 +350,7 @@ class DagView(ScrollView, can_focus=True):
 
     def _header_strip(self, k: int, style: Style, extra: Style) -> Strip:
         """A layer line; each count's glyph in its state's colour."""
-        head, counts = self._header_parts(k)
+        head, counts = self._rows.header_parts(k)
         segments = [Segment(head, style + extra)]
         for n, (state, count) in enumerate(counts):
             segments.append(Segment(self.glyphs.state(state), style + self._state_style(state) + extra))
@@ -454,7 +367,7 @@ class DagView(ScrollView, can_focus=True):
             return Region(cell.x, cell.y, cell.width, 1)
         if self._layout is None or not self._layout.ids:
             return None
-        return Region(0, self._line_of(self._cursor_item), 1, 1)
+        return Region(0, self._rows.line_of(self._cursor_item), 1, 1)
 
     def _show_cursor(self) -> None:
         region = self._cursor_region()
@@ -498,7 +411,7 @@ class DagView(ScrollView, can_focus=True):
         the current layer."""
         if self._drawing is None or self._cursor_step is None:
             return
-        k = self._layer_of[self._cursor_step]
+        k = self._rows.layer_of[self._cursor_step]
         if across:
             if 0 <= k + across < len(self._drawing.layers):
                 self._move_to_step(self._nearest(k + across, self._drawing.cells[self._cursor_step].y))
@@ -510,13 +423,13 @@ class DagView(ScrollView, can_focus=True):
     def _step_lines(self, delta: int) -> None:
         if self._layout is None or not self._layout.ids:
             return
-        line = max(0, min(self._lines - 1, self._line_of(self._cursor_item) + delta))
-        self._move_to_item(self._item_at(line))
+        line = max(0, min(self._lines - 1, self._rows.line_of(self._cursor_item) + delta))
+        self._move_to_item(self._rows.item_at(line))
 
     def _set_expanded(self, k: int, expanded: bool) -> None:
-        if self._expanded[k] == expanded:
+        if self._rows.expanded[k] == expanded:
             return
-        self._expanded[k] = expanded
+        self._rows.expanded[k] = expanded
         if not expanded and self._cursor_item[0] == k:
             self._cursor_item = (k, HEADER)
         self._enter_mode()
@@ -536,7 +449,7 @@ class DagView(ScrollView, can_focus=True):
                 self._move_to_step(step_id)
                 self.action_select()
         elif y < self._lines and self._layout.ids:
-            self._move_to_item(self._item_at(y))
+            self._move_to_item(self._rows.item_at(y))
             self.action_select()
 
     # ----------------------------------------------------------------- actions
@@ -575,7 +488,7 @@ class DagView(ScrollView, can_focus=True):
             self._graph_step(1, 0)
         elif self._layout is not None and self._layout.ids:
             k, i = self._cursor_item
-            if i == HEADER and self._expanded[k]:
+            if i == HEADER and self._rows.expanded[k]:
                 self._move_to_item((k, 0))
             elif i == HEADER:
                 self._set_expanded(k, True)
@@ -590,7 +503,7 @@ class DagView(ScrollView, can_focus=True):
         if self.mode == "graph":
             self._move_to_step(self._drawing.layers[-1][-1] if self._drawing else None)
         elif self._layout is not None and self._layout.ids:
-            self._move_to_item(self._item_at(self._lines - 1))
+            self._move_to_item(self._rows.item_at(self._lines - 1))
 
     def action_page(self, direction: int) -> None:
         if self.mode == "layers":
@@ -607,14 +520,14 @@ class DagView(ScrollView, can_focus=True):
             return
         k, i = self._cursor_item
         if i == HEADER:
-            self._set_expanded(k, not self._expanded[k])
+            self._set_expanded(k, not self._rows.expanded[k])
         else:
             self.post_message(self.StepSelected(self, self._layout.layers[k][i]))
 
     def action_toggle_layer(self) -> None:
         if self.mode == "layers" and self._layout is not None and self._layout.ids:
             k = self._cursor_item[0]
-            self._set_expanded(k, not self._expanded[k])
+            self._set_expanded(k, not self._rows.expanded[k])
 
     def action_toggle_mode(self) -> None:
         self.mode = "layers" if self.mode == "graph" else "graph"
