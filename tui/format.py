@@ -134,6 +134,10 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
         return f"{step} a change could not be recorded ({data.get('error')}); the rest goes on".lstrip()
     if kind == "attempt.crashed":
         return f"{step} attempt {data.get('attempt')} crashed: its engine was lost"
+    if kind == "run.orphans_ended":
+        attempts = ", ".join(data.get("attempts") or [])
+        return (f"ended {data.get('count')} process(es) a lost engine left running"
+                + (f" (attempts {attempts})" if attempts else ""))
     if kind == "run.recovered":
         return "run recovered by a new engine" + (f" (previous worker {str(data['previous_worker'])[:8]} lost)" if data.get("previous_worker") else "")
     if kind == "run.created":

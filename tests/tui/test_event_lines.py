@@ -13,3 +13,10 @@ def test_what_could_not_be_recorded_is_said_in_words() -> None:
         "step a recorded with NULL for what the database cannot hold: attempts.exit_code '100000000000000000000000'")
     assert describe("store.unit_dropped", None, {"error": "IntegrityError: NOT NULL constraint failed: events.kind"}) \
         == "a change could not be recorded (IntegrityError: NOT NULL constraint failed: events.kind); the rest goes on"
+
+
+def test_what_a_lost_engine_left_running_and_was_ended_is_said_in_words() -> None:
+    assert describe("run.orphans_ended", None, {"pids": [41, 42], "count": 2, "attempts": ["r1:build:3"]}) == (
+        "ended 2 process(es) a lost engine left running (attempts r1:build:3)")
+    assert describe("run.orphans_ended", None, {"pids": [41], "count": 1, "attempts": []}) == (
+        "ended 1 process(es) a lost engine left running")
