@@ -423,6 +423,10 @@ class RunExecutor:
 
     async def _execute(self, operator_resume: bool, previous: str | None) -> RunState:
         self.run = queries.get_run(self.run_id)
+        if self.run.state is RunState.SUCCEEDED or (self.run.state in RUN_TERMINAL and not operator_resume):
+            # Another engine ended the run between the caller's look and this claim (two
+            # resumes at once): nothing is left to do, and restarting it would be a lie.
+            return self.run.state
         if previous is not None or (self.run.state is RunState.RUNNING):
             self.rec.event(self._event("run.recovered", previous_worker=previous))
         self._load(operator_resume, previous)
