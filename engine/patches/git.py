@@ -50,14 +50,25 @@ def run_git(repo: Path, *args: str, error: type[UetError], input: bytes | None =
             env: dict[str, str] | None = None, check: bool = True,
             timeout: float = GIT_TIMEOUT_SECONDS) -> subprocess.CompletedProcess[bytes]:
     """``git -C repo ARGS``; failures raise ``error`` with git's own last words."""
+    return run_argv(["git", "-C", str(repo), *args], args, where=str(repo), error=error, input=input,
+                    env=git_env(env), check=check, timeout=timeout)
+
+
+def run_argv(argv: list[str], args: Sequence[str], *, where: str, error: type[UetError], env: dict[str, str],
+             input: bytes | None = None, cwd: str | Path | None = None, check: bool = True,
+             timeout: float = GIT_TIMEOUT_SECONDS, too_long: str | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run one git command line (``args`` are its words after the global options, for
+    messages) with exactly ``env``; failures raise ``error`` naming ``where``. A ``timeout``
+    already spent (a deadline passed) fails at once, as ``too_long`` says."""
     try:
-        result = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True,
-                                env=git_env(env), timeout=timeout, check=False,
-                                stdin=None if input is not None else subprocess.DEVNULL)
+        if timeout <= 0:
+            raise subprocess.TimeoutExpired(argv, 0)
+        result = subprocess.run(argv, input=input, capture_output=True, env=env, timeout=timeout, check=False,
+                                cwd=cwd, stdin=None if input is not None else subprocess.DEVNULL)
     except FileNotFoundError as exc:
         raise error("git is not installed (or not on PATH)") from exc
     except subprocess.TimeoutExpired as exc:
-        raise error(f"git {verb(args)} took longer than {timeout:g}s in {repo}") from exc
+        raise error(too_long or f"git {verb(args)} took longer than {timeout:g}s in {where}") from exc
     if check and result.returncode != 0:
-        raise error(f"git {verb(args)} failed in {repo}: {message(result)}")
+        raise error(f"git {verb(args)} failed in {where}: {message(result)}")
     return result

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.patches.git import GIT_TIMEOUT_SECONDS, message, verb
+from engine.patches.git import GIT_TIMEOUT_SECONDS, run_argv, verb
 from engine.patches.safety import check_against_tree, read_patch
 from engine.patches.worktree import GitError, exclude_uet, git, make_removable, trusted_dir
 from engine.patches.worktree import remove_worktree as remove_scratch
@@ -112,18 +112,9 @@ def hardened(scratch: Scratch, *args: str, input: bytes | None = None, deadline:
     timeout = GIT_TIMEOUT_SECONDS if deadline is None else max(0.0, deadline - time.monotonic())
     argv = ["git", "--no-pager", *HARDENED_FLAGS, f"--git-dir={scratch.git_dir}", f"--work-tree={scratch.work}",
             *args]
-    try:
-        if timeout <= 0:
-            raise subprocess.TimeoutExpired(argv, 0)
-        result = subprocess.run(argv, input=input, capture_output=True, env=hardened_env(), timeout=timeout,
-                                check=False, cwd=scratch.work, stdin=None if input is not None else subprocess.DEVNULL)
-    except FileNotFoundError as exc:
-        raise GitError("git is not installed (or not on PATH)") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise GitError(f"git {verb(args)} on the scratch copy did not finish within the step's timeout") from exc
-    if check and result.returncode != 0:
-        raise GitError(f"git {verb(args)} failed in {scratch.work}: {message(result)}")
-    return result
+    return run_argv(argv, args, where=str(scratch.work), error=GitError, env=hardened_env(), input=input,
+                    cwd=scratch.work, check=check, timeout=timeout,
+                    too_long=f"git {verb(args)} on the scratch copy did not finish within the step's timeout")
 
 
 def apply_to_scratch(scratch: Scratch, diff: str, deadline: float | None = None) -> None:
