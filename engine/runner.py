@@ -423,9 +423,11 @@ class RunExecutor:
 
     async def _execute(self, operator_resume: bool, previous: str | None) -> RunState:
         self.run = queries.get_run(self.run_id)
-        if self.run.state is RunState.SUCCEEDED or (self.run.state in RUN_TERMINAL and not operator_resume):
+        if self.run.state is RunState.SUCCEEDED or (self.run.state in RUN_TERMINAL and not operator_resume
+                                                    and not self.reopen_on_start):
             # Another engine ended the run between the caller's look and this claim (two
-            # resumes at once): nothing is left to do, and restarting it would be a lie.
+            # resumes at once): nothing is left to do, and restarting it would be a lie. An
+            # operator's retry of a step of the ended run (reopen_on_start) is not late.
             return self.run.state
         if previous is not None or (self.run.state is RunState.RUNNING):
             self.rec.event(self._event("run.recovered", previous_worker=previous))
