@@ -30,16 +30,7 @@ from watchfiles import awatch
 from engine.bootstrap.generate import dump_yaml
 from engine.bootstrap.write import write_atomic
 from engine.errors import Problem, UetError
-from engine.profile_files import (
-    DRAFT,
-    Checked,
-    Entry,
-    PreviewFile,
-    check_entry,
-    list_entries,
-    preview,
-    preview_text,
-)
+from engine.profile_files import DRAFT, Checked, Entry, PreviewFile, preview, preview_text
 from engine.profiles import (
     builtin_dir,
     local_dir,
@@ -51,22 +42,11 @@ from schemas.workstream import NAME
 from tui.screens.ask import AskScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.text import TextScreen
-from tui.widgets.line_table import Column, LineTable
+from tui.widgets.problem_list import ProblemList
+from tui.widgets.profile_list import ProfileList
 from tui.widgets.yaml_editor import MARK, YamlEditor, yaml_language
 
 DEBOUNCE = 0.3
-PROFILE_COLUMNS = [Column("", 1), Column("PROFILE", 10, grow=True), Column("SOURCE", 11)]
-PROBLEM_COLUMNS = [Column("LINE", 6, right=True), Column("PROBLEM", 20, grow=True)]
-SOURCE_LABELS = {
-    ("builtin", False): "built-in ro",
-    ("builtin", True): "replaced",
-    ("local", False): "local",
-    ("local", True): "overrides",
-    ("draft", False): "DRAFT",
-    ("draft", True): "DRAFT",
-}
-"""What a row is, in words (never colour alone): a read-only built-in, a built-in the project
-replaces, the project's own file (which may override a built-in), an unused draft."""
 TEMPLATE = """\
 # A profile of this project. It builds on the built-in `generic`: what is written here
 # replaces or adds to what generic says (`uet profiles show {name}` prints the result).
@@ -112,13 +92,6 @@ class ProfilesScreen(Screen[None]):
             self.text = text
             self.problems = problems
 
-    class ListChecked(Message):
-        """Every listed file checked, as ``uet profiles validate`` does."""
-
-        def __init__(self, checked: dict[str, Checked]) -> None:
-            super().__init__()
-            self.checked = checked
-
     class DiskChanged(Message):
         """The open file was written (or removed) by someone else."""
 
@@ -132,11 +105,8 @@ class ProfilesScreen(Screen[None]):
     def __init__(self, root: Path) -> None:
         super().__init__()
         self.root = root
-        self.entries: dict[str, Entry] = {}
-        self.checked: dict[str, Checked] = {}
         self.current: Entry | None = None
         self.saved_text = ""
-        self.problems: list[Problem] = []
         self.problems_for: str | None = None
         self.disk_text: str | None = None
         self.disk_pending = False
@@ -144,90 +114,43 @@ class ProfilesScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
-        with Vertical(id="side"):
-            yield LineTable(PROFILE_COLUMNS, id="profiles", cells=self._profile_cells, empty="no profiles found")
-            yield Static(id="about", markup=False)
-            yield Static(id="legend", markup=False)
+        yield ProfileList(self.root, id="side")
         with Vertical(id="main"):
             yield Static("Enter opens a profile · n new", id="status", markup=False)
             yield Static(id="disk", markup=False)
             yield YamlEditor(id="editor")
-            yield LineTable(PROBLEM_COLUMNS, id="problems", cells=self._problem_cells, empty="no problems")
-            yield Static(id="detail", markup=False)
+            yield ProblemList()
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#profiles").border_title = "Profiles"
-        self.query_one("#problems").border_title = "Problems"
         self.query_one("#editor").border_title = "no profile open"
         self.query_one("#disk").display = False
         self.query_one(YamlEditor).read_only = True
-        self.query_one("#legend", Static).update("built-in ro: read-only, c copies it · replaced: a project file "
-                                                  "overrides it · DRAFT: kept, not used")
-        self._fill_list()
-        self.query_one("#profiles", LineTable).focus()
+        self.query_one(ProfileList).focus()
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        """The listed files by key, as the list holds them."""
+        return self.query_one(ProfileList).entries
+
+    @property
+    def checked(self) -> dict[str, Checked]:
+        """The list's checks that are in, by key."""
+        return self.query_one(ProfileList).checked
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The problems shown for the editor's text (of ``problems_for``)."""
+        return self.query_one(ProblemList).problems
 
     # -- the list ------------------------------------------------------------------------------
 
-    def _profile_cells(self, entry: Entry) -> tuple[str, str, str]:
-        checked = self.checked.get(entry.key)
-        mark = "…" if checked is None else MARK if checked.problems else "✔"
-        return (mark, entry.name, SOURCE_LABELS[(entry.kind, entry.overrides)])
-
-    def _fill_list(self, select: str | None = None) -> None:
-        self.entries = {entry.key: entry for entry in list_entries(self.root)}
-        table = self.query_one("#profiles", LineTable)
-        table.set_rows(list(self.entries.items()))
-        if select is not None:
-            table.move_to(select)
-        table.border_title = f"Profiles ({len(self.entries)})"
-        self.check_list(list(self.entries.values()))
-
-    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
-    def check_list(self, entries: list[Entry]) -> None:
-        checked: dict[str, Checked] = {}
-        for entry in entries:
-            if get_current_worker().is_cancelled:
-                return
-            try:
-                checked[entry.key] = check_entry(entry, self.root)
-            except (OSError, UetError) as exc:
-                checked[entry.key] = Checked(None, None, (Problem(str(exc), str(entry.path)),))
-        self.post_message(self.ListChecked(checked))
-
-    @on(ListChecked)
-    def show_checks(self, message: ListChecked) -> None:
-        self.checked = message.checked
-        self.query_one("#profiles", LineTable).redraw(self.entries)
-        self._about(self._highlighted())
-
-    @on(LineTable.RowHighlighted, "#profiles")
-    def describe_profile(self, message: LineTable.RowHighlighted) -> None:
-        self._about(self.entries.get(message.key) if message.key is not None else None)
-
-    def _about(self, entry: Entry | None) -> None:
-        """The highlighted profile as ``uet profiles list`` describes it."""
-        checked = self.checked.get(entry.key) if entry is not None else None
-        if entry is None or checked is None:
-            self.query_one("#about", Static).update("")
-            return
-        if checked.problems:
-            first = checked.problems[0]
-            text = f"{MARK} {len(checked.problems)} problem(s); line {first.line}: {first.message}"
-        else:
-            text = f"extends {checked.extends} · " if checked.extends else ""
-            text += checked.description or ""
-        self.query_one("#about", Static).update(text)
-
     def _highlighted(self) -> Entry | None:
-        key = self.query_one("#profiles", LineTable).cursor_key
-        return self.entries.get(key) if key is not None else None
+        return self.query_one(ProfileList).highlighted
 
-    @on(LineTable.RowSelected, "#profiles")
-    def open_selected(self, message: LineTable.RowSelected) -> None:
-        entry = self.entries.get(message.key)
-        if entry is not None:
-            self._guard(lambda: self.open_entry(entry))
+    @on(ProfileList.ProfileSelected)
+    def open_selected(self, message: ProfileList.ProfileSelected) -> None:
+        self._guard(lambda: self.open_entry(message.entry))
 
     def _guard(self, then: Callable[[], object]) -> None:
         """Run ``then`` now, or after the user agrees to drop unsaved text."""
@@ -324,30 +247,12 @@ class ProfilesScreen(Screen[None]):
         self._title()
 
     def _show_problems(self, problems: list[Problem]) -> None:
-        self.problems = problems
         self.query_one(YamlEditor).mark_lines(p.line for p in problems if p.line is not None)
-        table = self.query_one("#problems", LineTable)
-        table.set_rows([(str(i), p) for i, p in enumerate(problems)])
-        table.border_title = f"Problems ({len(problems)})" if problems else "Problems (none)"
-        if not problems:
-            self.query_one("#detail", Static).update("")
+        self.query_one(ProblemList).show_problems(problems)
 
-    def _problem_cells(self, problem: Problem) -> tuple[str, str]:
-        line = f"{MARK} {problem.line}" if problem.line is not None else MARK
-        return (line, f"{problem.field}: {problem.message}" if problem.field else problem.message)
-
-    @on(LineTable.RowHighlighted, "#problems")
-    def describe_problem(self, message: LineTable.RowHighlighted) -> None:
-        problem = self.problems[int(message.key)] if message.key is not None and self.problems else None
-        self.query_one("#detail", Static).update(self._describe(problem) if problem else "")
-
-    def _describe(self, problem: Problem) -> str:
-        where = f"line {problem.line}" + (f", column {problem.column}" if problem.column else "") if problem.line else ""
-        return " · ".join(part for part in (where, problem.field or "", problem.message) if part)
-
-    @on(LineTable.RowSelected, "#problems")
-    def jump_to_problem(self, message: LineTable.RowSelected) -> None:
-        problem = self.problems[int(message.key)]
+    @on(ProblemList.ProblemSelected)
+    def jump_to_problem(self, message: ProblemList.ProblemSelected) -> None:
+        problem = message.problem
         editor = self.query_one(YamlEditor)
         if problem.line is not None:
             editor.go_to_line(problem.line, problem.column)
@@ -468,7 +373,7 @@ class ProfilesScreen(Screen[None]):
     def _after_write(self, entry: Entry, text: str) -> None:
         self.current = entry
         self.saved_text = text
-        self._fill_list(select=entry.key)
+        self.query_one(ProfileList).fill(select=entry.key)
         self.watch_file(entry.path)
         self._title()
 
@@ -483,7 +388,7 @@ class ProfilesScreen(Screen[None]):
             text = project_copy(entry.path.read_text(encoding="utf-8"))
             if self._write(target, text):
                 copied = Entry(entry.name, target, "local", True)
-                self._fill_list(select=copied.key)
+                self.query_one(ProfileList).fill(select=copied.key)
                 self.open_entry(copied)
                 self.notify(f"copied to {target.relative_to(self.root)}: it now replaces the built-in {entry.name}")
 
@@ -561,6 +466,6 @@ class ProfilesScreen(Screen[None]):
 
     def action_back(self) -> None:
         if self.focused is self.query_one(YamlEditor):
-            self.query_one("#profiles", LineTable).focus()
+            self.query_one(ProfileList).focus()
             return
         self._guard(self.app.pop_screen)
