@@ -8,6 +8,11 @@ file it will be saved as; only a valid profile is saved, an invalid one can be k
 reported and the user chooses to reload it or keep their text. The preview generates, without
 writing anything, the workstreams bootstrap would write for this project from the text being
 edited.
+
+The list of files and the problems pane are widgets of their own (``tui.widgets.profile_list``,
+``tui.widgets.problem_list``) that only say what the user chose; this screen holds the editor
+and the file on disk, and decides what a choice does. Listing, checking and previewing files
+are engine functions (``engine.profile_files``).
 """
 
 from __future__ import annotations
