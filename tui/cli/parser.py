@@ -5,6 +5,7 @@ of ``tui.cli`` and is imported only when it runs, so ``uet --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -196,22 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The module of each command group (under ``tui.cli``); a command not named runs in ``run``.
+GROUPS = {
+    "runs": "read", "status": "read", "logs": "read", "schemas": "schemas",
+    "patches": "patch", "patch": "patch", "costs": "patch", "gc": "patch", "profiles": "profiles",
+    "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo",
+}
+
+
 def handler(command: str) -> Callable[[argparse.Namespace], int]:
     """The function that carries out ``command``; its module is imported here, not before."""
-    if command in ("runs", "status", "logs"):
-        from tui.cli import read as module
-    elif command == "schemas":
-        from tui.cli import schemas as module  # type: ignore[no-redef]
-    elif command in ("patches", "patch", "costs", "gc"):
-        from tui.cli import patch as module  # type: ignore[no-redef]
-    elif command == "profiles":
-        from tui.cli import profiles as module  # type: ignore[no-redef]
-    elif command == "tui":
-        from tui.cli import dashboard as module  # type: ignore[no-redef]
-    elif command == "bootstrap":
-        from tui.cli import bootstrap as module  # type: ignore[no-redef]
-    elif command == "demo":
-        from tui.cli import demo as module  # type: ignore[no-redef]
-    else:
-        from tui.cli import run as module  # type: ignore[no-redef]
+    module = importlib.import_module(f"tui.cli.{GROUPS.get(command, 'run')}")
     return getattr(module, "cmd_" + command.lstrip("_"))
