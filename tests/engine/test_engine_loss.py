@@ -168,17 +168,23 @@ def test_engine_loss_does_not_spend_the_steps_retries(project: Project) -> None:
     assert "2 of 2 attempts used" in (project.status(run_id)["steps"][0].get("reason") or "")
 
 
-def test_a_step_that_keeps_killing_its_engine_fails_after_the_bound(project: Project) -> None:
-    workstream = killer(project, 99)
-    engine, run_id = project.start(workstream)
-    engine.communicate(timeout=60)
-    assert engine.returncode == -signal.SIGKILL
+def resume_until_the_bound(project: Project, run_id: str) -> None:
+    """Resume a run whose step kills its engine each time: every resume but the last dies with
+    its engine, the last fails the step (exit 1), and each resume made exactly one attempt."""
     for _ in range(MAX_ENGINE_LOSSES - 1):
         resumed = project.uet("resume", "--plain", run_id, timeout=60)
         assert resumed.returncode == -signal.SIGKILL, resumed.stdout + resumed.stderr
     final = project.uet("resume", "--plain", run_id, timeout=60)
     assert final.returncode == 1, final.stdout + final.stderr
     assert project.read("attempts.log").split() == [str(n) for n in range(1, MAX_ENGINE_LOSSES + 1)]
+
+
+def test_a_step_that_keeps_killing_its_engine_fails_after_the_bound(project: Project) -> None:
+    workstream = killer(project, 99)
+    engine, run_id = project.start(workstream)
+    engine.communicate(timeout=60)
+    assert engine.returncode == -signal.SIGKILL
+    resume_until_the_bound(project, run_id)
     step = project.status(run_id)["steps"][0]
     assert step["state"] == "failed"
     assert f"the engine was lost {MAX_ENGINE_LOSSES} times in a row" in (step.get("reason") or ""), step
@@ -195,12 +201,7 @@ def test_an_attempt_the_engine_died_before_recording_still_counts_as_a_loss(proj
     """)
     engine, run_id = project.start(workstream)
     engine.communicate(timeout=60)
-    for _ in range(MAX_ENGINE_LOSSES - 1):
-        resumed = project.uet("resume", "--plain", run_id, timeout=60)
-        assert resumed.returncode == -signal.SIGKILL, resumed.stdout + resumed.stderr
-    final = project.uet("resume", "--plain", run_id, timeout=60)
-    assert final.returncode == 1, final.stdout + final.stderr
-    assert project.read("attempts.log").split() == [str(n) for n in range(1, MAX_ENGINE_LOSSES + 1)]
+    resume_until_the_bound(project, run_id)
     attempts = db_query(project, "SELECT number, state FROM attempts ORDER BY number")
     assert attempts == [(n, "crashed") for n in range(1, MAX_ENGINE_LOSSES + 1)]
     assert f"the engine was lost {MAX_ENGINE_LOSSES} times" in (project.status(run_id)["steps"][0].get("reason") or "")
