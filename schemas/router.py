@@ -169,9 +169,30 @@ class Price(Strict):
     cached_input: float | None = Field(None, ge=0, description="Default: the input price.")
 
 
+AgentFamily = Literal["claude", "codex", "gemini", "aider", "opencode"]
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
 class ToolSpec(Strict):
     adapter: Literal["subprocess", "python", "sim"] = "subprocess"
-    command: Argv | None = Field(None, description="argv template for steps routed here without `run`.")
+    agent: AgentFamily | None = Field(
+        None, description="The AI coding agent this tool runs: UET builds its command line, gives every attempt "
+                          "its own home, passes the prompt and reads its stream (final message, tokens, cost).")
+    command: Argv | None = Field(
+        None, description="argv template for steps routed here without `run`: {root}, {prompt}, {prompt_file}, "
+                          "{model} and the step's own placeholders. An agent tool without one uses its family's.")
+    stdin: Literal["prompt"] | None = Field(None, description="prompt: the step's prompt is the tool's stdin.")
+    args: list[Annotated[str, Field(max_length=10_000)]] = Field(
+        default_factory=list, max_length=200, description="Extra arguments appended to an agent's command line.")
+    base_url: str | None = Field(
+        None, pattern=r"^https?://[^\s]+$", max_length=2000,
+        description="The model API's address for an agent tool (a proxy, a local model server).")
+    env_passthrough: list[Annotated[str, Field(pattern=ENV_NAME, max_length=200)]] = Field(
+        default_factory=list, max_length=100,
+        description="Variables of UET's environment the tool receives (API keys). An agent tool receives only "
+                    "these, PATH, locale and its own; their values are masked in its log.")
+    version_args: list[str] = Field(default_factory=lambda: ["--version"], max_length=10,
+                                    description="Arguments that make the executable print its version (uet tools).")
     executable: str | None = Field(None, description="Program that must be on PATH (default: command[0]).")
     callable: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
     sim: SimSpec | None = None
@@ -196,6 +217,8 @@ class ToolSpec(Strict):
             raise ValueError("a sim tool needs a `sim:` section")
         if self.adapter == "python" and self.callable is None:
             raise ValueError("a python tool needs `callable: module:function`")
+        if self.agent is not None and self.adapter != "subprocess":
+            raise ValueError("an agent tool runs its CLI: its adapter is subprocess")
         return self
 
 

@@ -36,6 +36,9 @@ BUILT_IN_PLACEHOLDERS = ("root", "run", "step", "attempt")
 #: (the engine is benchmarked at 100,000). A matrix multiplies: ten keys of ten values would be
 #: ten billion steps, so its size is computed before anything is expanded.
 MAX_STEPS = 250_000
+#: The longest prompt a step may hold (the rendered prompt is bounded separately, when upstream
+#: outputs are put into it).
+MAX_PROMPT_CHARS = 100_000
 
 AttemptOutcome = Literal["failed", "timed_out", "crashed"]
 
@@ -95,6 +98,17 @@ def matrix_size(sizes: list[int]) -> str:
     return f"{shown} ({' × '.join(map(str, sizes))})" if 1 < len(sizes) <= 8 else shown
 
 
+def _inside(what: str, value: str) -> str:
+    """A path relative to the project (or step) folder that cannot leave it."""
+    if "\0" in value:
+        raise ValueError(f"{what} holds a NUL character")
+    if value.startswith("/"):
+        raise ValueError(f"{value!r} is absolute: {what} is relative to the project root")
+    if ".." in value.replace("\\", "/").split("/"):
+        raise ValueError(f"{value!r} climbs out with '..': {what} must stay inside the project")
+    return value
+
+
 class RetryPolicy(Strict):
     """How a failed attempt is tried again: exponential backoff with full jitter, by outcome."""
 
@@ -143,6 +157,17 @@ class Step(Strict):
     id: str = Field(pattern=STEP_ID, max_length=200)
     kind: str = Field("task", pattern=NAME, max_length=64, description="Capability the step needs.")
     description: str | None = Field(None, max_length=2000)
+    prompt: str | None = Field(
+        None, max_length=MAX_PROMPT_CHARS,
+        description="The task for the step's tool (an AI agent's instructions), a template: {steps.ID.output} "
+                    "(an upstream step's output), {gate.feedback} (a fix round's gate failure), {description}, "
+                    "{root}, {run}, {step}, {attempt} and matrix keys; {{ and }} are literal braces.")
+    context: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default_factory=list, max_length=200,
+        description="Files or globs (relative to the project root) the task is about: named to the agent.")
+    output_file: str | None = Field(
+        None, max_length=4096, description="A file (relative to the step's working directory) whose text is the "
+                                           "step's output, instead of its final message or last output.")
     run: Argv | None = Field(None, description="Command to run (argv list, or a string split like a shell line).")
     call: str | None = Field(
         None,
@@ -191,6 +216,18 @@ class Step(Strict):
             if "\0" in text:
                 raise ValueError(f"the value of {name} holds a NUL character, which no environment can hold")
         return value
+
+    @field_validator("context", mode="after")
+    @classmethod
+    def _relative_context(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            _inside("a context entry", entry)
+        return value
+
+    @field_validator("output_file")
+    @classmethod
+    def _relative_output(cls, value: str | None) -> str | None:
+        return None if value is None else _inside("`output_file`", value)
 
     @field_validator("cwd")
     @classmethod
