@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine import prompts
 from engine.documents import validate_document
 from engine.errors import Problem, ValidationFailed
 from engine.toolconfig import load_router_config
@@ -116,7 +117,7 @@ def _placeholder_typos(step: Step, index: int) -> Iterator[tuple[Loc, str]]:
     texts: list[tuple[Loc, str]] = [(("run", i), arg) for i, arg in enumerate(step.run or ()) if "{" in arg]
     texts += [(("env", name), value) for name, value in step.env.items() if "{" in value]
     texts += [(("cwd",), step.cwd)] if step.cwd and "{" in step.cwd else []
-    known = [*BUILT_IN_PLACEHOLDERS, *(step.matrix or ())] if texts else []
+    known = [*BUILT_IN_PLACEHOLDERS, "description", *(step.matrix or ())] if texts else []
     for loc, text in texts:
         for name in dict.fromkeys(PLACEHOLDER.findall(text)):
             if name in known:
@@ -126,6 +127,50 @@ def _placeholder_typos(step: Step, index: int) -> Iterator[tuple[Loc, str]]:
                 yield (("steps", index, *loc),
                        f"{{{name}}} is no placeholder of this step and is passed on as written; "
                        f"did you mean {{{hint[0]}}}?")
+
+
+def _upstream(sid: str, graph: dict[str, list[str]], wanted: set[str]) -> set[str]:
+    """The steps above ``sid`` (through ``needs``); the walk stops once every ``wanted`` one is
+    found, so a prompt that names its direct needs costs little in a large DAG."""
+    found: set[str] = set()
+    stack = list(graph.get(sid, ()))
+    while stack and not wanted <= found:
+        parent = stack.pop()
+        if parent in found:
+            continue
+        found.add(parent)
+        stack.extend(graph.get(parent, ()))
+    return found
+
+
+def _prompt_problems(workstream: Workstream, planned: list[PlannedStep], graph: dict[str, list[str]],
+                     ids: set[str], where: Any, located: Located | None) -> list[Problem]:
+    """Placeholders of prompts that name nothing, or an output that will not exist when the
+    step starts; each reported once per template, at the placeholder's own line and column."""
+    problems: list[Problem] = []
+    reported: set[tuple[int, str]] = set()
+    for item in planned:
+        text = item.spec.get("prompt")
+        if text is None:
+            continue
+        step = workstream.steps[item.source_index]
+        uses = set(item.spec.get("uses", ()))
+        upstream = _upstream(item.id, graph, uses) if uses else set()
+        simple = [*prompts.PROMPT_NAMES, *(step.matrix or ())]
+        for found in prompts.check(text, simple=simple, step_ids=ids, upstream=upstream, has_gate=step.gate is not None):
+            key = (item.source_index, found.message)
+            if key in reported:
+                continue
+            reported.add(key)
+            loc: Loc = ("steps", item.source_index, "prompt")
+            written = step.prompt or ""
+            if located is not None and found.token in written:
+                nth = written[: written.find(found.token)].count(found.token)
+                line, column = located.position_in(loc, found.token, nth)
+                problems.append(Problem(found.message, located.file, line, column, render_loc(loc)))
+            else:
+                problems.append(where(loc, found.message))
+    return problems
 
 
 def _executable_problem(argv0: str, cwd: Path, found: dict[str, str | None]) -> str | None:
@@ -225,6 +270,12 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
                     problems.append(where(("steps", index, "cwd"), problem))
         if step.params:
             spec["params"] = {k: substitute(v, values) if isinstance(v, str) else v for k, v in step.params.items()}
+        if step.prompt is not None:
+            matrix_values = {k: v for k, v in values.items() if k != "root"}
+            text = spec["prompt"] = prompts.fill_matrix(step.prompt, matrix_values)
+            uses = prompts.referenced_steps(text)
+            if uses:
+                spec["uses"] = uses
         if step.matrix is not None:
             spec["vars"] = {k: v for k, v in values.items() if k != "root"}
             spec["template"] = step.id
@@ -244,6 +295,10 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
             hint = difflib.get_close_matches(step.tool, sorted(router.tools), n=1)
             problems.append(where(("steps", index, "tool"), f"unknown tool {step.tool!r}" + (
                 f"; did you mean {hint[0]!r}?" if hint else f"; known tools: {', '.join(sorted(router.tools)) or 'none'}")))
+        if step.tool is not None and step.tool in router.tools and router.tools[step.tool].agent is not None \
+                and step.prompt is None and step.description is None and step.run is None:
+            problems.append(where(("steps", index), f"step {step.id!r} goes to the agent {step.tool!r} but gives it "
+                                  "no task: add a `prompt` (or a `description`)"))
         if step.gate is not None and step.gate not in workstream.gates:
             problems.append(where(("steps", index, "gate"), f"unknown gate {step.gate!r}; define it under `gates:`"))
         warnings.extend(where(loc, message) for loc, message in _placeholder_typos(step, index))
@@ -268,6 +323,8 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
                 problems.append(where(("steps", index, "kind"),
                                       f"no tool can do kind {step.kind!r}: give the step `run`, `call` or `tool`, "
                                       "or add a tool with this capability to .uet/router.yaml"))
+
+    problems.extend(_prompt_problems(workstream, planned, graph, set(seen), where, located))
 
     if not problems:
         sorter = graphlib.TopologicalSorter(graph)

@@ -139,6 +139,9 @@ class Router:
                 return Blocked(reason, until=min(wake)), None
             return Blocked(f"no usable tool ({reason})", final=True), None
         chosen = self._pick(key, usable, names, strategy)
+        if skipped:  # only what was passed over on the way to the chosen one is news
+            before = set(names[: names.index(chosen)])
+            skipped = {name: why for name, why in skipped.items() if name in before}
         breaker = self.breaker(chosen)
         _admitted, change = breaker.acquire(now)
         tool_spec = self.config.tools.get(chosen)

@@ -9,7 +9,8 @@ stop the store's writer and leave the run half recorded. So:
 * token counts are integers from 0 to ``MAX_TOKENS``;
 * dollars are finite numbers from 0 to ``MAX_USD``;
 * exit codes lie in the range a process can have (``EXIT_CODE_MIN`` to ``EXIT_CODE_MAX``);
-* a model name is text of at most ``MAX_MODEL_CHARS`` characters.
+* a model name is text of at most ``MAX_MODEL_CHARS`` characters;
+* an attempt's output is text of at most ``MAX_OUTPUT_CHARS`` characters (cut, said so).
 
 A value outside its bound becomes unknown (None), never zero, since zero would be a claim the
 tool did not make, and the attempt gets a warning event naming the field and the value's
@@ -35,6 +36,9 @@ MAX_TOKENS = 10**15
 MAX_USD = 1e9
 MAX_MODEL_CHARS = 200
 MAX_ERROR_CHARS = 2000
+#: What an attempt answered (an agent's final message): 256 KiB is kept, the log has it whole.
+MAX_OUTPUT_CHARS = 256 * 1024
+OUTPUT_CUT = "\n[output cut at 256 KiB; the step's log has all of it]"
 #: How much of a bad value the warning quotes.
 PREVIEW_CHARS = 40
 
@@ -158,6 +162,9 @@ def _fine(result: ExecutionResult) -> bool:
     error = result.error
     if error is not None and (type(error) is not str or len(error) > MAX_ERROR_CHARS or not _storable(error)):
         return False
+    output = result.output
+    if output is not None and (type(output) is not str or len(output) > MAX_OUTPUT_CHARS or not _storable(output)):
+        return False
     tail = result.output_tail
     return type(tail) is str and len(tail) <= TAIL_CHARS and _storable(tail)
 
@@ -207,4 +214,8 @@ def checked(result: ExecutionResult) -> tuple[ExecutionResult, tuple[Dropped, ..
                                  MAX_ERROR_CHARS)
     tail = result.output_tail if isinstance(result.output_tail, str) else ""
     changes["output_tail"] = _text(tail[-TAIL_CHARS:], TAIL_CHARS)
+    if result.output is not None:
+        output = result.output if isinstance(result.output, str) else repr(result.output)
+        changes["output"] = (_text(output[: MAX_OUTPUT_CHARS - len(OUTPUT_CUT)], MAX_OUTPUT_CHARS) + OUTPUT_CUT
+                             if len(output) > MAX_OUTPUT_CHARS else _text(output, MAX_OUTPUT_CHARS))
     return result.replace(**changes), tuple(dropped)

@@ -50,6 +50,28 @@ class Located:
     data: Any
     file: str
     marks: dict[Loc, tuple[int, int]]
+    text: str = ""  # the document's text, to place a problem inside a long value (a prompt's placeholder)
+
+    def position_in(self, loc: Loc, needle: str, nth: int = 0) -> tuple[int | None, int | None]:
+        """The line and column of ``needle`` at or after the value at ``loc`` (its ``nth``
+        occurrence there, counted from 0, as written in the file); the value's own position
+        when it is not written there as it is (an escaped, quoted string)."""
+        line, column = self.position(loc)
+        if line is None or column is None or not self.text:
+            return line, column
+        start = 0
+        for _ in range(line - 1):
+            start = self.text.find("\n", start) + 1
+            if start == 0:
+                return line, column
+        found = start + column - 2
+        for _ in range(nth + 1):
+            found = self.text.find(needle, found + 1)
+            if found < 0:
+                break
+        if found < 0:
+            return line, column
+        return _line_column(self.text, found)
 
     def problem(self, message: str, loc: Loc = (), field: str | None = None) -> Problem:
         line, column = self.position(loc)
@@ -223,7 +245,7 @@ def _located(loader: yaml.SafeLoader, text: str, file: str) -> Located:
         raise _fail(file, "the file holds no document: a YAML mapping is expected", 1, 1)
     builder = _Builder(loader, file)
     data = builder.build(node, (), 0)
-    return Located(data, file, builder.marks)
+    return Located(data, file, builder.marks, text)
 
 
 @contextmanager

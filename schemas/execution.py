@@ -40,6 +40,14 @@ class ExecutionRequest:
     grace: float = 5.0
     log_path: str | None = None
     success_codes: tuple[int, ...] = (0,)
+    #: A file given to the tool as stdin (its prompt); None: /dev/null, never an open pipe.
+    stdin_path: str | None = None
+    #: Whole lines between the tool's output and its log (engine.agents.stream.LineStream):
+    #: secrets masked, an agent's stream made readable. None: the output goes to the log as it is.
+    stream: Any = None
+    #: The tool gets only PATH, locale, TERM, proxy and certificate variables of UET's
+    #: environment, and its own (``env``); an agent's, whose keys are passed through by name.
+    clean_env: bool = False
 
     def __post_init__(self) -> None:
         if self.attempt < 1:
@@ -62,6 +70,8 @@ class ExecutionResult:
     output_tail: str = ""
     tokens_cached: int | None = None
     usd: float | None = None
+    #: What the attempt answered (an agent's final message); bounded by engine.toolvalues.
+    output: str | None = None
 
     @property
     def tokens(self) -> int | None:

@@ -96,6 +96,10 @@ class AttemptRecord(Record):
     model: str | None = None
     tokens_cached: int | None = None
     pid: int | None = Field(None, description="Process group leader of a subprocess attempt.")
+    duration: float | None = Field(None, description="Seconds the tool ran; set once it finished.")
+    output: str | None = Field(
+        None, description="What the attempt answered: an agent's final message, the file its step names, or "
+                          "the last block of its output; at most 256 KiB (the log has the rest).")
 
 
 class EventRecord(Record):

@@ -212,11 +212,18 @@ def _m0004_costs_on_attempts(db: SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _m0005_attempt_output(db: SqliteDatabase) -> None:
+    # What an attempt answered (an agent's final message): shown with the step and fed to the
+    # prompts of the steps after it.
+    db.execute_sql("ALTER TABLE attempts ADD COLUMN output TEXT")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "core tables", _m0001_core),
     (2, "patch ledger, gate results, costs", _m0002_ledger),
     (3, "the diff a patch was applied as", _m0003_applied_diff),
     (4, "costs read from attempts", _m0004_costs_on_attempts),
+    (5, "what each attempt answered", _m0005_attempt_output),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -18,8 +18,8 @@ STEP_ROW_SQL = (
 )
 ATTEMPT_ROW_SQL = (
     "INSERT OR REPLACE INTO attempts (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, "
-    "exit_code, log_path, error, tokens_in, tokens_out, usd, model, pid, tokens_cached, duration) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "exit_code, log_path, error, tokens_in, tokens_out, usd, model, pid, tokens_cached, duration, output) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -46,14 +46,16 @@ def attempt_row(
     pid: int | None = None,
     tokens_cached: int | None = None,
     duration: float | None = None,
+    output: str | None = None,
 ) -> RowImage:
     """An attempt's row. ``duration`` (seconds the tool ran) is set once the attempt finished
-    after really running a tool; such rows are what the ``costs`` view lists."""
+    after really running a tool; such rows are what the ``costs`` view lists. ``output`` is
+    what the attempt answered (an agent's final message; see ``engine.outputs``)."""
     return RowImage(
         ATTEMPT_ROW_SQL,
         (run_id, step_id, number),
         (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, exit_code, log_path, error,
-         tokens_in, tokens_out, usd, model, pid, tokens_cached, duration),
+         tokens_in, tokens_out, usd, model, pid, tokens_cached, duration, output),
     )
 
 

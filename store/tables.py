@@ -82,6 +82,7 @@ class Attempt(Base):
     pid = IntegerField(null=True)
     tokens_cached = IntegerField(null=True)
     duration = FloatField(null=True)
+    output = TextField(null=True)
 
     class Meta:
         table_name = "attempts"

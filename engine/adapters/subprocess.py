@@ -10,7 +10,8 @@ cuts what is left of it to that); once the leader has exited, whether on its own
 anything of the attempt still alive is killed and reaped before the attempt ends.
 
 Output (stdout and stderr merged) comes through a pipe read on the event loop: each chunk goes
-to the attempt's log file, which is created only when the first byte arrives (a silent tool
+(through the request's ``stream``, when it has one: whole lines, secrets masked, an agent's
+stream made readable) to the attempt's log file, which is created only when the first byte arrives (a silent tool
 costs no file), to ``on_output``, and to a bounded tail. After the leader exits and its group
 is killed, the pipe is drained for at most ``DRAIN_SECONDS``, so a grandchild that escaped into
 its own session and kept stdout open cannot hold the attempt up.
@@ -32,6 +33,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
 
 from engine.adapters.base import TAIL_CHARS, CancelToken, OutputCallback
 from engine.reaper import MARKER, AttemptTree, attempt_marker, become_subreaper
@@ -50,8 +52,9 @@ class _Output:
     error re-raised once the process is dealt with.
     """
 
-    def __init__(self, log_path: str | None, on_output: OutputCallback | None) -> None:
+    def __init__(self, log_path: str | None, on_output: OutputCallback | None, stream: Any = None) -> None:
         self.log_path = log_path
+        self.stream = stream
         self.log: int | None = None
         self.on_output = on_output
         self.callback_error: BaseException | None = None
@@ -59,6 +62,14 @@ class _Output:
         self._decoder: codecs.IncrementalDecoder | None = None  # made on the first bytes, if anyone listens
 
     def feed(self, data: bytes) -> None:
+        if self.stream is not None:
+            data = self.stream.feed(data)
+            if data:
+                self._write(data)
+        else:
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
         if self.log_path is not None:
             if self.log is None:
                 self.log = _open_log(self.log_path)
@@ -73,9 +84,14 @@ class _Output:
 
     def note(self, text: str) -> None:
         """A line of our own in the log (why the tool could not start)."""
-        self.feed(f"uet: {text}\n".encode())
+        self._write(f"uet: {text}\n".encode())
 
     def finish(self) -> str:
+        if self.stream is not None:
+            stream, self.stream = self.stream, None
+            rest = stream.finish()
+            if rest:
+                self._write(rest)
         if self._decoder is not None:
             self._emit(self._decoder.decode(b"", final=True))
         if self.log is not None:
@@ -152,6 +168,9 @@ class _Child:
 
 
 _which: dict[tuple[str, str], str] = {}
+#: What a tool with a clean environment keeps of UET's (see ExecutionRequest.clean_env).
+_KEPT = frozenset({"PATH", "LANG", "LANGUAGE", "TERM", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY",
+                   "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "NODE_EXTRA_CA_CERTS"})
 _cwd_cache: dict[str, str] = {}
 _environ: tuple[int, dict[str, str]] | None = None
 
@@ -194,10 +213,14 @@ def _here(cwd: str) -> bool:
 
 
 def _spawn(request: ExecutionRequest, out_fd: int, here: bool) -> _Child:
-    """Start the child in its own session with stdout and stderr on ``out_fd``; ``here`` says
+    """Start the child in its own session with stdout and stderr on ``out_fd`` and stdin from
+    the request's ``stdin_path`` (else /dev/null); ``here`` says
     whether ``request.cwd`` is this process's working directory. The attempt's marker goes into
     its environment last, so a step cannot set it."""
-    env = {**_base_env(), **request.env, MARKER: attempt_marker(request.run_id, request.step_id, request.attempt)}
+    base = _base_env()
+    if request.clean_env:
+        base = {name: value for name, value in base.items() if name in _KEPT or name.startswith("LC_")}
+    env = {**base, **request.env, MARKER: attempt_marker(request.run_id, request.step_id, request.attempt)}
     argv = request.argv or []
     if here:
         program = _resolve(argv[0], env)
@@ -208,15 +231,20 @@ def _spawn(request: ExecutionRequest, out_fd: int, here: bool) -> _Child:
             argv,
             env,
             file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 0, request.stdin_path or os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_DUP2, out_fd, 1),
                 (os.POSIX_SPAWN_DUP2, out_fd, 2),
             ],
             setsid=True,
         )
         return _Child(pid)
-    popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out_fd, stderr=subprocess.STDOUT,
-                             cwd=request.cwd, env=env, start_new_session=True, close_fds=True)
+    stdin = os.open(request.stdin_path, os.O_RDONLY | os.O_CLOEXEC) if request.stdin_path else subprocess.DEVNULL
+    try:
+        popen = subprocess.Popen(argv, stdin=stdin, stdout=out_fd, stderr=subprocess.STDOUT,
+                                 cwd=request.cwd, env=env, start_new_session=True, close_fds=True)
+    finally:
+        if stdin != subprocess.DEVNULL:
+            os.close(stdin)
     return _Child(popen.pid, popen)
 
 
@@ -255,7 +283,7 @@ async def run_subprocess(
     start = time.monotonic()
     if cancel.is_set():
         return _result(start, "canceled", None, "canceled before start")
-    output = _Output(request.log_path, on_output)
+    output = _Output(request.log_path, on_output, request.stream)
     # A child started in our own working directory needs no check (it is where we are).
     here = _here(request.cwd)
     if not here and not os.path.isdir(request.cwd):

@@ -78,8 +78,9 @@ def with_catalog(data: Any) -> Any:
         tools = {}
     if not isinstance(tools, dict):
         return data
-    merged = {name: spec for name, spec in definitions().items() if name not in tools}
-    merged.update(tools)
+    # The file's tools first: where a kind is routed by capability, they come before the agents.
+    merged = dict(tools)
+    merged.update((name, spec) for name, spec in definitions().items() if name not in tools)
     return {**data, "tools": merged}
 
 

@@ -86,13 +86,18 @@ def decide(root: Path) -> Decision:
 
 
 def confine(request: ExecutionRequest, scratch: Scratch, *, network: bool,
-            readable: tuple[Path, ...] = ()) -> ExecutionRequest:
+            readable: tuple[Path, ...] = (), home: Path | None = None) -> ExecutionRequest:
     """``request`` with its argv run inside the sandbox: writable only ``scratch``'s checkout
-    (and a private /tmp), the user's repository hidden but for its objects, ``readable`` shown
-    read-only. The trusted git dir beside the checkout is never shown."""
+    (and a private /tmp, and the attempt's own ``home`` when it has one, which is then its
+    HOME), the user's repository hidden but for its objects, ``readable`` shown read-only. The
+    trusted git dir beside the checkout is never shown."""
     assert request.argv is not None
     env = sandbox_env(request.env)
-    confinement = Confinement(writable=(scratch.work,), repository=scratch.repository, objects=scratch.objects,
+    writable: tuple[Path, ...] = (scratch.work,)
+    if home is not None:
+        env["HOME"] = str(home)
+        writable += (home,)
+    confinement = Confinement(writable=writable, repository=scratch.repository, objects=scratch.objects,
                               readable=readable, network=network)
     argv = wrap(request.argv, request.cwd, confinement, env)
     return dataclasses.replace(request, argv=argv, env=env)

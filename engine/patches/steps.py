@@ -113,9 +113,13 @@ class PatchSteps:
 
     async def attempt(self, sid: str, number: int, spec: dict[str, Any], request: ExecutionRequest,
                       operate: Any, cancel: CancelToken, diff_output: bool,
-                      network: bool = False) -> tuple[ExecutionResult, PatchInfo | None]:
+                      network: bool = False, task: Any = None,
+                      propose: bool = True) -> tuple[ExecutionResult, PatchInfo | None]:
         """One attempt. ``network``: whether the sandbox has the network (the step's or its
-        tool's ``network``)."""
+        tool's ``network``). ``task(request, workdir, feedback)`` gives the request with its
+        prompt and the ``Prepared`` task (engine.agents.task), once the copy exists. With
+        ``propose`` False (an agent's plan or review step) the copy only contains the tool: a
+        change it made is discarded, with a warning."""
         if self.base is None:
             error = f"`produces: patch` needs a git repository with at least one commit at {self.root}"
             return ExecutionResult(outcome="failed", error=error), None
@@ -125,6 +129,7 @@ class PatchSteps:
         fix = self.rounds.get(sid)
         work = self.worktree(sid, number)
         keep = False
+        prepared = None
         try:
             try:
                 scratch = await asyncio.to_thread(make_scratch, self.root, work, self.base)
@@ -133,8 +138,14 @@ class PatchSteps:
                 before = await asyncio.to_thread(fingerprint, self.root)
             except GitError as exc:
                 return ExecutionResult(outcome="failed", error=f"cannot prepare the scratch copy: {exc}"), None
-            request = self._request(request, fix, scratch, decision, network)
+            if task is not None:
+                request, prepared = task(request, str(self.workdir(sid, number)), fix.previous.feedback if fix else "")
+            request = self._request(request, fix, scratch, decision, network, prepared)
             result = await operate(request)
+            if prepared is not None:
+                result = await asyncio.to_thread(_conclude, result, prepared, str(self.workdir(sid, number)))
+                for field, message in prepared.warnings:
+                    self._event("attempt.warning", sid, attempt=number, field=field, reason=message)
             deadline = time.monotonic() + (request.timeout or GIT_TIMEOUT_SECONDS)
             captured: Captured | None = None
             refused: str | None = None
@@ -149,8 +160,20 @@ class PatchSteps:
                 return result.replace(outcome="failed", error=touched), None
             if result.outcome != "succeeded":
                 return result, None
+            if not propose:
+                if captured is not None or refused is not None:
+                    files = len(captured.files) if captured is not None else "some"
+                    message = (f"the step changed {files} file(s) in its copy; discarded: only a step with "
+                               "`produces: patch` proposes changes")
+                    append_log(request.log_path, message)
+                    self._event("attempt.warning", sid, attempt=number, field="changes", reason=message)
+                return result, None
             if refused is not None:
                 return result.replace(outcome="failed", error=refused), None
+            if captured is None and prepared is not None and prepared.agent is not None:
+                error = "no change: the agent ended without changing any file"
+                append_log(request.log_path, error)
+                return result.replace(outcome="failed", error=error), None
             if captured is None:
                 if fix is not None:
                     statements, event = move(fix.previous.patch_id, self.run_id, sid, P.GATE_FAILED, P.REJECTED,
@@ -166,9 +189,11 @@ class PatchSteps:
         finally:
             if not keep:
                 await asyncio.to_thread(remove_scratch, self.root, work)
+            if task is not None:
+                await asyncio.to_thread(_cleanup, prepared)
 
     def _request(self, request: ExecutionRequest, fix: FixRound | None, scratch: Scratch, decision: Decision,
-                 network: bool) -> ExecutionRequest:
+                 network: bool, prepared: Any = None) -> ExecutionRequest:
         """The request as it runs: a fix round's feedback named, and in the sandbox when contained."""
         env = dict(request.env)
         if fix is not None:
@@ -181,7 +206,11 @@ class PatchSteps:
         if not decision.contained:
             return request
         readable = (Path(fix.feedback_path),) if fix is not None else ()
-        return confine(request, scratch, network=network, readable=readable)
+        home = None
+        if prepared is not None:
+            readable += (Path(prepared.prompt_file),)
+            home = Path(prepared.home)
+        return confine(request, scratch, network=network, readable=readable, home=home)
 
     def _capture(self, scratch: Scratch, request: ExecutionRequest, result: ExecutionResult, spec: dict[str, Any],
                  diff_output: bool, deadline: float) -> Captured | None:
@@ -239,6 +268,18 @@ class PatchSteps:
         info.gate_passed = outcome.passed
         info.feedback = outcome.feedback
         return info
+
+
+def _conclude(result: ExecutionResult, prepared: Any, workdir: str) -> ExecutionResult:
+    from engine.agents.task import conclude
+
+    return conclude(result, prepared, workdir)
+
+
+def _cleanup(prepared: Any) -> None:
+    from engine.agents.task import cleanup
+
+    cleanup(prepared)
 
 
 def _read(path: str) -> str:

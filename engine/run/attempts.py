@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.adapters.base import CancelToken
+from engine.agents.task import cleanup, conclude, last_block, live_usage, prepare, wants_task
 from engine.costs import recorded
 from engine.events import Event, Recorder
 from engine.pipeline import enforce, operate, perceive, refuse, retry_policy, train
@@ -68,6 +69,12 @@ class Attempts:
         self.ended = ended
         self.loop: asyncio.AbstractEventLoop | None = None
         self.patch_steps: PatchSteps | None = None
+        #: Outputs of the steps some prompt names (engine.prompts), by step id; which steps those
+        #: are is known once the table is loaded (``used``).
+        self._used: set[str] | None = None
+        self.outputs: dict[str, str | None] = {}
+        #: The stream parsers of agents at work, for their usage so far.
+        self.live: dict[str, Any] = {}
 
     # -- start ------------------------------------------------------------------------------
 
@@ -81,12 +88,17 @@ class Attempts:
         if row.started_at is None:
             row.started_at = now
         spec = table.specs[sid]
+        tool_spec = route.spec
+        agent = tool_spec is not None and tool_spec.agent is not None and "run" not in spec and "call" not in spec
+        # An agent edits whatever it is given: it always works in a contained scratch copy, and
+        # only a `produces: patch` step proposes what it changed.
         patch = spec.get("produces") == "patch"
+        contained = patch or agent
         run_id = table.run_id
         # A patch step works in its scratch copy: that is its {root}, never the user's tree.
         request = perceive(run_id=run_id, step_id=sid, number=number, spec=spec, route=route,
                            root=self._root_text, default_timeout=self.default_timeout,
-                           workdir=self.patches().workdir(sid, number) if patch else None)
+                           workdir=self.patches().workdir(sid, number) if contained else None)
         data: dict[str, Any] = {"attempt": number, "tool": tool}
         if route.probe:
             data["probe"] = True
@@ -103,22 +115,71 @@ class Attempts:
         else:
             on_output = self._output_sink(sid, number)
             on_spawn = self._spawn_sink(sid, number, tool, now, request.log_path)
+        task = None
+        if request.adapter == "subprocess" and wants_task(spec, tool_spec):
+            outputs = self._outputs(spec.get("uses", ()))
+            root_text = self._root_text
+
+            def task(req: Any, workdir: str, feedback: str) -> Any:
+                req, prepared = prepare(req, spec, tool_spec, root=root_text, workdir=workdir, outputs=outputs,
+                                        feedback=feedback, edits=patch)
+                if prepared.stream is not None and prepared.stream.parser is not None:
+                    self.live[sid] = prepared.stream.parser  # its usage so far goes with step.output events
+                return req, prepared
+
         if "cwd" in spec and (outside := cwd_outside(self._root_text, spec["cwd"])) is not None:
             work = refuse(outside)  # a link made after validation leads out of the project
-        elif patch:
+        elif contained:
             network = spec.get("network")
             if network is None:
                 network = bool(route.spec and route.spec.network)
             work = self.patches().attempt(
                 sid, number, spec, request,
                 lambda req: operate(req, route, cancel, on_output, on_spawn), cancel,
-                bool(route.spec and route.spec.diff_output), network)
+                bool(route.spec and route.spec.diff_output), network, task, propose=patch)
+        elif task is not None:
+            work = self._tasked(sid, number, request, task, route, cancel, on_output, on_spawn)
         else:
             work = operate(request, route, cancel, on_output, on_spawn)
         assert self.loop is not None
         handle = Running(sid, number, route, request, cancel, None, time.monotonic(), now)
         handle.task = self.loop.create_task(self._attempt(handle, work))
         self.dispatcher.running[sid] = handle
+
+    async def _tasked(self, sid: str, number: int, request: Any, task: Any, route: Route, cancel: CancelToken,
+                      on_output: Any, on_spawn: Any) -> ExecutionResult:
+        """An attempt with a prompt that runs in the project itself (a tool given a task, not an
+        agent and not a patch step): prepared, run, its answer read, its home removed."""
+        request, prepared = await asyncio.to_thread(task, request, self._root_text, "")
+        try:
+            result = await operate(request, route, cancel, on_output, on_spawn)
+            result = conclude(result, prepared, request.cwd)
+        finally:
+            await asyncio.to_thread(cleanup, prepared)
+        for field, message in prepared.warnings:
+            self.rec.event(Event(self.table.clock(), "attempt.warning", self.table.run_id, sid,
+                                 {"attempt": number, "tool": route.tool, "field": field, "reason": message}))
+        return result
+
+    @property
+    def used(self) -> set[str]:
+        if self._used is None:
+            self._used = {used for spec in self.table.specs.values() for used in spec.get("uses", ())}
+        return self._used
+
+    def _outputs(self, uses: Any) -> dict[str, str | None]:
+        """The outputs of the steps a prompt names: kept from this engine's attempts, else (a
+        run resumed by another engine) read from the store."""
+        found: dict[str, str | None] = {}
+        for sid in uses:
+            if sid in self.outputs:
+                found[sid] = self.outputs[sid]
+            else:
+                from store import queries
+
+                done = [a for a in queries.attempts(self.table.run_id, sid) if a.state == "succeeded"]
+                found[sid] = self.outputs[sid] = done[-1].output if done else None
+        return found
 
     async def _attempt(self, handle: Running, work: Coroutine[Any, Any, Any]) -> None:
         """Run the attempt, then handle its end in the same task: no done-callback hop through
@@ -152,8 +213,11 @@ class Attempts:
             if now - last[0] >= OUTPUT_EVENT_SECONDS:
                 last[0] = now
                 line = text.rstrip().rsplit("\n", 1)[-1][-200:]
-                self.rec.event(Event(self.table.clock(), "step.output", self.table.run_id, sid,
-                                     {"attempt": number, "chars": total[0], "line": line}))
+                data: dict[str, Any] = {"attempt": number, "chars": total[0], "line": line}
+                parser = self.live.get(sid)
+                if parser is not None:
+                    data.update(live_usage(parser))
+                self.rec.event(Event(self.table.clock(), "step.output", self.table.run_id, sid, data))
 
         return sink
 
@@ -165,6 +229,7 @@ class Attempts:
         sid = handle.step_id
         table = self.table
         del self.dispatcher.running[sid]
+        self.live.pop(sid, None)
         self.router.finished(handle.route.tool)
         assert table.progress is not None
         table.progress.running -= 1
@@ -195,7 +260,11 @@ class Attempts:
                                     error=f"gate {patch.gate} failed for patch {patch.patch_id}: "
                                           f"{patch.feedback.splitlines()[0] if patch.feedback else ''}")
         attempt = (handle.number, handle.started_ts, result, handle.request.log_path)
+        if result.output is None and result.output_tail:
+            result = result.replace(output=last_block(result.output_tail))
         if result.outcome == "succeeded":  # what enforce says of every success, without asking it
+            if sid in self.used:
+                self.outputs[sid] = result.output
             table.finish(sid, S.SUCCEEDED, result.exit_code, None, attempt)
             waiting, state = table.waiting, table.state
             for child in table.children[sid]:

@@ -141,7 +141,8 @@ class StepTable:
         return ops.attempt_row(self.run_id, sid, number, self.rows[sid].tool or "none", result.outcome,
                                self.worker_id, started, now, result.exit_code, log, result.error,
                                result.tokens_in, result.tokens_out, result.usd, result.model,
-                               tokens_cached=result.tokens_cached, duration=result.duration if ran else None)
+                               tokens_cached=result.tokens_cached, duration=result.duration if ran else None,
+                               output=result.output)
 
     def finish(self, sid: str, target: StepState, exit_code: int | None, reason: str | None,
                attempt: Attempt | None) -> None:

@@ -3,6 +3,7 @@ of ``uet run --json``), its pieces, and plain aligned tables."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -48,6 +49,26 @@ def pause_requested(run: RunRecord, worker: str | None) -> str | None:
     if last.claimed_by is None and last.done_at is not None:
         return None  # answered without being carried out (its engine stopped before it took it)
     return str(last.args.get("reason") or f"paused by {last.created_by or 'operator'}")
+
+
+def step_document(run_id: str, step_id: str) -> dict[str, Any]:
+    """One step: its state and every attempt, with what each cost and answered (``output``),
+    and where its prompt and log are."""
+    step = queries.get_step(run_id, step_id)
+    attempts = []
+    for a in queries.attempts(run_id, step.id):
+        prompt = a.log_path[: -len(".log")] + ".prompt.md" if a.log_path and a.log_path.endswith(".log") else None
+        attempts.append({
+            "number": a.number, "tool": a.tool, "state": str(a.state), "started_at": a.started_at,
+            "ended_at": a.ended_at, "duration": a.duration, "exit_code": a.exit_code, "error": a.error,
+            "model": a.model, "tokens_in": a.tokens_in, "tokens_out": a.tokens_out, "tokens_cached": a.tokens_cached,
+            "usd": a.usd, "log_path": a.log_path,
+            "prompt_path": prompt if prompt and os.path.isfile(prompt) else None, "output": a.output,
+        })
+    output = next((a["output"] for a in reversed(attempts) if a["output"] is not None), None)
+    return {"run": run_id, "id": step.id, "kind": step.kind, "state": str(step.state), "tool": step.tool,
+            "needs": step.needs, "attempts": attempts, "exit_code": step.exit_code, "reason": step.reason,
+            "duration": elapsed(step.started_at, step.ended_at) if step.ended_at else None, "output": output}
 
 
 def status_document(run_id: str) -> dict[str, Any]:

@@ -90,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
 
-    p = add("status", "a run's steps, attempts and breakers")
+    p = add("status", "a run's steps, attempts and breakers; or one step's attempts and output")
     p.add_argument("run")
+    p.add_argument("step", nargs="?", help="a step of the run: its attempts, their cost and its output")
     p.add_argument("--json", action="store_true")
 
     p = add("logs", "a run's events, or one step's output")

@@ -9,6 +9,7 @@ import codecs
 import json
 import sys
 import time
+from typing import Any
 
 from engine.errors import NotFound, UsageError
 from engine.liveness import RunEngine, run_engines
@@ -18,7 +19,7 @@ from schemas.records import AttemptRecord, RunRecord
 from schemas.states import RunState
 from store import ChangeFeed, EventCursor, Store, queries
 from tui.cli.exits import EXIT_OK
-from tui.cli.output import elapsed, engine_fields, print_table, status_document
+from tui.cli.output import elapsed, engine_fields, print_table, status_document, step_document
 from tui.format import describe, duration, engine_lost, glyph, label
 from tui.project import open_existing
 
@@ -97,6 +98,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = open_existing(args)
     try:
         run_id = queries.resolve_run_id(args.run)
+        if args.step is not None:
+            return _step_status(step_document(run_id, args.step), args.json)
         doc = status_document(run_id)
         if args.json:
             print(json.dumps(doc, indent=2))
@@ -136,6 +139,49 @@ def cmd_status(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         store.close()
+
+
+def _tokens(count: int | None) -> str:
+    if count is None:
+        return "?"
+    return f"{count / 1000:.1f}k" if count >= 10_000 else f"{count:,}"
+
+
+def _step_status(doc: dict[str, Any], as_json: bool) -> int:
+    """``uet status RUN STEP``: the step, each attempt (outcome, time, tokens, dollars, why it
+    ended), and its output, whole."""
+    if as_json:
+        print(json.dumps(doc, indent=2))
+        return EXIT_OK
+    print(f"step {doc['id']}  {label(doc['state'])}  kind {doc['kind']}  tool {doc['tool'] or '-'}"
+          + (f"  ({duration(doc['duration'])})" if doc["duration"] is not None else ""))
+    if doc["reason"]:
+        print(f"  {doc['reason']}")
+    rows = [("ATTEMPT", "STATE", "TOOL", "DURATION", "TOKENS IN/OUT", "COST", "MODEL", "ERROR")]
+    for a in doc["attempts"]:
+        tokens = "-" if a["tokens_in"] is None and a["tokens_out"] is None else \
+            f"{_tokens(a['tokens_in'])}/{_tokens(a['tokens_out'])}"
+        cost = "-" if a["usd"] is None else f"${a['usd']:.4f}"
+        rows.append((str(a["number"]), label(a["state"]), a["tool"], duration(a["duration"]), tokens, cost,
+                     (a["model"] or "-")[:24], (a["error"] or "")[:50]))
+    if len(rows) > 1:
+        print()
+        print_table(rows)
+    last = doc["attempts"][-1] if doc["attempts"] else None
+    if last is not None:
+        print()
+        if last["prompt_path"]:
+            print(f"prompt: {last['prompt_path']}")
+        if last["log_path"]:
+            print(f"log:    {last['log_path']}")
+    print()
+    if doc["output"] is None:
+        print("output: none yet" if doc["state"] not in STEP_TERMINAL else "output: none")
+    else:
+        print("output:")
+        for line in doc["output"].splitlines() or [""]:
+            print(f"  {line}")
+    return EXIT_OK
 
 
 def _finished(run_id: str) -> bool:

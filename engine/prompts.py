@@ -1,0 +1,151 @@
+"""A step's prompt: the placeholders it may use, their check at validation, and the rendering of
+the prompt an attempt receives.
+
+A prompt is text with placeholders in braces:
+
+* ``{steps.ID.output}``: what the upstream step ``ID`` answered (its last successful attempt's
+  output: an agent's final message, the file it names, or the last block of its output). ``ID``
+  must be upstream of the step (reachable through ``needs``), so its output exists when the
+  step starts; in a matrix template, ``{steps.test-{pkg}.output}`` names the instance's own
+  upstream once ``{pkg}`` is filled.
+* ``{gate.feedback}``: in a fix round, what the gate's failure said (empty in the first round);
+  only in a step with a ``gate``.
+* ``{description}``, ``{root}``, ``{run}``, ``{step}``, ``{attempt}`` and the matrix keys.
+* ``{{`` and ``}}`` are literal braces.
+
+Anything else in the shape of a placeholder (``{name}`` or ``{a.b}``) is an error at
+validation, with a suggestion when it looks like a misspelling: a prompt is written for a tool
+to read, and a placeholder sent as written would be a silent mistake. Braces around anything
+else (``{ "a": 1 }``, ``{x, y}``) are text.
+
+``{facts.NAME}`` belongs to profile templates and is filled by ``uet bootstrap``; one left in a
+workstream is reported as such.
+
+Rendering bounds what it puts in: each upstream output is at most ``MAX_OUTPUT_CHARS`` (the
+store already holds no more), and the whole prompt at most ``MAX_RENDERED_CHARS``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from schemas.workstream import BUILT_IN_PLACEHOLDERS
+
+#: A placeholder: a name, or dotted names (``steps.build.output``); or an escaped brace.
+PROMPT_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_][A-Za-z0-9_.-]*)?)\}")
+STEP_OUTPUT = re.compile(r"steps\.(.+)\.output")
+PROMPT_NAMES = (*BUILT_IN_PLACEHOLDERS, "description")
+GATE_FEEDBACK = "gate.feedback"
+MAX_OUTPUT_CHARS = 256 * 1024
+MAX_RENDERED_CHARS = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PromptProblem:
+    offset: int  # where in the prompt text the placeholder starts
+    token: str  # the placeholder as written
+    message: str
+
+
+def fill_matrix(text: str, values: Mapping[str, str]) -> str:
+    """``{key}`` of the matrix keys filled (not inside ``{{…}}``), so that
+    ``{steps.test-{pkg}.output}`` becomes ``{steps.test-core.output}``."""
+    if not values:
+        return text
+    pattern = re.compile(r"(?<!\{)\{(" + "|".join(map(re.escape, values)) + r")\}(?!\})")
+    return pattern.sub(lambda m: values[m.group(1)], text)
+
+
+def referenced_steps(text: str) -> list[str]:
+    """The step ids whose output the (matrix-filled) prompt uses, in order, once each."""
+    found: dict[str, None] = {}
+    for match in PROMPT_TOKEN.finditer(text):
+        name = match.group(1)
+        if name and (ref := STEP_OUTPUT.fullmatch(name)):
+            found[ref.group(1)] = None
+    return list(found)
+
+
+def check(text: str, *, simple: Iterable[str], step_ids: Iterable[str], upstream: set[str] | None,
+          has_gate: bool) -> list[PromptProblem]:
+    """Problems with the placeholders of one prompt. ``simple``: the plain names it may use;
+    ``step_ids``: every step of the workstream (for hints); ``upstream``: the steps whose output
+    it may use (None: not known yet, skip that check)."""
+    names = set(simple)
+    problems: list[PromptProblem] = []
+    ids: list[str] | None = None
+    for match in PROMPT_TOKEN.finditer(text):
+        name = match.group(1)
+        if not name or name in names:
+            continue
+        token = match.group(0)
+        ref = STEP_OUTPUT.fullmatch(name)
+        if ref is not None:
+            sid = ref.group(1)
+            if upstream is None or sid in upstream:
+                continue
+            ids = ids if ids is not None else sorted(set(step_ids))
+            if sid in ids:
+                message = (f"{token} names step {sid!r}, which is not upstream of this step: add it to `needs` "
+                           "(directly or through a step it needs) so its output exists when this step starts")
+            else:
+                hint = difflib.get_close_matches(sid, [i for i in ids if i in upstream] or ids, n=1)
+                message = f"{token} names no step of this workstream" + (
+                    f"; did you mean {{steps.{hint[0]}.output}}?" if hint else "")
+            problems.append(PromptProblem(match.start(), token, message))
+            continue
+        if name == GATE_FEEDBACK:
+            if has_gate:
+                continue
+            problems.append(PromptProblem(match.start(), token, f"{token} is a fix round's gate failure: "
+                                          "only a step with a `gate` (and `fix_loop`) has one"))
+            continue
+        if name.startswith(("facts.", "fact.")):
+            problems.append(PromptProblem(match.start(), token, f"{token} is a profile placeholder that "
+                                          "`uet bootstrap` fills; in a workstream, write the value itself"))
+            continue
+        known = sorted(names) + ["steps.ID.output"] + ([GATE_FEEDBACK] if has_gate else [])
+        hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        message = f"{token} is no placeholder of a prompt" + (
+            f"; did you mean {{{hint[0]}}}?" if hint else f" (known: {', '.join('{' + k + '}' for k in known)}); "
+            "write {{ and }} for literal braces")
+        problems.append(PromptProblem(match.start(), token, message))
+    return problems
+
+
+def render(text: str, values: Mapping[str, str], outputs: Mapping[str, str | None], feedback: str = "") -> str:
+    """The prompt an attempt receives. Placeholders were checked at validation; one that still
+    has no value (an output lost with its store row) becomes empty text, said in brackets."""
+
+    def one(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        name = match.group(1)
+        if name in values:
+            return values[name]
+        if name == GATE_FEEDBACK:
+            return feedback[:MAX_OUTPUT_CHARS]
+        ref = STEP_OUTPUT.fullmatch(name)
+        if ref is not None:
+            found = outputs.get(ref.group(1))
+            return found[:MAX_OUTPUT_CHARS] if found is not None else f"[step {ref.group(1)} gave no output]"
+        return token
+
+    rendered = PROMPT_TOKEN.sub(one, text)
+    if len(rendered) > MAX_RENDERED_CHARS:
+        rendered = rendered[:MAX_RENDERED_CHARS] + "\n[prompt cut at 1 MiB]"
+    return rendered
+
+
+def with_context(prompt: str, files: list[str], truncated: int = 0) -> str:
+    """The prompt with the files in scope listed after it."""
+    if not files:
+        return prompt
+    more = f"\n- … and {truncated} more" if truncated else ""
+    return prompt.rstrip("\n") + "\n\nFiles in scope:\n" + "\n".join(f"- {name}" for name in files) + more + "\n"
