@@ -31,7 +31,7 @@ from typing import Any
 from engine import prompts
 from engine.adapters.base import TAIL_CHARS
 from engine.agents.base import AgentResult, Task
-from engine.agents.stream import LineStream, secrets_of
+from engine.agents.stream import LineStream, mask, secrets_of
 from engine.toolvalues import MAX_OUTPUT_CHARS
 from schemas.execution import ExecutionRequest, ExecutionResult
 from schemas.router import ToolSpec
@@ -49,6 +49,7 @@ class Prepared:
     agent: str | None = None
     stream: LineStream | None = None
     output_file: str | None = None
+    secrets: tuple[str, ...] = ()  # values masked in the output and errors, as in the log
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (field, message) for warning events
 
 
@@ -118,7 +119,7 @@ def prepare(request: ExecutionRequest, spec: dict[str, Any], tool: ToolSpec | No
         if value is not None and name not in env:
             env[name] = value
     secrets = secrets_of(os.environ.get(name) for name in passthrough)
-    prepared = Prepared(home, prompt_file, output_file=spec.get("output_file"))
+    prepared = Prepared(home, prompt_file, output_file=spec.get("output_file"), secrets=secrets)
     argv = request.argv
     stdin = prompt_file if tool is not None and tool.stdin == "prompt" else None
     model = (tool.model if tool is not None else None) or ""
@@ -189,6 +190,10 @@ def conclude(result: ExecutionResult, prepared: Prepared | None, workdir: str) -
             result = result.replace(outcome="failed", error=f"the agent reported a failure: {answer.error}")
     elif output is None and result.output_tail:
         output = last_block(result.output_tail)
+    if prepared is not None and prepared.secrets:
+        output = mask(output, prepared.secrets) if output else output
+        if result.error:
+            result = result.replace(error=mask(result.error, prepared.secrets))
     return result.replace(output=output) if output else result
 
 

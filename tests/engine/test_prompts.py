@@ -164,7 +164,7 @@ steps:
 """, router=f"""\
 tools:
   leaker:
-    command: [{PY}, -c, "import os; k = os.environ['MY_KEY']; print('key is', k); print('half', k[:10]); open('out.txt', 'w').write('x' * 300_000 + k)"]
+    command: [{PY}, -c, "import os; k = os.environ['MY_KEY']; print('key is', k); print('half', k[:10]); open('out.txt', 'w').write(k + 'x' * 300_000)"]
     env_passthrough: [MY_KEY]
 """)
     done = uet(root, "run", "ws.yaml", "--plain", env={"MY_KEY": secret})
@@ -172,6 +172,7 @@ tools:
     run = last_run(root)
     leak = step(root, run, "leak")
     assert len(leak["output"]) <= 256 * 1024
+    assert leak["output"].startswith("***xxx")
     assert leak["output"].endswith("[output cut at 256 KiB; the step's log has all of it]")
     talk = step(root, run, "talk")
     assert talk["output"] == "key is ***\nhalf sk-test-01"
