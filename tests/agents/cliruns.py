@@ -1,0 +1,68 @@
+"""Running a real agent CLI the way a family's driver says, outside the engine: for the slow
+tests of the Claude Code and Codex families and for recording their fixtures.
+
+``git_repo`` makes a small project (``hello.py`` committed); ``run_agent`` writes the prompt
+file and the invocation's config files into a fresh home, then runs the invocation's argv in
+the repository with HOME set to that home, the invocation's variables added, a key that the
+FakeAPI accepts, and stdin from the prompt file, as the engine does. The host's environment
+is not inherited beyond PATH and the locale, so no real key or config reaches the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from engine.agents.base import AgentResult, Driver, Task
+
+RUN_SECONDS = 120
+GIT = ["git", "-c", "user.name=UET Tests", "-c", "user.email=tests@uet.invalid"]
+
+
+@dataclass
+class Ran:
+    returncode: int
+    output: str  # stdout and stderr merged, as the engine reads them
+    readable: list[str]  # what the parser made of the lines, in order
+    result: AgentResult
+
+
+def git_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "hello.py").write_text('print("hello")\n')
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    subprocess.run([*GIT, "-C", str(path), "add", "."], check=True)
+    subprocess.run([*GIT, "-C", str(path), "commit", "-qm", "start"], check=True)
+    return path
+
+
+def task_for(repo: Path, home: Path, prompt: str, **fields: object) -> Task:
+    home.mkdir(parents=True, exist_ok=True)
+    prompt_file = home.parent / f"{home.name}.prompt.txt"
+    prompt_file.write_text(prompt)
+    return replace(Task(prompt=prompt, prompt_file=str(prompt_file), home=str(home), workdir=str(repo)), **fields)
+
+
+def run_agent(driver: Driver, program: Path, task: Task, key: dict[str, str], *,
+              merge_stderr: bool = True) -> Ran:
+    """Run ``driver``'s invocation of ``task`` with the CLI at ``program`` (its folder first on
+    PATH) and feed every line it printed to a fresh parser."""
+    invocation = driver.invocation(task)
+    assert invocation.argv[0] == driver.executable
+    for name, text in invocation.files.items():
+        target = Path(task.home) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    env = {"PATH": f"{program.parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}", "LANG": "C.UTF-8",
+           **key, **invocation.env, "HOME": task.home}
+    with open(invocation.stdin or os.devnull, "rb") as stdin:
+        done = subprocess.run(invocation.argv, cwd=task.workdir, env=env, stdin=stdin, capture_output=True,
+                              timeout=RUN_SECONDS, check=False)
+    output = done.stdout.decode("utf-8", errors="replace")
+    if merge_stderr:
+        output += done.stderr.decode("utf-8", errors="replace")
+    parser = driver.parser()
+    readable = [line for raw in output.splitlines() for line in parser.feed(raw)]
+    return Ran(done.returncode, output, readable, parser.finish(task.home))
