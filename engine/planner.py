@@ -295,6 +295,17 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
             hint = difflib.get_close_matches(step.tool, sorted(router.tools), n=1)
             problems.append(where(("steps", index, "tool"), f"unknown tool {step.tool!r}" + (
                 f"; did you mean {hint[0]!r}?" if hint else f"; known tools: {', '.join(sorted(router.tools)) or 'none'}")))
+        named = router.tools.get(step.tool) if step.tool is not None and step.run is None else None
+        if named is not None and named.adapter == "subprocess":
+            program = named.executable or (named.command[0] if named.command else step.tool)
+            if _executable_problem(program, root, on_path) is not None:
+                hint = ""
+                if named.agent is not None:
+                    from engine.agents.catalog import PACKAGES
+
+                    hint = f" (install: {PACKAGES[named.agent]})"
+                warnings.append(where(("steps", index, "tool"), f"tool {step.tool!r} needs {program!r}, which is not "
+                                      f"on PATH{hint}: the step will fail unless it is installed first"))
         if step.tool is not None and step.tool in router.tools and router.tools[step.tool].agent is not None \
                 and step.prompt is None and step.description is None and step.run is None:
             problems.append(where(("steps", index), f"step {step.id!r} goes to the agent {step.tool!r} but gives it "

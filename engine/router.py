@@ -75,6 +75,14 @@ class Router:
             self._which[program] = (os.path.isabs(program) and os.access(program, os.X_OK)) or shutil.which(program) is not None
         return self._which[program]
 
+    def _missing(self, tool: str) -> str:
+        spec = self.config.tools.get(tool)
+        if spec is not None and spec.agent is not None:
+            from engine.agents.catalog import PACKAGES
+
+            return f"not installed ({PACKAGES[spec.agent]})"
+        return "not installed"
+
     def key(self, spec: dict[str, Any]) -> str:
         """Steps with the same key route the same way (used to queue ready steps)."""
         if "run" in spec:
@@ -116,7 +124,7 @@ class Router:
         busy = False
         for name in names:
             if not self.installed(name):
-                skipped[name] = "not installed"
+                skipped[name] = self._missing(name)
                 continue
             limit = self.limit(name)
             if limit is not None and self.running.get(name, 0) >= limit:
