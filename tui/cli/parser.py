@@ -24,6 +24,7 @@ examples:
   uet logs 3f2a lint --follow                  a step's output as it is written
   uet cancel 3f2a | uet retry 3f2a lint | uet resume 3f2a
   uet profiles list | uet profiles show software-dev-python | uet profiles validate
+  uet tools                                    which tools and agents are installed, and how they did
   uet tui                                      the live dashboard (`uet` alone does the same)
 """
 
@@ -162,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="?")
     p.add_argument("--json", action="store_true")
 
+    p = add("tools", "the tools this project can use, agents included: installed or not, version, record")
+    p.add_argument("--json", action="store_true", help="print every row whole, as JSON")
+    p.add_argument("--no-version", action="store_true", help="do not ask the programs their versions")
+
     p = add("gc", "remove scratch worktrees no patch or run needs any more")
     p.add_argument("--dry-run", action="store_true")
 
@@ -202,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 GROUPS = {
     "runs": "read", "status": "read", "logs": "read", "schemas": "schemas",
     "patches": "patch", "patch": "patch", "costs": "patch", "gc": "patch", "profiles": "profiles",
-    "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo",
+    "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo", "tools": "tools",
 }
 
 
