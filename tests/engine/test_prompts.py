@@ -220,3 +220,17 @@ def test_context_and_output_file_stay_inside(tmp_path: Path, bad: str) -> None:
     root = project(tmp_path, f"name: t\nsteps:\n  - id: a\n    run: [echo]\n    output_file: {bad}\n")
     done = uet(root, "validate", "ws.yaml")
     assert done.returncode == 2 and "output_file" in done.stderr
+
+
+def test_a_missing_agent_is_a_warning_at_validate_and_names_its_install_at_run(tmp_path: Path) -> None:
+    root = project(tmp_path, "name: t\nsteps:\n  - id: edit\n    tool: codex\n    prompt: fix it\n")
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    path = f"{empty}:{Path(PY).parent}:/usr/bin:/bin"
+    done = uet(root, "validate", "ws.yaml", env={"PATH": path})
+    assert done.returncode == 0
+    assert "ws.yaml:4:5: steps[0].tool: tool 'codex' needs 'codex', which is not on PATH " \
+           "(install: npm install -g @openai/codex)" in done.stderr
+    done = uet(root, "run", "ws.yaml", "--plain", env={"PATH": path})
+    assert done.returncode == 1
+    assert "codex: not installed (npm install -g @openai/codex)" in step(root, last_run(root), "edit")["reason"]
