@@ -72,7 +72,8 @@ def perceive(
     here = root if workdir is None else workdir
     argv = spec.get("run") or (tool.command if tool and tool.command else None)
     if argv is not None and any("{" in arg for arg in argv):
-        values = {"root": str(here), "run": run_id, "step": step_id, "attempt": str(number), **spec.get("vars", {})}
+        values = {"root": str(here), "run": run_id, "step": step_id, "attempt": str(number),
+                  "description": spec.get("description", ""), **spec.get("vars", {})}
         argv = [substitute(arg, values) if "{" in arg else arg for arg in argv]
     params = spec.get("params") or _NONE
     env = spec.get("env") or _NONE

@@ -121,7 +121,9 @@ class PatchSteps:
         ``propose`` False (an agent's plan or review step) the copy only contains the tool: a
         change it made is discarded, with a warning."""
         if self.base is None:
-            error = f"`produces: patch` needs a git repository with at least one commit at {self.root}"
+            error = (f"`produces: patch` needs a git repository with at least one commit at {self.root}" if propose
+                     else f"an agent works in a scratch copy of the project's git repository, and {self.root} has "
+                          "none with a commit (git init && git commit)")
             return ExecutionResult(outcome="failed", error=error), None
         decision = await self._decide(sid, number, request)
         if decision.refused is not None:

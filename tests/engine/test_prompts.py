@@ -93,7 +93,8 @@ name: matrix
 steps:
   - id: build-{pkg}
     matrix: {pkg: [core, cli]}
-    run: [python3, -c, "import sys; print('built', sys.argv[1])", "{pkg}"]
+    description: built
+    run: [python3, -c, "import sys; print(sys.argv[2], sys.argv[1])", "{pkg}", "{description}"]
   - id: note-{pkg}
     matrix: {pkg: [core, cli]}
     needs: ["build-{pkg}"]
