@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.agents.base import AgentResult, Driver, Task
+from tests.conftest import Project
 
 RUN_SECONDS = 120
 GIT = ["git", "-c", "user.name=UET Tests", "-c", "user.email=tests@uet.invalid"]
@@ -66,3 +67,17 @@ def run_agent(driver: Driver, program: Path, task: Task, key: dict[str, str], *,
     parser = driver.parser()
     readable = [line for raw in output.splitlines() for line in parser.feed(raw)]
     return Ran(done.returncode, output, readable, parser.finish(task.home))
+
+
+def uet_with(project: Project, program: Path, key: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``uet ARGS`` in ``project`` with the CLI at ``program`` first on PATH and ``key`` set (a
+    tool passes it through).
+
+    The cache's ``node_modules`` goes on PATH too. The sandbox covers the home, where the cache
+    lies, and shows again only PATH folders and the program's own package; Codex's launcher
+    (``@openai/codex``) runs a binary from a sibling package (``@openai/codex-linux-x64``),
+    which a global install keeps under the same prefix but this cache does not."""
+    folders = [str(program.parent), str(program.parent.parent), os.environ.get("PATH", os.defpath)]
+    env = {**project.env(), **key, "PATH": os.pathsep.join(folders)}
+    return subprocess.run(project.argv(*args), cwd=project.root, env=env, capture_output=True, text=True,
+                          timeout=RUN_SECONDS * 2, stdin=subprocess.DEVNULL)

@@ -19,10 +19,12 @@ import pytest
 from engine.agents.base import MAX_LINE_CHARS, MAX_MESSAGE_CHARS, AgentResult, Task
 from engine.agents.claude import ALLOWED_TOOLS, DRIVER, MAX_PENDING, ClaudeParser
 from engine.agents.jsonlines import MAX_JSON_LINE
-from tests.agents.cliruns import Ran, git_repo, run_agent, task_for
+from tests.agents.cliruns import Ran, git_repo, run_agent, task_for, uet_with
 from tests.agents.clis import npm_cli
 from tests.agents.fakeapi.anthropic import Script, ToolCall, install
 from tests.agents.fakeapi.base import FakeAPI
+from tests.conftest import Project
+from tests.engine.patch_repos import git
 
 VERSION = "2.1.197"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -229,6 +231,60 @@ def test_real_claude_plan_step_cannot_edit(tmp_path: Path) -> None:
     ran, _, repo = run_case(tmp_path, edits=False)
     assert diff(repo) == ""
     assert ran.result.denied[0] == "Edit hello.py" and ran.result.error is None
+
+
+# -- through UET: a patch step routed to a claude tool ---------------------------------------
+
+
+@pytest.mark.slow
+def test_uet_runs_claude_in_a_patch_step(project: Project) -> None:
+    project.write("hello.py", 'print("hello")\n')
+    project.write(".gitignore", ".uet/\n")
+    git(project.root, "init", "-q", "-b", "main")
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-q", "-m", "start")
+    script = Script(calls=[ToolCall("Read", {"file_path": "{cwd}/hello.py"}),
+                           ToolCall("Edit", {"file_path": "{cwd}/hello.py", "old_string": "hello",
+                                             "new_string": "hello, world"})], final=FINAL)
+    with FakeAPI() as api:
+        install(api, script)
+        project.write(".uet/router.yaml", f"""
+            tools:
+              fake-claude:
+                agent: claude
+                executable: claude
+                network: true
+                base_url: {api.url}
+                model: {MODEL}
+                env_passthrough: [ANTHROPIC_API_KEY]
+                capabilities: [code_edit]
+        """)
+        ws = project.write("ws.yaml", f"""
+            name: greet
+            steps:
+              - id: edit
+                kind: code_edit
+                tool: fake-claude
+                produces: patch
+                prompt: "{PROMPT}"
+        """)
+        done = uet_with(project, claude(), KEY, "run", "--plain", str(ws))
+    assert done.returncode == 0, done.stdout + done.stderr
+    [patch] = json.loads(project.uet("patches", "--json", check=True).stdout)
+    assert [f["path"] for f in patch["files"]] == ["hello.py"]
+    assert '+print("hello, world")' in project.uet("patch", "show", patch["id"], check=True).stdout
+    run = patch["run_id"]
+    status = json.loads(project.uet("status", run, "edit", "--json", check=True).stdout)
+    [attempt] = status["attempts"]
+    assert status["output"] == FINAL
+    totals = script.totals()
+    assert attempt["tokens_in"] == (totals["input_tokens"] + totals["cache_read_input_tokens"]
+                                    + totals["cache_creation_input_tokens"])
+    assert attempt["tokens_out"] == totals["output_tokens"] and attempt["usd"] > 0
+    assert attempt["output"] == FINAL and attempt["model"] == MODEL
+    costs = project.uet("costs", run, check=True).stdout
+    [by_tool] = [line for line in costs.splitlines() if line.strip().startswith("fake-claude")]
+    assert f"{attempt['tokens_in']:,}" in by_tool and f"${attempt['usd']:.4f}" in by_tool
 
 
 def record() -> None:

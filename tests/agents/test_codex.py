@@ -21,10 +21,12 @@ import pytest
 from engine.agents.base import MAX_LINE_CHARS, MAX_MESSAGE_CHARS, AgentResult, Task
 from engine.agents.codex import DRIVER, FEATURES_OFF, CodexParser
 from engine.agents.jsonlines import MAX_JSON_LINE
-from tests.agents.cliruns import Ran, git_repo, run_agent, task_for
+from tests.agents.cliruns import Ran, git_repo, run_agent, task_for, uet_with
 from tests.agents.clis import npm_cli
 from tests.agents.fakeapi.base import FakeAPI
 from tests.agents.fakeapi.responses import MODEL, Script, ToolCall, install
+from tests.conftest import Project
+from tests.engine.patch_repos import git
 
 VERSION = "0.171.0"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -226,6 +228,56 @@ def test_real_codex_refused_key_is_an_error(tmp_path: Path) -> None:
     ran, script, repo = run_case(tmp_path, error=True)
     assert ran.result.error is not None and "401" in ran.result.error
     assert diff(repo) == "" and script.served == 0
+
+
+# -- through UET: a patch step routed to a codex tool ----------------------------------------
+
+
+@pytest.mark.slow
+def test_uet_runs_codex_in_a_patch_step(project: Project) -> None:
+    project.write("hello.py", 'print("hello")\n')
+    project.write(".gitignore", ".uet/\n")
+    git(project.root, "init", "-q", "-b", "main")
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-q", "-m", "start")
+    script = Script(calls=[ToolCall.exec("cat hello.py"), ToolCall.patch(PATCH)], final=FINAL)
+    with FakeAPI() as api:
+        install(api, script)
+        project.write(".uet/router.yaml", f"""
+            tools:
+              fake-codex:
+                agent: codex
+                executable: codex
+                network: true
+                base_url: {api.url}
+                model: {MODEL}
+                env_passthrough: [OPENAI_API_KEY]
+                capabilities: [code_edit]
+        """)
+        ws = project.write("ws.yaml", f"""
+            name: greet
+            steps:
+              - id: edit
+                kind: code_edit
+                tool: fake-codex
+                produces: patch
+                prompt: "{PROMPT}"
+        """)
+        done = uet_with(project, codex(), KEY, "run", "--plain", str(ws))
+    assert done.returncode == 0, done.stdout + done.stderr
+    [patch] = json.loads(project.uet("patches", "--json", check=True).stdout)
+    assert [f["path"] for f in patch["files"]] == ["hello.py"]
+    assert '+print("hello, world")' in project.uet("patch", "show", patch["id"], check=True).stdout
+    run = patch["run_id"]
+    status = json.loads(project.uet("status", run, "edit", "--json", check=True).stdout)
+    [attempt] = status["attempts"]
+    assert status["output"] == FINAL and attempt["output"] == FINAL
+    totals = script.totals()
+    assert (attempt["tokens_in"], attempt["tokens_out"], attempt["tokens_cached"]) == (
+        totals["input_tokens"], totals["output_tokens"], totals["cached_tokens"])
+    costs = project.uet("costs", run, check=True).stdout
+    [by_tool] = [line for line in costs.splitlines() if line.strip().startswith("fake-codex")]
+    assert f"{attempt['tokens_in']:,}" in by_tool
 
 
 def record() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +20,18 @@ from typing import Any
 from tests.agents.fakeapi.base import FakeAPI, Reply, Request, json_reply, sse
 
 MODEL = "claude-sonnet-4-5"
+#: Where Claude Code's system prompt says it works: ``{cwd}`` in a scripted input becomes it, so a
+#: script can name files in a working copy it cannot know in advance (the engine's scratch copy).
+WORKDIR = re.compile(r'orking directory: (/[^\s"\\]+)')
 
 
 @dataclass(frozen=True)
 class ToolCall:
     name: str  # Read, Edit, Bash, ...
-    input: dict[str, Any]
+    input: dict[str, Any]  # "{cwd}" in a text value is the working directory the request names
+
+    def resolved(self, cwd: str) -> dict[str, Any]:
+        return {k: v.replace("{cwd}", cwd) if isinstance(v, str) else v for k, v in self.input.items()}
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,7 @@ def tool_results(body: dict[str, Any]) -> int:
     return count
 
 
-def reply(script: Script, body: dict[str, Any]) -> Reply:
+def reply(script: Script, body: dict[str, Any], cwd: str = "") -> Reply:
     """The next step of ``script`` for a request whose body is ``body``, as Anthropic's SSE."""
     done = tool_results(body)
     call = script.calls[done] if body.get("tools") and done < len(script.calls) else None
@@ -94,7 +101,8 @@ def reply(script: Script, body: dict[str, Any]) -> Reply:
             ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {
                 "type": "tool_use", "id": f"toolu_fake{number:04d}", "name": call.name, "input": {}}}),
             ("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                     "delta": {"type": "input_json_delta", "partial_json": json.dumps(call.input)}}),
+                                     "delta": {"type": "input_json_delta",
+                                               "partial_json": json.dumps(call.resolved(cwd))}}),
             ("content_block_stop", {"type": "content_block_stop", "index": 0}),
         ]
         stop = "tool_use"
@@ -118,6 +126,7 @@ def install(api: FakeAPI, script: Script) -> None:
                                "request_id": "req_fake0001"}, 401)
         if request.path.split("?", 1)[0].endswith("/count_tokens"):
             return json_reply({"input_tokens": script.usage.input_tokens})
-        return reply(script, request.json())
+        found = WORKDIR.search(request.body.decode("utf-8", errors="replace"))
+        return reply(script, request.json(), found.group(1) if found else "")
 
     api.route("POST", "/v1/messages", messages)
