@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from engine.agents.base import MAX_MESSAGE_CHARS, AgentResult, Invocation, Task, Usage, clip
-from engine.agents.jsonlines import LineReader, add, number, usage_line
+from engine.agents.jsonlines import LineReader, add, as_found, number, usage_line
 
 #: Edits in the working copy are accepted; shell commands are not, except these, which a patch
 #: step needs to check its own work. UET's sandbox, not this list, is what contains the agent
@@ -83,6 +84,16 @@ def text_of(content: Any) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What the ``result`` line said."""
+
+    message: str | None
+    usage: Usage
+    error: str | None
+    denied: list[str]
+
+
 class ClaudeParser(LineReader):
     def __init__(self) -> None:
         super().__init__()
@@ -90,7 +101,7 @@ class ClaudeParser(LineReader):
         self.model: str | None = None
         self.cwd: str | None = None
         self.last_text: str | None = None  # the last assistant text, for a run that ends without a result
-        self.result: dict[str, Any] | None = None
+        self.result: Outcome | None = None
         self.live = Usage()
         self.seen_message: str | None = None
         self.pending: OrderedDict[str, tuple[str, str]] = OrderedDict()  # tool_use id -> (tool, what)
@@ -210,41 +221,34 @@ class ClaudeParser(LineReader):
         return lines
 
     def _result(self, event: dict[str, Any]) -> list[str]:
-        self.result = {key: event.get(key) for key in ("subtype", "is_error", "result", "total_cost_usd", "usage",
-                                                       "modelUsage", "permission_denials", "api_error_status")}
-        if isinstance(self.result["result"], str):
-            self.result["result"] = self.result["result"][:MAX_MESSAGE_CHARS]
-        denials = self.result["permission_denials"]
-        self.result["permission_denials"] = denials[:MAX_DENIED] if isinstance(denials, list) else []
-        if not isinstance(self.result["modelUsage"], dict) or len(self.result["modelUsage"]) > 50:
-            self.result["modelUsage"] = {}
-        lines = [clip(f"denied: {entry}") for entry in self._denied()]
-        error = self._error()
-        if error:
-            lines.append(clip(f"error: {error}"))
-        lines.append(usage_line(self.usage()))
+        """The totals, the message, the error and the denials, read once; nothing else of the
+        line is kept."""
+        usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+        cache_read = as_found(usage.get("cache_read_input_tokens"))
+        text = event.get("result")
+        self.result = Outcome(
+            message=text[:MAX_MESSAGE_CHARS] if isinstance(text, str) else self.last_text,
+            usage=Usage(tokens_in=add(usage.get("input_tokens"), cache_read, usage.get("cache_creation_input_tokens")),
+                        tokens_out=as_found(usage.get("output_tokens")), tokens_cached=cache_read,
+                        usd=as_found(event.get("total_cost_usd")), model=self._model(event.get("modelUsage"))),
+            error=self._error(event), denied=self._denied(event.get("permission_denials")))
+        lines = [clip(f"denied: {entry}") for entry in self.result.denied]
+        if self.result.error:
+            lines.append(clip(f"error: {self.result.error}"))
+        lines.append(usage_line(self.result.usage))
         return lines
 
-    # -- results ---------------------------------------------------------------------------
-
-    def usage(self) -> Usage:
-        if self.result is None:
-            return Usage(self.live.tokens_in, self.live.tokens_out, self.live.tokens_cached, None, self.model)
-        usage = self.result["usage"] if isinstance(self.result["usage"], dict) else {}
-        cache_read = usage.get("cache_read_input_tokens")
-        tokens_in = add(usage.get("input_tokens"), cache_read, usage.get("cache_creation_input_tokens"))
-        return Usage(tokens_in=tokens_in, tokens_out=usage.get("output_tokens"), tokens_cached=cache_read,
-                     usd=self.result["total_cost_usd"], model=self._model())
-
-    def _model(self) -> str | None:
+    def _model(self, billed: Any) -> str | None:
         """The model the result billed (the costliest when several were used), else init's."""
-        billed = [(entry.get("costUSD") if number(entry.get("costUSD")) else 0, name)
-                  for name, entry in self.result["modelUsage"].items() if isinstance(entry, dict)] if self.result else []
-        return max(billed)[1][:200] if billed else self.model
+        if not isinstance(billed, dict) or not billed:
+            return self.model
+        costs = [(entry.get("costUSD") if number(entry.get("costUSD")) else 0, name)
+                 for name, entry in list(billed.items())[:50] if isinstance(entry, dict)]
+        return max(costs)[1][:200] if costs else self.model
 
-    def _denied(self) -> list[str]:
+    def _denied(self, denials: Any) -> list[str]:
         denied = []
-        for entry in self.result["permission_denials"] if self.result else []:
+        for entry in denials[:MAX_DENIED] if isinstance(denials, list) else []:
             if not isinstance(entry, dict):
                 continue
             tool = entry.get("tool_name") if isinstance(entry.get("tool_name"), str) else "?"
@@ -253,30 +257,33 @@ class ClaudeParser(LineReader):
             denied.append(clip(f"{tool} {self._path(what) if isinstance(what, str) else ''}".strip()))
         return denied
 
-    def _error(self) -> str | None:
-        if self.result is None:
+    def _error(self, event: dict[str, Any]) -> str | None:
+        subtype = event.get("subtype")
+        if not (event.get("is_error") is True or (isinstance(subtype, str) and subtype.startswith("error"))):
             return None
-        subtype = self.result["subtype"]
-        failed = self.result["is_error"] is True or (isinstance(subtype, str) and subtype.startswith("error"))
-        if not failed:
-            return None
-        text = self.result["result"]
-        status = self.result["api_error_status"]
+        text = event.get("result")
+        status = event.get("api_error_status")
         if isinstance(text, str) and text.strip():
-            said = f"API error {status}: {text}" if number(status) and str(status) not in text else text
+            said = f"API error {status}: {text}" if isinstance(status, int) and str(status) not in text else text
             return clip(said, 2000)
         if subtype == "error_max_turns":
             return f"stopped at the turn limit ({MAX_TURNS} turns)"
         return f"claude reported an error ({clip(str(subtype), 100)})"
+
+    # -- results ---------------------------------------------------------------------------
+
+    def usage(self) -> Usage:
+        if self.result is not None:
+            return self.result.usage
+        return Usage(self.live.tokens_in, self.live.tokens_out, self.live.tokens_cached, None, self.model)
 
     def finish(self, home: str) -> AgentResult:
         if self.result is None:
             return AgentResult(message=self.last_text, usage=self.usage(), session_id=self.session_id,
                                error=clip(f"claude ended without a result (last output: {self.said()})", 2000),
                                malformed=self.malformed)
-        message = self.result["result"] if isinstance(self.result["result"], str) else self.last_text
-        return AgentResult(message=message, usage=self.usage(), session_id=self.session_id, error=self._error(),
-                           malformed=self.malformed, denied=self._denied())
+        return AgentResult(message=self.result.message, usage=self.result.usage, session_id=self.session_id,
+                           error=self.result.error, malformed=self.malformed, denied=self.result.denied)
 
 
 DRIVER = ClaudeDriver()

@@ -26,10 +26,18 @@ def number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def as_found(value: Any) -> Any:
+    """A reported count kept for the engine to judge: a number or None as it is, text cut to 100
+    characters, anything else as the name of its type (a parser keeps no large value)."""
+    if value is None or number(value):
+        return value
+    return value[:100] if isinstance(value, str) else f"<{type(value).__name__}>"
+
+
 def add(*values: Any) -> Any:
     """The sum of the counts that are there (None when none is); a count that is not a number
     is returned as found."""
-    present = [v for v in values if v is not None]
+    present = [as_found(v) for v in values if v is not None]
     odd = [v for v in present if not number(v)]
     if odd:
         return odd[0]

@@ -198,6 +198,9 @@ def test_huge_input_is_bounded() -> None:
     result = parser.finish("/nonexistent")
     assert result.message is not None and len(result.message) == MAX_MESSAGE_CHARS
     assert len(result.denied) <= 100 and all(len(d) <= MAX_LINE_CHARS for d in result.denied)
+    parser.feed(json.dumps({"type": "result", "usage": {"input_tokens": "7" * 1_000_000, "output_tokens": [1] * 10**5}}))
+    usage = parser.finish("/nonexistent").usage
+    assert usage.tokens_in == "7" * 100 and usage.tokens_out == "<list>"  # as found, cut
 
 
 # -- the real CLI against the scripted API ---------------------------------------------------

@@ -203,8 +203,11 @@ def test_huge_input_is_bounded() -> None:
     for n in range(1000):
         parser.feed(f"stderr line {n}")
     assert len(parser.tail) <= 5
+    parser.feed(json.dumps({"type": "turn.completed", "usage": {"input_tokens": "7" * 1_000_000,
+                                                               "output_tokens": {str(n): n for n in range(10**5)}}}))
     result = parser.finish("/nonexistent")
     assert result.message is not None and len(result.message) == MAX_MESSAGE_CHARS
+    assert result.usage.tokens_in == "7" * 100 and result.usage.tokens_out == "<dict>"  # as found, cut
 
 
 # -- the real CLI against the scripted API ---------------------------------------------------
