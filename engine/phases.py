@@ -4,6 +4,10 @@ This is where ``{facts.NAME}`` gets its meaning (documented at ``schemas.profile
 a list item that is exactly one placeholder of a list-valued fact becomes that list's items,
 so a command fact fills a whole ``run``; inside longer text a list is written shell-quoted.
 Keeping the rule in one function means the generator, the tests and the docs agree on it.
+
+A step's ``prompt`` is a template of its own, rendered by the engine for each attempt: only its
+``{facts.NAME}`` are filled here, and ``{description}``, ``{steps.ID.output}`` and
+``{gate.feedback}`` pass through as written (:func:`fill_prompt`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,26 @@ def _text(text: str, facts: Mapping[str, FactValue]) -> str:
     return FACT_REF.sub(one, text)
 
 
+def fill_prompt(text: str, facts: Mapping[str, FactValue], workdirs: Mapping[str, str] | None = None) -> str:
+    """A step's prompt with its ``{facts.NAME}`` filled as in longer text, and nothing else touched.
+
+    The prompt is a template the engine renders for each attempt (``{description}``,
+    ``{steps.ID.output}``, ``{gate.feedback}``, …): those stay as written, and braces in a filled
+    value are doubled so the engine reads them as text, not as a placeholder. A command that
+    runs in a sub-folder (``workdirs``: fact -> folder) is written as ``cd FOLDER && COMMAND``,
+    the way a person would run it from the project root.
+    """
+    def one(match: Any) -> str:
+        name = match.group(2)
+        value = facts[name]
+        shown = value if isinstance(value, str) else shlex.join(value)
+        if workdirs and name in workdirs and name in COMMAND_FACTS:
+            shown = f"cd {shlex.quote(workdirs[name])} && {shown}"
+        return shown.replace("{", "{{").replace("}", "}}")
+
+    return FACT_REF.sub(one, text)
+
+
 def fill_facts(value: Any, facts: Mapping[str, FactValue]) -> Any:
     """``value`` (plain data: strings, lists, mappings) with every ``{facts.NAME}`` filled.
 
@@ -73,11 +97,19 @@ def missing_facts(profile: Profile, phase: str, facts: Mapping[str, FactValue]) 
     return sorted(name for name in needed if name not in facts)
 
 
-def render_phase(profile: Profile, phase: str, facts: Mapping[str, FactValue]) -> Workstream:
+def _fill_step(step: dict[str, Any], facts: Mapping[str, FactValue], workdirs: Mapping[str, str] | None) -> dict[str, Any]:
+    return {key: fill_prompt(value, facts, workdirs) if key == "prompt" else fill_facts(value, facts)
+            for key, value in step.items()}
+
+
+def render_phase(profile: Profile, phase: str, facts: Mapping[str, FactValue],
+                 workdirs: Mapping[str, str] | None = None) -> Workstream:
     """The workstream ``phase`` of ``profile`` becomes for a project with these facts.
 
     Bootstrap asks :func:`missing_facts` first and skips a phase it cannot fill; a call with
     facts missing or misshapen is refused here with the names, never filled with blanks.
+    A step's ``prompt`` is filled by :func:`fill_prompt` (``workdirs``: command facts that run
+    in a sub-folder, fact -> folder); its other fields by :func:`fill_facts`.
     """
     field = f"phases.{phase}"
     template = profile.phases[phase]
@@ -93,7 +125,8 @@ def render_phase(profile: Profile, phase: str, facts: Mapping[str, FactValue]) -
         "max_parallel": template.max_parallel or profile.defaults.max_parallel,
         "retry": profile.defaults.retry,
         "budget": profile.defaults.budget,
-        "steps": [fill_facts(step.model_dump(mode="json", exclude_defaults=True), facts) for step in template.steps],
+        "steps": [_fill_step(step.model_dump(mode="json", exclude_defaults=True), facts, workdirs)
+                  for step in template.steps],
         "gates": {gate: fill_facts([list(argv) for argv in profile.gates[gate]], facts) for gate in used_gates},
     }
     try:

@@ -105,6 +105,9 @@ class BootstrapReport(BootstrapModel):
     files: list[PlannedFile] = Field(default_factory=list)
     problems: list[Issue] = Field(default_factory=list)
     stages: list[StageTiming] = Field(default_factory=list)
+    agents: list[str] = Field(
+        default_factory=list, description="AI coding agents found on PATH, which the router sends plan, code_edit "
+                                          "and review to (none: the profile's simulated tool takes them).")
     dry_run: bool = False
     written: bool = Field(default=False, description="Files were written by this run.")
     next_steps: list[str] = Field(default_factory=list, description="Commands to try next.")

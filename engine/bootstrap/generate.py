@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ import pathspec
 import yaml
 from pydantic import ValidationError
 
+from engine.agents.catalog import with_catalog
+from engine.bootstrap.agents import no_agent_note, routed_to_agents
 from engine.bootstrap.issues import from_problem
 from engine.bootstrap.project_facts import ProjectFacts
 from engine.documents import validate_document
@@ -69,6 +72,10 @@ class Generated:
     router_config: RouterConfig | None = None
     phases: list[PhaseOutcome] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
+    """The AI coding agents the router sends plan, code_edit and review to."""
+    no_agent_note: str | None = None
+    """With no agent found: which kinds go to a simulated tool, and how to get a real one."""
 
 
 class _Dumper(yaml.SafeDumper):
@@ -80,7 +87,14 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
 
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    """Text of several lines (a prompt) as a literal block, which reads and edits as written."""
+    style = "|" if "\n" in data.rstrip("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
 _Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(str, _represent_str)
 
 
 def dump_yaml(data: Any) -> str:
@@ -112,10 +126,12 @@ def _single_fact(argv: list[str] | None) -> str | None:
 def workstream_document(profile: Profile, phase: str, facts: ProjectFacts) -> dict[str, Any]:
     """The phase as a workstream document; a command that runs in a sub-folder keeps it (a step
     gets ``cwd``, a gate command changes into it)."""
-    workstream = render_phase(profile, phase, facts.values)
+    workstream = render_phase(profile, phase, facts.values, facts.workdirs)
     document = workstream.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
     template = profile.phases[phase]
     for index, step in enumerate(template.steps):
+        if step.fix_loop is not None:  # written whole: `fix_loop: {}` would hide how many rounds
+            document["steps"][index]["fix_loop"] = step.fix_loop.model_dump(mode="json")
         fact = _single_fact(step.run)
         if fact in facts.workdirs and step.cwd is None:
             document["steps"][index]["cwd"] = facts.workdirs[fact]
@@ -128,9 +144,12 @@ def workstream_document(profile: Profile, phase: str, facts: ProjectFacts) -> di
     return document
 
 
-def generate(profile: Profile, facts: ProjectFacts, broken: frozenset[str] = frozenset()) -> Generated:
+def generate(profile: Profile, facts: ProjectFacts, broken: frozenset[str] = frozenset(),
+             agents: Sequence[str] = ()) -> Generated:
     """The workstream and router files for this profile and these facts; ``broken`` phases
-    (their templates have errors, reported by the caller) are left out."""
+    (their templates have errors, reported by the caller) are left out. ``agents``: the AI
+    coding agents found on PATH, which the router sends plan, code_edit and review to
+    (``engine.bootstrap.agents``)."""
     out = Generated()
     for phase in profile.phases:
         if phase in broken:
@@ -152,9 +171,10 @@ def generate(profile: Profile, facts: ProjectFacts, broken: frozenset[str] = fro
         what = f"Phase {phase!r} of the {profile.name} profile"
         out.workstreams.append(Artifact(path, "workstream", _header("workstream", what) + dump_yaml(document)))
         out.phases.append(PhaseOutcome(name=phase, generated=True, file=path, steps=len(document["steps"])))
+    tools, rules = routed_to_agents(profile, list(agents))
+    data = {"breaker": profile.defaults.breaker or RouterConfig().breaker, "tools": tools, "rules": rules}
     try:
-        config = RouterConfig(breaker=profile.defaults.breaker or RouterConfig().breaker, tools=profile.tools,
-                              rules=profile.rules)
+        config = RouterConfig.model_validate(with_catalog(data))
     except ValidationError as exc:
         out.issues.extend(Issue(severity="error", stage="generate", file=ROUTER, message=str(error["msg"]))
                           for error in exc.errors(include_url=False))
@@ -164,7 +184,13 @@ def generate(profile: Profile, facts: ProjectFacts, broken: frozenset[str] = fro
             f"no phase of the {profile.name} profile could be generated (see phases): choose another profile "
             "with --profile, or add what the phases need")))
     document = {"strategy": config.strategy, **config.model_dump(mode="json", exclude_defaults=True)}
+    # The built-in agent tools are in every router: the file routes to them without defining them.
+    document["tools"] = {name: spec for name, spec in document.get("tools", {}).items() if name in tools}
+    if not document["tools"]:
+        del document["tools"]
     out.router_config = config
+    out.agents = list(agents)
+    out.no_agent_note = None if agents else no_agent_note(tools, rules)
     out.router = Artifact(ROUTER, "router", _header("router", f"Tools and routing rules of the {profile.name} profile")
                           + dump_yaml(document))
     return out

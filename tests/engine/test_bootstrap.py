@@ -110,7 +110,7 @@ def test_python_package_gets_the_python_profile_and_runnable_workstreams(tmp_pat
     }
     assert report.written and errors(report) == [] and warnings(report) == []
     assert [s.name for s in report.stages] == ["scan", "select", "generate", "validate", "write"]
-    assert report.next_steps[-1] == "uet run .uet/workstreams/quality.yaml"
+    assert report.next_steps[1] == "uet run .uet/workstreams/quality.yaml"
 
     quality = workstream(root, ".uet/workstreams/quality.yaml")
     assert [(s.id, s.run, s.needs) for s in quality.steps] == [

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from engine.agents.catalog import FAMILIES
 from engine.bootstrap.orchestrate import bootstrap
 from schemas.bootstrap import BootstrapReport, Issue
 from schemas.scan import ScanProgress
@@ -186,6 +187,11 @@ def summary(report: BootstrapReport) -> list[str]:
         source = report.fact_sources.get(name)
         out += _row("facts" if name == next(iter(report.facts)) else "",
                     f"{name}: {_clip(text, 40)}" + (f"  ({source})" if source else ""))
+    if report.agents:
+        out += _row("agents", f"{', '.join(report.agents)}: plan, code_edit and review go to "
+                              f"{'it' if len(report.agents) == 1 else 'them'}")
+    else:
+        out += _row("agents", f"none found on PATH ({', '.join(FAMILIES)})")
     for phase in report.phases:
         label = "phases" if phase is report.phases[0] else ""
         if phase.generated and phase.file:

@@ -1,0 +1,81 @@
+"""Which AI coding agents bootstrap finds on PATH, and the router it writes for them.
+
+The agent CLIs (``engine.agents.catalog``: claude, codex, gemini, aider, opencode) are
+built-in tools of every router, so the written ``router.yaml`` does not define them; it only
+routes to them. When at least one agent's executable is on PATH, the rules for ``plan``,
+``code_edit`` and ``review`` name the found agents in the catalog's order (the fallback order),
+replacing the profile's rules for those kinds, and the profile's simulated stand-ins for them
+(``sim-coder``) are left out of the file: a fake editor beside real ones would only be a place
+for a step to "succeed" without doing anything. When none is found, the profile's simulated
+routing is kept, so the phases still run offline, and the next steps say how to get a real one.
+
+The router then depends on PATH as well as on the tree: installing an agent and running
+``uet bootstrap`` again regenerates the router (when it was not edited since).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from engine.agents.catalog import EXECUTABLES, FAMILIES, PACKAGES
+from schemas.profile import Profile
+from schemas.router import RoutingRule, ToolSpec
+
+AGENT_KINDS = ("plan", "code_edit", "review")
+"""The step kinds an AI coding agent takes."""
+
+
+def agents_on_path(path: str | None = None) -> list[str]:
+    """The agent families whose executable is on ``path`` (a PATH string; None: this
+    process's PATH), in the catalog's order."""
+    return [family for family in FAMILIES if shutil.which(EXECUTABLES[family], path=path) is not None]
+
+
+def _named_by_steps(profile: Profile) -> set[str]:
+    return {step.tool for phase in profile.phases.values() for step in phase.steps if step.tool}
+
+
+def routed_to_agents(profile: Profile, agents: list[str]) -> tuple[dict[str, ToolSpec], list[RoutingRule]]:
+    """The profile's own tools and rules with ``plan``, ``code_edit`` and ``review`` sent to
+    ``agents``; with no agents, the profile's as they are."""
+    if not agents:
+        return dict(profile.tools), list(profile.rules)
+    rules: list[RoutingRule] = []
+    for rule in profile.rules:
+        rules.append(rule.model_copy(update={"tools": list(agents)}) if rule.kind in AGENT_KINDS else rule)
+    written = {rule.kind for rule in rules}
+    rules += [RoutingRule(kind=kind, tools=list(agents)) for kind in AGENT_KINDS if kind not in written]
+    still_routed = {tool for rule in rules for tool in rule.tools} | _named_by_steps(profile)
+    tools = {name: spec for name, spec in profile.tools.items()
+             if name in still_routed or not _stand_in(spec)}
+    return tools, rules
+
+
+def _stand_in(spec: ToolSpec) -> bool:
+    """A simulated tool that does only what agents do: the profile's placeholder for one."""
+    return spec.adapter == "sim" and bool(spec.capabilities) and set(spec.capabilities) <= set(AGENT_KINDS)
+
+
+def simulated(tools: dict[str, ToolSpec], rules: list[RoutingRule]) -> dict[str, list[str]]:
+    """Simulated tool -> the agent kinds the rules send to it (kinds in AGENT_KINDS order)."""
+    out: dict[str, list[str]] = {}
+    for kind in AGENT_KINDS:
+        rule = next((r for r in rules if r.kind == kind), None)
+        for name in rule.tools if rule is not None else ():
+            spec = tools.get(name)
+            if spec is not None and spec.adapter == "sim":
+                out.setdefault(name, []).append(kind)
+    return out
+
+
+def no_agent_note(tools: dict[str, ToolSpec], rules: list[RoutingRule]) -> str | None:
+    """The next step that says the agent kinds go to a simulated tool, or None when none does."""
+    sims = simulated(tools, rules)
+    if not sims:
+        return None
+    kinds = list(dict.fromkeys(kind for found in sims.values() for kind in found))
+    where = " and ".join(f"the simulated {name}" for name in sims)
+    return (f"no AI coding agent found on PATH ({', '.join(FAMILIES)}): {'/'.join(kinds)} "
+            f"{'goes' if len(kinds) == 1 else 'go'} to {where}; install one, e.g. {PACKAGES['claude']}, "
+            "and run uet bootstrap again")
+
