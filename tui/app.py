@@ -38,6 +38,8 @@ class UetApp(App[None]):
         Binding("B", "bootstrap", "Bootstrap", id="app.bootstrap", tooltip="Scan a project and write its workstreams"),
         Binding("P", "patches", "Patches", id="app.patches", tooltip="Review, approve and apply proposed patches"),
         Binding("E", "profiles", "Profiles", id="app.profiles", tooltip="List and edit domain profiles"),
+        Binding("T", "tools", "Tools", id="app.tools",
+                tooltip="The project's tools and agents: installed or not, versions, breakers, record"),
     ]
 
     def __init__(self, root: Path, db: Path, settings: TuiSettings | None = None,
@@ -205,6 +207,12 @@ class UetApp(App[None]):
 
         if not isinstance(self.screen, ProfilesScreen):
             self.push_screen(ProfilesScreen(self.root))
+
+    def action_tools(self) -> None:
+        from tui.screens.tools import ToolsScreen
+
+        if not isinstance(self.screen, ToolsScreen):
+            self.push_screen(ToolsScreen(self.root))
 
     def action_quit_app(self) -> None:
         from tui.screens.quit import QuitScreen

@@ -70,16 +70,18 @@ def cells(row: ToolInfo) -> tuple[str, ...]:
             median_cell(row), cost_cell(row))
 
 
-def notes(rows: Sequence[ToolInfo]) -> list[str]:
-    """What to do about the rows, one line each: missing agents with their install command,
-    other missing programs, capabilities no installed tool has, open breakers."""
+def notes(rows: Sequence[ToolInfo], install: bool = True) -> list[str]:
+    """What to do about the rows, one line each: missing agents with their install command (or,
+    without ``install``, their names alone), other missing programs, capabilities no installed
+    tool has, open breakers."""
     lines = []
     missing = not_installed(rows)
     agents = [row for row in missing if row.agent is not None]
     if agents:
-        lines.append("agents not installed: " + ", ".join(row.name for row in agents) + "; to install:")
+        lines.append("agents not installed: " + ", ".join(row.name for row in agents)
+                     + ("; to install:" if install else ""))
         width = max(len(row.name) for row in agents)
-        lines += [f"  {row.name.ljust(width)}  {row.install}" for row in agents]
+        lines += [f"  {row.name.ljust(width)}  {row.install}" for row in agents if install]
     others = [row for row in missing if row.agent is None]
     if others:
         lines.append("not on PATH: " + ", ".join(
@@ -93,4 +95,28 @@ def notes(rows: Sequence[ToolInfo]) -> list[str]:
         if row.breaker == "open":
             since = f" since {clock(row.breaker_opened_at)}" if row.breaker_opened_at else ""
             lines.append(f"breaker open: {row.name}{since} (skipped until its next probe)")
+    return lines
+
+
+def details(row: ToolInfo) -> list[str]:
+    """The row said whole, for the one under the cursor: what it is, its program and version,
+    what it can do, its record, and how to install it when it is missing."""
+    kind = f"agent ({row.agent})" if row.agent else f"{row.adapter} tool"
+    where = "UET's built-in definition" if row.source == "built-in" else ".uet/router.yaml"
+    lines = [f"{row.name}: {kind}, from {where}"]
+    if row.executable is None:
+        lines.append(f"runs no program of its own ({row.adapter})")
+    elif row.path is None:
+        lines.append(f"program: {row.executable}, not found on PATH"
+                     + (f"; install: {row.install}" if row.install else ""))
+    else:
+        lines.append(f"program: {row.path}" + (f"; version: {row.version}" if row.version else ""))
+    record = "never ran here" if not row.attempts else (
+        f"{row.succeeded} of {row.attempts} attempts succeeded, median {duration(row.median_seconds)}")
+    if row.usd_per_attempt is not None:
+        record += f", {cost_cell(row)} per attempt"
+    breaker = f"; breaker {label(row.breaker)}" if row.breaker else ""
+    if row.breaker == "open" and row.breaker_opened_at:
+        breaker += f" since {clock(row.breaker_opened_at)}"
+    lines.append(f"can do: {', '.join(row.capabilities) or 'nothing declared'}; {record}{breaker}")
     return lines

@@ -45,6 +45,7 @@ DASHBOARD_KEYS = {
     "B": ("bootstrap", "app.bootstrap"),
     "P": ("patches", "app.patches"),
     "E": ("profiles", "app.profiles"),
+    "T": ("tools", "app.tools"),
 }
 RUN_KEYS = {
     "escape": ("app.pop_screen", "run.back"),
