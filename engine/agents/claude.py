@@ -267,7 +267,8 @@ class ClaudeParser(LineReader):
             said = f"API error {status}: {text}" if isinstance(status, int) and str(status) not in text else text
             return clip(said, 2000)
         if subtype == "error_max_turns":
-            return f"stopped at the turn limit ({MAX_TURNS} turns)"
+            turns = event.get("num_turns")
+            return "stopped at its turn limit" + (f" after {turns} turns" if isinstance(turns, int) else "")
         return f"claude reported an error ({clip(str(subtype), 100)})"
 
     # -- results ---------------------------------------------------------------------------

@@ -47,12 +47,13 @@ def edit_script(repo: Path, error: bool = False) -> Script:
                   final=FINAL, error=error)
 
 
-def run_case(base: Path, *, error: bool = False, edits: bool = True, merge_stderr: bool = True) -> tuple[Ran, Script, Path]:
+def run_case(base: Path, *, error: bool = False, edits: bool = True, merge_stderr: bool = True,
+             args: tuple[str, ...] = ()) -> tuple[Ran, Script, Path]:
     repo = git_repo(base / "repo")
     script = edit_script(repo, error=error)
     with FakeAPI() as api:
         install(api, script)
-        task = task_for(repo, base / "home", PROMPT, model=MODEL, base_url=api.url, edits=edits)
+        task = task_for(repo, base / "home", PROMPT, model=MODEL, base_url=api.url, edits=edits, args=args)
         ran = run_agent(DRIVER, claude(), task, KEY, merge_stderr=merge_stderr)
     return ran, script, repo
 
@@ -133,6 +134,13 @@ def test_plan_denied_fixture() -> None:
     assert "denied: Edit hello.py" in readable
     assert any(line.startswith("tool failed: Edit hello.py: Cannot write") for line in readable)
     assert result.usage.tokens_in == 6400
+
+
+def test_turn_limit_fixture() -> None:
+    readable, result = parse(fixture("turn-limit"))
+    assert result.error == "stopped at its turn limit after 3 turns"
+    assert result.usage.tokens_in == 3200 and result.usage.usd == pytest.approx(0.01053)
+    assert "error: stopped at its turn limit after 3 turns" in readable
 
 
 def test_live_usage_before_the_result() -> None:
@@ -293,7 +301,8 @@ def test_uet_runs_claude_in_a_patch_step(project: Project) -> None:
 def record() -> None:
     """Run the three cases once more and write their stdout as the fixtures."""
     base = Path("/tmp/uet-fixture")
-    for case, options in (("edit", {}), ("api-error", {"error": True}), ("plan-denied", {"edits": False})):
+    for case, options in (("edit", {}), ("api-error", {"error": True}), ("plan-denied", {"edits": False}),
+                          ("turn-limit", {"args": ("--max-turns", "2")})):
         shutil.rmtree(base, ignore_errors=True)
         ran, _, _ = run_case(base, merge_stderr=False, **options)  # type: ignore[arg-type]
         (FIXTURES / f"claude-{VERSION}-{case}.jsonl").write_text(ran.output)
