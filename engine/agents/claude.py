@@ -36,7 +36,7 @@ MAX_TURNS = 50
 #: Claude Code retries a refused request for minutes by default; UET retries attempts itself.
 MAX_RETRIES = 2
 MAX_DENIED = 100
-MAX_LINE = 2 * 1024  # a tool call's arguments, before clipping
+MAX_ARGS_CHARS = 2 * 1024  # a tool call's arguments, read before clipping
 MAX_PENDING = 256
 EDIT_TOOLS = {"Edit": "edit", "MultiEdit": "edit", "Write": "write", "NotebookEdit": "edit"}
 EXIT_CODE = re.compile(r"Exit code (\d+)")
@@ -192,7 +192,7 @@ class ClaudeParser(LineReader):
             line = f"tool: read {what}"
         else:
             try:
-                what = json.dumps(args)[:MAX_LINE]
+                what = json.dumps(args)[:MAX_ARGS_CHARS]
             except (TypeError, ValueError):
                 what = "?"
             line = f"tool: {name} {what}"
