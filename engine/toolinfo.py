@@ -278,7 +278,10 @@ class VersionCache:
         kept = {k: v for k, v in self.entries.items() if k not in self.transient and _still_there(k)}
         kept = dict(list(kept.items())[-CACHE_ENTRIES:])
         try:
-            self.path.parent.mkdir(exist_ok=True)
+            if not self.path.parent.is_dir():
+                self.path.parent.mkdir()
+                # A cache is nobody's to commit: the folder ignores itself, whatever .gitignore says.
+                (self.path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
             temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             temporary.write_text(json.dumps({"entries": kept}, indent=1), encoding="utf-8")
             os.replace(temporary, self.path)

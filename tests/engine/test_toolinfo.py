@@ -139,6 +139,7 @@ def test_a_version_is_asked_once_until_the_program_changes(project: Project, bin
 
     assert by_name(tool_rows(project.root))["fmt"].version == "fmt-fake 1.2.3"
     assert calls(project) == 1 and cache_path(project.root).is_file()
+    assert (cache_path(project.root).parent / ".gitignore").read_text() == "*\n"  # never committed by mistake
     assert by_name(tool_rows(project.root))["fmt"].version == "fmt-fake 1.2.3"
     assert calls(project) == 1
 
