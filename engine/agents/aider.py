@@ -55,6 +55,9 @@ _TOKENS = re.compile(r"^Tokens: (?P<sent>[\d.,]+[kKmM]?) sent(?:, (?P<write>[\d.
                      r"(?:, (?P<hit>[\d.,]+[kKmM]?) cache hit)?, (?P<received>[\d.,]+[kKmM]?) received\.")
 _COST = re.compile(r"Cost: \$(?P<message>[\d.]+) message, \$(?P<session>[\d.]+) session\.")
 _APPLIED = re.compile(r"^Applied edit to (?P<path>.+)$")
+#: aider's banner names the model it talks to (the analytics log hides a model it knows no
+#: price of as ``openai/REDACTED``).
+_MODEL = re.compile(r"^(?:Main )?[Mm]odel: (?P<model>\S+) with ")
 _FAILED_EDIT = re.compile(r"^# \d+ SEARCH/REPLACE blocks? failed to match")
 #: What aider prints itself (not the model's answer): its banner, notes and edit feedback.
 _CHATTER = (
@@ -163,6 +166,9 @@ class AiderParser:
         tokens = _TOKENS.match(stripped)
         if tokens:
             return self._tokens(tokens, stripped)
+        model = _MODEL.match(stripped)
+        if model:
+            self.model = model["model"][:200]
         applied = _APPLIED.match(stripped)
         if applied:
             self._drop_reply()
@@ -228,8 +234,9 @@ class AiderParser:
             usage.tokens_in = add(usage.tokens_in, props.get("prompt_tokens"))
             usage.tokens_out = add(usage.tokens_out, props.get("completion_tokens"))
             usage.usd = add(usage.usd, props.get("cost"))
-            if isinstance(props.get("main_model"), str):
-                usage.model = props["main_model"][:200]
+            logged = props.get("main_model")
+            if self.model is None and isinstance(logged, str) and not logged.endswith("/REDACTED"):
+                usage.model = logged[:200]
             if events >= MAX_EVENTS:
                 break
         if not events:

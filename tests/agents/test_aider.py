@@ -22,10 +22,11 @@ from engine.agents.aider import (
     last_answer,
 )
 from engine.agents.base import MAX_LINE_CHARS, MAX_MESSAGE_CHARS, AgentResult, Task
-from tests.agents.cliruns import git_repo, run_agent, task_for
+from tests.agents.cliruns import GIT, git_repo, run_agent, task_for, uet_with
 from tests.agents.clis import pip_cli
 from tests.agents.fakeapi.base import FakeAPI
-from tests.agents.fakeapi.chat import ChatScript, edit_block
+from tests.agents.fakeapi.chat import ChatScript, edit_block, last_user_text
+from tests.conftest import Project
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VERSION = "0.86.2"
@@ -87,6 +88,19 @@ def test_analytics_log_wins_over_printed_tokens(tmp_path: Path) -> None:
     _, result = parse(fixture_lines("edit"), home)
     assert (result.usage.tokens_in, result.usage.tokens_out) == (1200 + 1234, 80 + 56)
     assert result.usage.usd == pytest.approx(0.0148)
+
+
+def test_model_comes_from_the_banner_not_the_redacted_log(tmp_path: Path) -> None:
+    """aider's analytics log names a model it knows no price of ``openai/REDACTED``; the price
+    table is keyed by the real name, which aider's banner prints."""
+    home = home_with_logs(tmp_path)
+    log = (home / ANALYTICS_LOG).read_text().replace('"main_model": "openai/mock-model"',
+                                                     '"main_model": "openai/REDACTED"')
+    (home / ANALYTICS_LOG).write_text(log)
+    _, result = parse(fixture_lines("edit"), home)
+    assert result.usage.model == "openai/mock-model"
+    _, result = parse([line for line in fixture_lines("edit") if not line.startswith("Model:")], home)
+    assert result.usage.model is None
 
 
 def test_recorded_api_error_is_an_error_though_aider_exits_0(tmp_path: Path) -> None:
@@ -296,6 +310,99 @@ def test_installed_aider_knows_every_flag_the_driver_uses(tmp_path: Path, aider_
     flags = {part for part in DRIVER.invocation(task(tmp_path, base_url="http://x", edits=True)).argv
              + DRIVER.invocation(task(tmp_path, edits=False)).argv if part.startswith("--")}
     assert flags and not [flag for flag in sorted(flags) if flag not in helptext]
+
+
+# Through UET: plan -> implement (a patch, gated) -> review, each on the last one's output
+
+
+PLAN_OUTPUT = "PLAN-7: print the whole greeting from hello.py."
+REVIEW_OUTPUT = "REVIEW-9: the change matches the plan."
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run([*GIT, "-C", str(root), *args], check=True, capture_output=True)
+
+
+@pytest.mark.slow
+def test_uet_runs_a_workstream_of_aider_steps(project: Project, aider_exe: Path) -> None:
+    project.write("hello.py", 'print("hello")\n')
+    project.write("check_hello.py", """
+        import subprocess, sys
+        out = subprocess.run([sys.executable, "hello.py"], capture_output=True, text=True).stdout
+        open("gate-ran.txt", "w").write(out)
+        sys.exit(0 if out == "hello, world\\n" else 1)
+    """)
+    project.write(".gitignore", ".uet/\n")
+    git(project.root, "init", "-q", "-b", "main")
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-q", "-m", "start")
+    script = ChatScript(final="unexpected request", rules=[
+        ("Review the change", REVIEW_OUTPUT), ("Implement this plan", REPLY), ("Plan this change", PLAN_OUTPUT)])
+    with FakeAPI() as api:
+        script.attach(api)
+        project.write(".uet/router.yaml", f"""
+            tools:
+              aider-fake:
+                agent: aider
+                executable: aider
+                network: true
+                base_url: {api.url}/v1
+                model: openai/mock-model
+                capabilities: [plan, code_edit, review]
+                prices:
+                  openai/mock-model: {{input: 3.0, output: 15.0}}
+        """)
+        ws = project.write("ws.yaml", """
+            name: greet
+            gates:
+              tests:
+                - [python3, check_hello.py]
+            steps:
+              - id: plan
+                kind: plan
+                tool: aider-fake
+                prompt: "Plan this change: hello.py should greet the whole world."
+                context: [hello.py]
+              - id: implement
+                kind: code_edit
+                tool: aider-fake
+                needs: [plan]
+                produces: patch
+                gate: tests
+                prompt: "Implement this plan: {steps.plan.output}"
+                context: [hello.py]
+              - id: review
+                kind: review
+                tool: aider-fake
+                needs: [implement]
+                prompt: "Review the change. The plan: {steps.plan.output} What was done: {steps.implement.output}"
+                context: [hello.py]
+        """)
+        done = uet_with(project, aider_exe, {}, "run", "--plain", str(ws))
+    assert done.returncode == 0, done.stdout + done.stderr
+    [patch] = json.loads(project.uet("patches", "--json", check=True).stdout)
+    assert [f["path"] for f in patch["files"]] == ["hello.py"]
+    shown = project.uet("patch", "show", patch["id"], check=True).stdout
+    assert '+print("hello, world")' in shown
+    assert patch["state"] == "gate_passed", shown
+    run = patch["run_id"]
+    outputs = {"plan": PLAN_OUTPUT, "implement": REPLY.strip(), "review": REVIEW_OUTPUT}
+    for step, output in outputs.items():
+        status = json.loads(project.uet("status", run, step, "--json", check=True).stdout)
+        [attempt] = status["attempts"]
+        assert status["output"] == output and attempt["output"] == output, attempt
+        assert (attempt["tokens_in"], attempt["tokens_out"], attempt["model"]) == (1200, 80, "openai/mock-model")
+        assert attempt["usd"] == pytest.approx((1200 * 3.0 + 80 * 15.0) / 1e6), attempt
+    costs = json.loads(project.uet("costs", run, "--json", check=True).stdout)
+    assert costs["total"]["unpriced"] == 0, costs
+    assert (costs["total"]["tokens_in"], costs["total"]["tokens_out"]) == (3 * 1200, 3 * 80)
+    assert costs["total"]["usd"] == pytest.approx(3 * (1200 * 3.0 + 80 * 15.0) / 1e6)
+    # Every step's prompt reached the model with the output of the step before it.
+    asked = [last_user_text(request.json().get("messages") or []) for request in api.requests
+             if request.path.endswith("/chat/completions")]
+    assert len(asked) == 3
+    assert PLAN_OUTPUT in asked[1]
+    assert REPLY.strip() in asked[2] and PLAN_OUTPUT in asked[2]
 
 
 def record(out: Path = FIXTURES) -> None:

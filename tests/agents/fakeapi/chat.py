@@ -4,7 +4,9 @@ A ``ChatScript`` answers by rule. A request that offers tools gets the next scri
 chosen by how many tool results the request already carries, or the final text once the calls
 are used up; a request without tools (aider's every request, OpenCode's title request) gets
 the final text, or ``plain`` when the script uses tools. aider's final text holds its
-SEARCH/REPLACE blocks. Each reply reports the script's usage the way the API does: in the
+SEARCH/REPLACE blocks. ``rules`` answer by the prompt: the first (needle, text) whose needle
+is in the request's last user message gives the text (one server for a plan, an implement and a
+review step). Each reply reports the script's usage the way the API does: in the
 body's ``usage`` when not streamed, in a last chunk when the client asked for it with
 ``stream_options.include_usage``. ``status=401`` answers every request with OpenAI's error.
 """
@@ -35,6 +37,7 @@ class ChatScript:
     final: str = "Done."
     calls: list[ToolCall] = field(default_factory=list)
     plain: str = "A title"  # the answer to a request without tools when the script has calls
+    rules: list[tuple[str, str]] = field(default_factory=list)  # (needle in the last user message, text)
     prompt_tokens: int = 1200
     completion_tokens: int = 80
     cached_tokens: int = 0
@@ -67,6 +70,11 @@ class ChatScript:
             call_id = f"call_{done}"
         else:
             call, text, call_id = None, (self.plain if self.calls else self.final), ""
+        asked = last_user_text(messages)
+        for needle, answer in self.rules:
+            if needle in asked:
+                call, text, call_id = None, answer, ""
+                break
         usage = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                  "total_tokens": self.prompt_tokens + self.completion_tokens,
                  "prompt_tokens_details": {"cached_tokens": self.cached_tokens}}
@@ -109,6 +117,17 @@ class ChatScript:
                                   "model": model, "choices": [], "usage": usage}))
         events.append((None, "[DONE]"))
         return sse(events)
+
+
+def last_user_text(messages: list[Any]) -> str:
+    """The text of the last user message (a string, or the text parts of a list)."""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
+            return content if isinstance(content, str) else ""
+    return ""
 
 
 def edit_block(path: str, search: str, replace: str, intro: str = "I will make the change.") -> str:
