@@ -79,9 +79,18 @@ def with_catalog(data: Any) -> Any:
     if not isinstance(tools, dict):
         return data
     # The file's tools first: where a kind is routed by capability, they come before the agents.
-    merged = dict(tools)
+    # A tool of the file's that names an agent family takes what the family's built-in tool says
+    # and it does not (its executable, network, keys, timeout, capabilities, breaker).
+    merged = {name: _inherit(spec) for name, spec in tools.items()}
     merged.update((name, spec) for name, spec in definitions().items() if name not in tools)
     return {**data, "tools": merged}
+
+
+def _inherit(spec: Any) -> Any:
+    if not isinstance(spec, dict) or spec.get("agent") not in FAMILIES:
+        return spec
+    family = definitions()[spec["agent"]]
+    return {**{key: value for key, value in family.items() if key != "agent"}, **spec}
 
 
 def builtin_names(data: Any) -> set[str]:

@@ -188,6 +188,8 @@ def conclude(result: ExecutionResult, prepared: Prepared | None, workdir: str) -
                                                      + "; ".join(answer.denied[:5])))
         if answer.error and result.outcome == "succeeded":
             result = result.replace(outcome="failed", error=f"the agent reported a failure: {answer.error}")
+        elif answer.error and result.outcome == "failed":  # its own words say more than its exit code
+            result = result.replace(error=f"the agent reported a failure: {answer.error} ({result.error})")
     elif output is None and result.output_tail:
         output = last_block(result.output_tail)
     if prepared is not None and prepared.secrets:

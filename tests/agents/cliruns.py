@@ -73,11 +73,10 @@ def uet_with(project: Project, program: Path, key: dict[str, str], *args: str) -
     """``uet ARGS`` in ``project`` with the CLI at ``program`` first on PATH and ``key`` set (a
     tool passes it through).
 
-    The cache's ``node_modules`` goes on PATH too. The sandbox covers the home, where the cache
-    lies, and shows again only PATH folders and the program's own package; Codex's launcher
-    (``@openai/codex``) runs a binary from a sibling package (``@openai/codex-linux-x64``),
-    which a global install keeps under the same prefix but this cache does not."""
-    folders = [str(program.parent), str(program.parent.parent), os.environ.get("PATH", os.defpath)]
+    The sandbox covers the home, where the cache lies, and shows again the program's install:
+    for ``node_modules/.bin/codex`` all of ``node_modules``, since Codex's launcher runs a binary
+    from a sibling package (``@openai/codex-linux-x64``)."""
+    folders = [str(program.parent), os.environ.get("PATH", os.defpath)]
     env = {**project.env(), **key, "PATH": os.pathsep.join(folders)}
     return subprocess.run(project.argv(*args), cwd=project.root, env=env, capture_output=True, text=True,
                           timeout=RUN_SECONDS * 2, stdin=subprocess.DEVNULL)

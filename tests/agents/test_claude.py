@@ -263,8 +263,6 @@ def test_uet_runs_claude_in_a_patch_step(project: Project) -> None:
             tools:
               fake-claude:
                 agent: claude
-                executable: claude
-                network: true
                 base_url: {api.url}
                 model: {MODEL}
                 env_passthrough: [ANTHROPIC_API_KEY]

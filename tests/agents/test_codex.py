@@ -250,8 +250,6 @@ def test_uet_runs_codex_in_a_patch_step(project: Project) -> None:
             tools:
               fake-codex:
                 agent: codex
-                executable: codex
-                network: true
                 base_url: {api.url}
                 model: {MODEL}
                 env_passthrough: [OPENAI_API_KEY]
