@@ -30,6 +30,7 @@ from typing import Any
 from engine.agents.catalog import EXECUTABLES, PACKAGES
 from engine.toolconfig import load_router_config, router_path
 from engine.yamlsafe import load
+from schemas.records import BreakerRecord
 from schemas.router import ToolSpec
 from schemas.tools import ToolInfo, ToolUsage
 from store import Store, queries
@@ -87,7 +88,7 @@ def tool_rows(root: Path, store: Store | None = None, *, versions: bool = True) 
     config = load_router_config(root)
     own = project_tools(root)
     usage: dict[str, ToolUsage] = {}
-    breakers = {}
+    breakers: dict[str, BreakerRecord] = {}
     if store is not None:
         usage = queries.tool_usage()
         breakers = {b.tool: b for b in queries.breakers(list(config.tools))}
