@@ -8,6 +8,7 @@ replacing the profile's rules for those kinds, and the profile's simulated stand
 (``sim-coder``) are left out of the file: a fake editor beside real ones would only be a place
 for a step to "succeed" without doing anything. When none is found, the profile's simulated
 routing is kept, so the phases still run offline, and the next steps say how to get a real one.
+A found agent none of whose API-key variables is set is named in the next steps too.
 
 The router then depends on PATH as well as on the tree: installing an agent and running
 ``uet bootstrap`` again regenerates the router (when it was not edited since).
@@ -16,8 +17,9 @@ The router then depends on PATH as well as on the tree: installing an agent and 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 
-from engine.agents.catalog import EXECUTABLES, FAMILIES, PACKAGES
+from engine.agents.catalog import EXECUTABLES, FAMILIES, PACKAGES, PASSTHROUGH
 from schemas.profile import Profile
 from schemas.router import RoutingRule, ToolSpec
 
@@ -66,6 +68,18 @@ def simulated(tools: dict[str, ToolSpec], rules: list[RoutingRule]) -> dict[str,
             if spec is not None and spec.adapter == "sim":
                 out.setdefault(name, []).append(kind)
     return out
+
+
+def missing_keys_note(agents: list[str], environ: Mapping[str, str]) -> str | None:
+    """The next step that names the found agents with none of their API-key variables set, or
+    None. An agent runs with an empty home of its own and only these variables of UET's
+    environment (``env_passthrough``), so a login kept in the user's home is not seen."""
+    lacking = [f"{family} ({' or '.join(PASSTHROUGH[family])})" for family in agents
+               if not any(environ.get(name) for name in PASSTHROUGH[family])]
+    if not lacking:
+        return None
+    return (f"set an API key before uet run: {'; '.join(lacking)}; an agent runs with a home of its own, "
+            "so a login kept in yours is not used")
 
 
 def no_agent_note(tools: dict[str, ToolSpec], rules: list[RoutingRule]) -> str | None:

@@ -3,7 +3,7 @@ into one ``BootstrapReport``.
 
 The router routes plan, code_edit and review to the AI coding agents found on PATH
 (``engine.bootstrap.agents``); with none, the next steps say the profile's simulated tool
-takes them.
+takes them, and a found agent without an API key in the environment is named there too.
 
 Nothing is written when any stage found an error or a file is in conflict (without
 ``force``), or on a dry run; otherwise every file that is new or changed is written, the
@@ -19,11 +19,11 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine.bootstrap.agents import agents_on_path
+from engine.bootstrap.agents import agents_on_path, missing_keys_note
 from engine.bootstrap.check import check
 from engine.bootstrap.generate import (
     GITIGNORE,
@@ -70,7 +70,7 @@ def _manifest(root: Path, report: ScanReport, selection: Selection, facts: Proje
 
 
 def _next_steps(plans: list[Plan], generated: Generated, selection: Selection, dry_run: bool,
-                blocked: bool) -> list[str]:
+                blocked: bool, environ: Mapping[str, str]) -> list[str]:
     steps: list[str] = []
     if any(plan.planned.action == "conflict" for plan in plans):
         steps.append("uet bootstrap --force   # overwrite the files in conflict")
@@ -81,8 +81,9 @@ def _next_steps(plans: list[Plan], generated: Generated, selection: Selection, d
     first = next((p for p in generated.phases if p.generated and p.file), None)
     if first is not None and not blocked:
         steps += [f"uet validate {first.file}", f"uet run {first.file}"]
-    if generated.no_agent_note is not None and not blocked:
-        steps.append(generated.no_agent_note)
+    if not blocked:
+        keys = missing_keys_note(generated.agents, environ)
+        steps += [note for note in (generated.no_agent_note, keys) if note is not None]
     return steps
 
 
@@ -95,11 +96,13 @@ def bootstrap(
     on_progress: Callable[[ScanProgress], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
     exec_path: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> BootstrapReport:
     """Bootstrap the project at ``path``; see the module docstring for what is written when.
 
     ``exec_path``: the PATH the AI coding agents and the tools' programs are looked for on
-    (None: this process's PATH)."""
+    (None: this process's PATH); ``environ``: where their API keys are looked for (None: this
+    process's environment)."""
     timings: list[StageTiming] = []
 
     @contextmanager
@@ -159,6 +162,7 @@ def bootstrap(
                       for name, source in facts.sources.items()},
         phases=generated.phases, files=[plan.planned for plan in plans], problems=issues, stages=timings,
         agents=generated.agents, dry_run=dry_run, written=bool(written),
-        next_steps=_next_steps(plans, generated, selection, dry_run, blocked),
+        next_steps=_next_steps(plans, generated, selection, dry_run, blocked,
+                               os.environ if environ is None else environ),
         scan=scanned.report,
     )

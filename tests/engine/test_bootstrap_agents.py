@@ -74,7 +74,8 @@ def feature(root: Path) -> Workstream:
 
 def test_a_claude_on_path_takes_plan_code_edit_and_review(tmp_path: Path) -> None:
     root = repos.python_package(tmp_path / "inventory")
-    report = bootstrap(root, exec_path=search_path(agents_bin(tmp_path / "bin", "claude")))
+    report = bootstrap(root, exec_path=search_path(agents_bin(tmp_path / "bin", "claude")),
+                       environ={"ANTHROPIC_API_KEY": "sk-test"})
 
     assert report.agents == ["claude"]
     data = router_data(root)
@@ -99,6 +100,17 @@ def test_agents_found_are_routed_in_the_catalog_order(tmp_path: Path) -> None:
     assert rules(router_data(root))["code_edit"] == ["claude", "aider", "opencode"]
 
 
+def test_the_next_steps_name_a_found_agent_without_an_api_key(tmp_path: Path) -> None:
+    root = repos.python_package(tmp_path / "inventory")
+    path = search_path(agents_bin(tmp_path / "bin", "claude", "codex"))
+    report = bootstrap(root, exec_path=path, environ={"OPENAI_API_KEY": "sk-test", "ANTHROPIC_API_KEY": ""})
+    assert report.next_steps[-1] == (
+        "set an API key before uet run: claude (ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN); an agent runs with a "
+        "home of its own, so a login kept in yours is not used")
+    keyed = bootstrap(root, exec_path=path, environ={"OPENAI_API_KEY": "sk-test", "ANTHROPIC_AUTH_TOKEN": "t"})
+    assert keyed.next_steps[-1] == "uet run .uet/workstreams/quality.yaml"
+
+
 def test_without_an_agent_the_simulated_editor_keeps_the_routing_and_the_next_steps_say_so(tmp_path: Path) -> None:
     root = repos.python_package(tmp_path / "inventory")
     report = bootstrap(root, exec_path=search_path())
@@ -113,7 +125,7 @@ def test_without_an_agent_the_simulated_editor_keeps_the_routing_and_the_next_st
 
 def test_the_generic_profile_routes_its_review_to_the_agent(tmp_path: Path) -> None:
     root = repos.build(tmp_path / "notes", {"notes.md": "# notes\n"})
-    found = bootstrap(root, exec_path=search_path(agents_bin(tmp_path / "bin", "codex")))
+    found = bootstrap(root, exec_path=search_path(agents_bin(tmp_path / "bin", "codex")), environ={})
     assert found.profile == "generic" and found.agents == ["codex"]
     data = router_data(root)
     assert rules(data)["review"] == ["codex"] and "sim-reviewer" not in data.get("tools", {})
@@ -164,7 +176,7 @@ def test_fill_prompt_fills_facts_only_and_doubles_braces_in_values() -> None:
 
 def uet(root: Path, path: str, *args: str) -> subprocess.CompletedProcess[str]:
     project = Project(root)
-    env = {**project.env(), "PATH": path}
+    env = {**project.env(), "PATH": path, "ANTHROPIC_API_KEY": "sk-test"}
     return subprocess.run(project.argv(*args), cwd=root, env=env, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
 
