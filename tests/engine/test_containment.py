@@ -426,3 +426,23 @@ def test_a_python_callable_patch_step_gets_its_scratch_copy_as_root(repo: Projec
     [patch] = patches(repo)
     assert [f["path"] for f in patch["files"]] == ["made.txt"]
     assert not (repo.root / "made.txt").exists()
+
+
+def test_an_npm_program_is_shown_with_its_sibling_packages(tmp_path: Path) -> None:
+    """``node_modules/.bin/codex`` links to its package's launcher, which runs a binary from a
+    sibling package: the whole ``node_modules`` is shown, and nothing else of the covered home."""
+    from engine.adapters.sandbox import toolchain
+
+    home = tmp_path / "home"
+    modules = home / "cache" / "node_modules"
+    (modules / "cli" / "bin").mkdir(parents=True)
+    (modules / "cli-linux-x64").mkdir()
+    launcher = modules / "cli" / "bin" / "cli.js"
+    launcher.write_text("#!/bin/sh\n")
+    launcher.chmod(0o755)
+    (modules / ".bin").mkdir()
+    (modules / ".bin" / "cli").symlink_to("../cli/bin/cli.js")
+    (home / ".ssh").mkdir()
+    shown = toolchain(str(modules / ".bin" / "cli"), "/usr/bin:/bin", str(home))
+    assert str(modules) in shown
+    assert not any(path in (str(home), str(home / ".ssh"), str(home / "cache")) for path in shown)
