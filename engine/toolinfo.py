@@ -35,8 +35,9 @@ from schemas.router import ToolSpec
 from schemas.tools import ToolInfo, ToolUsage
 from store import Store, queries
 
-VERSION_TIMEOUT = 5.0
-"""Seconds a program has to print its version."""
+VERSION_TIMEOUT = 10.0
+"""Seconds a program has to print its version (an agent CLI written in Node or Python takes a few on a
+busy machine; an answer is cached, a timeout is not)."""
 VERSION_CHARS = 200
 """The version is the first line printed, cut to this many characters."""
 READ_LIMIT = 4096
