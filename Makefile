@@ -39,6 +39,7 @@ test: $(STAMP) sandbox
 
 bench: $(STAMP)
 	$(PY) -m tests.bench.bench_engine
+	$(PY) -m tests.bench.bench_agents
 
 bench-tui: $(STAMP)
 	$(PY) -m tests.bench.bench_tui

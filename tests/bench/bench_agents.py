@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -70,9 +71,12 @@ def make_project(root: Path, steps: int, rate: float, seconds: float) -> Path:
     for name in step_names(steps):
         lines.append(f"  - id: {name}\n    tool: standin\n    prompt: \"Work on {{step}} of {{run}}\"")
     (root / "ws.yaml").write_text("\n".join(lines) + "\n")
-    command = json.dumps(standin_argv(rate, seconds, "{step}"))
+    argv = standin_argv(rate, seconds, "{step}")
+    # The program that runs is the command's: named as the tool's executable, or the family's
+    # (claude) would be looked for on PATH.
     (root / ".uet" / "router.yaml").write_text(
-        f"tools:\n  standin:\n    agent: claude\n    command: {command}\n    max_parallel: {steps}\n")
+        f"tools:\n  standin:\n    agent: claude\n    command: {json.dumps(argv)}\n    executable: {json.dumps(argv[0])}\n"
+        f"    max_parallel: {steps}\n")
     return root
 
 
@@ -111,6 +115,7 @@ class Engine:
         self.cpu: tuple[float, float] = (0.0, 0.0)
         self.wall = 0.0
         self.rss_mb: float | None = None
+        self.timeline: list[tuple[float, float]] = []  # (seconds since start, CPU seconds so far)
         threading.Thread(target=self._wait, daemon=True).start()
 
     def _wait(self) -> None:
@@ -122,6 +127,8 @@ class Engine:
     def sample(self) -> None:
         if not self.exited.is_set():
             self.rss_mb = proc_hwm_mb(self.proc.pid) or self.rss_mb
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                self.timeline.append((time.monotonic() - self.started, sum(proc_cpu(self.proc.pid))))
         if time.monotonic() > self.deadline:
             self.proc.send_signal(signal.SIGINT)
 
@@ -178,7 +185,8 @@ async def follow(root: Path, seconds: float, dashboard: bool) -> dict[str, Any]:
     visible.stop()
     user, system = engine.cpu
     return {"exit_code": code, "wall_s": engine.wall, "cpu_user_s": user, "cpu_sys_s": system,
-            "rss_mb": engine.rss_mb, "latencies": latencies, "committed": visible.latencies()}
+            "rss_mb": engine.rss_mb, "latencies": latencies, "committed": visible.latencies(),
+            "timeline": engine.timeline}
 
 
 class Visibility:
@@ -288,7 +296,9 @@ def scenario_uet(steps: int, rate: float, seconds: float, dashboard: bool = True
 
     root = make_project(root or Path(tempfile.mkdtemp(prefix="uet-bench-agents-")), steps, rate, seconds)
     open_store(root).close()  # the dashboard opens the store before the run writes to it
+    load = os.getloadavg()[0]
     figures = asyncio.run(follow(root, seconds, dashboard))
+    figures["load"] = (load, os.getloadavg()[0])
     figures.update(check_run(root, max(2, round(rate * seconds))))
     figures["root"] = str(root)
     return figures
@@ -354,8 +364,20 @@ def scenario_raw(steps: int, rate: float, seconds: float) -> dict[str, Any]:
             os.close(fd)
         return lines, readable
 
+    lags: list[float] = []
+
+    async def ticker() -> None:
+        """How late a 50 ms timer fires: the loop's lag, as the engine's commit timer would see it."""
+        while True:
+            due = time.monotonic() + 0.05
+            await asyncio.sleep(0.05)
+            lags.append(time.monotonic() - due)
+
     async def everything() -> list[tuple[int, int]]:
-        return await asyncio.gather(*(one(name) for name in step_names(steps)))
+        tick = asyncio.ensure_future(ticker())
+        counts = await asyncio.gather(*(one(name) for name in step_names(steps)))
+        tick.cancel()
+        return counts
 
     started = time.monotonic()
     counts = asyncio.run(everything())
@@ -364,7 +386,7 @@ def scenario_raw(steps: int, rate: float, seconds: float) -> dict[str, Any]:
     shutil.rmtree(folder, ignore_errors=True)
     return {"wall_s": wall, "cpu_user_s": usage.ru_utime, "cpu_sys_s": usage.ru_stime,
             "rss_mb": usage.ru_maxrss / 1024, "lines": sum(c[0] for c in counts),
-            "readable": sum(c[1] for c in counts)}
+            "readable": sum(c[1] for c in counts), "lags": lags}
 
 
 def parser_cpu_per_line(count: int) -> float:
@@ -417,6 +439,8 @@ def report(uet: dict[str, Any], raw: dict[str, Any], parse_s: float, steps: int,
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
     print()
     ratio = (uet_cpu / max(1, lines)) / (raw_cpu / max(1, raw["lines"]))
+    print(f"machine load (1-minute average) at the start and end: {uet['load'][0]:.1f}, {uet['load'][1]:.1f} on "
+          f"{os.cpu_count()} cores")
     print(f"engine CPU per line, uet/raw: {ratio:.2f}x (the parser alone: {1e6 * parse_s:.0f} µs/line; "
           f"the run's start and end, sandboxes and scratch copies included in uet's)")
     events = uet["events"]
@@ -437,7 +461,9 @@ def report(uet: dict[str, Any], raw: dict[str, Any], parse_s: float, steps: int,
             kinds.setdefault(kind, []).append((seconds, committed.get(str(seq), float("nan"))))
         print("  of which the engine's (its timestamp to the row's commit, polled every 20 ms): "
               f"p50 {1000 * statistics.median(committed.values()):.0f} ms, "
-              f"p95 {1000 * percentile(list(committed.values()), 0.95):.0f} ms")
+              f"p95 {1000 * percentile(list(committed.values()), 0.95):.0f} ms; the baseline's loop, a 50 ms timer's "
+              f"lateness: p50 {1000 * statistics.median(raw['lags']):.0f} ms, p95 {1000 * percentile(raw['lags'], 0.95):.0f}"
+              f" ms, max {1000 * max(raw['lags']):.0f} ms")
         print("  by kind, p95 at the dashboard / at the commit: " + ", ".join(
             f"{kind} {1000 * percentile([a for a, _ in v], 0.95):.0f} / {1000 * percentile([c for _, c in v], 0.95):.0f}"
             f" ms ({len(v):,})" for kind, v in sorted(kinds.items(), key=lambda kv: -len(kv[1]))))
@@ -472,6 +498,12 @@ def main() -> None:
         return
     if args.scenario == "raw":
         print(json.dumps(scenario_raw(args.steps, args.rate, seconds)))
+        return
+    from engine.adapters import sandbox
+
+    if not (probe := sandbox.probe()).available:
+        print(f"\nAgents at scale: skipped, agent steps run in bubblewrap's sandbox and it cannot run here "
+              f"({probe.reason}); install it: sudo apt-get install bubblewrap")
         return
     count = max(2, round(args.rate * seconds))
     print(f"\nAgents at scale ({os.cpu_count()} cores): {args.steps} agent steps at once through `uet run`, each a "
