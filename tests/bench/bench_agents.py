@@ -147,8 +147,11 @@ async def follow(root: Path, seconds: float, dashboard: bool) -> dict[str, Any]:
     engine: Engine | None = None
     visible = Visibility(root / ".uet" / "uet.db")
 
+    cpu0 = 0.0
+
     async def run_engine() -> None:
-        nonlocal engine
+        nonlocal engine, cpu0
+        cpu0 = time.process_time()  # the dashboard's CPU from here on: following, not starting
         engine = Engine(root, seconds)
         while not engine.exited.is_set():
             engine.sample()
@@ -186,7 +189,7 @@ async def follow(root: Path, seconds: float, dashboard: bool) -> dict[str, Any]:
     user, system = engine.cpu
     return {"exit_code": code, "wall_s": engine.wall, "cpu_user_s": user, "cpu_sys_s": system,
             "rss_mb": engine.rss_mb, "latencies": latencies, "committed": visible.latencies(),
-            "timeline": engine.timeline}
+            "timeline": engine.timeline, "follower_cpu_s": time.process_time() - cpu0}
 
 
 class Visibility:
@@ -258,6 +261,9 @@ def check_run(root: Path, count: int) -> dict[str, Any]:
     events = dict(conn.execute("SELECT kind, count(*) FROM events GROUP BY kind").fetchall())
     span = conn.execute("SELECT min(ts), max(ts) FROM events WHERE run_id = ?", (run_id,)).fetchone()
     steps = conn.execute("SELECT count(*) FROM steps WHERE run_id = ?", (run_id,)).fetchone()[0]
+    # When each agent was first heard from: its first output event, from the run's start.
+    first = [ts - started for (ts,) in conn.execute(
+        "SELECT min(ts) FROM events WHERE run_id = ? AND kind = 'step.output' GROUP BY step_id", (run_id,))]
     conn.close()
     want = totals(count)
     want_in = want["input_tokens"] + want["cache_read_input_tokens"] + want["cache_creation_input_tokens"]
@@ -265,7 +271,7 @@ def check_run(root: Path, count: int) -> dict[str, Any]:
                            "logs_whole": 0, "raw_whole": 0, "usage_whole": 0, "log_lines": [], "raw_lines": [],
                            "errors": [], "events": events, "steps_rows": steps,
                            "run_s": (ended or 0) - (started or 0), "events_span_s": span[1] - span[0],
-                           "db_mb": db.stat().st_size / 1e6}
+                           "db_mb": db.stat().st_size / 1e6, "first_output_s": sorted(first)}
     for step_id, attempt_state, log_path, tokens_in, tokens_out, usd, error in attempts:
         out["succeeded"] += attempt_state == "succeeded"
         if error:
@@ -439,6 +445,14 @@ def report(uet: dict[str, Any], raw: dict[str, Any], parse_s: float, steps: int,
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
     print()
     ratio = (uet_cpu / max(1, lines)) / (raw_cpu / max(1, raw["lines"]))
+    first = uet["first_output_s"]
+    if first:
+        print(f"agents first heard from {first[0]:.1f} to {first[-1]:.1f} s after the run started (median "
+              f"{statistics.median(first):.1f} s): the sandboxes and scratch copies being made; the run took "
+              f"{uet['run_s']:.1f} s for {seconds:g} s of streaming")
+    print(f"the dashboard's process (the app, once started, and the commit poller) used {uet['follower_cpu_s']:.1f} s of CPU "
+          f"({100 * uet['follower_cpu_s'] / uet['wall_s']:.0f} % of the run's wall time); no dashboard runs beside "
+          f"the baseline")
     print(f"machine load (1-minute average) at the start and end: {uet['load'][0]:.1f}, {uet['load'][1]:.1f} on "
           f"{os.cpu_count()} cores")
     print(f"engine CPU per line, uet/raw: {ratio:.2f}x (the parser alone: {1e6 * parse_s:.0f} µs/line; "
