@@ -59,7 +59,7 @@ def test_edit_fixture() -> None:
     assert result.session_id
     assert readable[0].startswith("tool: edit ") and readable[0].endswith("/hello.py")
     assert f"assistant: {FINAL}" in readable
-    assert "tokens: 2.4k in, 160 out" in readable
+    assert "tokens: 2.4k in, 160 out (600 cached)" in readable
     assert "Ripgrep is not available. Falling back to GrepTool." in readable  # stderr, merged in
 
 
