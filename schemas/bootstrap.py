@@ -106,8 +106,10 @@ class BootstrapReport(BootstrapModel):
     problems: list[Issue] = Field(default_factory=list)
     stages: list[StageTiming] = Field(default_factory=list)
     agents: list[str] = Field(
-        default_factory=list, description="AI coding agents found on PATH, which the router sends plan, code_edit "
-                                          "and review to (none: the profile's simulated tool takes them).")
+        default_factory=list, description="AI coding agents found on PATH, in the order the router tries them.")
+    agent_kinds: list[str] = Field(
+        default_factory=list, description="The kinds (of plan, code_edit, review) the router sends to `agents`: all "
+                                          "three unless the profile's own rules send one to a real tool of its own.")
     dry_run: bool = False
     written: bool = Field(default=False, description="Files were written by this run.")
     next_steps: list[str] = Field(default_factory=list, description="Commands to try next.")

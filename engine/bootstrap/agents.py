@@ -4,7 +4,8 @@ The agent CLIs (``engine.agents.catalog``: claude, codex, gemini, aider, opencod
 built-in tools of every router, so the written ``router.yaml`` does not define them; it only
 routes to them. When at least one agent's executable is on PATH, the rules for ``plan``,
 ``code_edit`` and ``review`` name the found agents in the catalog's order (the fallback order),
-replacing the profile's rules for those kinds, and the profile's simulated stand-ins for them
+replacing the profile's simulated routing for those kinds (a rule naming a real tool of the
+profile's own stays), and the profile's simulated stand-ins for them
 (``sim-coder``) are left out of the file: a fake editor beside real ones would only be a place
 for a step to "succeed" without doing anything. When none is found, the profile's simulated
 routing is kept, so the phases still run offline, and the next steps say how to get a real one.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from engine.agents.catalog import EXECUTABLES, FAMILIES, PACKAGES, PASSTHROUGH
 from schemas.profile import Profile
@@ -37,20 +39,50 @@ def _named_by_steps(profile: Profile) -> set[str]:
     return {step.tool for phase in profile.phases.values() for step in phase.steps if step.tool}
 
 
-def routed_to_agents(profile: Profile, agents: list[str]) -> tuple[dict[str, ToolSpec], list[RoutingRule]]:
+@dataclass(frozen=True)
+class Routing:
+    """What the router file holds: the profile's tools and rules, with ``kinds`` sent to the agents."""
+
+    tools: dict[str, ToolSpec]
+    rules: list[RoutingRule]
+    kinds: list[str] = field(default_factory=list)
+
+
+def routed_to_agents(profile: Profile, agents: list[str]) -> Routing:
     """The profile's own tools and rules with ``plan``, ``code_edit`` and ``review`` sent to
-    ``agents``; with no agents, the profile's as they are."""
+    ``agents``; with no agents, the profile's as they are.
+
+    Only the profile's simulated routing is replaced: a rule for one of these kinds that names
+    only simulated tools, and a kind with no rule that no real tool of the profile can do. A
+    rule that names a real tool (a project's own agent tool, a CLI of its own) is the profile's
+    choice and stays as it is.
+    """
     if not agents:
-        return dict(profile.tools), list(profile.rules)
+        return Routing(dict(profile.tools), list(profile.rules))
+
+    def simulated_only(names: list[str]) -> bool:
+        return all(name in profile.tools and profile.tools[name].adapter == "sim" for name in names)
+
+    def real_tool_can(kind: str) -> bool:
+        return any(spec.adapter != "sim" and kind in spec.capabilities for spec in profile.tools.values())
+
     rules: list[RoutingRule] = []
+    kinds: list[str] = []
     for rule in profile.rules:
-        rules.append(rule.model_copy(update={"tools": list(agents)}) if rule.kind in AGENT_KINDS else rule)
+        if rule.kind in AGENT_KINDS and simulated_only(rule.tools):
+            rules.append(rule.model_copy(update={"tools": list(agents)}))
+            kinds.append(rule.kind)
+        else:
+            rules.append(rule)
     written = {rule.kind for rule in rules}
-    rules += [RoutingRule(kind=kind, tools=list(agents)) for kind in AGENT_KINDS if kind not in written]
+    for kind in AGENT_KINDS:
+        if kind not in written and not real_tool_can(kind):
+            rules.append(RoutingRule(kind=kind, tools=list(agents)))
+            kinds.append(kind)
     still_routed = {tool for rule in rules for tool in rule.tools} | _named_by_steps(profile)
     tools = {name: spec for name, spec in profile.tools.items()
              if name in still_routed or not _stand_in(spec)}
-    return tools, rules
+    return Routing(tools, rules, [kind for kind in AGENT_KINDS if kind in kinds])
 
 
 def _stand_in(spec: ToolSpec) -> bool:

@@ -73,7 +73,9 @@ class Generated:
     phases: list[PhaseOutcome] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)
-    """The AI coding agents the router sends plan, code_edit and review to."""
+    """The AI coding agents found on PATH."""
+    agent_kinds: list[str] = field(default_factory=list)
+    """The kinds (of plan, code_edit, review) the router sends to them."""
     no_agent_note: str | None = None
     """With no agent found: which kinds go to a simulated tool, and how to get a real one."""
 
@@ -171,7 +173,8 @@ def generate(profile: Profile, facts: ProjectFacts, broken: frozenset[str] = fro
         what = f"Phase {phase!r} of the {profile.name} profile"
         out.workstreams.append(Artifact(path, "workstream", _header("workstream", what) + dump_yaml(document)))
         out.phases.append(PhaseOutcome(name=phase, generated=True, file=path, steps=len(document["steps"])))
-    tools, rules = routed_to_agents(profile, list(agents))
+    routing = routed_to_agents(profile, list(agents))
+    tools, rules = routing.tools, routing.rules
     data = {"breaker": profile.defaults.breaker or RouterConfig().breaker, "tools": tools, "rules": rules}
     try:
         config = RouterConfig.model_validate(with_catalog(data))
@@ -189,7 +192,7 @@ def generate(profile: Profile, facts: ProjectFacts, broken: frozenset[str] = fro
     if not document["tools"]:
         del document["tools"]
     out.router_config = config
-    out.agents = list(agents)
+    out.agents, out.agent_kinds = list(agents), routing.kinds
     out.no_agent_note = None if agents else no_agent_note(tools, rules)
     out.router = Artifact(ROUTER, "router", _header("router", f"Tools and routing rules of the {profile.name} profile")
                           + dump_yaml(document))

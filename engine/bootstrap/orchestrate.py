@@ -161,7 +161,7 @@ def bootstrap(
         fact_sources={name: source + (f" (runs in {facts.workdirs[name]}/)" if name in facts.workdirs else "")
                       for name, source in facts.sources.items()},
         phases=generated.phases, files=[plan.planned for plan in plans], problems=issues, stages=timings,
-        agents=generated.agents, dry_run=dry_run, written=bool(written),
+        agents=generated.agents, agent_kinds=generated.agent_kinds, dry_run=dry_run, written=bool(written),
         next_steps=_next_steps(plans, generated, selection, dry_run, blocked,
                                os.environ if environ is None else environ),
         scan=scanned.report,

@@ -77,7 +77,7 @@ def test_a_claude_on_path_takes_plan_code_edit_and_review(tmp_path: Path) -> Non
     report = bootstrap(root, exec_path=search_path(agents_bin(tmp_path / "bin", "claude")),
                        environ={"ANTHROPIC_API_KEY": "sk-test"})
 
-    assert report.agents == ["claude"]
+    assert (report.agents, report.agent_kinds) == (["claude"], ["plan", "code_edit", "review"])
     data = router_data(root)
     assert rules(data) == {"plan": ["claude"], "code_edit": ["claude"], "review": ["claude"]}
     # claude is a built-in tool of every router: routed to, not defined; the simulated editor is gone
@@ -98,6 +98,33 @@ def test_agents_found_are_routed_in_the_catalog_order(tmp_path: Path) -> None:
                                                    agents_bin(tmp_path / "b", "aider", "claude")))
     assert report.agents == ["claude", "aider", "opencode"]
     assert rules(router_data(root))["code_edit"] == ["claude", "aider", "opencode"]
+
+
+def test_a_rule_of_the_profile_that_names_a_real_tool_is_kept(tmp_path: Path) -> None:
+    root = repos.python_package(tmp_path / "inventory")
+    (root / ".uet/profiles").mkdir(parents=True)
+    (root / ".uet/profiles/my-python.yaml").write_text(
+        "name: my-python\nextends: software-dev-python\n"
+        "tools:\n  my-aider: {agent: aider, model: openai/my-model, capabilities: [code_edit]}\n"
+        "rules:\n  - {kind: code_edit, tools: [my-aider, sim-coder]}\n", encoding="utf-8")
+    report = bootstrap(root, profile="my-python", exec_path=search_path(agents_bin(tmp_path / "bin", "claude")),
+                       environ={"ANTHROPIC_API_KEY": "sk-test"})
+    assert (report.agents, report.agent_kinds) == (["claude"], ["plan", "review"])
+    data = router_data(root)
+    assert rules(data) == {"plan": ["claude"], "code_edit": ["my-aider", "sim-coder"], "review": ["claude"]}
+    assert {"my-aider", "sim-coder"} <= set(data["tools"]), "a tool a kept rule names stays"
+
+
+def test_a_kind_a_real_tool_of_the_profile_can_do_gets_no_agent_rule(tmp_path: Path) -> None:
+    root = repos.python_package(tmp_path / "inventory")
+    (root / ".uet/profiles").mkdir(parents=True)
+    (root / ".uet/profiles/reviewed.yaml").write_text(
+        "name: reviewed\ntools:\n  reviewer: {command: [python, -c, 'print(1)'], capabilities: [review]}\n"
+        "phases:\n  check:\n    steps:\n      - {id: review, kind: review}\n", encoding="utf-8")
+    report = bootstrap(root, profile="reviewed", exec_path=search_path(agents_bin(tmp_path / "bin", "gemini")),
+                       environ={"GEMINI_API_KEY": "k"})
+    assert (report.agents, report.agent_kinds) == (["gemini"], ["plan", "code_edit"])
+    assert rules(router_data(root)) == {"plan": ["gemini"], "code_edit": ["gemini"]}
 
 
 def test_the_next_steps_name_a_found_agent_without_an_api_key(tmp_path: Path) -> None:

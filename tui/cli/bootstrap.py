@@ -159,6 +159,18 @@ def _headline(report: BootstrapReport) -> str:
     return f"wrote {len(changes)} file(s)"
 
 
+def _agents(report: BootstrapReport) -> str:
+    """The AI coding agents found, and what the router sends them."""
+    if not report.agents:
+        return f"none found on PATH ({', '.join(FAMILIES)})"
+    found = ", ".join(report.agents)
+    if not report.agent_kinds:
+        return f"{found}, found; the profile's rules send plan, code_edit and review to its own tools"
+    kinds = report.agent_kinds
+    named = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
+    return f"{found}: {named} {'goes' if len(kinds) == 1 else 'go'} to {'it' if len(report.agents) == 1 else 'them'}"
+
+
 def summary(report: BootstrapReport) -> list[str]:
     scan = report.scan
     title = "uet bootstrap " + ("(dry run) " if report.dry_run else "")
@@ -187,11 +199,7 @@ def summary(report: BootstrapReport) -> list[str]:
         source = report.fact_sources.get(name)
         out += _row("facts" if name == next(iter(report.facts)) else "",
                     f"{name}: {_clip(text, 40)}" + (f"  ({source})" if source else ""))
-    if report.agents:
-        out += _row("agents", f"{', '.join(report.agents)}: plan, code_edit and review go to "
-                              f"{'it' if len(report.agents) == 1 else 'them'}")
-    else:
-        out += _row("agents", f"none found on PATH ({', '.join(FAMILIES)})")
+    out += _row("agents", _agents(report))
     for phase in report.phases:
         label = "phases" if phase is report.phases[0] else ""
         if phase.generated and phase.file:
