@@ -411,9 +411,9 @@ def parser_cpu_per_line(count: int) -> float:
 # -- the report --------------------------------------------------------------------------------
 
 
-def _child(name: str, steps: int, rate: float, seconds: float) -> dict[str, Any]:
+def _child(name: str, steps: int, rate: float, seconds: float, keep: bool = False) -> dict[str, Any]:
     out = subprocess.run([sys.executable, "-m", "tests.bench.bench_agents", "--scenario", name, "--steps", str(steps),
-                          "--rate", str(rate), "--seconds", str(seconds)],
+                          "--rate", str(rate), "--seconds", str(seconds), *(["--keep"] if keep else [])],
                          capture_output=True, text=True, check=False, cwd=REPO)
     if out.returncode != 0:
         raise SystemExit(f"scenario {name} failed:\n{out.stderr}")
@@ -425,7 +425,8 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, int(len(ordered) * share) - 1)] if ordered else float("nan")
 
 
-def report(uet: dict[str, Any], raw: dict[str, Any], parse_s: float, steps: int, rate: float, seconds: float) -> None:
+def report(uet: dict[str, Any], raw: dict[str, Any], parse_s: float, steps: int, rate: float, seconds: float,
+           keep: bool = False) -> None:
     count = max(2, round(rate * seconds))
     lines = sum(uet["raw_lines"])
     uet_cpu = uet["cpu_user_s"] + uet["cpu_sys_s"]
@@ -491,6 +492,8 @@ def report(uet: dict[str, Any], raw: dict[str, Any], parse_s: float, steps: int,
           f"{uet['usage_whole']}/{n} attempt rows the stand-in's tokens and dollars")
     for error in uet["errors"][:5]:
         print(f"  error: {error}")
+    if keep:
+        print(f"the project, its store and logs: {uet['root']}")
 
 
 def main() -> None:
@@ -523,9 +526,9 @@ def main() -> None:
     print(f"\nAgents at scale ({os.cpu_count()} cores): {args.steps} agent steps at once through `uet run`, each a "
           f"stand-in for Claude Code streaming {count:,} stream-json lines ({args.rate:g}/s for {seconds:g} s), "
           f"sandboxed in scratch copies, a dashboard following; each side in its own process\n")
-    uet = _child("uet", args.steps, args.rate, seconds)
+    uet = _child("uet", args.steps, args.rate, seconds, args.keep)
     raw = _child("raw", args.steps, args.rate, seconds)
-    report(uet, raw, parser_cpu_per_line(min(count, 5_000)), args.steps, args.rate, seconds)
+    report(uet, raw, parser_cpu_per_line(min(count, 5_000)), args.steps, args.rate, seconds, args.keep)
 
 
 if __name__ == "__main__":
