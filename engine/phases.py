@@ -48,19 +48,29 @@ def _text(text: str, facts: Mapping[str, FactValue]) -> str:
     return FACT_REF.sub(one, text)
 
 
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}" if items else ""
+
+
 def fill_prompt(text: str, facts: Mapping[str, FactValue], workdirs: Mapping[str, str] | None = None) -> str:
-    """A step's prompt with its ``{facts.NAME}`` filled as in longer text, and nothing else touched.
+    """A step's prompt with its ``{facts.NAME}`` filled for a reader, and nothing else touched.
 
     The prompt is a template the engine renders for each attempt (``{description}``,
     ``{steps.ID.output}``, ``{gate.feedback}``, …): those stay as written, and braces in a filled
-    value are doubled so the engine reads them as text, not as a placeholder. A command that
-    runs in a sub-folder (``workdirs``: fact -> folder) is written as ``cd FOLDER && COMMAND``,
-    the way a person would run it from the project root.
+    value are doubled so the engine reads them as text, not as a placeholder. A command is
+    written as a shell line; one that runs in a sub-folder (``workdirs``: fact -> folder) as
+    ``cd FOLDER && COMMAND``, the way a person would run it from the project root. A list of
+    paths is written as words, ``.`` as "the project root": ``the project root and src``.
     """
     def one(match: Any) -> str:
         name = match.group(2)
         value = facts[name]
-        shown = value if isinstance(value, str) else shlex.join(value)
+        if isinstance(value, str):
+            shown = value
+        elif name in COMMAND_FACTS:
+            shown = shlex.join(value)
+        else:
+            shown = _words(["the project root" if item == "." else shlex.quote(item) for item in value])
         if workdirs and name in workdirs and name in COMMAND_FACTS:
             shown = f"cd {shlex.quote(workdirs[name])} && {shown}"
         return shown.replace("{", "{{").replace("}", "}}")

@@ -192,10 +192,12 @@ def test_a_command_that_runs_in_a_sub_folder_is_written_with_its_cd(tmp_path: Pa
 
 
 def test_fill_prompt_fills_facts_only_and_doubles_braces_in_values() -> None:
-    facts = {"source_dirs": ["src", "odd{dir}"], "test_command": ["npm", "test"]}
-    text = "{description} in {facts.source_dirs} by {facts.test_command}: {steps.plan.output} {gate.feedback} {{x}}"
+    facts = {"source_dirs": [".", "src", "odd{dir}"], "test_command": ["npm", "test"], "test_dirs": ["tests"]}
+    text = ("{description} in {facts.source_dirs} by {facts.test_command}: {steps.plan.output} {gate.feedback} {{x}}"
+            " {facts.test_dirs}")
     assert fill_prompt(text, facts, {"test_command": "web"}) == (
-        "{description} in src 'odd{{dir}}' by cd web && npm test: {steps.plan.output} {gate.feedback} {{x}}")
+        "{description} in the project root, src and 'odd{{dir}}' by cd web && npm test: {steps.plan.output} "
+        "{gate.feedback} {{x}} tests")
 
 
 # ---------------------------------------------------------------------------- the real command
