@@ -90,7 +90,9 @@ def _inherit(spec: Any) -> Any:
     if not isinstance(spec, dict) or spec.get("agent") not in FAMILIES:
         return spec
     family = definitions()[spec["agent"]]
-    return {**{key: value for key, value in family.items() if key != "agent"}, **spec}
+    # A tool with its own command runs that program, not the family's CLI.
+    skip = {"agent", "executable"} if "command" in spec else {"agent"}
+    return {**{key: value for key, value in family.items() if key not in skip}, **spec}
 
 
 def builtin_names(data: Any) -> set[str]:
