@@ -1,5 +1,6 @@
 """The dashboard: every run, the selected run's DAG (or tree, or step list), the breakers and
-the event stream, all live from the store."""
+the event stream, all live from the store. A run's cost is its recorded cost plus what its
+agents at work have used so far (``tui.feed.LiveCosts``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from engine.liveness import RunEngine
 from engine.monitor import BreakerView, RunCost
 from schemas.records import RunRecord, StepRow
 from tui.cells import STEP_COLUMNS, breaker_cells, lost_since, run_cells, step_cells
-from tui.feed import StoreChanged
+from tui.feed import LiveCosts, StoreChanged, plus
 from tui.format import engine_lost, glyph
 from tui.steer import steer_run
 from tui.widgets.dag_tree import DagTree
@@ -52,6 +53,7 @@ class DashboardScreen(Screen[None]):
         super().__init__()
         self.runs: dict[str, RunRecord] = {}
         self.costs: dict[str, RunCost] = {}
+        self.live = LiveCosts()
         self.engines: dict[str, RunEngine] = {}
         self.steps: dict[str, StepRow] = {}
         self.breakers: list[BreakerView] = []
@@ -108,6 +110,8 @@ class DashboardScreen(Screen[None]):
     def apply_store_change(self, message: StoreChanged) -> None:
         delta = message.delta
         self.costs.update(delta.costs)
+        # The costs came with the events, read after them: attempts that ended are recorded.
+        live_runs = {run_id for run_id, _step in self.live.note(delta.events) | self.live.settle()}
         for run_id, engine in delta.engines.items():
             if engine is None:
                 self.engines.pop(run_id, None)
@@ -121,8 +125,8 @@ class DashboardScreen(Screen[None]):
         if fresh:
             self._fill_runs()
         else:
-            changed = {r.id for r in delta.runs} | set(delta.costs) | set(delta.engines)
-            table.update_rows([(rid, (self.runs[rid], self.costs.get(rid))) for rid in changed
+            changed = {r.id for r in delta.runs} | set(delta.costs) | set(delta.engines) | live_runs
+            table.update_rows([(rid, (self.runs[rid], self._cost(rid))) for rid in changed
                                if rid in self.runs and self._keeps(self.runs[rid])])
             table.redraw(r.id for r in self.runs.values() if r.ended_at is None and r.started_at is not None)
         breakers = self.query_one("#breakers", LineTable)
@@ -140,6 +144,11 @@ class DashboardScreen(Screen[None]):
         if self.selected in delta.engines or self._lost_at(self.selected) is not None:
             self._title_view()  # the selected run's engine changed, or its lost age moved on
 
+    def _cost(self, run_id: str) -> RunCost | None:
+        """The recorded cost and the live usage of the run's attempts at work."""
+        run = self.runs.get(run_id)
+        return plus(self.costs.get(run_id), self.live.of_run(run_id, running=run is None or run.ended_at is None))
+
     def _lost_at(self, run_id: str | None) -> float | None:
         return lost_since(self.engines.get(run_id)) if run_id else None
 
@@ -150,7 +159,7 @@ class DashboardScreen(Screen[None]):
 
     def _fill_runs(self) -> None:
         ordered = sorted(self.runs.values(), key=lambda r: (r.created_at, r.id), reverse=True)
-        rows = [(r.id, (r, self.costs.get(r.id))) for r in ordered if self._keeps(r)]
+        rows = [(r.id, (r, self._cost(r.id))) for r in ordered if self._keeps(r)]
         table = self.query_one("#runs", LineTable)
         table.set_rows(rows)
         shown = len(rows)
@@ -229,7 +238,8 @@ class DashboardScreen(Screen[None]):
         from tui.screens.run import RunScreen
 
         if run_id is not None:
-            self.app.push_screen(RunScreen(run_id, step_id, self.steps if run_id == self.selected else None))
+            self.app.push_screen(RunScreen(run_id, step_id, self.steps if run_id == self.selected else None,
+                                           self.live.of_one_run(run_id)))
 
     # -- titles ------------------------------------------------------------------------------------
 
