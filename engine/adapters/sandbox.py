@@ -130,8 +130,9 @@ def toolchain(program: str, search_path: str, hidden: str, *, path_entries: bool
         for path in (found, real):
             folder = os.path.dirname(path)
             # bin/ of an install prefix; node_modules/.bin/ of an npm install, whose launchers
-            # need their sibling packages (a CLI's native binary is one)
-            prefix = os.path.dirname(folder) if os.path.basename(folder) in ("bin", ".bin") else folder
+            # need their sibling packages (a CLI's native binary is one); shims/ of a version
+            # manager (pyenv, asdf), whose shims run its own libexec and versions
+            prefix = os.path.dirname(folder) if os.path.basename(folder) in ("bin", ".bin", "shims") else folder
             if prefix in (hidden, os.path.join(hidden, ".local")):
                 prefix = folder
             if _within(prefix, hidden) and prefix != hidden:

@@ -446,3 +446,19 @@ def test_an_npm_program_is_shown_with_its_sibling_packages(tmp_path: Path) -> No
     shown = toolchain(str(modules / ".bin" / "cli"), "/usr/bin:/bin", str(home))
     assert str(modules) in shown
     assert not any(path in (str(home), str(home / ".ssh"), str(home / "cache")) for path in shown)
+
+
+def test_a_version_manager_shim_is_shown_with_the_manager(tmp_path: Path) -> None:
+    """A pyenv or asdf shim is a script that runs the manager's own libexec and the chosen
+    version: the manager's folder is shown, not the home around it."""
+    from engine.adapters.sandbox import toolchain
+
+    home = tmp_path / "home"
+    manager = home / ".pyenv"
+    (manager / "shims").mkdir(parents=True)
+    (manager / "libexec").mkdir()
+    shim = manager / "shims" / "python3"
+    shim.write_text("#!/bin/sh\nexec \"$PYENV_ROOT/libexec/pyenv\" exec python3 \"$@\"\n")
+    shim.chmod(0o755)
+    shown = toolchain(str(shim), "/usr/bin:/bin", str(home))
+    assert str(manager) in shown and str(home) not in shown
