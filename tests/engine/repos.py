@@ -10,7 +10,18 @@ import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
+from engine.agents.catalog import EXECUTABLES
+
 GIT_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def without_agents(path: str) -> str:
+    """``path`` (a PATH) without the folders that hold an AI coding agent's CLI: bootstrap routes
+    plan, code_edit and review to the agents it finds, so tests that expect the profile's simulated
+    editor must not depend on what this machine has installed."""
+    folders = [d for d in path.split(os.pathsep)
+               if d and not any(os.path.exists(os.path.join(d, name)) for name in EXECUTABLES.values())]
+    return os.pathsep.join(folders)
 
 
 def build(root: Path, files: Mapping[str, str | bytes]) -> Path:

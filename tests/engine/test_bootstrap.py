@@ -33,8 +33,9 @@ AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 @pytest.fixture(autouse=True)
 def venv_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """ruff and python resolve as in an activated virtualenv, so warnings do not depend on
-    how the tests were started."""
-    monkeypatch.setenv("PATH", os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+    how the tests were started; no AI coding agent of this machine is found."""
+    monkeypatch.setenv("PATH", repos.without_agents(os.pathsep.join([os.path.dirname(sys.executable),
+                                                                     os.environ.get("PATH", "")])))
 
 
 def snapshot(root: Path) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.agents.catalog import FAMILIES
 from engine.bootstrap.orchestrate import bootstrap
 from engine.phases import fill_prompt
 from engine.toolconfig import load_router_config
@@ -44,9 +43,7 @@ def agents_bin(folder: Path, *names: str) -> Path:
 def search_path(*folders: Path) -> str:
     """The given folders, then the virtualenv's (ruff, python) and the system's programs, without
     any folder of this machine's PATH that holds an agent CLI."""
-    system = [d for d in ("/usr/local/bin", "/usr/bin", "/bin")
-              if not any(os.path.exists(os.path.join(d, family)) for family in FAMILIES)]
-    return os.pathsep.join([*map(str, folders), VENV_BIN, *system])
+    return os.pathsep.join([*map(str, folders), repos.without_agents(os.pathsep.join([VENV_BIN, "/usr/bin", "/bin"]))])
 
 
 @pytest.fixture(autouse=True)

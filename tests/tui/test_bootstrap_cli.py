@@ -53,7 +53,8 @@ def snapshot(root: Path) -> str:
 
 @pytest.fixture(autouse=True)
 def venv_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", os.pathsep.join([VENV_BIN, os.environ.get("PATH", "")]))
+    """ruff and python from the virtualenv; no AI coding agent of this machine is found."""
+    monkeypatch.setenv("PATH", repos.without_agents(os.pathsep.join([VENV_BIN, os.environ.get("PATH", "")])))
 
 
 # ---------------------------------------------------------------------------- in this process
