@@ -36,6 +36,9 @@ SETTINGS = ".gemini/settings.json"
 PLACEHOLDER_KEY = "uet-no-key"
 #: The most tool calls remembered by id (for a result line to name its tool).
 MAX_CALLS = 1000
+MAX_DENIED = 100
+#: Tool error types that mean the CLI's policy refused the call.
+REFUSALS = ("permission_denied", "policy_violation", "tool_not_allowed")
 
 
 def settings() -> dict[str, Any]:
@@ -69,6 +72,7 @@ class GeminiParser:
         self.status: str | None = None
         self.error: str | None = None
         self.calls: dict[str, str] = {}
+        self.denied: list[str] = []
 
     def feed(self, line: str) -> list[str]:
         if not isinstance(line, str):
@@ -100,7 +104,13 @@ class GeminiParser:
                 return shown
             error = event.get("error")
             message = error.get("message") if isinstance(error, dict) else error
-            return [*shown, clip(f"tool failed: {name}: {message if isinstance(message, str) else status}")]
+            text = clip(f"{name}: {message if isinstance(message, str) else status}")
+            # The approval mode refused it (plan mode: "Access denied: plan path …").
+            kind = error.get("type") if isinstance(error, dict) else None
+            refused = (isinstance(message, str) and message.startswith("Access denied")) or kind in REFUSALS
+            if refused and len(self.denied) < MAX_DENIED:
+                self.denied.append(text)
+            return [*shown, f"tool {'denied' if refused else 'failed'}: {text}"[:MAX_LINE_CHARS]]
         if kind == "error":
             message = event.get("message")
             return [*shown, clip(f"warning: {message}")] if isinstance(message, str) else shown
@@ -164,7 +174,7 @@ class GeminiParser:
             error = f"gemini printed no result (its last words: {self.lines.said()})"
         usage = self.usage()
         return AgentResult(message=message, usage=usage, session_id=self.session_id, error=error,
-                           malformed=self.lines.malformed)
+                           malformed=self.lines.malformed, denied=list(self.denied))
 
 
 @dataclass(frozen=True)

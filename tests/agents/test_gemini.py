@@ -72,6 +72,14 @@ def test_api_error_fixture() -> None:
     assert result.malformed == 0 and any("Ripgrep" in line for line in readable)
 
 
+def test_plan_denied_fixture() -> None:
+    readable, result = parse(fixture("plan-denied"))
+    assert result.error is None and result.message == FINAL
+    [denied] = result.denied
+    assert denied.startswith("replace: Access denied: plan path")
+    assert any(line.startswith("tool denied: replace: Access denied") for line in readable)
+
+
 def test_no_result_line_is_an_error() -> None:
     _, result = parse([line for line in fixture("edit") if '"type":"result"' not in line])
     assert result.error is not None and "no result" in result.error
@@ -161,14 +169,14 @@ def test_installed_gemini_still_lists_every_flag_the_driver_uses(tmp_path: Path)
     assert_flags_known(done.stdout)
 
 
-def run_case(base: Path, *, error: bool = False, merge_stderr: bool = True) -> tuple[Ran, GeminiScript, Path]:
+def run_case(base: Path, *, error: bool = False, edits: bool = True, merge_stderr: bool = True) -> tuple[Ran, GeminiScript, Path]:
     repo = git_repo(base / "repo")
     script = GeminiScript(final=FINAL, status=401 if error else 200, cached_tokens=300, calls=[FunctionCall("replace", {
         "file_path": str(repo / "hello.py"), "old_string": 'print("hello")', "new_string": 'print("hello, world")',
         "instruction": "Greet the whole world."})])
     with FakeAPI() as api:
         script.attach(api)
-        t = task_for(repo, base / "home", PROMPT, base_url=api.url, model="gemini-2.5-pro")
+        t = task_for(repo, base / "home", PROMPT, base_url=api.url, model="gemini-2.5-pro", edits=edits)
         ran = run_agent(DRIVER, gemini(), t, {}, merge_stderr=merge_stderr)
     return ran, script, repo
 
@@ -191,13 +199,21 @@ def test_real_gemini_refused_key_is_an_error(tmp_path: Path) -> None:
     assert (repo / "hello.py").read_text() == 'print("hello")\n'
 
 
+@pytest.mark.slow
+def test_real_gemini_plan_step_cannot_edit(tmp_path: Path) -> None:
+    ran, _, repo = run_case(tmp_path, edits=False)
+    assert (repo / "hello.py").read_text() == 'print("hello")\n'
+    assert ran.result.error is None and ran.result.message == FINAL
+    assert len(ran.result.denied) == 1 and ran.result.denied[0].startswith("replace: Access denied")
+
+
 def record() -> None:
     """Re-record the fixtures (``python -m tests.agents.test_gemini``): stdout and stderr merged,
     as the engine reads them, and the installed CLI's --help."""
     base = Path("/tmp/uet-fixture")
-    for case, error in (("edit", False), ("api-error", True)):
+    for case, error, edits in (("edit", False, True), ("api-error", True, True), ("plan-denied", False, False)):
         shutil.rmtree(base, ignore_errors=True)
-        ran, _, _ = run_case(base, error=error)
+        ran, _, _ = run_case(base, error=error, edits=edits)
         (FIXTURES / f"gemini-{VERSION}-{case}.jsonl").write_text(ran.output)
         print(case, ran.returncode, ran.result, file=sys.stderr)
     shutil.rmtree(base, ignore_errors=True)
