@@ -93,6 +93,7 @@ class OpenCodeParser:
         self.steps = 0
         self.error: str | None = None
         self.shown: set[str] = set()
+        self.denied: list[str] = []
 
     def feed(self, line: str) -> list[str]:
         if not isinstance(line, str):
@@ -127,6 +128,13 @@ class OpenCodeParser:
         if key in self.shown or len(self.shown) >= MAX_CALLS:
             return []
         self.shown.add(key)
+        args = state.get("input") if isinstance(state.get("input"), dict) else {}
+        if part.get("tool") == "invalid" and isinstance(args.get("tool"), str):
+            # A tool the permissions took away (a step that may not edit has no edit or bash).
+            text = clip(f"{args['tool']}: {args.get('error') if isinstance(args.get('error'), str) else 'unavailable'}")
+            if len(self.denied) < MAX_CALLS:
+                self.denied.append(text)
+            return [clip(f"tool denied: {text}")]
         text = _tool_text(part)
         if status == "error":
             error = state.get("error")
@@ -175,7 +183,8 @@ class OpenCodeParser:
         if error is None and self.steps == 0:
             error = f"opencode finished no step (its last words: {self.lines.said()})"
         return AgentResult(message=self.text.strip() if self.text else None, usage=self.usage(),
-                           session_id=self.session_id, error=error, malformed=self.lines.malformed)
+                           session_id=self.session_id, error=error, malformed=self.lines.malformed,
+                           denied=list(self.denied))
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,20 @@ def test_a_command_shows_its_exit_once() -> None:
     assert readable == ["run: pytest -q (exit 0)"]
 
 
+def test_a_tool_taken_away_is_denied() -> None:
+    """A step that may not edit has no edit tool; a call to it comes back as OpenCode's
+    "invalid" tool (the line as OpenCode 1.18.33 printed it, abridged)."""
+    line = json.dumps({"type": "tool_use", "sessionID": "s", "part": {
+        "type": "tool", "tool": "invalid", "callID": "call_0", "state": {
+            "status": "completed", "input": {"tool": "edit", "error": "Model tried to call unavailable tool 'edit'. "
+                                             "Available tools: glob, grep, invalid, read, skill, task, todowrite, "
+                                             "webfetch."}, "title": "Invalid Tool"}}})
+    readable, result = parse([line])
+    assert result.denied == ["edit: Model tried to call unavailable tool 'edit'. Available tools: glob, grep, invalid, "
+                             "read, skill, task, todowrite, webfetch."]
+    assert readable[0].startswith("tool denied: edit: ")
+
+
 # Untrusted output
 
 
