@@ -2,10 +2,12 @@
 
 aider has no structured output and exits 0 on every failure it meets (a refused key, an
 unreachable API, an edit it could not apply), so the reader judges the attempt from what aider
-printed: litellm's error lines, the reflection limit, an answer with no edit applied. The exact
+printed: litellm's error lines, the reflection limit, an edit block that matched nothing with no
+edit applied. (An answer that proposes no edit at all is the engine's "no change".) The exact
 usage is in the ``--analytics-log`` file the command line puts in the attempt's home (its
 ``message_send`` events, written even with analytics off); the "Tokens: … Cost: …" lines are
-the fallback, rounded as aider prints them.
+the fallback, rounded as aider prints them. The message is the model's last answer as the chat
+history file in the home holds it (on stdout aider's own notes look like the answer's lines).
 
 The command keeps everything aider writes in the home (chat and input history, the analytics
 log), commits nothing, and turns off what would reach the network besides the model's API
