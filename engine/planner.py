@@ -149,15 +149,17 @@ def _prompt_problems(workstream: Workstream, planned: list[PlannedStep], graph: 
     step starts; each reported once per template, at the placeholder's own line and column."""
     problems: list[Problem] = []
     reported: set[tuple[int, str]] = set()
+    patch_steps = {item.id for item in planned if item.spec.get("produces") == "patch"}
     for item in planned:
         text = item.spec.get("prompt")
         if text is None:
             continue
         step = workstream.steps[item.source_index]
-        uses = set(item.spec.get("uses", ()))
+        uses = set(item.spec.get("uses", ())) | set(item.spec.get("uses_patch", ()))
         upstream = _upstream(item.id, graph, uses) if uses else set()
         simple = [*prompts.PROMPT_NAMES, *(step.matrix or ())]
-        for found in prompts.check(text, simple=simple, step_ids=ids, upstream=upstream, has_gate=step.gate is not None):
+        for found in prompts.check(text, simple=simple, step_ids=ids, upstream=upstream, has_gate=step.gate is not None,
+                                   patch_steps=patch_steps):
             key = (item.source_index, found.message)
             if key in reported:
                 continue
@@ -276,6 +278,9 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
             uses = prompts.referenced_steps(text)
             if uses:
                 spec["uses"] = uses
+            diffs = prompts.referenced_patches(text)
+            if diffs:
+                spec["uses_patch"] = diffs
         if step.matrix is not None:
             spec["vars"] = {k: v for k, v in values.items() if k != "root"}
             spec["template"] = step.id

@@ -8,6 +8,8 @@ A prompt is text with placeholders in braces:
   must be upstream of the step (reachable through ``needs``), so its output exists when the
   step starts; in a matrix template, ``{steps.test-{pkg}.output}`` names the instance's own
   upstream once ``{pkg}`` is filled.
+* ``{steps.ID.patch}``: the diff of the patch the upstream step ``ID`` (a ``produces: patch``
+  step) proposed last, for a step that reviews it (the review's own copy is at the base commit).
 * ``{gate.feedback}``: in a fix round, what the gate's failure said (empty in the first round);
   only in a step with a ``gate``.
 * ``{description}``, ``{root}``, ``{run}``, ``{step}``, ``{attempt}`` and the matrix keys.
@@ -37,6 +39,7 @@ from schemas.workstream import BUILT_IN_PLACEHOLDERS
 #: A placeholder: a name, or dotted names (``steps.build.output``); or an escaped brace.
 PROMPT_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_][A-Za-z0-9_.-]*)?)\}")
 STEP_OUTPUT = re.compile(r"steps\.(.+)\.output")
+STEP_PATCH = re.compile(r"steps\.(.+)\.patch")
 PROMPT_NAMES = (*BUILT_IN_PLACEHOLDERS, "description")
 GATE_FEEDBACK = "gate.feedback"
 MAX_OUTPUT_CHARS = 256 * 1024
@@ -69,11 +72,22 @@ def referenced_steps(text: str) -> list[str]:
     return list(found)
 
 
+def referenced_patches(text: str) -> list[str]:
+    """The step ids whose patch the (matrix-filled) prompt shows, in order, once each."""
+    found: dict[str, None] = {}
+    for match in PROMPT_TOKEN.finditer(text):
+        name = match.group(1)
+        if name and (ref := STEP_PATCH.fullmatch(name)):
+            found[ref.group(1)] = None
+    return list(found)
+
+
 def check(text: str, *, simple: Iterable[str], step_ids: Iterable[str], upstream: set[str] | None,
-          has_gate: bool) -> list[PromptProblem]:
+          has_gate: bool, patch_steps: set[str] | None = None) -> list[PromptProblem]:
     """Problems with the placeholders of one prompt. ``simple``: the plain names it may use;
     ``step_ids``: every step of the workstream (for hints); ``upstream``: the steps whose output
-    it may use (None: not known yet, skip that check)."""
+    it may use (None: not known yet, skip that check); ``patch_steps``: the steps that produce
+    a patch (None: any may)."""
     names = set(simple)
     problems: list[PromptProblem] = []
     ids: list[str] | None = None
@@ -82,7 +96,12 @@ def check(text: str, *, simple: Iterable[str], step_ids: Iterable[str], upstream
         if not name or name in names:
             continue
         token = match.group(0)
-        ref = STEP_OUTPUT.fullmatch(name)
+        ref = STEP_OUTPUT.fullmatch(name) or STEP_PATCH.fullmatch(name)
+        if ref is not None and name.endswith(".patch") and patch_steps is not None \
+                and ref.group(1) in set(step_ids) and ref.group(1) not in patch_steps:
+            problems.append(PromptProblem(match.start(), token, f"{token} names step {ref.group(1)!r}, which "
+                                          "proposes no patch (it has no `produces: patch`)"))
+            continue
         if ref is not None:
             sid = ref.group(1)
             if upstream is None or sid in upstream:
@@ -93,8 +112,9 @@ def check(text: str, *, simple: Iterable[str], step_ids: Iterable[str], upstream
                            "(directly or through a step it needs) so its output exists when this step starts")
             else:
                 hint = difflib.get_close_matches(sid, [i for i in ids if i in upstream] or ids, n=1)
+                kind = "patch" if name.endswith(".patch") else "output"
                 message = f"{token} names no step of this workstream" + (
-                    f"; did you mean {{steps.{hint[0]}.output}}?" if hint else "")
+                    f"; did you mean {{steps.{hint[0]}.{kind}}}?" if hint else "")
             problems.append(PromptProblem(match.start(), token, message))
             continue
         if name == GATE_FEEDBACK:
@@ -107,7 +127,7 @@ def check(text: str, *, simple: Iterable[str], step_ids: Iterable[str], upstream
             problems.append(PromptProblem(match.start(), token, f"{token} is a profile placeholder that "
                                           "`uet bootstrap` fills; in a workstream, write the value itself"))
             continue
-        known = sorted(names) + ["steps.ID.output"] + ([GATE_FEEDBACK] if has_gate else [])
+        known = sorted(names) + ["steps.ID.output", "steps.ID.patch"] + ([GATE_FEEDBACK] if has_gate else [])
         hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         message = f"{token} is no placeholder of a prompt" + (
             f"; did you mean {{{hint[0]}}}?" if hint else f" (known: {', '.join('{' + k + '}' for k in known)}); "
@@ -116,7 +136,8 @@ def check(text: str, *, simple: Iterable[str], step_ids: Iterable[str], upstream
     return problems
 
 
-def render(text: str, values: Mapping[str, str], outputs: Mapping[str, str | None], feedback: str = "") -> str:
+def render(text: str, values: Mapping[str, str], outputs: Mapping[str, str | None], feedback: str = "",
+           patches: Mapping[str, str | None] | None = None) -> str:
     """The prompt an attempt receives. Placeholders were checked at validation; one that still
     has no value (an output lost with its store row) becomes empty text, said in brackets."""
 
@@ -135,6 +156,10 @@ def render(text: str, values: Mapping[str, str], outputs: Mapping[str, str | Non
         if ref is not None:
             found = outputs.get(ref.group(1))
             return found[:MAX_OUTPUT_CHARS] if found is not None else f"[step {ref.group(1)} gave no output]"
+        ref = STEP_PATCH.fullmatch(name)
+        if ref is not None:
+            diff = (patches or {}).get(ref.group(1))
+            return diff[:MAX_OUTPUT_CHARS] if diff else f"[step {ref.group(1)} proposed no patch]"
         return token
 
     rendered = PROMPT_TOKEN.sub(one, text)

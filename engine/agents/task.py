@@ -89,7 +89,8 @@ def _context(workdir: str, patterns: list[str]) -> tuple[list[str], int]:
 
 
 def prepare(request: ExecutionRequest, spec: dict[str, Any], tool: ToolSpec | None, *, root: str, workdir: str,
-            outputs: dict[str, str | None], feedback: str = "", edits: bool = True) -> tuple[ExecutionRequest, Prepared]:
+            outputs: dict[str, str | None], feedback: str = "", edits: bool = True,
+            patches: dict[str, str | None] | None = None) -> tuple[ExecutionRequest, Prepared]:
     """``request`` with its task: prompt file written, home made, command, stdin, environment
     and output stream set."""
     from engine.agents.catalog import driver
@@ -99,7 +100,8 @@ def prepare(request: ExecutionRequest, spec: dict[str, Any], tool: ToolSpec | No
               "description": spec.get("description", ""), **spec.get("vars", {})}
     template = spec.get("prompt")
     # Without a prompt the description is the task, as written (it is no template).
-    text = prompts.render(template, values, outputs, feedback) if template is not None else values["description"]
+    text = (prompts.render(template, values, outputs, feedback, patches) if template is not None
+            else values["description"])
     files, more = _context(workdir, spec.get("context", []))
     text = prompts.with_context(text, files, more)
 

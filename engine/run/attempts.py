@@ -72,7 +72,10 @@ class Attempts:
         #: Outputs of the steps some prompt names (engine.prompts), by step id; which steps those
         #: are is known once the table is loaded (``used``).
         self._used: set[str] | None = None
+        self._used_patch: set[str] = set()
         self.outputs: dict[str, str | None] = {}
+        #: The diffs of the patches some prompt shows ({steps.ID.patch}), by step id.
+        self.diffs: dict[str, str | None] = {}
         #: The stream parsers of agents at work, for their usage so far.
         self.live: dict[str, Any] = {}
 
@@ -118,11 +121,12 @@ class Attempts:
         task = None
         if request.adapter == "subprocess" and wants_task(spec, tool_spec):
             outputs = self._outputs(spec.get("uses", ()))
+            diffs = self._diffs(spec.get("uses_patch", ()))
             root_text = self._root_text
 
             def task(req: Any, workdir: str, feedback: str) -> Any:
                 req, prepared = prepare(req, spec, tool_spec, root=root_text, workdir=workdir, outputs=outputs,
-                                        feedback=feedback, edits=patch)
+                                        feedback=feedback, edits=patch, patches=diffs)
                 if prepared.stream is not None and prepared.stream.parser is not None:
                     self.live[sid] = prepared.stream.parser  # its usage so far goes with step.output events
                 return req, prepared
@@ -165,7 +169,21 @@ class Attempts:
     def used(self) -> set[str]:
         if self._used is None:
             self._used = {used for spec in self.table.specs.values() for used in spec.get("uses", ())}
+            self._used_patch = {used for spec in self.table.specs.values() for used in spec.get("uses_patch", ())}
         return self._used
+
+    def _diffs(self, uses: Any) -> dict[str, str | None]:
+        """The diffs of the patches the steps a prompt names proposed last: kept from this
+        engine's attempts, else read from the ledger."""
+        found: dict[str, str | None] = {}
+        for sid in uses:
+            if sid not in self.diffs:
+                from store import queries
+
+                mine = [p for p in queries.list_patches(self.table.run_id, limit=10_000) if p.step_id == sid]
+                self.diffs[sid] = queries.patch_diff(mine[0].id) if mine else None
+            found[sid] = self.diffs[sid]
+        return found
 
     def _outputs(self, uses: Any) -> dict[str, str | None]:
         """The outputs of the steps a prompt names: kept from this engine's attempts, else (a
@@ -265,6 +283,8 @@ class Attempts:
         if result.outcome == "succeeded":  # what enforce says of every success, without asking it
             if sid in self.used:
                 self.outputs[sid] = result.output
+            if patch is not None and sid in self._used_patch:
+                self.diffs[sid] = patch.diff
             table.finish(sid, S.SUCCEEDED, result.exit_code, None, attempt)
             waiting, state = table.waiting, table.state
             for child in table.children[sid]:

@@ -235,3 +235,45 @@ def test_a_missing_agent_is_a_warning_at_validate_and_names_its_install_at_run(t
     done = uet(root, "run", "ws.yaml", "--plain", env={"PATH": path})
     assert done.returncode == 1
     assert "codex: not installed (npm install -g @openai/codex)" in step(root, last_run(root), "edit")["reason"]
+
+
+def test_a_review_prompt_shows_the_patch_an_upstream_step_proposed(tmp_path: Path) -> None:
+    from engine.adapters.sandbox import probe
+
+    if not probe().available:
+        pytest.skip("needs bubblewrap")
+    root = project(tmp_path, """\
+name: review
+steps:
+  - id: fix
+    produces: patch
+    run: [python3, -c, "open('a.txt', 'w').write('fixed\\\\n')"]
+  - id: review
+    needs: [fix]
+    tool: filer
+    prompt: "Review:\\n{steps.fix.patch}"
+""", router=f"tools:\n  filer: {{command: {ECHO_FILE}}}\n")
+    (root / "a.txt").write_text("broken\n")
+    (root / ".gitignore").write_text(".uet/\n")
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "x"]):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+    done = uet(root, "run", "ws.yaml", "--plain")
+    assert done.returncode == 0, done.stdout + done.stderr
+    output = step(root, last_run(root), "review")["output"]
+    assert output.startswith("ANSWER Review:\ndiff --git a/a.txt b/a.txt") and "-broken\n+fixed" in output
+
+
+def test_a_patch_placeholder_must_name_a_patch_step(tmp_path: Path) -> None:
+    root = project(tmp_path, """\
+name: t
+steps:
+  - id: plan
+    run: [echo, plan]
+  - id: review
+    needs: [plan]
+    run: [echo, "{prompt}"]
+    prompt: "{steps.plan.patch}"
+""")
+    done = uet(root, "validate", "ws.yaml")
+    assert done.returncode == 2
+    assert "ws.yaml:8:14: steps[1].prompt: {steps.plan.patch} names step 'plan', which proposes no patch" in done.stderr
