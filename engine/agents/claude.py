@@ -108,16 +108,7 @@ class ClaudeParser(LineReader):
 
     # -- feeding ---------------------------------------------------------------------------
 
-    def feed(self, line: str) -> list[str]:
-        try:
-            return self._feed(line)
-        except Exception as exc:  # a shape not foreseen: shown, never raised
-            return [clip(f"unreadable line ({type(exc).__name__}): {line[:200]}")]
-
-    def _feed(self, line: str) -> list[str]:
-        event = self.read(line)
-        if isinstance(event, list):
-            return event
+    def on_event(self, event: dict[str, Any]) -> list[str]:
         kind = event.get("type")
         if isinstance(event.get("session_id"), str):
             self.session_id = event["session_id"][:200]

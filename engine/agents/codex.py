@@ -121,16 +121,7 @@ class CodexParser(LineReader):
         self.failure: str | None = None  # turn.failed's error
         self.last_error: str | None = None  # the last top-level error line
 
-    def feed(self, line: str) -> list[str]:
-        try:
-            return self._feed(line)
-        except Exception as exc:  # a shape not foreseen: shown, never raised
-            return [clip(f"unreadable line ({type(exc).__name__}): {line[:200]}")]
-
-    def _feed(self, line: str) -> list[str]:
-        event = self.read(line)
-        if isinstance(event, list):
-            return event
+    def on_event(self, event: dict[str, Any]) -> list[str]:
         kind = event.get("type")
         if kind == "thread.started" and isinstance(event.get("thread_id"), str):
             self.session_id = event["thread_id"][:200]

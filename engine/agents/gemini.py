@@ -60,9 +60,9 @@ def _args_text(args: Any) -> str:
     return json.dumps(args)[:200] if len(args) else ""
 
 
-class GeminiParser:
+class GeminiParser(LineReader):
     def __init__(self) -> None:
-        self.lines = LineReader()
+        super().__init__()
         self.session_id: str | None = None
         self.model: str | None = None
         self.parts: list[str] = []  # the assistant's text since the last tool call
@@ -74,12 +74,7 @@ class GeminiParser:
         self.calls: dict[str, str] = {}
         self.denied: list[str] = []
 
-    def feed(self, line: str) -> list[str]:
-        if not isinstance(line, str):
-            return []
-        event = self.lines.read(line)
-        if isinstance(event, list):
-            return event
+    def on_event(self, event: dict[str, Any]) -> list[str]:
         kind = event.get("type")
         if kind == "init":
             if isinstance(event.get("session_id"), str):
@@ -171,10 +166,10 @@ class GeminiParser:
         message = "".join(self.parts).strip() or None
         error = self.error
         if self.status is None and error is None:
-            error = f"gemini printed no result (its last words: {self.lines.said()})"
+            error = f"gemini printed no result (its last words: {self.said()})"
         usage = self.usage()
         return AgentResult(message=message, usage=usage, session_id=self.session_id, error=error,
-                           malformed=self.lines.malformed, denied=list(self.denied))
+                           malformed=self.malformed, denied=list(self.denied))
 
 
 @dataclass(frozen=True)

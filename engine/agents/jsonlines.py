@@ -64,9 +64,26 @@ def usage_line(usage: Usage) -> str:
 
 
 class LineReader:
+    """The base of the JSON-lines parsers: ``feed`` reads each line into an object (or the
+    readable lines to show instead) and hands objects to ``on_event``; a shape ``on_event`` did
+    not foresee is shown, never raised."""
+
     def __init__(self) -> None:
         self.malformed = 0
         self.tail: list[str] = []  # the last lines that were not JSON, clipped
+
+    def feed(self, line: str) -> list[str]:
+        if not isinstance(line, str):
+            return []
+        try:
+            event = self.read(line)
+            return event if isinstance(event, list) else self.on_event(event)
+        except Exception as exc:  # noqa: BLE001 - a shape not foreseen: shown, never raised
+            return [clip(f"unreadable line ({type(exc).__name__}): {line[:200]}")]
+
+    def on_event(self, event: dict[str, Any]) -> list[str]:
+        """The readable lines one JSON object of the stream makes."""
+        raise NotImplementedError
 
     def read(self, line: str) -> dict[str, Any] | list[str]:
         """The line's JSON object, or the readable lines to show instead of one."""

@@ -84,9 +84,9 @@ def _tool_text(part: dict[str, Any]) -> str:
     return f"tool: {name}"
 
 
-class OpenCodeParser:
+class OpenCodeParser(LineReader):
     def __init__(self) -> None:
-        self.lines = LineReader()
+        super().__init__()
         self.session_id: str | None = None
         self.text: str | None = None  # the last text part
         self.total = Usage()
@@ -95,12 +95,7 @@ class OpenCodeParser:
         self.shown: set[str] = set()
         self.denied: list[str] = []
 
-    def feed(self, line: str) -> list[str]:
-        if not isinstance(line, str):
-            return []
-        event = self.lines.read(line)
-        if isinstance(event, list):
-            return event
+    def on_event(self, event: dict[str, Any]) -> list[str]:
         if isinstance(event.get("sessionID"), str) and self.session_id is None:
             self.session_id = event["sessionID"][:200]
         kind = event.get("type")
@@ -181,9 +176,9 @@ class OpenCodeParser:
     def finish(self, home: str) -> AgentResult:
         error = self.error
         if error is None and self.steps == 0:
-            error = f"opencode finished no step (its last words: {self.lines.said()})"
+            error = f"opencode finished no step (its last words: {self.said()})"
         return AgentResult(message=self.text.strip() if self.text else None, usage=self.usage(),
-                           session_id=self.session_id, error=error, malformed=self.lines.malformed,
+                           session_id=self.session_id, error=error, malformed=self.malformed,
                            denied=list(self.denied))
 
 
