@@ -278,7 +278,7 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
             uses = prompts.referenced_steps(text)
             if uses:
                 spec["uses"] = uses
-            diffs = prompts.referenced_patches(text)
+            diffs = prompts.referenced_steps(text, prompts.STEP_PATCH)
             if diffs:
                 spec["uses_patch"] = diffs
         if step.matrix is not None:

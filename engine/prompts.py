@@ -62,22 +62,13 @@ def fill_matrix(text: str, values: Mapping[str, str]) -> str:
     return pattern.sub(lambda m: values[m.group(1)], text)
 
 
-def referenced_steps(text: str) -> list[str]:
-    """The step ids whose output the (matrix-filled) prompt uses, in order, once each."""
+def referenced_steps(text: str, what: re.Pattern[str] = STEP_OUTPUT) -> list[str]:
+    """The step ids whose output (or with ``what=STEP_PATCH``, whose patch) the matrix-filled
+    prompt uses, in order, once each."""
     found: dict[str, None] = {}
     for match in PROMPT_TOKEN.finditer(text):
         name = match.group(1)
-        if name and (ref := STEP_OUTPUT.fullmatch(name)):
-            found[ref.group(1)] = None
-    return list(found)
-
-
-def referenced_patches(text: str) -> list[str]:
-    """The step ids whose patch the (matrix-filled) prompt shows, in order, once each."""
-    found: dict[str, None] = {}
-    for match in PROMPT_TOKEN.finditer(text):
-        name = match.group(1)
-        if name and (ref := STEP_PATCH.fullmatch(name)):
+        if name and (ref := what.fullmatch(name)):
             found[ref.group(1)] = None
     return list(found)
 
