@@ -14,6 +14,7 @@ import os
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from engine.agents.base import AgentResult, Driver, Task
 from tests.conftest import Project
@@ -80,3 +81,21 @@ def uet_with(project: Project, program: Path, key: dict[str, str], *args: str) -
     env = {**project.env(), **key, "PATH": os.pathsep.join(folders)}
     return subprocess.run(project.argv(*args), cwd=project.root, env=env, capture_output=True, text=True,
                           timeout=RUN_SECONDS * 2, stdin=subprocess.DEVNULL)
+
+
+def parse_with(driver: Any, lines: list[str], home: str = "/nonexistent") -> tuple[list[str], AgentResult]:
+    """The readable lines ``driver``'s parser makes of ``lines``, and its result."""
+    parser = driver.parser()
+    readable = [out for line in lines for out in parser.feed(line)]
+    return readable, parser.finish(home)
+
+
+def recorded(family: str, version: str, case: str, suffix: str = "jsonl") -> list[str]:
+    """The lines of a recorded fixture, ``tests/agents/fixtures/FAMILY-VERSION-CASE.SUFFIX``."""
+    return (Path(__file__).parent / "fixtures" / f"{family}-{version}-{case}.{suffix}").read_text().splitlines()
+
+
+def plain_task(**fields: Any) -> Task:
+    """A Task for building an invocation: fixed paths, ``fields`` over them."""
+    base: dict[str, Any] = {"prompt": "p", "prompt_file": "/w/prompt.txt", "home": "/w/home", "workdir": "/w/repo"}
+    return Task(**{**base, **fields})

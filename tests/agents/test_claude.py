@@ -19,7 +19,16 @@ import pytest
 from engine.agents.base import MAX_LINE_CHARS, MAX_MESSAGE_CHARS, AgentResult, Task
 from engine.agents.claude import ALLOWED_TOOLS, DRIVER, MAX_PENDING, ClaudeParser
 from engine.agents.jsonlines import MAX_JSON_LINE
-from tests.agents.cliruns import Ran, git_repo, run_agent, task_for, uet_with
+from tests.agents.cliruns import (
+    Ran,
+    git_repo,
+    parse_with,
+    plain_task,
+    recorded,
+    run_agent,
+    task_for,
+    uet_with,
+)
 from tests.agents.clis import npm_cli
 from tests.agents.fakeapi.anthropic import Script, ToolCall, install
 from tests.agents.fakeapi.base import FakeAPI
@@ -59,13 +68,11 @@ def run_case(base: Path, *, error: bool = False, edits: bool = True, merge_stder
 
 
 def parse(lines: list[str]) -> tuple[list[str], AgentResult]:
-    parser = DRIVER.parser()
-    readable = [out for line in lines for out in parser.feed(line)]
-    return readable, parser.finish("/nonexistent")
+    return parse_with(DRIVER, lines)
 
 
 def fixture(case: str) -> list[str]:
-    return (FIXTURES / f"claude-{VERSION}-{case}.jsonl").read_text().splitlines()
+    return recorded("claude", VERSION, case)
 
 
 def diff(repo: Path) -> str:
@@ -76,8 +83,7 @@ def diff(repo: Path) -> str:
 
 
 def task(**fields: object) -> Task:
-    base = {"prompt": "p", "prompt_file": "/w/prompt.txt", "home": "/w/home", "workdir": "/w/repo"}
-    return Task(**{**base, **fields})  # type: ignore[arg-type]
+    return plain_task(**fields)
 
 
 def test_invocation_for_an_editing_step() -> None:

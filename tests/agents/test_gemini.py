@@ -15,7 +15,15 @@ import pytest
 
 from engine.agents.base import MAX_LINE_CHARS, MAX_MESSAGE_CHARS, AgentResult, Task
 from engine.agents.gemini import DRIVER, PLACEHOLDER_KEY, SETTINGS, GeminiParser
-from tests.agents.cliruns import Ran, git_repo, run_agent, task_for
+from tests.agents.cliruns import (
+    Ran,
+    git_repo,
+    parse_with,
+    plain_task,
+    recorded,
+    run_agent,
+    task_for,
+)
 from tests.agents.clis import npm_cli
 from tests.agents.fakeapi.base import FakeAPI
 from tests.agents.fakeapi.gemini import FunctionCall, GeminiScript
@@ -31,19 +39,15 @@ def gemini() -> Path:
 
 
 def parse(lines: list[str]) -> tuple[list[str], AgentResult]:
-    parser = DRIVER.parser()
-    readable = [out for line in lines for out in parser.feed(line)]
-    return readable, parser.finish("/nonexistent")
+    return parse_with(DRIVER, lines)
 
 
 def fixture(case: str) -> list[str]:
-    return (FIXTURES / f"gemini-{VERSION}-{case}.jsonl").read_text().splitlines()
+    return recorded("gemini", VERSION, case)
 
 
 def task(**fields: object) -> Task:
-    values: dict[str, object] = {"prompt": PROMPT, "prompt_file": "/p/prompt.txt", "home": "/h", "workdir": "/w"}
-    values.update(fields)
-    return Task(**values)  # type: ignore[arg-type]
+    return plain_task(**{"prompt": PROMPT, "prompt_file": "/p/prompt.txt", "home": "/h", "workdir": "/w", **fields})
 
 
 # The reader on recorded output
