@@ -53,8 +53,20 @@ def step_names(steps: int) -> list[str]:
     return [f"agent-{i:02d}" for i in range(steps)]
 
 
-def standin_argv(rate: float, seconds: float, name: str) -> list[str]:
-    return [sys.executable, str(STANDIN), "--rate", str(rate), "--seconds", str(seconds), "--name", name]
+def install_standin(prefix: Path) -> Path:
+    """The stand-in installed as a program of its own (``PREFIX/bin/standin-agent``, run by this
+    Python): agent steps run in the sandbox, which covers /tmp and the home and shows again only
+    a program's install prefix, so a script run from a checkout under /tmp would not be found."""
+    program = prefix / "bin" / "standin-agent"
+    program.parent.mkdir(parents=True, exist_ok=True)
+    program.write_text(f"#!{sys.executable}\n" + STANDIN.read_text())
+    program.chmod(0o755)
+    return program
+
+
+def standin_argv(rate: float, seconds: float, name: str, program: Path | None = None) -> list[str]:
+    head = [str(program)] if program is not None else [sys.executable, str(STANDIN)]
+    return [*head, "--rate", str(rate), "--seconds", str(seconds), "--name", name]
 
 
 def make_project(root: Path, steps: int, rate: float, seconds: float) -> Path:
@@ -71,12 +83,10 @@ def make_project(root: Path, steps: int, rate: float, seconds: float) -> Path:
     for name in step_names(steps):
         lines.append(f"  - id: {name}\n    tool: standin\n    prompt: \"Work on {{step}} of {{run}}\"")
     (root / "ws.yaml").write_text("\n".join(lines) + "\n")
-    argv = standin_argv(rate, seconds, "{step}")
-    # The program that runs is the command's: named as the tool's executable, or the family's
-    # (claude) would be looked for on PATH.
+    argv = standin_argv(rate, seconds, "{step}", install_standin(root.parent / f"{root.name}-standin"))
+    # A tool with a command runs that program (not the family's claude), read as claude's stream.
     (root / ".uet" / "router.yaml").write_text(
-        f"tools:\n  standin:\n    agent: claude\n    command: {json.dumps(argv)}\n    executable: {json.dumps(argv[0])}\n"
-        f"    max_parallel: {steps}\n")
+        f"tools:\n  standin:\n    agent: claude\n    command: {json.dumps(argv)}\n    max_parallel: {steps}\n")
     return root
 
 

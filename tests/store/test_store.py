@@ -99,10 +99,11 @@ def test_costs_move_onto_attempts_when_a_version_3_database_is_opened(db_path: P
     old.close()
 
     with Store(db_path) as store:
-        assert store.applied == [4]
+        assert store.applied == [4, 5]
         rows = store.db.execute_sql(
-            "SELECT number, duration, tokens_out, usd, model FROM attempts ORDER BY number").fetchall()
-        assert rows == [(1, 1.5, 5, 0.25, "m"), (2, None, None, None, None)]
+            "SELECT number, duration, tokens_out, usd, model, output FROM attempts ORDER BY number").fetchall()
+        # Version 5 adds what each attempt answered: unknown for attempts from before it.
+        assert rows == [(1, 1.5, 5, 0.25, "m", None), (2, None, None, None, None, None)]
         # Only the attempt that had a cost row is listed, with the same figures as before.
         assert [(c.attempt, c.wall, c.tokens_in, c.tokens_out, c.usd, c.ts) for c in queries.costs("r")] == [
             (1, 1.5, 10, 5, 0.25, 3.0)]
