@@ -182,7 +182,7 @@ def test_detached_run_survives_its_terminal_and_reports_through_status(project: 
         name: background
         steps:
           - id: slow
-            run: sh -c 'sleep 1.5; echo finished'
+            run: sh -c 'while [ ! -e go ]; do sleep 0.05; done; echo finished'
           - id: after
             needs: [slow]
             run: "true"
@@ -194,11 +194,14 @@ def test_detached_run_survives_its_terminal_and_reports_through_status(project: 
                                cwd=project.root, env=project.env(), stdin=subprocess.DEVNULL)
     run_id = wait_for(lambda: (project.root / "run-id").exists() and (project.root / "run-id").read_text().strip(),
                       what="the run id")
-    assert len(run_id) == 12, (project.root / "detach.err").read_text()
-    assert project.status(run_id)["state"] == "running"
-    os.killpg(session.pid, signal.SIGHUP)
-    os.killpg(session.pid, signal.SIGKILL)
-    session.wait(timeout=10)
+    try:
+        assert len(run_id) == 12, (project.root / "detach.err").read_text()
+        assert project.status(run_id)["state"] == "running"  # its first step waits for `go`
+    finally:
+        os.killpg(session.pid, signal.SIGHUP)
+        os.killpg(session.pid, signal.SIGKILL)
+        session.wait(timeout=10)
+    (project.root / "go").touch()  # the terminal is gone: now let the run finish
     final = wait_for(lambda: (doc := project.status(run_id))["state"] not in ("pending", "running") and doc,
                      timeout=30, what="the detached run to finish")
     assert final["state"] == "succeeded"
