@@ -35,7 +35,7 @@ demo: $(STAMP) sandbox
 test: $(STAMP) sandbox
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -p no:cacheprovider
+	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(PY) -m tests.bench.bench_engine
