@@ -11,6 +11,7 @@ are added as found: a count that is not a number is passed on for the engine to 
 
 from __future__ import annotations
 
+import abc
 import json
 from typing import Any
 
@@ -63,7 +64,7 @@ def usage_line(usage: Usage) -> str:
     return text
 
 
-class LineReader:
+class LineReader(abc.ABC):
     """The base of the JSON-lines parsers: ``feed`` reads each line into an object (or the
     readable lines to show instead) and hands objects to ``on_event``; a shape ``on_event`` did
     not foresee is shown, never raised."""
@@ -81,9 +82,9 @@ class LineReader:
         except Exception as exc:  # noqa: BLE001 - a shape not foreseen: shown, never raised
             return [clip(f"unreadable line ({type(exc).__name__}): {line[:200]}")]
 
+    @abc.abstractmethod
     def on_event(self, event: dict[str, Any]) -> list[str]:
-        """The readable lines one JSON object of the stream makes."""
-        raise NotImplementedError
+        """The readable lines one JSON object of the stream makes (each family's parser)."""
 
     def read(self, line: str) -> dict[str, Any] | list[str]:
         """The line's JSON object, or the readable lines to show instead of one."""

@@ -21,6 +21,7 @@ or the end of what it printed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import os
 import shutil
@@ -151,19 +152,13 @@ def prepare(request: ExecutionRequest, spec: dict[str, Any], tool: ToolSpec | No
     if argv is not None:
         fill = {"{prompt}": text, "{prompt_file}": prompt_file, "{model}": model}
         argv = [_fill(arg, fill) if "{" in arg else arg for arg in argv]
-    return _replace(request, argv=argv, env=env, stdin_path=stdin, stream=prepared.stream, clean_env=clean), prepared
+    return dataclasses.replace(request, argv=argv, env=env, stdin_path=stdin, stream=prepared.stream, clean_env=clean), prepared
 
 
 def _fill(arg: str, fill: dict[str, str]) -> str:
     for key, value in fill.items():
         arg = arg.replace(key, value)
     return arg
-
-
-def _replace(request: ExecutionRequest, **changes: Any) -> ExecutionRequest:
-    import dataclasses
-
-    return dataclasses.replace(request, **changes)
 
 
 def conclude(result: ExecutionResult, prepared: Prepared | None, workdir: str) -> ExecutionResult:

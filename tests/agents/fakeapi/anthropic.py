@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.agents.fakeapi.base import FakeAPI, Reply, Request, json_reply, sse
+from tests.agents.fakeapi.base import FakeAPI, Reply, Request, json_reply, served_totals, sse
 
 MODEL = "claude-sonnet-4-5"
 #: Where Claude Code's system prompt says it works: ``{cwd}`` in a scripted input becomes it, so a
@@ -57,10 +57,7 @@ class Script:
 
     def totals(self) -> dict[str, int]:
         """The usage summed over every reply served."""
-        u = self.usage
-        return {"input_tokens": u.input_tokens * self.served, "output_tokens": u.output_tokens * self.served,
-                "cache_read_input_tokens": u.cache_read_input_tokens * self.served,
-                "cache_creation_input_tokens": u.cache_creation_input_tokens * self.served}
+        return served_totals(self.usage, self.served)
 
 
 def tool_results(body: dict[str, Any]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Callable
@@ -39,6 +40,11 @@ def sse(events: list[tuple[str | None, Any]]) -> Reply:
         text = data if isinstance(data, str) else json.dumps(data)
         chunks.append(((f"event: {name}\n" if name else "") + f"data: {text}\n\n").encode())
     return Reply(200, {"content-type": "text/event-stream", "cache-control": "no-cache"}, chunks)
+
+
+def served_totals(usage: Any, served: int) -> dict[str, int]:
+    """A script's per-reply usage (a dataclass of counts) summed over the replies it served."""
+    return {name: count * served for name, count in dataclasses.asdict(usage).items()}
 
 
 def json_reply(obj: Any, status: int = 200) -> Reply:

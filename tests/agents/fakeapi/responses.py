@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.agents.fakeapi.base import FakeAPI, Reply, Request, json_reply, sse
+from tests.agents.fakeapi.base import FakeAPI, Reply, Request, json_reply, served_totals, sse
 
 #: A model Codex 0.171.0 knows (no "metadata not found" warning) whose tools are the classic
 #: ``exec_command`` function and the freeform ``apply_patch``.
@@ -61,9 +61,7 @@ class Script:
 
     def totals(self) -> dict[str, int]:
         """The usage summed over every reply served."""
-        u = self.usage
-        return {"input_tokens": u.input_tokens * self.served, "cached_tokens": u.cached_tokens * self.served,
-                "output_tokens": u.output_tokens * self.served}
+        return served_totals(self.usage, self.served)
 
 
 def tool_outputs(body: dict[str, Any]) -> int:
