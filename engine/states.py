@@ -33,7 +33,9 @@ RUN_ALLOWED: Mapping[RunState, frozenset[RunState]] = {
     # Operator resume/retry reopens a finished run; a succeeded run stays done.
     R.FAILED: frozenset({R.RUNNING}),
     R.CANCELED: frozenset({R.RUNNING}),
-    R.SUCCEEDED: frozenset(),
+    # Only a review's revision round reopens a succeeded run (engine.review.rounds); nothing
+    # else asks for this move (a resume or a retry of a succeeded run is refused before it).
+    R.SUCCEEDED: frozenset({R.RUNNING}),
     # Quarantine needs a human: only an explicit resume or cancel leaves it.
     R.QUARANTINED: frozenset({R.RUNNING, R.CANCELED}),
 }
@@ -44,7 +46,8 @@ STEP_ALLOWED: Mapping[StepState, frozenset[StepState]] = {
     T.READY: frozenset({T.RUNNING, T.SKIPPED, T.CANCELED}),
     T.RUNNING: frozenset({T.SUCCEEDED, T.FAILED, T.RETRYING, T.CANCELED}),
     T.RETRYING: frozenset({T.RUNNING, T.FAILED, T.CANCELED}),
-    T.SUCCEEDED: frozenset(),
+    # Only a review's revision round puts a succeeded patch step back in line.
+    T.SUCCEEDED: frozenset({T.PENDING}),
     # `uet retry RUN STEP` / `uet resume` put unfinished work back in line.
     T.FAILED: frozenset({T.PENDING}),
     T.SKIPPED: frozenset({T.PENDING}),
@@ -57,17 +60,21 @@ ATTEMPT_ALLOWED: Mapping[AttemptState, frozenset[AttemptState]] = {
     **{state: frozenset() for state in ATTEMPT_TERMINAL},
 }
 
-PATCH_TERMINAL = frozenset({P.REJECTED, P.REVERTED})
+PATCH_TERMINAL = frozenset({P.REJECTED, P.REVERTED, P.SUPERSEDED})
 PATCH_ALLOWED: Mapping[PatchState, frozenset[PatchState]] = {
     # A patch from a step without a gate is reviewed as proposed.
-    P.PROPOSED: frozenset({P.GATING, P.APPROVED, P.REJECTED}),
+    P.PROPOSED: frozenset({P.GATING, P.APPROVED, P.REJECTED, P.CHANGES_REQUESTED}),
     P.GATING: frozenset({P.GATE_PASSED, P.GATE_FAILED}),
-    P.GATE_PASSED: frozenset({P.APPROVED, P.REJECTED, P.GATING}),
-    P.GATE_FAILED: frozenset({P.APPROVED, P.REJECTED, P.GATING}),
+    P.GATE_PASSED: frozenset({P.APPROVED, P.REJECTED, P.GATING, P.CHANGES_REQUESTED}),
+    # A fix round's new patch supersedes the one whose gate failed.
+    P.GATE_FAILED: frozenset({P.APPROVED, P.REJECTED, P.GATING, P.CHANGES_REQUESTED, P.SUPERSEDED}),
+    # The revision round's patch supersedes it, or the reviewer gives up on it.
+    P.CHANGES_REQUESTED: frozenset({P.SUPERSEDED, P.REJECTED}),
     P.APPROVED: frozenset({P.APPLIED}),
     P.APPLIED: frozenset({P.REVERTED}),
     P.REJECTED: frozenset(),
     P.REVERTED: frozenset(),
+    P.SUPERSEDED: frozenset(),
 }
 
 BREAKER_TERMINAL: frozenset[BreakerState] = frozenset()

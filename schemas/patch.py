@@ -3,11 +3,18 @@ each attempt cost."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.states import PatchState
+
+
+RoundKind = Literal["first", "fix", "revision", "subset"]
+
+#: Bounds on reviewers' comments, so nothing unbounded reaches the store or a prompt.
+COMMENT_MAX_BYTES = 8 * 1024
+COMMENTS_PER_PATCH = 50
 
 
 class Record(BaseModel):
@@ -35,14 +42,37 @@ class PatchRecord(Record):
     added: int = 0
     removed: int = 0
     gate: str | None = None
-    round: int = Field(1, description="Fix-loop round that produced it.")
-    parent_id: str | None = Field(None, description="The patch this one was cut from (a subset of hunks).")
+    round: int = Field(1, description="The round of its step's patch that produced it (1 = the first).")
+    parent_id: str | None = Field(
+        None, description="The patch this one came from: the previous round (round_kind fix or revision) or the "
+                          "patch it was cut from (round_kind subset).")
     worktree: str | None = None
     created_at: float
     updated_at: float
     decided_by: str | None = None
     reason: str | None = None
     applied_commit: str | None = None
+    round_kind: RoundKind = Field(
+        "first", description="What made it: first (the step's first patch), fix (a round after its gate failed), "
+                             "revision (a round after a reviewer requested changes) or subset (hunks kept from "
+                             "parent_id, same round).")
+    superseded_by: str | None = Field(None, description="The next round's patch, once one replaced this one.")
+
+
+class CommentRecord(Record):
+    """A reviewer's comment on a patch: on the whole patch (no path), a file, a hunk of it or a
+    line (new-side number). A draft until submitted with a request for changes."""
+
+    id: int
+    patch_id: str
+    path: str | None = None
+    line: int | None = Field(None, description="New-side line number in path.")
+    hunk: int | None = Field(None, description="0-based index of the hunk in path's part of the diff.")
+    body: str
+    context: str = Field("", description="The diff lines the comment points at.")
+    by: str
+    created_at: float
+    submitted_at: float | None = Field(None, description="None while a draft.")
 
 
 class GateResultRecord(Record):

@@ -48,6 +48,10 @@ class PatchState(StrEnum):
     REJECTED = "rejected"
     APPLIED = "applied"
     REVERTED = "reverted"
+    # A reviewer asked for another round; the step runs again with their comments.
+    CHANGES_REQUESTED = "changes_requested"
+    # The next round (a fix or a revision) proposed the patch that replaces this one.
+    SUPERSEDED = "superseded"
 
 
 class BreakerState(StrEnum):

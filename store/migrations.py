@@ -9,6 +9,7 @@ from collections.abc import Callable
 from peewee import SqliteDatabase
 
 from store.errors import StoreError
+from store.lessons import migrate_lessons
 
 
 def _m0001_core(db: SqliteDatabase) -> None:
@@ -218,12 +219,40 @@ def _m0005_attempt_output(db: SqliteDatabase) -> None:
     db.execute_sql("ALTER TABLE attempts ADD COLUMN output TEXT")
 
 
+def _m0006_review_rounds(db: SqliteDatabase) -> None:
+    # Review rounds: a patch names the round that replaced it (superseded_by) and what kind of
+    # round made it (round_kind: first, fix, revision or subset, see schemas.patch); parent_id
+    # keeps naming the patch it came from. Reviewers' comments, drafts until submitted.
+    for statement in (
+        "ALTER TABLE patches ADD COLUMN superseded_by TEXT",
+        "ALTER TABLE patches ADD COLUMN round_kind TEXT NOT NULL DEFAULT 'first'",
+        "UPDATE patches SET round_kind = 'subset' WHERE parent_id IS NOT NULL",
+        "UPDATE patches SET round_kind = 'fix' WHERE parent_id IS NULL AND round > 1",
+        """CREATE TABLE patch_comments (
+            id INTEGER PRIMARY KEY,
+            patch_id TEXT NOT NULL REFERENCES patches (id) ON DELETE CASCADE,
+            path TEXT,
+            line INTEGER,
+            hunk INTEGER,
+            body TEXT NOT NULL,
+            context TEXT NOT NULL DEFAULT '',
+            by TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            submitted_at REAL
+        )""",
+        "CREATE INDEX patch_comments_patch ON patch_comments (patch_id, id)",
+    ):
+        db.execute_sql(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "core tables", _m0001_core),
     (2, "patch ledger, gate results, costs", _m0002_ledger),
     (3, "the diff a patch was applied as", _m0003_applied_diff),
     (4, "costs read from attempts", _m0004_costs_on_attempts),
     (5, "what each attempt answered", _m0005_attempt_output),
+    (6, "review rounds: superseded patches, round kinds, comments", _m0006_review_rounds),
+    (7, "lessons, with their full-text index", migrate_lessons),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -61,28 +61,49 @@ def attempt_row(
 
 PATCH_INSERT_SQL = (
     "INSERT INTO patches (id, run_id, step_id, attempt, state, base_commit, diff, sha256, files, added, removed, gate, "
-    "round, parent_id, worktree, created_at, updated_at, decided_by, reason) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "round, parent_id, worktree, created_at, updated_at, decided_by, reason, round_kind) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
 def insert_patch(patch_id: str, run_id: str, step_id: str, attempt: int, state: str, base_commit: str, diff: str,
                  sha256: str, files: list[dict[str, Any]], added: int, removed: int, gate: str | None, round_: int,
-                 parent_id: str | None, worktree: str | None, ts: float, by: str | None, reason: str | None) -> Statement:
+                 parent_id: str | None, worktree: str | None, ts: float, by: str | None, reason: str | None,
+                 round_kind: str = "first") -> Statement:
     return (PATCH_INSERT_SQL, (patch_id, run_id, step_id, attempt, state, base_commit, diff, sha256, dumps(files),
-                               added, removed, gate, round_, parent_id, worktree, ts, ts, by, reason))
+                               added, removed, gate, round_, parent_id, worktree, ts, ts, by, reason, round_kind))
 
 
 def patch_state(patch_id: str, state: str, ts: float, by: str | None, reason: str | None,
                 applied_commit: str | None = None, worktree: str | None = None, clear_worktree: bool = False,
-                applied_diff: str | None = None) -> Statement:
+                applied_diff: str | None = None, superseded_by: str | None = None) -> Statement:
     return (
         "UPDATE patches SET state = ?, updated_at = ?, decided_by = COALESCE(?, decided_by), "
         "reason = COALESCE(?, reason), applied_commit = COALESCE(?, applied_commit), "
-        "applied_diff = COALESCE(?, applied_diff), "
+        "applied_diff = COALESCE(?, applied_diff), superseded_by = COALESCE(?, superseded_by), "
         "worktree = CASE WHEN ? THEN NULL ELSE COALESCE(?, worktree) END WHERE id = ?",
-        (state, ts, by, reason, applied_commit, applied_diff, 1 if clear_worktree else 0, worktree, patch_id),
+        (state, ts, by, reason, applied_commit, applied_diff, superseded_by, 1 if clear_worktree else 0, worktree,
+         patch_id),
     )
+
+
+def insert_comment(patch_id: str, path: str | None, line: int | None, hunk: int | None, body: str, context: str,
+                   by: str, ts: float, submitted_at: float | None = None) -> Statement:
+    return (
+        "INSERT INTO patch_comments (patch_id, path, line, hunk, body, context, by, created_at, submitted_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (patch_id, path, line, hunk, body, context, by, ts, submitted_at),
+    )
+
+
+def submit_comments(patch_id: str, ts: float) -> Statement:
+    """Every draft comment of the patch becomes submitted."""
+    return ("UPDATE patch_comments SET submitted_at = ? WHERE patch_id = ? AND submitted_at IS NULL", (ts, patch_id))
+
+
+def delete_comment(comment_id: int) -> Statement:
+    """A draft only: a submitted comment is part of the patch's history."""
+    return ("DELETE FROM patch_comments WHERE id = ? AND submitted_at IS NULL", (comment_id,))
 
 
 def insert_gate_result(patch_id: str, gate: str, round_: int, index: int, command: list[str], outcome: str,

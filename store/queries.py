@@ -9,7 +9,14 @@ import statistics
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from schemas.patch import CostRecord, CostTotals, GateResultRecord, PatchFileRecord, PatchRecord
+from schemas.patch import (
+    CommentRecord,
+    CostRecord,
+    CostTotals,
+    GateResultRecord,
+    PatchFileRecord,
+    PatchRecord,
+)
 from schemas.records import (
     AttemptRecord,
     BreakerRecord,
@@ -319,18 +326,18 @@ def get_command(command_id: int) -> CommandRecord:
 
 _PATCH_COLUMNS = (
     "id, run_id, step_id, attempt, state, base_commit, sha256, files, added, removed, gate, round, parent_id, "
-    "worktree, created_at, updated_at, decided_by, reason, applied_commit"
+    "worktree, created_at, updated_at, decided_by, reason, applied_commit, round_kind, superseded_by"
 )
 
 
 def _patch(row: tuple) -> PatchRecord:
     (pid, run_id, step_id, attempt, state, base, sha, files, added, removed, gate, round_, parent, worktree,
-     created, updated, by, reason, applied) = row
+     created, updated, by, reason, applied, kind, superseded_by) = row
     return PatchRecord(
         id=pid, run_id=run_id, step_id=step_id, attempt=attempt, state=state, base_commit=base, sha256=sha,
         files=[PatchFileRecord(**f) for f in json.loads(files)], added=added, removed=removed, gate=gate,
         round=round_, parent_id=parent, worktree=worktree, created_at=created, updated_at=updated, decided_by=by,
-        reason=reason, applied_commit=applied,
+        reason=reason, applied_commit=applied, round_kind=kind, superseded_by=superseded_by,
     )
 
 
@@ -379,6 +386,56 @@ def resolve_patch_id(prefix: str) -> str:
     if len(ids) > 1:
         raise NoSuchRecord(f"{prefix!r} matches several patches ({', '.join(ids[:5])}); give more of the id")
     return str(ids[0])
+
+
+def patch_rounds(patch_id: str) -> list[PatchRecord]:
+    """Every round of the patch's lineage, round 1 first, whichever member's id is given: the
+    patches linked to it through ``parent_id`` (previous rounds and the patches hunks were cut
+    from) back to the first, then every patch descended from that one."""
+    rows = database.execute_sql(
+        f"""WITH RECURSIVE up(id, parent_id, depth) AS (
+                SELECT id, parent_id, 0 FROM patches WHERE id = ?
+                UNION ALL
+                SELECT p.id, p.parent_id, up.depth + 1 FROM patches AS p JOIN up ON p.id = up.parent_id
+                WHERE up.depth < 1000),
+            root(id) AS (SELECT id FROM up WHERE parent_id IS NULL OR parent_id NOT IN (SELECT id FROM patches)),
+            down(id, depth) AS (
+                SELECT id, 0 FROM root
+                UNION
+                SELECT p.id, down.depth + 1 FROM patches AS p JOIN down ON p.parent_id = down.id
+                WHERE down.depth < 1000)
+            SELECT {_PATCH_COLUMNS} FROM patches WHERE id IN (SELECT id FROM down)
+            ORDER BY round, created_at, id""",
+        (patch_id,),
+    ).fetchall()
+    if not rows:
+        raise NoSuchRecord(f"no patch {patch_id!r}")
+    return [_patch(row) for row in rows]
+
+
+_COMMENT_COLUMNS = "id, patch_id, path, line, hunk, body, context, by, created_at, submitted_at"
+
+
+def patch_comments(patch_id: str, *, drafts: bool = True) -> list[CommentRecord]:
+    """The comments on one patch, oldest first; without ``drafts``, only the submitted ones."""
+    sql = f"SELECT {_COMMENT_COLUMNS} FROM patch_comments WHERE patch_id = ?"
+    if not drafts:
+        sql += " AND submitted_at IS NOT NULL"
+    rows = database.execute_sql(sql + " ORDER BY id", (patch_id,)).fetchall()
+    return [_comment(row) for row in rows]
+
+
+def get_comment(comment_id: int) -> CommentRecord:
+    row = database.execute_sql(f"SELECT {_COMMENT_COLUMNS} FROM patch_comments WHERE id = ?", (comment_id,)).fetchone()
+    if row is None:
+        raise NoSuchRecord(f"no comment {comment_id}")
+    return _comment(row)
+
+
+def _comment(row: tuple) -> CommentRecord:
+    cid, patch_id, path, line, hunk, body, context, by, created, submitted = row
+    return CommentRecord(id=cid, patch_id=patch_id, path=path, line=line, hunk=hunk, body=body, context=context,
+                         by=by, created_at=created, submitted_at=submitted)
 
 
 def gate_results(patch_id: str) -> list[GateResultRecord]:

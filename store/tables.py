@@ -186,9 +186,27 @@ class Patch(Base):
     reason = TextField(null=True)
     applied_commit = TextField(null=True)
     applied_diff = TextField(null=True)
+    superseded_by = TextField(null=True)
+    round_kind = TextField(default="first")
 
     class Meta:
         table_name = "patches"
+
+
+class PatchComment(Base):
+    id = IntegerField(primary_key=True)
+    patch_id = TextField()
+    path = TextField(null=True)
+    line = IntegerField(null=True)
+    hunk = IntegerField(null=True)
+    body = TextField()
+    context = TextField(default="")
+    by = TextField()
+    created_at = FloatField()
+    submitted_at = FloatField(null=True)
+
+    class Meta:
+        table_name = "patch_comments"
 
 
 class GateResult(Base):
@@ -228,5 +246,5 @@ class Cost(Base):
         primary_key = CompositeKey("run_id", "step_id", "attempt")
 
 
-ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, Worker, Command, Meta, Patch, GateResult]
+ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, Worker, Command, Meta, Patch, GateResult, PatchComment]
 ALL_VIEWS = [Cost]

@@ -98,7 +98,8 @@ def split(store: Store, patch_id: str, keep: set[str], by: str, reason: str | No
     now = time.time()
     insert = ops.insert_patch(new_id, patch.run_id, patch.step_id, patch.attempt, P.PROPOSED.value,
                               patch.base_commit, subset, captured.sha256, file_dicts(captured.files), captured.added,
-                              captured.removed, patch.gate, patch.round, patch.id, None, now, by, why)
+                              captured.removed, patch.gate, patch.round, patch.id, None, now, by, why,
+                              round_kind="subset")
     event = Event(now, "patch.state", patch.run_id, patch.step_id, {
         "patch": new_id, "from": None, "to": P.PROPOSED.value, "by": by, "files": len(captured.files),
         "added": captured.added, "removed": captured.removed, "round": patch.round, "why": why, "parent": patch.id,

@@ -68,14 +68,15 @@ def file_dicts(files: list[PatchFile]) -> list[dict[str, Any]]:
 
 def proposal(patch_id: str, run_id: str, step_id: str, attempt: int, base: str, captured: Captured,
              gate: str | None, round_: int, worktree: str | None, parent_id: str | None = None,
-             reason: str | None = None) -> tuple[list[Statement], Event]:
+             reason: str | None = None, round_kind: str = "first") -> tuple[list[Statement], Event]:
     now = time.time()
     statement = ops.insert_patch(patch_id, run_id, step_id, attempt, P.PROPOSED.value, base, captured.diff,
                                  captured.sha256, file_dicts(captured.files), captured.added, captured.removed,
-                                 gate, round_, parent_id, worktree, now, ENGINE, reason)
+                                 gate, round_, parent_id, worktree, now, ENGINE, reason, round_kind)
     event = Event(now, "patch.state", run_id, step_id, {
         "patch": patch_id, "from": None, "to": P.PROPOSED.value, "by": ENGINE, "files": len(captured.files),
-        "added": captured.added, "removed": captured.removed, "round": round_, "why": reason,
+        "added": captured.added, "removed": captured.removed, "round": round_, "kind": round_kind,
+        "parent": parent_id, "why": reason,
     })
     return [statement], event
 

@@ -22,13 +22,13 @@ EXPECTED_ALLOWED: dict[str, str] = {
     "run:paused": "running canceled quarantined",
     "run:failed": "running",
     "run:canceled": "running",
-    "run:succeeded": "",
+    "run:succeeded": "running",
     "run:quarantined": "running canceled",
     "step:pending": "ready skipped canceled",
     "step:ready": "running skipped canceled",
     "step:running": "succeeded failed retrying canceled",
     "step:retrying": "running failed canceled",
-    "step:succeeded": "",
+    "step:succeeded": "pending",
     "step:failed": "pending",
     "step:skipped": "pending",
     "step:canceled": "pending",
@@ -38,14 +38,16 @@ EXPECTED_ALLOWED: dict[str, str] = {
     "attempt:timed_out": "",
     "attempt:crashed": "",
     "attempt:canceled": "",
-    "patch:proposed": "gating approved rejected",
+    "patch:proposed": "gating approved rejected changes_requested",
     "patch:gating": "gate_passed gate_failed",
-    "patch:gate_passed": "approved rejected gating",
-    "patch:gate_failed": "approved rejected gating",
+    "patch:gate_passed": "approved rejected gating changes_requested",
+    "patch:gate_failed": "approved rejected gating changes_requested superseded",
+    "patch:changes_requested": "superseded rejected",
     "patch:approved": "applied",
     "patch:applied": "reverted",
     "patch:rejected": "",
     "patch:reverted": "",
+    "patch:superseded": "",
     "breaker:closed": "open",
     "breaker:open": "half_open",
     "breaker:half_open": "closed open",
@@ -60,15 +62,17 @@ EXPECTED_ALLOWED: dict[str, str] = {
 # Moves a developer might be tempted to allow, each with the reason it stays forbidden.
 FORBIDDEN = [
     ("step", "pending", "running", "a step runs only once the scheduler found it ready"),
-    ("step", "succeeded", "pending", "completed steps never run again"),
+    ("step", "succeeded", "running", "a succeeded step runs again only once reopened for a revision"),
     ("step", "retrying", "succeeded", "only an attempt that ran can succeed"),
     ("run", "pending", "succeeded", "a run that never ran has not succeeded"),
-    ("run", "succeeded", "running", "a succeeded run stays done"),
+    ("run", "succeeded", "paused", "a succeeded run is reopened only to run, for a revision"),
     ("run", "paused", "succeeded", "a paused run finishes only after it runs again"),
     ("attempt", "failed", "running", "a retry is a new attempt, not the old one reopened"),
     ("patch", "gating", "approved", "a patch is not approved while its gate still runs"),
     ("patch", "proposed", "applied", "nothing is applied before it is approved"),
     ("patch", "rejected", "approved", "a rejection is final"),
+    ("patch", "changes_requested", "approved", "what the reviewer asked to change is revised first"),
+    ("patch", "superseded", "changes_requested", "only the latest round is reviewed"),
     ("breaker", "closed", "half_open", "a breaker probes only after it opened"),
     ("breaker", "open", "closed", "an open breaker closes only through a probe"),
     ("worker", "lost", "idle", "a late heartbeat does not revive a lost worker"),
@@ -89,6 +93,9 @@ REOPENS = {
     ("step", StepState.FAILED, StepState.PENDING),
     ("step", StepState.SKIPPED, StepState.PENDING),
     ("step", StepState.CANCELED, StepState.PENDING),
+    # A review's revision round runs the patch step of a finished run again.
+    ("run", RunState.SUCCEEDED, RunState.RUNNING),
+    ("step", StepState.SUCCEEDED, StepState.PENDING),
 }
 
 
@@ -132,8 +139,8 @@ def test_forbidden_moves_raise(machine: str, source: str, target: str, reason: s
 
 
 def test_invalid_transition_names_the_subject() -> None:
-    with pytest.raises(InvalidTransition, match=r"run r-123 cannot go from succeeded to running"):
-        transition("run", RunState.SUCCEEDED, RunState.RUNNING, "r-123")
+    with pytest.raises(InvalidTransition, match=r"run r-123 cannot go from succeeded to paused"):
+        transition("run", RunState.SUCCEEDED, RunState.PAUSED, "r-123")
 
 
 @pytest.mark.parametrize("machine", list(MACHINES))
