@@ -159,7 +159,7 @@ def _prompt_problems(workstream: Workstream, planned: list[PlannedStep], graph: 
         upstream = _upstream(item.id, graph, uses) if uses else set()
         simple = [*prompts.PROMPT_NAMES, *(step.matrix or ())]
         for found in prompts.check(text, simple=simple, step_ids=ids, upstream=upstream, has_gate=step.gate is not None,
-                                   patch_steps=patch_steps):
+                                   patch_steps=patch_steps, produces_patch=item.spec.get("produces") == "patch"):
             key = (item.source_index, found.message)
             if key in reported:
                 continue

@@ -13,6 +13,10 @@ A prompt is text with placeholders in braces:
 * ``{gate.feedback}``: in a fix round, what the gate's failure said (empty in the first round);
   only in a step with a ``gate``.
 * ``{description}``, ``{root}``, ``{run}``, ``{step}``, ``{attempt}`` and the matrix keys.
+* Sections (``SECTIONS``): text made for the attempt from outside the step, such as the
+  repository map or the lessons of earlier runs. Each has a heading under which it is put after
+  the prompt when the step asks for it in ``context:`` instead, and some belong only to a step
+  with ``produces: patch``. Their text is computed only when a prompt or a context names them.
 * ``{{`` and ``}}`` are literal braces.
 
 Anything else in the shape of a placeholder (``{name}`` or ``{a.b}``) is an error at
@@ -47,6 +51,27 @@ MAX_RENDERED_CHARS = 1024 * 1024
 
 
 @dataclass(frozen=True)
+class Section:
+    """A placeholder filled per attempt by a provider (``engine.agents.task.prepare``)."""
+
+    heading: str  # the heading it gets when appended after the prompt
+    what: str  # what it holds, for messages and docs
+    patch_only: bool = False  # only a ``produces: patch`` step has it
+
+
+#: The sections, by placeholder name. The names in ``CONTEXT_SECTIONS`` may also be written as
+#: an entry of ``context:`` (``context: [repo_map]``), which appends the section after the prompt.
+SECTIONS: dict[str, Section] = {
+    "review.comments": Section("Review comments on your previous patch", "a revision round's review comments",
+                               patch_only=True),
+    "round.patch": Section("Your previous round's patch", "the previous round's diff", patch_only=True),
+    "repo_map": Section("Repository map", "a ranked map of the repository's files and definitions"),
+    "memory": Section("Lessons from earlier runs", "past failures and their fixes that resemble this step"),
+}
+CONTEXT_SECTIONS = frozenset({"repo_map", "memory"})
+
+
+@dataclass(frozen=True)
 class PromptProblem:
     offset: int  # where in the prompt text the placeholder starts
     token: str  # the placeholder as written
@@ -73,12 +98,23 @@ def referenced_steps(text: str, what: re.Pattern[str] = STEP_OUTPUT) -> list[str
     return list(found)
 
 
+def referenced_sections(text: str | None) -> list[str]:
+    """The section names a prompt uses, in order, once each."""
+    if not text:
+        return []
+    found: dict[str, None] = {}
+    for match in PROMPT_TOKEN.finditer(text):
+        if match.group(1) in SECTIONS:
+            found[match.group(1)] = None
+    return list(found)
+
+
 def check(text: str, *, simple: Iterable[str], step_ids: Iterable[str], upstream: set[str] | None,
-          has_gate: bool, patch_steps: set[str] | None = None) -> list[PromptProblem]:
+          has_gate: bool, patch_steps: set[str] | None = None, produces_patch: bool = True) -> list[PromptProblem]:
     """Problems with the placeholders of one prompt. ``simple``: the plain names it may use;
     ``step_ids``: every step of the workstream (for hints); ``upstream``: the steps whose output
     it may use (None: not known yet, skip that check); ``patch_steps``: the steps that produce
-    a patch (None: any may)."""
+    a patch (None: any may); ``produces_patch``: whether this step proposes one."""
     names = set(simple)
     problems: list[PromptProblem] = []
     ids: list[str] | None = None
@@ -87,6 +123,11 @@ def check(text: str, *, simple: Iterable[str], step_ids: Iterable[str], upstream
         if not name or name in names:
             continue
         token = match.group(0)
+        if (section := SECTIONS.get(name)) is not None:
+            if section.patch_only and not produces_patch:
+                problems.append(PromptProblem(match.start(), token, f"{token} is {section.what}: only a step with "
+                                              "`produces: patch` has one"))
+            continue
         ref = STEP_OUTPUT.fullmatch(name) or STEP_PATCH.fullmatch(name)
         if ref is not None and name.endswith(".patch") and patch_steps is not None \
                 and ref.group(1) in set(step_ids) and ref.group(1) not in patch_steps:
@@ -118,7 +159,8 @@ def check(text: str, *, simple: Iterable[str], step_ids: Iterable[str], upstream
             problems.append(PromptProblem(match.start(), token, f"{token} is a profile placeholder that "
                                           "`uet bootstrap` fills; in a workstream, write the value itself"))
             continue
-        known = sorted(names) + ["steps.ID.output", "steps.ID.patch"] + ([GATE_FEEDBACK] if has_gate else [])
+        known = (sorted(names) + ["steps.ID.output", "steps.ID.patch"] + ([GATE_FEEDBACK] if has_gate else [])
+                 + [n for n, sec in SECTIONS.items() if produces_patch or not sec.patch_only])
         hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
         message = f"{token} is no placeholder of a prompt" + (
             f"; did you mean {{{hint[0]}}}?" if hint else f" (known: {', '.join('{' + k + '}' for k in known)}); "
@@ -128,9 +170,10 @@ def check(text: str, *, simple: Iterable[str], step_ids: Iterable[str], upstream
 
 
 def render(text: str, values: Mapping[str, str], outputs: Mapping[str, str | None], feedback: str = "",
-           patches: Mapping[str, str | None] | None = None) -> str:
+           patches: Mapping[str, str | None] | None = None, sections: Mapping[str, str] | None = None) -> str:
     """The prompt an attempt receives. Placeholders were checked at validation; one that still
-    has no value (an output lost with its store row) becomes empty text, said in brackets."""
+    has no value (an output lost with its store row) becomes empty text, said in brackets. A
+    section without text (no review round, nothing remembered) becomes empty text."""
 
     def one(match: re.Match[str]) -> str:
         token = match.group(0)
@@ -143,6 +186,8 @@ def render(text: str, values: Mapping[str, str], outputs: Mapping[str, str | Non
             return values[name]
         if name == GATE_FEEDBACK:
             return feedback[:MAX_OUTPUT_CHARS]
+        if name in SECTIONS:
+            return (sections or {}).get(name, "")[:MAX_OUTPUT_CHARS]
         ref = STEP_OUTPUT.fullmatch(name)
         if ref is not None:
             found = outputs.get(ref.group(1))
@@ -165,3 +210,12 @@ def with_context(prompt: str, files: list[str], truncated: int = 0) -> str:
         return prompt
     more = f"\n- … and {truncated} more" if truncated else ""
     return prompt.rstrip("\n") + "\n\nFiles in scope:\n" + "\n".join(f"- {name}" for name in files) + more + "\n"
+
+
+def with_sections(prompt: str, texts: Mapping[str, str]) -> str:
+    """The prompt with sections appended, each under its heading; empty ones are left out."""
+    parts = [prompt.rstrip("\n")]
+    for name, text in texts.items():
+        if text.strip():
+            parts.append(f"## {SECTIONS[name].heading}\n\n{text[:MAX_OUTPUT_CHARS].rstrip()}")
+    return "\n\n".join(parts) + "\n" if len(parts) > 1 else prompt

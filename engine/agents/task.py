@@ -25,6 +25,7 @@ import dataclasses
 import glob
 import os
 import shutil
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,20 +92,33 @@ def _context(workdir: str, patterns: list[str]) -> tuple[list[str], int]:
 
 def prepare(request: ExecutionRequest, spec: dict[str, Any], tool: ToolSpec | None, *, root: str, workdir: str,
             outputs: dict[str, str | None], feedback: str = "", edits: bool = True,
-            patches: dict[str, str | None] | None = None) -> tuple[ExecutionRequest, Prepared]:
+            patches: dict[str, str | None] | None = None,
+            sections: Mapping[str, Callable[[], str]] | None = None,
+            append: Iterable[str] = ()) -> tuple[ExecutionRequest, Prepared]:
     """``request`` with its task: prompt file written, home made, command, stdin, environment
-    and output stream set."""
+    and output stream set.
+
+    ``sections``: a provider of each section's text (``engine.prompts.SECTIONS``), called only
+    for the sections the prompt names or the step's ``context`` lists (those are appended after
+    the prompt under their heading), and for those in ``append`` that the prompt does not name
+    (a revision round's comments reach the agent even when its prompt forgot them)."""
     from engine.agents.catalog import driver
     from engine.pipeline import log_path  # imported here: the pipeline imports the adapters
 
     values = {"root": workdir, "run": request.run_id, "step": request.step_id, "attempt": str(request.attempt),
               "description": spec.get("description", ""), **spec.get("vars", {})}
     template = spec.get("prompt")
+    context = spec.get("context", [])
+    named = prompts.referenced_sections(template)
+    appended = [name for name in (*[c for c in context if c in prompts.CONTEXT_SECTIONS], *append)
+                if name not in named]
+    texts = {name: _section(sections, name) for name in dict.fromkeys([*named, *appended])}
     # Without a prompt the description is the task, as written (it is no template).
-    text = (prompts.render(template, values, outputs, feedback, patches) if template is not None
+    text = (prompts.render(template, values, outputs, feedback, patches, texts) if template is not None
             else values["description"])
-    files, more = _context(workdir, spec.get("context", []))
+    files, more = _context(workdir, [c for c in context if c not in prompts.CONTEXT_SECTIONS])
     text = prompts.with_context(text, files, more)
+    text = prompts.with_sections(text, {name: texts[name] for name in dict.fromkeys(appended)})
 
     base = log_path(root, request.run_id, request.step_id, request.attempt)[: -len(".log")]
     prompt_file = base + ".prompt.md"
@@ -153,6 +167,11 @@ def prepare(request: ExecutionRequest, spec: dict[str, Any], tool: ToolSpec | No
         fill = {"{prompt}": text, "{prompt_file}": prompt_file, "{model}": model}
         argv = [_fill(arg, fill) if "{" in arg else arg for arg in argv]
     return dataclasses.replace(request, argv=argv, env=env, stdin_path=stdin, stream=prepared.stream, clean_env=clean), prepared
+
+
+def _section(sections: Mapping[str, Callable[[], str]] | None, name: str) -> str:
+    provider = (sections or {}).get(name)
+    return provider() if provider is not None else ""
 
 
 def _fill(arg: str, fill: dict[str, str]) -> str:
