@@ -20,6 +20,7 @@ from engine.costs import recorded
 from engine.events import Event, Recorder
 from engine.pipeline import enforce, operate, perceive, refuse, retry_policy, train
 from engine.router import Route
+from engine.sections import Where, providers
 from engine.run.budget import Spend
 from engine.run.dispatch import Dispatcher
 from engine.run.table import Running, StepTable, Stops
@@ -124,9 +125,12 @@ class Attempts:
             diffs = self._diffs(spec.get("uses_patch", ()))
             root_text = self._root_text
 
-            def task(req: Any, workdir: str, feedback: str) -> Any:
+            def task(req: Any, workdir: str, feedback: str, round_texts: dict[str, str] | None = None,
+                     append: tuple[str, ...] = ()) -> Any:
+                where = Where(root_text, workdir, req.run_id, sid, spec, round_texts or {})
                 req, prepared = prepare(req, spec, tool_spec, root=root_text, workdir=workdir, outputs=outputs,
-                                        feedback=feedback, edits=patch, patches=diffs)
+                                        feedback=feedback, edits=patch, patches=diffs, sections=providers(where),
+                                        append=append)
                 if prepared.stream is not None and prepared.stream.parser is not None:
                     self.live[sid] = prepared.stream.parser  # its usage so far goes with step.output events
                 return req, prepared
