@@ -25,6 +25,8 @@ examples:
   uet cancel 3f2a | uet retry 3f2a lint | uet resume 3f2a
   uet profiles list | uet profiles show software-dev-python | uet profiles validate
   uet tools                                    which tools and agents are installed, and how they did
+  uet memory search "fix the parser"           the lessons of earlier runs a step like it would get
+  uet map --focus src/app.py                   the repository map an agent is given (context: [repo_map])
   uet tui                                      the live dashboard (`uet` alone does the same)
 """
 
@@ -167,6 +169,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print every row whole, as JSON")
     p.add_argument("--no-version", action="store_true", help="do not ask the programs their versions")
 
+    p = add("map", "the repository map an agent is given: files and their key definitions, ranked")
+    p.add_argument("path", nargs="?", type=Path, metavar="PATH", help="a folder of the project (default: the project)")
+    p.add_argument("--tokens", type=int, default=2048, metavar="N", help="the budget, about 4 characters a token "
+                   "(256 to 65536; default 2048)")
+    p.add_argument("--focus", nargs="+", action="extend", default=[], metavar="FILE",
+                   help="weight the map toward these files (what they use ranks first)")
+    p.add_argument("--json", action="store_true", help="the map, its files, what was skipped and the figures")
+    p.add_argument("--no-cache", action="store_true", help="parse every file; read and write no cache")
+
+    p = add("memory", "lessons of earlier runs: list, search, show, forget")
+    memory_sub = p.add_subparsers(dest="memory_command", metavar="ACTION", parser_class=Parser, required=True)
+    a = memory_sub.add_parser("list", help="the lessons kept, newest first", parents=[common])
+    a.add_argument("--limit", type=_count, default=50)
+    a.add_argument("--json", action="store_true")
+    a = memory_sub.add_parser("search", help="the lessons a step like TEXT (and --file) would be offered",
+                              parents=[common])
+    a.add_argument("text")
+    a.add_argument("--file", action="append", default=[], metavar="PATH", help="a file the step is about (repeatable)")
+    a.add_argument("--kind", help="the step's kind (a lesson of the same kind counts more)")
+    a.add_argument("--limit", type=_count, default=10)
+    a.add_argument("--json", action="store_true")
+    a = memory_sub.add_parser("show", help="one lesson whole: its failure and its fix", parents=[common])
+    a.add_argument("id", type=_count)
+    a.add_argument("--json", action="store_true")
+    a = memory_sub.add_parser("forget", help="delete a lesson (recorded as an event)", parents=[common])
+    a.add_argument("id", type=_count)
+
     p = add("gc", "remove scratch worktrees no patch or run needs any more")
     p.add_argument("--dry-run", action="store_true")
 
@@ -207,8 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
 GROUPS = {
     "runs": "read", "status": "read", "logs": "read", "schemas": "schemas",
     "patches": "patch", "patch": "patch", "costs": "patch", "gc": "patch", "profiles": "profiles",
-    "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo", "tools": "tools",
+    "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo", "tools": "tools", "map": "map",
+    "memory": "memory",
 }
+
+
+def _count(text: str) -> int:
+    """A whole number from 1 to 10^9 (an id or a limit)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 10**9:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (1 to 10^9)")
+    return value
 
 
 def handler(command: str) -> Callable[[argparse.Namespace], int]:
