@@ -39,6 +39,7 @@ class MapStats:
     files: int  # source files considered
     parsed: int  # read with tree-sitter this time
     cached: int  # taken from the cache
+    hashed: int  # read and hashed: not found in the cache by path, size and time
     skipped: int
     definitions: int  # in the whole repository
     tokens: int  # the text's estimate
@@ -56,7 +57,8 @@ class RepoMap:
     files: list[str]  # the files in the text, best first
     skipped: list[tuple[str, str]]  # (path, why) of the files the map could not read
     stats: MapStats
-    focus: list[str] = field(default_factory=list)
+    focus: list[str] = field(default_factory=list)  # the focus files the map found
+    ranks: dict[str, float] = field(default_factory=dict)  # every mapped file's PageRank
 
 
 def default_cache_dir(project: Path | str) -> Path:
@@ -77,18 +79,18 @@ def build_map(root: Path | str, *, focus: Iterable[str] = (), tokens: int = DEFA
     listing = source_files(top)
     store = TagCache((cache_dir or default_cache_dir(top)) if cache else None)
     try:
-        tags, skipped, parsed, cached = _tags(top, listing.files, store)
+        tags, skipped, parsed, cached, hashed = _tags(top, listing.files, store)
     finally:
         store.close()
     skipped = listing.skipped + skipped
     wanted = [path for path in dict.fromkeys(_relative(top, f) for f in focus) if path is not None]
     ranking = rank(tags, wanted)
     text, files = fit(ranking.entries, tags, tokens)
-    stats = MapStats(files=len(listing.files), parsed=parsed, cached=cached, skipped=len(skipped),
+    stats = MapStats(files=len(listing.files), parsed=parsed, cached=cached, hashed=hashed, skipped=len(skipped),
                      definitions=sum(len(t.definitions) for t in tags.values()), tokens=estimate_tokens(text),
                      took=round(time.monotonic() - started, 3),
                      cache=store.problem or ("on" if cache else "off"))
-    return RepoMap(top, text, files, sorted(skipped), stats, [p for p in wanted if p in tags])
+    return RepoMap(top, text, files, sorted(skipped), stats, [p for p in wanted if p in tags], ranking.files)
 
 
 def _relative(top: str, path: str) -> str | None:
@@ -100,9 +102,10 @@ def _relative(top: str, path: str) -> str | None:
 
 
 def _tags(top: str, files: list[SourceFile], store: TagCache
-          ) -> tuple[dict[str, FileTags], list[tuple[str, str]], int, int]:
+          ) -> tuple[dict[str, FileTags], list[tuple[str, str]], int, int, int]:
     """Every file's tags: from the cache by path and stat, else by content hash, else parsed.
-    Returns the tags, the skipped files, and how many were parsed and taken from the cache."""
+    Returns the tags, the skipped files, and how many were parsed, taken from the cache, and
+    read to be hashed."""
     known = store.known(top)
     entries: dict[str, Entry] = {}
     rows: list[tuple[str, int, int, str]] = []  # every readable file: (path, size, mtime_ns, hash)
@@ -140,7 +143,7 @@ def _tags(top: str, files: list[SourceFile], store: TagCache
         store.save(top, rows, fresh)
     tags = {path: entry for path, entry in entries.items() if isinstance(entry, FileTags)}
     skipped = [(path, entry) for path, entry in entries.items() if isinstance(entry, str)]
-    return tags, skipped, len(todo), cached
+    return tags, skipped, len(todo), cached, len(unknown)
 
 
 MAX_READ = 1024 * 1024 + 1  # one byte more than a file may have, so a larger one is seen as such

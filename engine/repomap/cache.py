@@ -73,6 +73,10 @@ class TagCache:
             return
         try:
             os.makedirs(folder, exist_ok=True)
+            ignore = os.path.join(folder, ".gitignore")
+            if not os.path.exists(ignore):  # the cache is this machine's: git never shows it
+                with open(ignore, "w", encoding="utf-8") as handle:
+                    handle.write("# the repository map's cache, written by uet\n*\n")
             db = sqlite3.connect(os.path.join(folder, FILE_NAME), timeout=BUSY_TIMEOUT_S, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")

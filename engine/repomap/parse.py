@@ -70,7 +70,7 @@ def read_tags(language: str, data: bytes) -> FileTags:
     from tree_sitter import QueryCursor
 
     definitions: list[Definition] = []
-    own_names: dict[str, int] = {}
+    names_at: set[int] = set()  # where definitions' names are: no use of the name
     seen: set[tuple[int, int]] = set()
     for _, captures in QueryCursor(found.definitions).matches(root):
         names = captures.get("name")
@@ -82,21 +82,17 @@ def read_tags(language: str, data: bytes) -> FileTags:
         if key in seen:
             continue
         seen.add(key)
-        name = _text(data, name_node.start_byte, name_node.end_byte)
-        own_names[name] = own_names.get(name, 0) + 1
+        names_at.add(name_node.start_byte)
         if len(definitions) < MAX_DEFINITIONS:
+            name = _text(data, name_node.start_byte, name_node.end_byte)
             definitions.append(_definition(data, node, name, kinds[0][4:]))
     references: dict[str, int] = {}
     for nodes in QueryCursor(found.references).captures(root).values():
         for node in nodes:
+            if node.start_byte in names_at:
+                continue
             name = _text(data, node.start_byte, node.end_byte)
             references[name] = references.get(name, 0) + 1
-    for name, count in own_names.items():  # a definition's name is no use of it
-        left = references.get(name, 0) - count
-        if left > 0:
-            references[name] = left
-        else:
-            references.pop(name, None)
     if len(references) > MAX_REFERENCE_NAMES:
         references = dict(sorted(references.items(), key=lambda item: -item[1])[:MAX_REFERENCE_NAMES])
     definitions.sort(key=lambda d: d.line)
