@@ -30,4 +30,11 @@ def providers(where: Where) -> dict[str, Callable[[], str]]:
     found: dict[str, Callable[[], str]] = {}
     for name, text in where.round_texts.items():
         found[name] = (lambda text=text: text)
+    found["repo_map"] = lambda: _repo_map(where)
     return found
+
+
+def _repo_map(where: Where) -> str:
+    from engine.repomap.section import repo_map_text
+
+    return repo_map_text(where.root, where.workdir, where.spec, where.round_texts.get("round.patch", ""))

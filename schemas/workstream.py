@@ -109,6 +109,13 @@ def _inside(what: str, value: str) -> str:
     return value
 
 
+class RepoMapOptions(Strict):
+    """How large the repository map in a step's prompt may be ({repo_map}, or `repo_map` in its
+    context)."""
+
+    tokens: int = Field(2048, ge=256, le=65536, description="At most this many tokens (about 4 characters each).")
+
+
 class RetryPolicy(Strict):
     """How a failed attempt is tried again: exponential backoff with full jitter, by outcome."""
 
@@ -162,6 +169,9 @@ class Step(Strict):
         description="The task for the step's tool (an AI agent's instructions), a template: {steps.ID.output} "
                     "(an upstream step's output), {gate.feedback} (a fix round's gate failure), {description}, "
                     "{root}, {run}, {step}, {attempt} and matrix keys; {{ and }} are literal braces.")
+    repo_map: RepoMapOptions | None = Field(
+        None, description="Bounds the repository map given to the step: {repo_map} in its prompt, or `repo_map` in "
+                          "its context (default 2048 tokens).")
     context: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, max_length=200,
         description="Files or globs (relative to the project root) the task is about: named to the agent.")
