@@ -5,18 +5,28 @@ python adapter; otherwise candidates come from a rule for the step's kind, else 
 declaring the kind as a capability, in that order (the fallback order). Candidates whose
 breaker is open, whose executable is missing or that are at their parallel limit are skipped;
 among the rest the strategy picks: ``fixed`` (first in order), ``round_robin`` (rotate) or
-``auto`` (best recent success rate, then speed, from tool stats).
+``auto``.
+
+``auto`` learns from the store (``store.lessons.kind_stats``, read once per run on the first
+choice it makes): once every usable candidate has ``MIN_SAMPLES`` finished attempts on steps of
+this kind, it takes the one with the most accepted patches per dollar (an accepted patch is an
+approved or applied one; for a step that proposes none, a success), or, when a candidate has no
+cost data, the best success rate; ties go to the fallback order. Before that it takes the best
+recent success rate, then speed, from the tool stats (with no stats at all: the first in order,
+as ``fixed`` does). Either way the route says why (``Route.reason``, in the step's event).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.resilience import Breaker, BreakerChange, effective_policy
 from engine.stats import StatsBook
+from schemas.memory import KindStats
 from schemas.records import BreakerRecord
 from schemas.router import RouterConfig, Strategy, ToolSpec
 from schemas.states import BreakerState
@@ -30,6 +40,7 @@ class Route:
     probe: bool
     skipped: dict[str, str] = field(default_factory=dict)
     strategy: str = "fixed"
+    reason: str | None = None  # why ``auto`` chose this tool
 
 
 @dataclass(frozen=True)
@@ -42,10 +53,17 @@ class Blocked:
     final: bool = False
 
 
+#: Finished attempts of a kind of step each candidate needs before ``auto`` trusts what it learned.
+MIN_SAMPLES = 5
+
+
 class Router:
-    def __init__(self, config: RouterConfig, stats: StatsBook, records: list[BreakerRecord] | None = None) -> None:
+    def __init__(self, config: RouterConfig, stats: StatsBook, records: list[BreakerRecord] | None = None,
+                 learned: Callable[[], list[KindStats]] | None = None) -> None:
         self.config = config
         self.stats = stats
+        self._learn = learned
+        self._learned: dict[tuple[str, str], KindStats] | None = None
         self.breakers: dict[str, Breaker] = {}
         self.running: dict[str, int] = {}
         self._records = {r.tool: r for r in records or []}
@@ -146,7 +164,7 @@ class Router:
             if wake:
                 return Blocked(reason, until=min(wake)), None
             return Blocked(f"no usable tool ({reason})", final=True), None
-        chosen = self._pick(key, usable, names, strategy)
+        chosen, why = self._pick(key, usable, names, strategy)
         if skipped:  # only what was passed over on the way to the chosen one is news
             before = set(names[: names.index(chosen)])
             skipped = {name: why for name, why in skipped.items() if name in before}
@@ -155,19 +173,57 @@ class Router:
         tool_spec = self.config.tools.get(chosen)
         adapter = "python" if "call" in spec else (tool_spec.adapter if tool_spec and "run" not in spec else "subprocess")
         probe = breaker.state is BreakerState.HALF_OPEN
-        route = Route(chosen, adapter, tool_spec, probe, skipped, strategy)
+        route = Route(chosen, adapter, tool_spec, probe, skipped, strategy, why)
         if len(names) == 1 and breaker.state is BreakerState.CLOSED and self.limit(chosen) is None:
             self._direct[shape] = (route, breaker)
         return route, change
 
-    def _pick(self, key: str, usable: list[str], order: list[str], strategy: Strategy) -> str:
+    def _pick(self, key: str, usable: list[str], order: list[str], strategy: Strategy) -> tuple[str, str | None]:
         if strategy == "fixed" or len(usable) == 1:
-            return usable[0]
+            return usable[0], None
         if strategy == "round_robin":
             turn = self._turn.get(key, 0)
             self._turn[key] = turn + 1
-            return usable[turn % len(usable)]
-        return max(usable, key=lambda name: (self.stats.score(name), -order.index(name)))
+            return usable[turn % len(usable)], None
+        return self._auto(key, usable, order)
+
+    def learned(self) -> dict[tuple[str, str], KindStats]:
+        """What the store says of each (tool, kind), read once."""
+        if self._learned is None:
+            self._learned = {(s.tool, s.kind): s for s in (self._learn() if self._learn is not None else [])}
+        return self._learned
+
+    def _auto(self, key: str, usable: list[str], order: list[str]) -> tuple[str, str | None]:
+        what, kind = key.split(":", 1)
+        recent = max(usable, key=lambda name: (self.stats.score(name), -order.index(name)))
+        if what != "kind" or self._learn is None:
+            return recent, None
+        book = self.learned()
+        found = {name: book.get((name, kind)) for name in usable}
+        few = {name: s.attempts if s else 0 for name, s in found.items() if s is None or s.attempts < MIN_SAMPLES}
+        if few:
+            counts = ", ".join(f"{name} {n}" for name, n in few.items())
+            return recent, (f"auto: too few samples of {kind} steps ({counts}; {MIN_SAMPLES} needed): "
+                            f"{recent} by recent success, then order")
+        learned: dict[str, KindStats] = {name: s for name, s in found.items() if s is not None}
+        priced = all(s.accepted_per_usd is not None for s in learned.values())
+
+        def merit(name: str) -> tuple[float, float, int]:
+            s = learned[name]
+            return ((s.accepted_per_usd or 0.0) if priced else (s.success_rate or 0.0), s.success_rate or 0.0,
+                    -order.index(name))
+
+        ranked = sorted(usable, key=merit, reverse=True)
+        best, second = learned[ranked[0]], learned[ranked[1]]
+        if priced:
+            why = (f"auto: {best.tool} {best.accepted_per_usd:.2f} accepted/$ over {second.tool} "
+                   f"{second.accepted_per_usd:.2f} ({best.attempts} and {second.attempts} samples)")
+        else:
+            unpriced = [s.tool for s in learned.values() if s.accepted_per_usd is None]
+            why = (f"auto: {best.tool} {best.success_rate or 0:.0%} success over {second.tool} "
+                   f"{second.success_rate or 0:.0%} ({best.attempts} and {second.attempts} samples; "
+                   f"no accepted/$ for {', '.join(unpriced)})")
+        return best.tool, why
 
     def started(self, tool: str) -> None:
         self.running[tool] = self.running.get(tool, 0) + 1

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.events import Event, Recorder
+from engine.memory import catch_up, harvest
 from engine.progress import Progress
 from engine.router import Router
 from engine.run.attempts import Attempts
@@ -43,6 +44,7 @@ from schemas.states import RunState, StepState, WorkerState
 from schemas.workstream import Budget, RetryPolicy
 from store import Store, ops, queries
 from store.errors import OwnershipLost, StoreFailed
+from store.lessons import kind_stats
 
 __all__ = ["ENGINE_LOST", "HOUSEKEEPING_SECONDS", "MAX_ENGINE_LOSSES", "RunExecutor", "Running"]
 
@@ -93,7 +95,7 @@ class RunExecutor:
         self.spend = Spend(budget, (spent[0].tokens_in + spent[0].tokens_out) if spent else 0,
                            spent[0].usd if spent else 0.0, float(self.spec.get("executed_seconds", 0.0)), clock)
         self.stats = StatsBook(queries.tool_stats())
-        self.router = Router(self.router_config, self.stats, queries.breakers())
+        self.router = Router(self.router_config, self.stats, queries.breakers(), learned=kind_stats)
         self._timers: list[asyncio.TimerHandle] = []
         self.reopen_on_start: list[str] = []
         # The hot path submits through the writer itself, skipping Store.submit's indirection.
@@ -434,6 +436,7 @@ class RunExecutor:
         self._load(operator_resume, previous)
         if self.run.state is not RunState.RUNNING:
             self._run_move(RunState.RUNNING, "resumed" if self.run.state is not RunState.PENDING else None)
+        self._remember(catch_up, self.store)
         self._prepare()
         if self.dedicated:
             # The process exists for this run, and what was just loaded lives as long as the run:
@@ -449,6 +452,14 @@ class RunExecutor:
         self._kick()
         await self._done
         return self._finish()
+
+    def _remember(self, harvesting: Callable[..., Any], *args: Any) -> None:
+        """Keep what runs taught (``engine.memory``): at this run's end, and at its start for the
+        runs whose patches were decided since. A failure costs the lessons, never the run."""
+        try:
+            harvesting(*args)
+        except Exception as exc:  # noqa: BLE001 - the run's own record is already kept
+            self.rec.event(self._event("memory.failed", error=f"{type(exc).__name__}: {exc}"[:500]))
 
     def _finish(self) -> RunState:
         spend, stops, table = self.spend, self.stops, self.table
@@ -475,6 +486,7 @@ class RunExecutor:
         # never say a run ended when the store does not (StoreFailed goes up instead).
         self.store.sync()
         self.store.check_file()
+        self._remember(harvest, self.store, self.run_id)
         if end is not None and self._bus.active:
             self._bus.publish(end)
         return self.run.state

@@ -31,7 +31,14 @@ def providers(where: Where) -> dict[str, Callable[[], str]]:
     for name, text in where.round_texts.items():
         found[name] = (lambda text=text: text)
     found["repo_map"] = lambda: _repo_map(where)
+    found["memory"] = lambda: _memory(where)
     return found
+
+
+def _memory(where: Where) -> str:
+    from engine.memory import step_memory
+
+    return step_memory(where.spec, where.run_id)
 
 
 def _repo_map(where: Where) -> str:

@@ -4,7 +4,8 @@ dashboard's Tools screen, both read from ``tool_rows``.
 A row joins the router's definition (``engine.toolconfig``: UET's own, or the project's
 ``.uet/router.yaml``), the program on PATH with its version, the breaker the store keeps and
 what the store's attempts say of the tool (``store.queries.tool_usage``, one pass however many
-attempts there are).
+attempts there are), and per kind of step (``store.lessons.kind_stats``, what ``auto`` routing
+learns from).
 
 Asking each program its version is the slow part: every tool is asked at once, each in a thread,
 with stdin closed, a deadline and a bounded read, and the answer is kept in
@@ -30,10 +31,12 @@ from typing import Any
 from engine.agents.catalog import EXECUTABLES, PACKAGES
 from engine.toolconfig import load_router_config, router_path
 from engine.yamlsafe import load
+from schemas.memory import KindStats
 from schemas.records import BreakerRecord
 from schemas.router import ToolSpec
 from schemas.tools import ToolInfo, ToolUsage
 from store import Store, queries
+from store.lessons import kind_stats
 
 VERSION_TIMEOUT = 10.0
 """Seconds a program has to print its version (an agent CLI written in Node or Python takes a few on a
@@ -90,9 +93,12 @@ def tool_rows(root: Path, store: Store | None = None, *, versions: bool = True) 
     own = project_tools(root)
     usage: dict[str, ToolUsage] = {}
     breakers: dict[str, BreakerRecord] = {}
+    kinds: dict[str, list[KindStats]] = {}
     if store is not None:
         usage = queries.tool_usage()
         breakers = {b.tool: b for b in queries.breakers(list(config.tools))}
+        for stats in kind_stats():
+            kinds.setdefault(stats.tool, []).append(stats)
     rows = []
     for name, spec in config.tools.items():
         executable = program(name, spec, root)
@@ -112,7 +118,7 @@ def tool_rows(root: Path, store: Store | None = None, *, versions: bool = True) 
             median_seconds=used.median_seconds,
             usd_per_attempt=used.usd / used.priced if used.priced else None,
             tokens_per_attempt=used.tokens / used.tokenized if used.tokenized else None,
-            priced_attempts=used.priced, last_used_at=used.last_used_at,
+            priced_attempts=used.priced, last_used_at=used.last_used_at, kinds=kinds.get(name, []),
         ))
     if versions:
         rows = add_versions(rows, root, {name: list(spec.version_args) for name, spec in config.tools.items()})

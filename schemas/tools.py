@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.memory import KindStats
+
 
 class ToolUsage(BaseModel):
     """A tool's finished attempts (succeeded, failed, timed out or crashed; canceled and running
@@ -60,3 +62,5 @@ class ToolInfo(BaseModel):
     tokens_per_attempt: float | None = Field(None, description="Mean over the attempts that reported tokens.")
     priced_attempts: int = 0
     last_used_at: float | None = None
+    kinds: list[KindStats] = Field(
+        default_factory=list, description="Its record per kind of step, as the router's `auto` strategy learns it.")

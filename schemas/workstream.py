@@ -160,6 +160,13 @@ class Budget(Strict):
     wall: Duration | None = None
 
 
+class Memory(Strict):
+    """How much of the lessons of earlier runs a step's prompt may hold ({memory}, or `memory`
+    in its context)."""
+
+    tokens: int = Field(1024, ge=64, le=32_000, description="At most this many tokens (about 4 characters each).")
+
+
 class Step(Strict):
     id: str = Field(pattern=STEP_ID, max_length=200)
     kind: str = Field("task", pattern=NAME, max_length=64, description="Capability the step needs.")
@@ -175,6 +182,9 @@ class Step(Strict):
     context: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, max_length=200,
         description="Files or globs (relative to the project root) the task is about: named to the agent.")
+    memory: Memory | None = Field(
+        None, description="Bounds the lessons of earlier runs given to the step: {memory} in its prompt, or "
+                          "`memory` in its context (default 1024 tokens).")
     output_file: str | None = Field(
         None, max_length=4096, description="A file (relative to the step's working directory) whose text is the "
                                            "step's output, instead of its final message or last output.")

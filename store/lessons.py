@@ -9,8 +9,9 @@ the same lessons for the words it is given.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from peewee import SqliteDatabase
@@ -101,7 +102,33 @@ def delete_lesson(lesson_id: int) -> Statement:
     return ("DELETE FROM lessons WHERE id = ?", (lesson_id,))
 
 
+def set_harvested_at(ts: float) -> Statement:
+    return ("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (HARVESTED_AT, repr(ts)))
+
+
 # -- reads -------------------------------------------------------------------------------------
+
+HARVESTED_AT = "lessons.harvested_at"
+
+
+@contextlib.contextmanager
+def reading() -> Iterator[None]:
+    """Reads from a thread that may hold no connection of its own (an attempt is prepared in a
+    worker thread): a connection opened for them is closed afterwards, and another thread's is
+    left alone."""
+    opened = database.is_closed()
+    try:
+        yield
+    finally:
+        if opened:
+            database.close()
+
+
+def harvested_at() -> float | None:
+    row = database.execute_sql("SELECT value FROM meta WHERE key = ?", (HARVESTED_AT,)).fetchone()
+    return float(row[0]) if row else None
+
+
 
 _COLUMNS = ("id, created_at, run_id, step_id, kind, tool, task, files, failure_kind, failure, fix, outcome, rounds, "
             "source")
@@ -227,7 +254,7 @@ def failed_gates(patch_ids: Sequence[str]) -> dict[str, list[tuple[int, str, int
         marks = ", ".join("?" * len(chunk))
         for row in database.execute_sql(
                 f"SELECT patch_id, round, command, exit_code, output_tail FROM gate_results WHERE patch_id IN ({marks}) "
-                "AND outcome != 'passed' ORDER BY patch_id, round, idx", chunk).fetchall():
+                "AND outcome != 'succeeded' ORDER BY patch_id, round, idx", chunk).fetchall():
             found.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
     return found
 

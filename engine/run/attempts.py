@@ -108,6 +108,8 @@ class Attempts:
             data["probe"] = True
         if route.skipped:
             data["skipped"] = route.skipped
+        if route.reason:
+            data["route"] = route.reason
         table.move(sid, S.RUNNING, (ops.attempt_row(run_id, sid, number, tool, "running", table.worker_id, now,
                                                     log_path=request.log_path),), data)
         self.router.started(tool)

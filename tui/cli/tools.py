@@ -1,6 +1,6 @@
 """``uet tools [--json] [--no-version]``: every tool of this project's router, agents included,
 with where it is defined, whether its program is installed and which version, what it can do,
-its breaker and how it has done (``engine.toolinfo``).
+its breaker and how it has done (``engine.toolinfo``), overall and per kind of step.
 
 The table fits the terminal, and 80 columns when the terminal is narrower or not one: a long
 tool name or version is cut with "…", and the capabilities wrap at their commas onto the lines
@@ -15,6 +15,7 @@ import json
 import shutil
 
 from engine.toolinfo import tool_rows
+from schemas.tools import ToolInfo
 from store import Store
 from tui.cli.exits import EXIT_OK
 from tui.project import db_path, project_root
@@ -48,7 +49,31 @@ def cmd_tools(args: argparse.Namespace) -> int:
     print()
     for line in notes(rows):
         print(line)
+    learned = by_kind(rows)
+    if learned:
+        print()
+        for line in learned:
+            print(line)
     return EXIT_OK
+
+
+def by_kind(rows: list[ToolInfo]) -> list[str]:
+    """What each tool achieved per kind of step (what `auto` routing learns from): attempts,
+    success rate, accepted ones (an approved or applied patch; for a step that proposes none, a
+    success), the mean round of an accepted patch, dollars per accepted attempt."""
+    table_rows = [("TOOL", "KIND", "ATTEMPTS", "SUCCESS", "ACCEPTED", "ROUNDS", "$/ACCEPTED")]
+    for row in rows:
+        for k in row.kinds:
+            table_rows.append((
+                _cut(row.name, CUT[TOOL]), k.kind, str(k.attempts),
+                f"{k.success_rate:.0%}" if k.success_rate is not None else "-", str(k.accepted),
+                f"{k.mean_rounds:.1f}" if k.mean_rounds is not None else "-",
+                f"{k.usd_per_accepted:.4f}" if k.usd_per_accepted is not None else "-"))
+    if len(table_rows) == 1:
+        return []
+    widths = [max(len(r[i]) for r in table_rows) for i in range(len(table_rows[0]))]
+    return ["by kind of step (auto routing learns from this):"] + [
+        "  " + GAP.join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table_rows]
 
 
 def _cut(text: str, width: int) -> str:
