@@ -52,9 +52,13 @@ LIST_FACTS: tuple[str, ...] = (
     "helm_charts",
     "ansible_playbooks",
     "dockerfiles",
+    "compose_files",
+    "kubernetes_manifests",
+    "notebooks",
 )
 """Lists of paths relative to the project root: folders of source and tests, folders holding
-``*.tf`` files, Helm chart folders (with ``Chart.yaml``), Ansible playbook files, Dockerfiles."""
+``*.tf`` files, Helm chart folders (with ``Chart.yaml``), Ansible playbook files, Dockerfiles,
+Docker Compose files, Kubernetes manifests (outside Helm charts) and Jupyter notebooks."""
 
 TEXT_FACTS: tuple[str, ...] = (
     "package_manager",

@@ -54,7 +54,12 @@ INTERESTING_NAMES = frozenset({
     "bitbucket-pipelines.yml", ".drone.yml", ".woodpecker.yml", "appveyor.yml",
     # task runners and repository plumbing
     "Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", ".pre-commit-config.yaml",
-    ".gitattributes", ".shellcheckrc", ".editorconfig",
+    ".gitattributes", ".shellcheckrc", ".editorconfig", "Taskfile.yml", "Taskfile.yaml",
+    # C and C++, .NET, JVM wrappers, Ruby
+    "CMakeLists.txt", "Directory.Build.props", "mvnw", "settings.gradle", "settings.gradle.kts",
+    "Rakefile", ".rspec", ".rubocop.yml",
+    # Ansible
+    "site.yml", "site.yaml", "requirements.yml",
 })
 
 # Config files recognised by a name pattern; the pattern is the key in the report.

@@ -98,6 +98,8 @@ class Context:
     managers: Managers = field(default_factory=Managers)
     found: dict[str, dict[str, list[Origin]]] = field(default_factory=lambda: {c: {} for c in CATEGORIES})
     test_dir_hints: list[str] = field(default_factory=list)
+    memo: dict[str, list[str]] = field(default_factory=dict)
+    """Lists worked out once and used by several rules (the playbooks found by content)."""
     _text: dict[str, str | None] = field(default_factory=dict)
 
     def paths(self, *keys: str) -> list[str]:

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from engine.agents.catalog import with_catalog
 from engine.bootstrap.agents import no_agent_note, routed_to_agents
+from engine.bootstrap.checks import EXPANDED, expand
 from engine.bootstrap.issues import from_problem
 from engine.bootstrap.project_facts import ProjectFacts
 from engine.documents import validate_document
@@ -127,9 +128,14 @@ def _single_fact(argv: list[str] | None) -> str | None:
 
 def workstream_document(profile: Profile, phase: str, facts: ProjectFacts) -> dict[str, Any]:
     """The phase as a workstream document; a command that runs in a sub-folder keeps it (a step
-    gets ``cwd``, a gate command changes into it)."""
+    gets ``cwd``, a gate command changes into it). The generic profile's checks are written
+    once per project found (``engine.bootstrap.checks``)."""
     workstream = render_phase(profile, phase, facts.values, facts.workdirs)
     document = workstream.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+    if (profile.name, phase) in EXPANDED and facts.projects:
+        document = expand(document, list(facts.projects))
+        Workstream.model_validate(document)
+        return document
     template = profile.phases[phase]
     for index, step in enumerate(template.steps):
         if step.fix_loop is not None:  # written whole: `fix_loop: {}` would hide how many rounds

@@ -76,8 +76,9 @@ def _next_steps(plans: list[Plan], generated: Generated, selection: Selection, d
         steps.append("uet bootstrap --force   # overwrite the files in conflict")
     elif dry_run and not blocked:
         steps.append("uet bootstrap           # write these files")
-    if selection.ambiguous and selection.runner_up and selection.chosen_by == "detection":
-        steps.append(f"uet bootstrap --profile {selection.runner_up}")
+    unsure = selection.ambiguous or selection.chosen_by == "fallback" or selection.confidence < 0.5
+    if selection.runner_up and unsure and selection.chosen_by != "option":
+        steps.append(f"uet bootstrap --profile {selection.runner_up}   # if {selection.runner_up} fits better")
     first = next((p for p in generated.phases if p.generated and p.file), None)
     if first is not None and not blocked:
         steps += [f"uet validate {first.file}", f"uet run {first.file}"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from engine.bootstrap.checks import EXPANDED, Project, projects
 from engine.bootstrap.facts import folder_of, in_folder, shallowest_first
 from engine.bootstrap.index import ScanIndex
 from schemas.bootstrap import FactValue
@@ -50,6 +51,8 @@ class ProjectFacts:
     sources: dict[str, str] = field(default_factory=dict)
     workdirs: dict[str, str] = field(default_factory=dict)
     """Command facts to run in a sub-folder of the root: fact -> folder."""
+    projects: tuple[Project, ...] = ()
+    """The projects whose checks the generic profile runs, each in its folder."""
 
 
 def profile_executables(profile: Profile) -> set[str]:
@@ -93,20 +96,31 @@ def _folders(paths: list[str]) -> list[str]:
     return list(dict.fromkeys(folder_of(p) for p in shallowest_first(paths)))[:MAX_LIST]
 
 
+COMPOSE_NAMES = frozenset({"compose.yml", "compose.yaml", "docker-compose.yml", "docker-compose.yaml"})
+
+
 def _by_name(index: ScanIndex) -> dict[str, list[str]]:
-    """Terraform files, Helm charts, Ansible playbooks and Dockerfiles, in one pass over the paths."""
-    found: dict[str, list[str]] = {"terraform": [], "helm": [], "playbook": [], "docker": []}
+    """Terraform files, Helm charts, Dockerfiles, Compose files and notebooks, in one pass over
+    the paths."""
+    found: dict[str, list[str]] = {"terraform": [], "helm": [], "docker": [], "compose": [], "notebook": []}
     for path in index.files:
         name = path.rpartition("/")[2]
         if name.endswith(".tf"):
             found["terraform"].append(path)
         elif name == "Chart.yaml":
             found["helm"].append(path)
-        elif name.startswith("playbook") and name.endswith((".yml", ".yaml")):
-            found["playbook"].append(path)
         elif name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".dockerfile"):
             found["docker"].append(path)
+        elif name in COMPOSE_NAMES:
+            found["compose"].append(path)
+        elif name.endswith(".ipynb"):
+            found["notebook"].append(path)
     return found
+
+
+def _group(report: ScanReport, key: str) -> list[str]:
+    group = report.files.get(key)
+    return list(group.paths) if group is not None else []
 
 
 def _docs_dir(report: ScanReport, index: ScanIndex, docs: InferredCommand | None) -> tuple[str, str] | None:
@@ -154,8 +168,11 @@ def project_facts(report: ScanReport, index: ScanIndex, profile: Profile) -> Pro
         "test_dirs": (report.test_dirs, "folders named like tests, or a test runner's testpaths"),
         "terraform_dirs": (_folders(named["terraform"]), "folders holding *.tf files"),
         "helm_charts": (_folders(named["helm"]), "folders holding Chart.yaml"),
-        "ansible_playbooks": (shallowest_first(named["playbook"])[:MAX_LIST], "files named playbook*.yml"),
+        "ansible_playbooks": (_group(report, "ansible playbooks"), "YAML files holding Ansible plays"),
         "dockerfiles": (shallowest_first(named["docker"])[:MAX_LIST], "files named Dockerfile"),
+        "compose_files": (shallowest_first(named["compose"])[:MAX_LIST], "Docker Compose files"),
+        "kubernetes_manifests": (_group(report, "kubernetes manifests"), "YAML files with apiVersion and kind"),
+        "notebooks": (shallowest_first(named["notebook"])[:MAX_LIST], "Jupyter notebooks"),
     }
     for name, (items, why) in lists.items():
         if items:
@@ -163,4 +180,5 @@ def project_facts(report: ScanReport, index: ScanIndex, profile: Profile) -> Pro
     docs_dir = _docs_dir(report, index, fit.choose([c for c in report.command_candidates if c.kind == "docs"]))
     if docs_dir is not None:
         values["docs_dir"], sources["docs_dir"] = docs_dir
-    return ProjectFacts(values, sources, workdirs)
+    found = tuple(projects(report)) if profile.name in {name for name, _ in EXPANDED} else ()
+    return ProjectFacts(values, sources, workdirs, found)

@@ -13,7 +13,17 @@ _K8S_API = re.compile(r"^apiVersion:\s*\S", re.MULTILINE)
 _K8S_KIND = re.compile(r"^kind:\s*\S", re.MULTILINE)
 _SPHINX = re.compile(r"^\s*(extensions|html_theme|project)\s*=", re.MULTILINE)
 _AIRFLOW = re.compile(r"^\s*(?:from|import)\s+airflow\b", re.MULTILINE)
+_PLAY = re.compile(r"^-[ \t]+(?:hosts|import_playbook):[ \t]*\S|^-[ \t]+\w+:.*\n(?:  [^\s-].*\n)*?  hosts:[ \t]*\S",
+                   re.MULTILINE)
+"""A play (``- hosts: web``) or a playbook that imports others (``- import_playbook: x.yml``)."""
+NOT_PLAYBOOK_FOLDERS = frozenset({
+    "roles", "tasks", "handlers", "vars", "defaults", "group_vars", "host_vars", "templates", "files", "meta",
+    "molecule", ".github", "charts", "k8s", "kubernetes", "manifests", "node_modules",
+})
+"""Folders whose YAML is not a playbook: parts of roles, variables, CI, cluster manifests."""
 MAX_CONTENT_PROBES = 50
+MAX_PLAYBOOK_PROBES = 200
+COMPOSE_NAMES = ("docker-compose*.yml", "docker-compose*.yaml", "compose.yml", "compose.yaml")
 
 
 def _has_folder(ctx: Context, name: str) -> bool:
@@ -102,10 +112,42 @@ def _terraform(ctx: Context) -> None:
         ctx.add("iac", "terragrunt", path)
 
 
+def ansible_playbooks(ctx: Context) -> list[str]:
+    """YAML files that hold plays, shallowest first: named playbook*.yml, or outside the parts
+    of roles and variables and with a ``hosts:`` (or ``import_playbook:``) in a list item."""
+    if "ansible_playbooks" in ctx.memo:
+        return ctx.memo["ansible_playbooks"]
+    named = ctx.paths("playbook*.yml", "playbook*.yaml")
+    probes = [
+        p for p in ctx.index.files
+        if p.endswith((".yml", ".yaml")) and p.count("/") <= 3 and p not in named
+        and not NOT_PLAYBOOK_FOLDERS.intersection(p.split("/")[:-1])
+    ] if ctx.walk.extensions.get(".yml") or ctx.walk.extensions.get(".yaml") else []
+    found = list(named)
+    for path in shallowest_first(probes)[:MAX_PLAYBOOK_PROBES]:
+        if _PLAY.search(ctx.text(path, 64 * 1024) or ""):
+            found.append(path)
+    ctx.memo["ansible_playbooks"] = shallowest_first(found)
+    return ctx.memo["ansible_playbooks"]
+
+
+def compose_files(ctx: Context) -> list[str]:
+    return ctx.paths(*COMPOSE_NAMES)
+
+
+def kubernetes_manifests(ctx: Context) -> list[str]:
+    return [o.path for o in ctx.found["iac"].get("kubernetes", []) if not o.path.endswith(("kustomization.yaml",
+                                                                                           "kustomization.yml"))]
+
+
+def notebooks(ctx: Context) -> list[str]:
+    return shallowest_first(ctx.index.glob("**/*.ipynb")) if ctx.walk.extensions.get(".ipynb") else []
+
+
 def _containers_and_clusters(ctx: Context) -> None:
     for path in ctx.paths("Dockerfile", "Dockerfile.*")[:5] + _with_extension(ctx, ".dockerfile")[:5]:
         ctx.add("iac", "docker", path)
-    for path in ctx.paths("docker-compose*.yml", "docker-compose*.yaml", "compose.yml", "compose.yaml")[:5]:
+    for path in compose_files(ctx)[:5]:
         ctx.add("iac", "docker-compose", path)
     for path in ctx.paths(".hadolint.yaml"):
         ctx.add("linters", "hadolint", path)
@@ -124,15 +166,21 @@ def _containers_and_clusters(ctx: Context) -> None:
         text = ctx.text(path, 16 * 1024) or ""
         if _K8S_API.search(text) and _K8S_KIND.search(text):
             ctx.add("iac", "kubernetes", path)
-    ansible = ctx.paths("ansible.cfg", "playbook*.yml", "playbook*.yaml")
+    playbooks = ansible_playbooks(ctx)
+    ansible = ctx.paths("ansible.cfg") + playbooks
     if _has_folder(ctx, "roles"):
         ansible += ctx.index.glob("**/roles/*/tasks/main.y*ml")
     for path in ansible[:5]:
-        ctx.add("iac", "ansible", path)
+        ctx.add("iac", "ansible", path, "a play" if path in playbooks else "")
     for path in ctx.paths(".ansible-lint"):
         ctx.add("linters", "ansible-lint", path)
     if ansible:
-        ctx.commands.add("lint", ["ansible-lint"], ansible[0], folder_of(ansible[0]), DEPENDENCY)
+        ctx.commands.add("lint", ["ansible-lint"], ansible[0], ".", DEPENDENCY)
+    for path in playbooks[:1]:
+        ctx.commands.add("validate", ["ansible-playbook", "--syntax-check", "-i", "localhost,", path], path, ".",
+                         DEPENDENCY)
+    for path in compose_files(ctx)[:1]:
+        ctx.commands.add("validate", ["docker", "compose", "-f", path, "config", "--quiet"], path, ".", DEPENDENCY)
     for key, tool in (("Pulumi.yaml", "pulumi"), ("serverless.yml", "serverless"), ("Vagrantfile", "vagrant")):
         for path in ctx.paths(key)[:3]:
             ctx.add("iac", tool, path)

@@ -17,6 +17,7 @@ DEPENDENCY_TOOLS = {
     "@playwright/test": ("test_frameworks", "playwright"),
     "cypress": ("test_frameworks", "cypress"),
     "eslint": ("linters", "eslint"),
+    "xo": ("linters", "xo"),
     "@biomejs/biome": ("linters", "biome"),
     "stylelint": ("linters", "stylelint"),
     "markdownlint-cli": ("linters", "markdownlint"),
@@ -109,7 +110,7 @@ def _package(ctx: Context, path: str, package: dict[str, Any], locks: dict[str, 
                 ctx.commands.add("docs", run_script(manager, script), f"{path} scripts.{script}", folder, CONFIGURED)
     for tool, kind, argv in (
         ("vitest", "test", ["npx", "vitest", "run"]), ("jest", "test", ["npx", "jest"]),
-        ("mocha", "test", ["npx", "mocha"]), ("eslint", "lint", ["npx", "eslint", "."]),
+        ("mocha", "test", ["npx", "mocha"]), ("eslint", "lint", ["npx", "eslint", "."]), ("xo", "lint", ["npx", "xo"]),
         ("prettier", "format", ["npx", "prettier", "--write", "."]),
     ):
         if tool in dependencies:

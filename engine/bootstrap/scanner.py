@@ -37,7 +37,12 @@ from engine.bootstrap.gitinfo import git_info, tracked_but_ignored
 from engine.bootstrap.ignore import find_repository, repository_rules
 from engine.bootstrap.index import ScanIndex
 from engine.bootstrap.lfs import lfs_info
-from engine.bootstrap.rules_infra import infra_rules, terraform_files
+from engine.bootstrap.rules_infra import (
+    ansible_playbooks,
+    infra_rules,
+    kubernetes_manifests,
+    terraform_files,
+)
 from engine.bootstrap.rules_node import node_rules
 from engine.bootstrap.rules_other import other_rules
 from engine.bootstrap.rules_python import python_commands, python_rules
@@ -103,6 +108,9 @@ def scan(
     tf = terraform_files(ctx)
     if tf:
         groups["*.tf"] = _group(tf)
+    for key, paths in (("ansible playbooks", ansible_playbooks(ctx)), ("kubernetes manifests", kubernetes_manifests(ctx))):
+        if paths:
+            groups[key] = _group(paths)
     detected = {category: ctx.detected(category) for category in CATEGORIES}
     report = ScanReport(
         root=top,

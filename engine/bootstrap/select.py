@@ -7,15 +7,22 @@ matched and, for content signals, the line — so the choice can be explained.
 Rules, in order:
 
 - ``--profile NAME`` wins; an unknown name is an input error listing the known ones.
-- The fallback profile (``generic``) wins only when no other profile scores above zero.
-- Otherwise the highest score wins; equal scores go to the higher ``priority``, then the name.
+- The highest score wins; equal scores go to the higher ``priority``, then the name. The
+  fallback profile (``generic``) scores too: its signals are the build manifests of languages
+  without a profile of their own (go.mod, Cargo.toml, pom.xml, …), so a Go library with many
+  Markdown files is generic, not documentation. Its priority is the lowest.
+- Evidence has a hierarchy, written in the weights: a project's own build and test manifests
+  weigh 5-6, incidental files (Markdown, a Dockerfile, CI config) 1-2, and a profile counts
+  another kind's manifest against itself (documentation: ``go.mod`` -5).
+- A winner that is not sure enough — confidence under ``MIN_CONFIDENCE`` — gives way to the
+  fallback, and is named as the runner-up with a warning that says how to choose it.
 - The choice is *ambiguous* when the runner-up is closer than ``max(2, 20% of the best
   score)``: 2 is the weight of one supporting signal (a lockfile, a tests/ folder), and a fifth
   of the score is within what one more such signal would change.
 - Confidence = strength × separation, each in [0, 1]: strength = best / 10 (10 is what a
   typical repository of a kind scores; see the weight scale in the built-in profiles),
   separation = margin / (best / 2) (full when the runner-up has at most half the best score).
-  The fallback gets 0: nothing was recognised.
+  The fallback gets 0 when it was chosen for want of anything better.
 
 Profiles are the built-ins plus the project's ``.uet/profiles/*.yaml`` (which replace
 built-ins of the same name); a local file that does not load is reported and left out.
@@ -46,6 +53,9 @@ FALLBACK = "generic"
 STRONG_SCORE = 10.0
 AMBIGUOUS_FLOOR = 2.0
 AMBIGUOUS_RATIO = 0.2
+MIN_CONFIDENCE = 0.3
+"""Below this, detection is a guess: one supporting signal (weight 2) alone gives 0.2, a usual
+manifest (5) with nothing against it 0.5."""
 MATCHES_KEPT = 5
 """Matches listed per signal; a content signal stops reading files once it has this many
 (or its ``min_count``, if larger)."""
@@ -117,7 +127,13 @@ class _Tree:
         return cls(index, frozenset(index.files), frozenset(index.dirs))
 
     def paths(self, pattern: str) -> list[str]:
-        """Files a signal's path names: the file itself, or a glob's matches (unordered)."""
+        """Files a signal's path names: the file itself, or a glob's matches (unordered).
+
+        A glob without a slash matches at any depth (``*.sln``), as in .gitignore; ``./*.sln``
+        only at the root, which is where a project's own manifest is."""
+        if pattern.startswith("./"):
+            rest = pattern[2:]
+            return [p for p in self.paths(rest) if "/" not in p] if "/" not in rest else self.paths(rest)
         if _GLOB_CHARS.search(pattern):
             return self.index.glob(pattern)
         return [pattern] if pattern in self.files else []
@@ -212,13 +228,18 @@ def is_ambiguous(best: float, runner_up: float | None) -> bool:
     return best - runner_up < max(AMBIGUOUS_FLOOR, AMBIGUOUS_RATIO * best)
 
 
+def _floor(candidate: Candidate) -> float:
+    """What the fallback scores on any tree (its catch-all signal): more is real evidence."""
+    return sum(e.weight for e in candidate.evidence if e.kind == "dir" and e.pattern == ".")
+
+
 def select(index: ScanIndex, root: Path, override: str | None = None) -> Selection:
     """Score every profile and choose one (``override`` is ``--profile``)."""
     profiles, issues = load_profiles(root)
     tree = _Tree.of(index)
     candidates = sorted((score(p, origin, tree) for p, origin in profiles), key=_rank)
-    recognised = [c for c in candidates if c.profile.name != FALLBACK and c.score > 0]
     fallback = next((c for c in candidates if c.profile.name == FALLBACK), None)
+    recognised = [c for c in candidates if c.score > 0 and (c is not fallback or c.score > _floor(c))]
     for path, reason in sorted(tree.unread.items()):
         issues.append(Issue(severity="warning", stage="select", file=path,
                             message=f"not read for content signals: {reason}"))
@@ -231,6 +252,13 @@ def select(index: ScanIndex, root: Path, override: str | None = None) -> Selecti
         second = runner_up.score if runner_up else None
         sure, ambiguous = confidence(best.score, second), is_ambiguous(best.score, second)
         margin: float | None = round(best.score - second, 2) if second is not None else None
+        if sure < MIN_CONFIDENCE and fallback is not None and best is not fallback:
+            close = f", {runner_up.profile.name} {runner_up.score:g}" if runner_up is not None else ""
+            issues.append(Issue(severity="warning", stage="select", message=(
+                f"{best.profile.name} scored only {best.score:g}{close} (confidence {sure:.2f}, under "
+                f"{MIN_CONFIDENCE}): the {FALLBACK} profile was chosen instead; if {best.profile.name} fits, "
+                f"choose it with --profile {best.profile.name}")))
+            runner_up, best, chosen_by, sure, margin = best, fallback, "fallback", 0.0, None
     elif fallback is not None:
         best, chosen_by, sure, ambiguous, margin = fallback, "fallback", 0.0, False, None
     else:

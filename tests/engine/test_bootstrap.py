@@ -195,6 +195,8 @@ def test_terraform_module(tmp_path: Path) -> None:
         "ansible": "needs ansible_playbooks, which the scan did not find",
         "helm": "needs helm_charts, which the scan did not find",
         "docker": "needs dockerfiles, which the scan did not find",
+        "compose": "needs compose_files, which the scan did not find",
+        "kubernetes": "needs kubernetes_manifests, which the scan did not find",
     }
     steps = workstream(root, ".uet/workstreams/terraform.yaml").steps
     assert [s.id for s in steps] == ["fmt", "validate", "plan"]
@@ -247,9 +249,11 @@ def test_close_scores_are_ambiguous_and_name_the_runner_up(tmp_path: Path) -> No
     })
     report = bootstrap(tmp_path, dry_run=True)
     assert report.scores["software-dev-python"] == report.scores["software-dev-typescript"] == 6
-    assert report.ambiguous and report.margin == 0 and report.confidence == 0
-    assert (report.profile, report.runner_up) == ("software-dev-python", "software-dev-typescript")  # ties: by name
-    assert "uet bootstrap --profile software-dev-typescript" in report.next_steps
+    # a tie is no confidence at all: the generic profile, with the better of the two named (ties: by name)
+    assert report.ambiguous and report.margin is None and report.confidence == 0
+    assert (report.profile, report.chosen_by, report.runner_up) == ("generic", "fallback", "software-dev-python")
+    assert any("software-dev-python scored only 6, software-dev-typescript 6" in w for w in warnings(report))
+    assert "uet bootstrap --profile software-dev-python   # if software-dev-python fits better" in report.next_steps
 
 
 @pytest.mark.parametrize(("best", "second", "ambiguous", "sure"), [
@@ -532,7 +536,12 @@ def test_a_monorepo_without_a_root_project_is_reported_as_ambiguous(tmp_path: Pa
         "infra/main.tf": 'variable "x" {}\n',
     })
     report = bootstrap(root)
-    assert report.ambiguous and {report.profile, report.runner_up} == {"software-dev-typescript", "software-dev-python"}
-    assert report.confidence < 0.5
+    assert (report.profile, report.chosen_by, report.runner_up) == ("generic", "fallback", "software-dev-typescript")
+    assert report.confidence == 0
+    # each sub-project runs its own tests in its own folder
+    steps = workstream(root, ".uet/workstreams/quality.yaml").steps
+    assert [(s.id, s.cwd, s.run) for s in steps] == [
+        ("web-test", "web", ["npx", "vitest", "run"]),
+        ("services-api-test", "services/api", ["python", "-m", "pytest", "-q"])]
     assert evidence(report, "software-dev-python")["pyproject.toml of a sub-project (monorepo)"] == [
         "services/api/pyproject.toml"]

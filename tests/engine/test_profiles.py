@@ -55,6 +55,9 @@ SAMPLE_FACTS: dict[str, str | list[str]] = {
     "helm_charts": ["charts/web"],
     "ansible_playbooks": ["site.yml"],
     "dockerfiles": ["Dockerfile"],
+    "compose_files": ["compose.yaml"],
+    "kubernetes_manifests": ["k8s/deployment.yaml"],
+    "notebooks": ["analysis.ipynb"],
     "package_manager": "npm",
     "docs_dir": "docs",
 }
