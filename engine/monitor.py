@@ -72,8 +72,10 @@ class Delta:
 
 
 def eta(run: RunRecord, now: float | None = None) -> float | None:
-    """Seconds left at the pace so far; None before three steps are done or once it ended."""
-    if run.ended_at is not None or run.started_at is None or run.done_steps < 3:
+    """Seconds left at the pace so far; None before three steps are done, once it ended, and
+    while it pauses or waits on a breaker (the pace so far says nothing of those)."""
+    if (run.ended_at is not None or run.started_at is None or run.done_steps < 3 or run.pausing
+            or run.waiting_on):
         return None
     remaining = run.total_steps - run.done_steps
     if remaining <= 0:
@@ -142,7 +144,16 @@ class Monitor:
         if run_ids:
             delta.runs = queries.runs_by_id(run_ids)
             owners_moved = self._note_runs(delta.runs)
-        if owners_moved or time.monotonic() - self._asked_at >= self.liveness_every:
+        due = time.monotonic() - self._asked_at >= self.liveness_every
+        if due:
+            # An engine stores its runs' counts once a second without an event: the unfinished
+            # runs no event touched are read again, so their progress never stays behind.
+            quiet = [rid for rid in self._unfinished if rid not in run_ids]
+            moved = [run for run in queries.runs_by_id(quiet) if run != self._unfinished.get(run.id)]
+            if moved:
+                delta.runs.extend(moved)
+                owners_moved = self._note_runs(moved) or owners_moved
+        if owners_moved or due:
             delta.engines = self._engines_changed()
         if cost_runs:
             delta.costs = self._costs(cost_runs)

@@ -154,4 +154,6 @@ def enforce(result: ExecutionResult, policy: RetryPolicy, attempts_this_round: i
 
 def train(router: Router, stats: StatsBook, route: Route, result: ExecutionResult, now: float) -> BreakerChange | None:
     stats.record(route.tool, result.outcome, result.duration, now)
+    if not route.breaker:
+        return None  # an ad-hoc command has no breaker
     return router.breaker(route.tool).record(result.outcome, now, route.probe)

@@ -41,6 +41,7 @@ class Route:
     skipped: dict[str, str] = field(default_factory=dict)
     strategy: str = "fixed"
     reason: str | None = None  # why ``auto`` chose this tool
+    breaker: bool = True  # False for an ad-hoc command: no breaker counts or holds it
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class Blocked:
     until: float | None = None
     final: bool = False
 
+
+#: What an ad-hoc command's cached route is checked against: a breaker that stays closed.
+_NO_BREAKER = Breaker("", effective_policy(RouterConfig().breaker, None))
 
 #: Finished attempts of a kind of step each candidate needs before ``auto`` trusts what it learned.
 MIN_SAMPLES = 5
@@ -104,7 +108,9 @@ class Router:
     def key(self, spec: dict[str, Any]) -> str:
         """Steps with the same key route the same way (used to queue ready steps)."""
         if "run" in spec:
-            return "tool:" + (spec.get("tool") or os.path.basename(spec["run"][0]))
+            # An ad-hoc command is named by its executable for limits and stats, but it is no
+            # declared tool: it has no breaker (every ``python3 …`` step is a different program).
+            return "tool:" + spec["tool"] if spec.get("tool") else "run:" + os.path.basename(spec["run"][0])
         if "call" in spec:
             return "tool:" + (spec.get("tool") or "python")
         if spec.get("tool"):
@@ -115,7 +121,7 @@ class Router:
         found = self._candidates.get(key)
         if found is None:
             what, name = key.split(":", 1)
-            if what == "tool":
+            if what in ("tool", "run"):
                 found = ([name], "fixed")
             else:
                 rule = next((r for r in self.config.rules if r.kind == name), None)
@@ -133,6 +139,8 @@ class Router:
         direct = self._direct.get(shape)
         if direct is not None and direct[1].state is BreakerState.CLOSED:
             return direct[0], None
+        if key.startswith("run:"):
+            return self._ad_hoc(key[4:], shape), None
         names, strategy = self.candidates(key)
         if not names:
             return Blocked(f"no tool can do kind {key.split(':', 1)[1]!r}", final=True), None
@@ -177,6 +185,15 @@ class Router:
         if len(names) == 1 and breaker.state is BreakerState.CLOSED and self.limit(chosen) is None:
             self._direct[shape] = (route, breaker)
         return route, change
+
+    def _ad_hoc(self, name: str, shape: tuple[str, bool, bool]) -> Route | Blocked:
+        limit = self.limit(name)
+        if limit is not None and self.running.get(name, 0) >= limit:
+            return Blocked(f"{name}: at its limit of {limit}")
+        route = Route(name, "subprocess", self.config.tools.get(name), False, breaker=False)
+        if limit is None:
+            self._direct[shape] = (route, _NO_BREAKER)
+        return route
 
     def _pick(self, key: str, usable: list[str], order: list[str], strategy: Strategy) -> tuple[str, str | None]:
         if strategy == "fixed" or len(usable) == 1:

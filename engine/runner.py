@@ -98,6 +98,8 @@ class RunExecutor:
         self.router = Router(self.router_config, self.stats, queries.breakers(), learned=kind_stats)
         self._timers: list[asyncio.TimerHandle] = []
         self.reopen_on_start: list[str] = []
+        #: What the run's row says it does besides executing: (pausing, waiting_on, waiting_until).
+        self._activity: tuple[str | None, str | None, float | None] = (None, None, None)
         # The hot path submits through the writer itself, skipping Store.submit's indirection.
         self.table = StepTable(run_id, worker.id, clock, store.writer.submit, recorder.bus)
         self.dispatcher = Dispatcher(self.table, self.router, recorder, self.max_parallel,
@@ -108,6 +110,7 @@ class RunExecutor:
             rng=self.rng, stop_on_failure=self.spec.get("on_failure") == "stop", later=self._later,
             kick=self._kick, ended=self._on_attempt_done)
         self.recovery = Recovery(self.table, recorder, run.root, default_retry, self.rng)
+        self.table.hold = self.dispatcher.held_until  # a retry's event says when it can really run
 
     # -- what the faces read -----------------------------------------------------------------
 
@@ -130,6 +133,11 @@ class RunExecutor:
     def progress_snapshot(self) -> ProgressSnapshot | None:
         progress = self.table.progress
         return progress.snapshot(self.clock()) if progress else None
+
+    @property
+    def activity(self) -> tuple[str | None, str | None, float | None]:
+        """What the run does besides executing, as its row says: (pausing, waiting_on, waiting_until)."""
+        return self._activity
 
     def wall_used(self) -> float:
         """Seconds this run has been executing, over every engine session (pauses excluded)."""
@@ -170,9 +178,29 @@ class RunExecutor:
         statements.extend(self.dispatcher.breaker_statements(self.clock()))
         progress = self.table.progress
         if progress is not None:
-            statements.append(ops.run_counts(self.run_id, progress.finished, progress.counts["failed"]))
+            counts = progress.counts
+            statements.append(ops.run_counts(self.run_id, counts["succeeded"], counts["failed"], counts["skipped"],
+                                             counts["canceled"], progress.running))
         if statements:
             self.rec.write(statements)
+        self._note_activity()
+
+    def _note_activity(self) -> None:
+        """Record what the run is doing besides executing, when it changed: pausing (a pause was
+        asked and running steps finish), or waiting on an open breaker with nothing executing.
+        An event tells the faces; the run's next move clears both (``ops.run_state``)."""
+        if self.run.state is not RunState.RUNNING:
+            return
+        pausing = self.stops.pausing if not self.stops.canceling else None
+        held = None if pausing or self.stops.any() else self.dispatcher.waiting_on(self.clock())
+        activity = (pausing, *(held or (None, None)))
+        if activity == self._activity:
+            return
+        self._activity = activity
+        data: dict[str, Any] = {"pausing": pausing, "running": len(self.dispatcher.running)} if pausing else {}
+        if held:
+            data = {"waiting_on": held[0], "waiting_until": round(held[1], 3)}
+        self.rec.write([ops.run_activity(self.run_id, *activity)], [self._event("run.activity", **data)])
 
     # -- loading and recovery ---------------------------------------------------------------
 
@@ -252,6 +280,8 @@ class RunExecutor:
     def request_pause(self, reason: str = "paused by operator") -> None:
         if not self.stops.pausing:
             self.stops.pausing = reason
+        if self._done is not None and not self._done.done():
+            self._note_activity()  # "pausing" is seen at once, while the running steps finish
         self._kick()
 
     def retry_step(self, sid: str) -> str:
@@ -301,6 +331,7 @@ class RunExecutor:
                                [self._event("budget.raised", budget=self.spec["budget"], by=command.created_by)])
             if self.stops.pausing:
                 self.stops.pausing = None
+                self._note_activity()
                 self._kick()
                 return "resumed"
             return "not paused"
@@ -438,6 +469,7 @@ class RunExecutor:
             self._run_move(RunState.RUNNING, "resumed" if self.run.state is not RunState.PENDING else None)
         self._remember(catch_up, self.store)
         self._prepare()
+        self._housekeeping()  # the counts of what recovery, a retry or a resume reopened, stored at once
         if self.dedicated:
             # The process exists for this run, and what was just loaded lives as long as the run:
             # keep it out of the collector's full passes, which otherwise scan every step's

@@ -168,7 +168,9 @@ def cancel_offline(store: Store, run_id: str, reason: str) -> RunState:
                                [Event(now, "step.state", run_id, step.id, {"from": state.value, "to": "canceled",
                                                                           "reason": reason})])
         transition("run", run.state, RunState.CANCELED, run_id)
-        recorder.write([ops.run_state(run_id, "canceled", ended_at=now, reason=reason)],
+        # The counts come from the steps just ended, in the same unit as the run's end, so no
+        # face shows the counts of before the cancel beside a canceled run.
+        recorder.write([ops.run_state(run_id, "canceled", ended_at=now, reason=reason), ops.recount_run(run_id)],
                        [Event(now, "run.state", run_id, None, {"from": run.state.value, "to": "canceled",
                                                                "reason": reason})])
     return RunState.CANCELED

@@ -34,10 +34,16 @@ class RunRecord(Record):
     ended_at: float | None = None
     worker_id: str | None = None
     total_steps: int = 0
-    done_steps: int = 0
+    done_steps: int = Field(0, description="Finished steps, whatever their end: succeeded + failed + skipped + canceled.")
     failed_steps: int = 0
+    skipped_steps: int = 0
+    canceled_steps: int = 0
+    running_steps: int = 0
     max_parallel: int = 1
     reason: str | None = None
+    pausing: str | None = Field(None, description="Why the run is pausing: a pause was asked and running steps finish.")
+    waiting_on: str | None = Field(None, description="The tool whose open breaker holds the run, nothing executing.")
+    waiting_until: float | None = Field(None, description="When that breaker lets a probe through.")
 
 
 class StepRecord(Record):

@@ -245,6 +245,27 @@ def _m0006_review_rounds(db: SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _m0008_run_progress(db: SqliteDatabase) -> None:
+    # One definition of a run's progress: a row counts its finished steps by state (done_steps
+    # stays every finished step), the running ones, and says what the run waits on: a pause
+    # asked while steps finish, or an open breaker with nothing executing. Old rows are counted
+    # again from their steps (a run canceled with no engine kept the counts it had before).
+    for statement in (
+        "ALTER TABLE runs ADD COLUMN skipped_steps INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN canceled_steps INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN running_steps INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN pausing TEXT",
+        "ALTER TABLE runs ADD COLUMN waiting_on TEXT",
+        "ALTER TABLE runs ADD COLUMN waiting_until REAL",
+        """UPDATE runs SET (done_steps, failed_steps, skipped_steps, canceled_steps, running_steps) = (
+            SELECT COALESCE(SUM(state IN ('succeeded', 'failed', 'skipped', 'canceled')), 0),
+                   COALESCE(SUM(state = 'failed'), 0), COALESCE(SUM(state = 'skipped'), 0),
+                   COALESCE(SUM(state = 'canceled'), 0), COALESCE(SUM(state = 'running'), 0)
+            FROM steps WHERE steps.run_id = runs.id)""",
+    ):
+        db.execute_sql(statement)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "core tables", _m0001_core),
     (2, "patch ledger, gate results, costs", _m0002_ledger),
@@ -253,6 +274,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (5, "what each attempt answered", _m0005_attempt_output),
     (6, "review rounds: superseded patches, round kinds, comments", _m0006_review_rounds),
     (7, "lessons, with their full-text index", migrate_lessons),
+    (8, "run progress by step state, pausing and waiting", _m0008_run_progress),
 ]
 LATEST = MIGRATIONS[-1][0]
 

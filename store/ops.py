@@ -163,13 +163,39 @@ def run_state(
 ) -> Statement:
     return (
         "UPDATE runs SET state = ?, started_at = COALESCE(started_at, ?), "
-        "ended_at = CASE WHEN ? THEN NULL ELSE COALESCE(?, ended_at) END, reason = ? WHERE id = ?",
+        "ended_at = CASE WHEN ? THEN NULL ELSE COALESCE(?, ended_at) END, reason = ?, "
+        "pausing = NULL, waiting_on = NULL, waiting_until = NULL WHERE id = ?",
         (state, started_at, 1 if clear_end else 0, ended_at, reason, run_id),
     )
 
 
-def run_counts(run_id: str, done: int, failed: int) -> Statement:
-    return ("UPDATE runs SET done_steps = ?, failed_steps = ? WHERE id = ?", (done, failed, run_id))
+def run_counts(run_id: str, succeeded: int, failed: int, skipped: int, canceled: int, running: int) -> Statement:
+    """A run's progress as its engine counts it (``done_steps`` is every finished step)."""
+    return ("UPDATE runs SET done_steps = ?, failed_steps = ?, skipped_steps = ?, canceled_steps = ?, "
+            "running_steps = ? WHERE id = ?",
+            (succeeded + failed + skipped + canceled, failed, skipped, canceled, running, run_id))
+
+
+#: A run's progress counted again from its steps: for every path that changes steps without
+#: an engine's counts (a cancel, retry or resume with no engine, a reopen).
+RECOUNT_SQL = (
+    "UPDATE runs SET (done_steps, failed_steps, skipped_steps, canceled_steps, running_steps) = ("
+    "SELECT COALESCE(SUM(state IN ('succeeded', 'failed', 'skipped', 'canceled')), 0), "
+    "COALESCE(SUM(state = 'failed'), 0), COALESCE(SUM(state = 'skipped'), 0), "
+    "COALESCE(SUM(state = 'canceled'), 0), COALESCE(SUM(state = 'running'), 0) "
+    "FROM steps WHERE steps.run_id = runs.id) WHERE id = ?"
+)
+
+
+def recount_run(run_id: str) -> Statement:
+    return (RECOUNT_SQL, (run_id,))
+
+
+def run_activity(run_id: str, pausing: str | None, waiting_on: str | None, waiting_until: float | None) -> Statement:
+    """What a running run is doing besides executing steps: pausing (why), or waiting on an open
+    breaker (whose, and when it lets a probe through); NULLs when neither."""
+    return ("UPDATE runs SET pausing = ?, waiting_on = ?, waiting_until = ? WHERE id = ?",
+            (pausing, waiting_on, waiting_until, run_id))
 
 
 def upsert_breaker(

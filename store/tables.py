@@ -37,6 +37,12 @@ class Run(Base):
     max_parallel = IntegerField(default=1)
     reason = TextField(null=True)
     spec = TextField(default="{}")
+    skipped_steps = IntegerField(default=0)
+    canceled_steps = IntegerField(default=0)
+    running_steps = IntegerField(default=0)
+    pausing = TextField(null=True)
+    waiting_on = TextField(null=True)
+    waiting_until = FloatField(null=True)
 
     class Meta:
         table_name = "runs"

@@ -85,6 +85,14 @@ def age(ts: float | None, now: float | None = None) -> str:
     return duration(max(0.0, (now or time.time()) - ts)) + " ago"
 
 
+def waiting_words(tool: str, until: float | None, now: float) -> str:
+    """How a run held by an open breaker reads everywhere: ``waiting on breaker sim (probe in 12s)``."""
+    if until is None:
+        return f"waiting on breaker {tool}"
+    left = until - now
+    return f"waiting on breaker {tool} (" + (f"probe in {duration(left)})" if left > 0 else "probe due)")
+
+
 def engine_lost(seconds: float) -> str:
     """How a run whose engine died reads everywhere: ``engine lost 42s ago``."""
     return "engine lost " + (f"{int(seconds)}s" if seconds < 60 else duration(seconds)) + " ago"
@@ -112,6 +120,9 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
                 text += f", exit {data['exit_code']}"
             if to == "retrying" and data.get("delay") is not None:
                 text += f"; next try in {duration(data['delay'])}"
+                if data.get("held_by"):
+                    text += (f", when breaker {data['held_by']} lets a probe through "
+                             f"(backoff {duration(data.get('backoff'))})")
         if data.get("reason") and to not in ("ready",):
             text += f": {data['reason']}"
         return text
@@ -140,6 +151,13 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
                 + (f" (attempts {attempts})" if attempts else ""))
     if kind == "run.recovered":
         return "run recovered by a new engine" + (f" (previous worker {str(data['previous_worker'])[:8]} lost)" if data.get("previous_worker") else "")
+    if kind == "run.activity":
+        if data.get("pausing"):
+            return f"run pausing ({data['pausing']}): {data.get('running', 0)} running step(s) finish first"
+        if data.get("waiting_on"):
+            return (f"run waiting on breaker {data['waiting_on']}, nothing executing "
+                    f"(probe at {clock(data['waiting_until'])})")
+        return "run executing again"
     if kind == "run.created":
         return f"run created: {data.get('workstream')} with {data.get('steps')} steps"
     if kind == "command.created":

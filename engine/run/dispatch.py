@@ -40,6 +40,8 @@ class Dispatcher:
         self.delayed: set[str] = set()
         self.running: dict[str, Running] = {}
         self.dirty_breakers: set[str] = set()
+        #: Routing keys whose head step waits for an open breaker: the tool, and when it lets a probe through.
+        self.held: dict[str, tuple[str, float]] = {}
 
     def enqueue(self, sid: str) -> None:
         key = self.table.keys[sid]
@@ -73,13 +75,49 @@ class Dispatcher:
                         continue
                     if decision.until is not None:
                         self.wake(decision.until - now + 0.01)
+                        held = self.held_until(sid, now)
+                        if held is not None:
+                            self.held[key] = held
                     break
                 queue.popleft()
+                self.held.pop(key, None)
                 start(sid, decision)
             if not queue:
                 del queues[key]
+                self.held.pop(key, None)
             if len(running) >= max_parallel:
                 return
+
+    def held_until(self, sid: str, at: float) -> tuple[str, float] | None:
+        """The breaker that keeps the step from starting at ``at`` and when it lets a probe
+        through, when every tool the step can use is behind an open (or probing) breaker; None
+        when a tool is free of one then, or the step's tool has no breaker (an ad-hoc command)."""
+        router = self.router
+        names, _ = router.candidates(self.table.keys[sid])
+        found: list[tuple[float, str]] = []
+        for name in names:
+            breaker = router.breakers.get(name)
+            if breaker is None or breaker.available(at):
+                return None
+            probe = breaker.next_probe_at()
+            if probe is None:
+                return None
+            found.append((probe, name))
+        if not found:
+            return None
+        probe, name = min(found)
+        return name, probe
+
+    def waiting_on(self, now: float) -> tuple[str, float] | None:
+        """What the run waits on when nothing executes and a step is held by a breaker: the
+        breaker whose probe comes first, and when. None while something runs."""
+        if self.running:
+            return None
+        held = [(until, tool) for key, (tool, until) in self.held.items() if self.queues.get(key)]
+        if not held:
+            return None
+        until, tool = min(held)
+        return tool, until
 
     def fail_unroutable(self, sid: str, reason: str) -> None:
         """Perceive found no usable tool: record a failed attempt that never started a tool."""
@@ -117,7 +155,10 @@ class Dispatcher:
         """The rows of breakers whose counts changed without a move, for the next housekeeping."""
         statements = []
         for tool in sorted(self.dirty_breakers):
-            snap = self.router.breaker(tool).snapshot(now)
+            breaker = self.router.breakers.get(tool)
+            if breaker is None:
+                continue  # an ad-hoc command's tool: it has no breaker
+            snap = breaker.snapshot(now)
             statements.append(ops.upsert_breaker(snap.tool, snap.state.value, snap.consecutive_failures, snap.window,
                                                  snap.opened_at, snap.probe_started_at, snap.updated_at))
         self.dirty_breakers.clear()

@@ -93,6 +93,9 @@ class StepTable:
     waiting: dict[str, int] = field(default_factory=dict)
     rows: dict[str, Row] = field(default_factory=dict)
     progress: Progress | None = None
+    #: When a step's retry can really start: the breaker that holds it past its backoff and
+    #: when it lets a probe through (``Dispatcher.held_until``); None when nothing holds it.
+    hold: Callable[[str, float], tuple[str, float] | None] | None = None
 
     def add(self, sid: str, state: StepState, spec: dict[str, Any], key: str, needs: list[str], row: Row) -> None:
         self.state[sid] = state
@@ -124,6 +127,12 @@ class StepTable:
         data["from"] = source
         data["to"] = target
         ts = self.clock()
+        if target is S.RETRYING and self.hold is not None and data.get("delay"):
+            # The backoff is not the wait when a breaker will hold the retry longer: say the later time.
+            held = self.hold(sid, ts + data["delay"])
+            if held is not None and held[1] > ts + data["delay"]:
+                data["backoff"], data["delay"] = data["delay"], round(held[1] - ts, 3)
+                data["held_by"] = held[0]
         run_id = self.run_id
         self.submit((
             RowImage(STEP_ROW_SQL, (run_id, sid), (target, row.tool, row.attempts, row.base, row.exit_code,

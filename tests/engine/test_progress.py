@@ -44,7 +44,7 @@ def test_counts_and_percent() -> None:
         1,
         2,
     )
-    assert snap.percent == pytest.approx(62.5)
+    assert snap.percent == pytest.approx(25.0)  # the share that succeeded: 2 of 8
     assert snap.elapsed == 10.0
 
 
@@ -91,7 +91,7 @@ def test_done_run() -> None:
     p.step_finished("succeeded", 1.0)
     p.step_finished("skipped", None)
     assert p.eta() == 0.0
-    assert p.snapshot(5.0).percent == 100.0
+    assert p.snapshot(5.0).percent == 50.0  # finished, but one of the two was skipped
 
 
 def test_empty_run_is_complete() -> None:
@@ -106,7 +106,7 @@ def test_step_reopened_takes_the_step_back_out_of_its_count() -> None:
     p.step_finished("canceled", None)
     p.step_reopened("failed")
     assert p.counts["failed"] == 0 and p.finished == 1
-    assert p.snapshot(0.0).percent == 25.0
+    assert p.snapshot(0.0).percent == 0.0
     p.step_reopened("failed")  # never below zero
     assert p.counts["failed"] == 0
     p.step_reopened("canceled")
@@ -116,3 +116,24 @@ def test_step_reopened_takes_the_step_back_out_of_its_count() -> None:
 def test_elapsed_is_never_negative() -> None:
     p = Progress("r", total=1, max_parallel=1, started_at=50.0)
     assert p.snapshot(40.0).elapsed == 0.0
+
+
+def test_one_tally_from_the_row_the_step_counts_and_the_engine() -> None:
+    """The three sources of a run's progress agree, and 100 % means every step succeeded."""
+    from engine.progress import Tally
+    from schemas.records import RunRecord
+    from schemas.states import RunState
+
+    run = RunRecord(id="r", workstream="w", root="/", state=RunState.CANCELED, created_at=0.0, total_steps=61,
+                    done_steps=61, failed_steps=2, skipped_steps=3, canceled_steps=45)
+    tally = Tally.of_run(run)
+    assert (tally.succeeded, tally.failed, tally.skipped, tally.canceled, tally.remaining) == (11, 2, 3, 45, 0)
+    assert tally.percent == pytest.approx(100 * 11 / 61)
+    assert Tally.of_states({"succeeded": 11, "failed": 2, "skipped": 3, "canceled": 45}) == tally
+    p = Progress("r", total=61, max_parallel=2, started_at=0.0)
+    for state, n in tally.ends():
+        for _ in range(n):
+            p.step_finished(state, None)
+    assert Tally.of_snapshot(p.snapshot(1.0)) == tally
+    assert tally.ends() == [("succeeded", 11), ("failed", 2), ("skipped", 3), ("canceled", 45)]
+    assert Tally.of_states({"succeeded": 3}).percent == 100.0

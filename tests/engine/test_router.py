@@ -56,8 +56,9 @@ def trip(r: Router, tool: str, now: float) -> None:
 
 def test_keys() -> None:
     r = router()
-    assert r.key({"run": ["ruff", "check", "."]}) == "tool:ruff"
-    assert r.key({"run": ["/usr/local/bin/pytest", "-q"]}) == "tool:pytest"
+    # An ad-hoc command is keyed by its executable, apart from the declared tool of that name.
+    assert r.key({"run": ["ruff", "check", "."]}) == "run:ruff"
+    assert r.key({"run": ["/usr/local/bin/pytest", "-q"]}) == "run:pytest"
     assert r.key({"run": ["ruff", "check"], "tool": "ruff-strict"}) == "tool:ruff-strict"
     assert r.key({"call": "pkg.mod:fn"}) == "tool:python"
     assert r.key({"call": "pkg.mod:fn", "tool": "llm"}) == "tool:llm"
@@ -399,8 +400,8 @@ def test_run_step_naming_a_configured_tool_runs_its_argv_as_a_subprocess() -> No
 
 @pytest.mark.parametrize(
     "spec",
-    [{"run": ["ruff", "check", "."]}, {"kind": "lint"}, {"call": "pkg.mod:fn"}],
-    ids=["run", "lone-capable-tool", "call"],
+    [{"run": ["ruff", "check", "."], "tool": "ruff"}, {"kind": "lint"}, {"call": "pkg.mod:fn"}],
+    ids=["run-naming-a-tool", "lone-capable-tool", "call"],
 )
 def test_a_kept_route_is_not_reused_once_its_breaker_opens(spec: dict[str, Any]) -> None:
     """A single-tool route is kept while its breaker is closed; tripping the breaker must
@@ -459,3 +460,15 @@ def test_busy_and_open_wakes_at_the_probe_time() -> None:
     result = route(r, "lint", now=1.0)
     assert isinstance(result, Blocked) and not result.final
     assert result.until == 10.0
+
+
+def test_an_ad_hoc_command_has_no_breaker() -> None:
+    """Breakers belong to declared tools: a ``run:`` step naming none is never held by the
+    breaker of its executable's name, and its failures trip nothing."""
+    r = router(breaker={"consecutive_failures": 1, "open_for": "10s"}, tools={"python3": sim("lint")})
+    spec = {"run": ["python3", "flaky.py"]}
+    trip(r, "python3", now=1.0)  # the declared tool's breaker is open
+    route, change = r.route(r.key(spec), spec, 2.0)
+    assert isinstance(route, Route) and route.tool == "python3" and not route.breaker and change is None
+    named = {"run": ["python3", "flaky.py"], "tool": "python3"}
+    assert isinstance(r.route(r.key(named), named, 2.0)[0], Blocked), "naming the tool brings its breaker"
