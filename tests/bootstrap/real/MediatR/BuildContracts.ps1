@@ -1,0 +1,4 @@
+# Taken from psake https://github.com/psake/psake
+
+<#
+.SYNOPSIS

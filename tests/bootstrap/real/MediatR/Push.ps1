@@ -1,0 +1,3 @@
+$scriptName = $MyInvocation.MyCommand.Name
+$artifacts = "./artifacts"
+

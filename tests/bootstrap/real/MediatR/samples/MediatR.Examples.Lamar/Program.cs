@@ -1,0 +1,4 @@
+using System;
+using System.IO;
+using System.Threading.Tasks;
+using Lamar;

@@ -1,0 +1,3 @@
+using System;
+using System.IO;
+using System.Reflection;

@@ -1,0 +1,4 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+

@@ -1,0 +1,3 @@
+namespace MediatR.Examples.PublishStrategies;
+
+/// <summary>

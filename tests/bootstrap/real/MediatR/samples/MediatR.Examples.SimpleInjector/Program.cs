@@ -1,0 +1,3 @@
+using System.IO;
+using System.Threading.Tasks;
+using MediatR.Pipeline;

@@ -1,0 +1,5 @@
+import os
+
+import nbformat
+from nbformat.v4.nbbase import new_markdown_cell
+

@@ -1,0 +1,4 @@
+import os
+import itertools
+
+from ipykernel import kernelspec as ks

@@ -1,0 +1,5 @@
+import os
+import re
+import itertools
+import nbformat
+

@@ -1,0 +1,3 @@
+from fabric.api import *
+import fabric.contrib.project as project
+import os

@@ -1,0 +1,5 @@
+#!/bin/sh
+#
+# JBoss standalone control script
+#
+# chkconfig: - 80 20

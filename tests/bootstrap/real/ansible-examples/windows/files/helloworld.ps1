@@ -1,0 +1,3 @@
+# Filename: helloworld.ps1
+Write-Host
+Write-Host 'Hello World!'

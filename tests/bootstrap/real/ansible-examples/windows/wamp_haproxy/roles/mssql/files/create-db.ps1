@@ -1,0 +1,3 @@
+# Create the database
+set-psdebug -strict
+$error[0]|format-list -force

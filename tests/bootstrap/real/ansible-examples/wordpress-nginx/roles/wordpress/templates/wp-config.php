@@ -1,0 +1,4 @@
+<?php
+/**
+ * The base configurations of the WordPress.
+ *

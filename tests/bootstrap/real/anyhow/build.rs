@@ -1,0 +1,4 @@
+#![allow(clippy::uninlined_format_args)]
+
+use std::env;
+use std::ffi::OsString;

@@ -1,0 +1,3 @@
+#[cfg(feature = "std")]
+pub(crate) use std::backtrace::Backtrace;
+

@@ -1,0 +1,3 @@
+use self::ChainState::*;
+use crate::StdError;
+

@@ -1,0 +1,2 @@
+use crate::error::ContextError;
+use crate::{Context, Error, StdError};

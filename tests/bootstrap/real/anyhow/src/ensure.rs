@@ -1,0 +1,2 @@
+use crate::Error;
+use alloc::string::String;

@@ -1,0 +1,2 @@
+use crate::backtrace::Backtrace;
+use crate::chain::Chain;

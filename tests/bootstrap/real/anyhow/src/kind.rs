@@ -1,0 +1,2 @@
+// Tagged dispatch mechanism for resolving the behavior of `anyhow!($expr)`.
+//

@@ -1,0 +1,1 @@
+//! [![github]](https://github.com/dtolnay/anyhow)&ensp;[![crates-io]](https://c

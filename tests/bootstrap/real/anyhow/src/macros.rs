@@ -1,0 +1,3 @@
+/// Return early with an error.
+///
+/// This macro is equivalent to

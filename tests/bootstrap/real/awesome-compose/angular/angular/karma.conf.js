@@ -1,0 +1,1 @@
+// Karma configuration file, see link for more information

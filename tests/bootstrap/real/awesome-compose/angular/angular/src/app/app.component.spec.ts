@@ -1,0 +1,1 @@
+import { TestBed } from '@angular/core/testing';

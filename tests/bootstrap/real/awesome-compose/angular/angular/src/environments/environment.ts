@@ -1,0 +1,1 @@
+// This file can be replaced during build by using the `fileReplacements` array.

@@ -1,0 +1,1 @@
+import { enableProdMode } from '@angular/core';

@@ -1,0 +1,1 @@
+// This file is required by karma.conf.js and loads recursively all the .spec an

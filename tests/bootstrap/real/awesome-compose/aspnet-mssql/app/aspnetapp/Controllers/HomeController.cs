@@ -1,0 +1,3 @@
+﻿using System;
+using System.Collections.Generic;
+using System.Diagnostics;

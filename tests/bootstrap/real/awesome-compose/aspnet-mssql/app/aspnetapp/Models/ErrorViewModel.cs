@@ -1,0 +1,5 @@
+using System;
+
+namespace aspnetapp.Models
+{
+    public class ErrorViewModel

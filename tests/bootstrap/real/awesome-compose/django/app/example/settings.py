@@ -1,0 +1,3 @@
+"""
+Django settings for example project.
+

@@ -1,0 +1,2 @@
+"""example URL Configuration
+

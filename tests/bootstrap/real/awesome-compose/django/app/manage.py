@@ -1,0 +1,5 @@
+#!/usr/bin/env python
+import os
+import sys
+
+if __name__ == "__main__":

@@ -1,0 +1,4 @@
+﻿using MySqlConnector;
+
+var builder = WebApplication.CreateBuilder(args);
+

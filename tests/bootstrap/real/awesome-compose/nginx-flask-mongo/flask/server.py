@@ -1,0 +1,4 @@
+#!/usr/bin/env python
+import os
+
+from flask import Flask

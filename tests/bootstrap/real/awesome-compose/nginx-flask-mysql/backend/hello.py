@@ -1,0 +1,6 @@
+import os
+from flask import Flask
+import mysql.connector
+
+
+class DBManager:

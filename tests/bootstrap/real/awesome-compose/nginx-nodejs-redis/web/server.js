@@ -1,0 +1,2 @@
+const os = require('os');
+const express = require('express');

@@ -1,0 +1,4 @@
+from flask import Flask, request, jsonify
+
+app = Flask(__name__)
+

@@ -1,0 +1,4 @@
+from app import app
+import os
+
+if __name__ == "__main__":

@@ -1,0 +1,3 @@
+module.exports = {
+  AUTHENTICATION_FAILED: {
+    code: 400,

@@ -1,0 +1,5 @@
+/**
+ * Created by Syed Afzal
+ */
+require("./config/config");
+

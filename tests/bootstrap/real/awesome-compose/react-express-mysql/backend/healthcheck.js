@@ -1,0 +1,4 @@
+const http = require("http");
+
+const options = {
+  timeout: 2000,

@@ -1,0 +1,3 @@
+package com.company.project.configuration;
+
+import java.io.IOException;

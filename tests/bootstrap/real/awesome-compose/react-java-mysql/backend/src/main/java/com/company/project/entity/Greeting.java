@@ -1,0 +1,3 @@
+package com.company.project.entity;
+
+import javax.persistence.Entity;

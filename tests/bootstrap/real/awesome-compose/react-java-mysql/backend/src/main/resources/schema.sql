@@ -1,0 +1,2 @@
+CREATE TABLE IF NOT EXISTS example.greetings (
+    id INTEGER AUTO_INCREMENT,

@@ -1,0 +1,1 @@
+import React, { useEffect, useState } from "react";

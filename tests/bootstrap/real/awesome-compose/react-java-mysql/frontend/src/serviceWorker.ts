@@ -1,0 +1,1 @@
+// This optional code is used to register a service worker.

@@ -1,0 +1,1 @@
+// jest-dom adds custom jest matchers for asserting on DOM nodes.

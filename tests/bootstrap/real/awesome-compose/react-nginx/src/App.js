@@ -1,0 +1,5 @@
+import logo from './logo.svg';
+import './App.css';
+
+function App() {
+  return (

@@ -1,0 +1,1 @@
+use actix_web::{get, web, App, HttpResponse, HttpServer};

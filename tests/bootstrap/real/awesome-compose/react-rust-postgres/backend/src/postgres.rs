@@ -1,0 +1,2 @@
+use deadpool_postgres::{Config, Pool};
+use tokio_postgres::NoTls;

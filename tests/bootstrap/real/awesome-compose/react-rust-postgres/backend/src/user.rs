@@ -1,0 +1,2 @@
+use tokio_postgres::{Error, GenericClient, Row};
+

@@ -1,0 +1,1 @@
+import com.google.gson.Gson;

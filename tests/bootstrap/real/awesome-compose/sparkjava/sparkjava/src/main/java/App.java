@@ -1,0 +1,3 @@
+import static spark.Spark.*;
+
+public class App {

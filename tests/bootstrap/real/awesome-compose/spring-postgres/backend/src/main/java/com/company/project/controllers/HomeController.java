@@ -1,0 +1,2 @@
+package com.company.project.controllers;
+

@@ -1,0 +1,1 @@
+use mega_etl::{async_trait, Pipe, Transformer, TransformerError, TransformerResu

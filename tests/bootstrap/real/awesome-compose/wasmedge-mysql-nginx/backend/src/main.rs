@@ -1,0 +1,1 @@
+use hyper::service::{make_service_fn, service_fn};

@@ -1,0 +1,2 @@
+// Copyright 2013-2023 The Cobra Authors
+//

@@ -1,0 +1,3 @@
+/*!
+ * express
+ * Copyright(c) 2009-2013 TJ Holowaychuk

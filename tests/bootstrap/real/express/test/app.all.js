@@ -1,0 +1,4 @@
+'use strict'
+
+var after = require('after')
+var express = require('../')

@@ -1,0 +1,4 @@
+'use strict'
+
+var assert = require('node:assert')
+var express = require('../')

@@ -1,0 +1,4 @@
+'use strict'
+
+var express = require('../');
+var request = require('supertest');

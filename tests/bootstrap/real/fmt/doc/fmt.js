@@ -1,0 +1,4 @@
+document$.subscribe(() => {
+  hljs.highlightAll(),
+  { language: 'c++' }
+})

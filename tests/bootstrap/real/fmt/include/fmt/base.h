@@ -1,0 +1,2 @@
+// Formatting library for C++ - the base API for char/UTF-8
+//

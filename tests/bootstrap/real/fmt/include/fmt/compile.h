@@ -1,0 +1,2 @@
+// Formatting library for C++ - experimental format string compilation
+//

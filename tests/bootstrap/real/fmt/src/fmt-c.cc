@@ -1,0 +1,2 @@
+// Formatting library for C++ - the C API
+//

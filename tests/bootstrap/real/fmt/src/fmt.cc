@@ -1,0 +1,2 @@
+// Formatting library for C++ - C++20 module
+//

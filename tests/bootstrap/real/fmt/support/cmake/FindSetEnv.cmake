@@ -1,0 +1,4 @@
+# A CMake script to find SetEnv.cmd.
+
+find_program(
+  WINSDK_SETENV

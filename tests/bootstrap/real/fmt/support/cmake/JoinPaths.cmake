@@ -1,0 +1,1 @@
+# This module provides function for joining paths known from from most languages

@@ -1,0 +1,2 @@
+"""Pythonic command-line interface parser that will make you smile.
+

@@ -1,0 +1,3 @@
+#!/usr/bin/env python3
+
+# This script is based on

@@ -1,0 +1,1 @@
+# A basic mkdocstrings handler for {fmt}.

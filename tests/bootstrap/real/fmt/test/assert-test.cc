@@ -1,0 +1,2 @@
+// Formatting library for C++ - FMT_ASSERT test
+//

@@ -1,0 +1,2 @@
+//  Direct NVCC command line example:
+//

@@ -1,0 +1,1 @@
+// Formatting library for C++ - tests of formatters for standard library types

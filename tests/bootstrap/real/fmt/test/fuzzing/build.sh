@@ -1,0 +1,3 @@
+#!/bin/sh
+#
+# Creates fuzzer builds of various kinds

@@ -1,0 +1,2 @@
+// Formatting library for C++ - test version of FMT_ASSERT
+//

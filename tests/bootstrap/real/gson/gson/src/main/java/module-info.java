@@ -1,0 +1,3 @@
+/*
+ * Copyright (C) 2018 Google Inc.
+ *

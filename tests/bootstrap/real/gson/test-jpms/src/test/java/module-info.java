@@ -1,0 +1,3 @@
+/*
+ * Copyright (C) 2024 Google Inc.
+ *

@@ -1,0 +1,4 @@
+package com.example;
+
+import com.google.gson.annotations.Expose;
+

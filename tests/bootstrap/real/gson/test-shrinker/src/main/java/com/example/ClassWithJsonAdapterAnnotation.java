@@ -1,0 +1,3 @@
+package com.example;
+
+import com.google.gson.Gson;

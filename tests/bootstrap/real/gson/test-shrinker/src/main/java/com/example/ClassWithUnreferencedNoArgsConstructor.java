@@ -1,0 +1,5 @@
+package com.example;
+
+import com.google.gson.annotations.SerializedName;
+
+/**

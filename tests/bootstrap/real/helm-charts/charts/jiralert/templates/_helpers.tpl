@@ -1,0 +1,4 @@
+{{/*
+Expand the name of the chart.
+*/}}
+{{- define "jiralert.name" -}}

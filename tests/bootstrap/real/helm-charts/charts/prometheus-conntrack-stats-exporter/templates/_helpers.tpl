@@ -1,0 +1,3 @@
+{{/*
+Expand the name of the chart.
+*/}}

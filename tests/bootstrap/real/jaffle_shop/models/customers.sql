@@ -1,0 +1,6 @@
+with customers as (
+
+    select * from {{ ref('stg_customers') }}
+
+),
+

@@ -1,0 +1,1 @@
+{% set payment_methods = ['credit_card', 'coupon', 'bank_transfer', 'gift_card']

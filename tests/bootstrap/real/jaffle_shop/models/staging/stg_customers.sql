@@ -1,0 +1,3 @@
+with source as (
+
+    {#-

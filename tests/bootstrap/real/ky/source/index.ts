@@ -1,0 +1,3 @@
+/*! MIT License © Sindre Sorhus */
+
+import {Ky} from './core/Ky.js';

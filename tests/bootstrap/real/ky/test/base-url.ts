@@ -1,0 +1,2 @@
+import test from 'ava';
+import ky from '../source/index.js';

@@ -1,0 +1,3 @@
+import test from 'ava';
+import {getBodySize} from '../source/utils/body.js';
+

@@ -1,0 +1,2 @@
+import test, {type ExecutionContext} from 'ava';
+import busboy from 'busboy';

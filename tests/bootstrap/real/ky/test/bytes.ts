@@ -1,0 +1,2 @@
+import {Buffer} from 'node:buffer';
+import test from 'ava';

@@ -1,0 +1,2 @@
+import test from 'ava';
+import ky, {isHTTPError} from '../source/index.js';

@@ -1,0 +1,1 @@
+import {setTimeout as delay} from 'node:timers/promises';

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+
+{ # this ensures the entire script is downloaded #
+

@@ -1,0 +1,2 @@
+# Node Version Manager
+# Implemented as a POSIX-compliant function

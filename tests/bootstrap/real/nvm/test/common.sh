@@ -1,0 +1,1 @@
+# Runs a command once and captures stdout and exit code.

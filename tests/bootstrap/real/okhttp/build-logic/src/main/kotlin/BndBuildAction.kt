@@ -1,0 +1,3 @@
+/*
+ * Copyright (c) aQute SARL (2000, 2021). All Rights Reserved.
+ *

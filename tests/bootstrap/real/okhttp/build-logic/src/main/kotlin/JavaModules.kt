@@ -1,0 +1,3 @@
+/*
+ * Copyright (C) 2025 Square, Inc.
+ *

@@ -1,0 +1,3 @@
+/*
+ * Copyright (C) 2021 Square, Inc.
+ *

@@ -1,0 +1,3 @@
+#!/bin/bash
+
+# The website is built using MkDocs with the Material theme.

@@ -1,0 +1,3 @@
+@SuppressWarnings("module")
+module mockwebserver3.junit5 {
+  requires okhttp3;

@@ -1,0 +1,3 @@
+/*
+ * Copyright (C) 2011 Google Inc.
+ *

@@ -1,0 +1,3 @@
+/*
+ * Copyright (c) 2022 Block, Inc.
+ *

@@ -1,0 +1,3 @@
+/*
+ * Copyright (C) 2014 Square, Inc.
+ *

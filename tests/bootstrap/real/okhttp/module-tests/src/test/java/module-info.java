@@ -1,0 +1,3 @@
+@SuppressWarnings("module")
+module okhttp3.modules.test {
+  requires okhttp3;

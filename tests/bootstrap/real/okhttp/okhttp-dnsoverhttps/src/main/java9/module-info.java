@@ -1,0 +1,3 @@
+@SuppressWarnings("module")
+module okhttp3.dnsoverhttps {
+  requires okhttp3;

@@ -1,0 +1,2 @@
+@SuppressWarnings("module")
+module okhttp3.java.net.cookiejar {

@@ -1,0 +1,3 @@
+@SuppressWarnings("module")
+module okhttp3.sse {
+  requires okhttp3;

@@ -1,0 +1,4 @@
+@ECHO OFF
+
+REM Command file for Sphinx documentation
+

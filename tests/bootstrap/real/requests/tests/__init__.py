@@ -1,0 +1,5 @@
+"""Requests test package initialisation."""
+
+import warnings
+
+try:

@@ -1,0 +1,5 @@
+import warnings
+
+try:
+    import StringIO
+except ImportError:

@@ -1,0 +1,5 @@
+from unittest import mock
+
+from requests.help import info
+
+

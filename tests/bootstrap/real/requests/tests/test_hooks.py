@@ -1,0 +1,6 @@
+import pytest
+
+from requests import hooks
+
+
+def hook(value):

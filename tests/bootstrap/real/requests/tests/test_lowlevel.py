@@ -1,0 +1,5 @@
+import threading
+
+import pytest
+
+import requests

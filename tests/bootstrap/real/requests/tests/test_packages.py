@@ -1,0 +1,4 @@
+import requests
+
+
+def test_can_access_urllib3_attribute():

@@ -1,0 +1,5 @@
+"""Tests for Requests."""
+
+import collections
+import contextlib
+import io

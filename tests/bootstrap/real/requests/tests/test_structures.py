@@ -1,0 +1,4 @@
+import pytest
+
+from requests.structures import CaseInsensitiveDict, LookupDict
+

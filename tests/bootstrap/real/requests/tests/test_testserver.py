@@ -1,0 +1,7 @@
+import socket
+import threading
+import time
+
+import pytest
+
+import requests

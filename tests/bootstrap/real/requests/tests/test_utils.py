@@ -1,0 +1,5 @@
+import copy
+import filecmp
+import os
+import tarfile
+import zipfile

@@ -1,0 +1,5 @@
+import contextlib
+import os
+
+
+@contextlib.contextmanager

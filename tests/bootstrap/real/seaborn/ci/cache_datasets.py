@@ -1,0 +1,3 @@
+"""
+Cache test datasets before running tests / building docs.
+

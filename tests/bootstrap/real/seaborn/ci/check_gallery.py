@@ -1,0 +1,1 @@
+"""Execute the scripts that comprise the example gallery in the online docs."""

@@ -1,0 +1,1 @@
+echo ttf-mscorefonts-installer msttcorefonts/accepted-mscorefonts-eula select tr

@@ -1,0 +1,1 @@
+// originally taken from scikit-learn's Sphinx theme

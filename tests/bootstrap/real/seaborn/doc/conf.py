@@ -1,0 +1,2 @@
+# Configuration file for the Sphinx documentation builder.
+#

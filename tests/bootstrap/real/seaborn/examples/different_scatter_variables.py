@@ -1,0 +1,4 @@
+"""
+Scatterplot with multiple semantics
+===================================
+

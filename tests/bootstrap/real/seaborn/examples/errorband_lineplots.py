@@ -1,0 +1,4 @@
+"""
+Timeseries plot with error bands
+================================
+

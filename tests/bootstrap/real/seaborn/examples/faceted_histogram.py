@@ -1,0 +1,2 @@
+"""
+Facetting histograms by subsets of data

@@ -1,0 +1,4 @@
+"""
+Line plots on multiple facets
+=============================
+

@@ -1,0 +1,2 @@
+"""
+Grouped violinplots with split violins

@@ -1,0 +1,7 @@
+"""
+Scatterplot heatmap
+-------------------
+
+_thumb: .5, .5
+
+"""

@@ -1,0 +1,2 @@
+"""
+Hexbin plot with marginal distributions

@@ -1,0 +1,3 @@
+#!/usr/bin/env ruby -I ../lib -I lib
+# frozen_string_literal: true
+

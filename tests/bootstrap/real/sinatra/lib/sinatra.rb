@@ -1,0 +1,5 @@
+# frozen_string_literal: true
+
+require 'sinatra/main'
+
+enable :inline_templates

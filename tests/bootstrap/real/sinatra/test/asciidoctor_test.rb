@@ -1,0 +1,5 @@
+require_relative 'test_helper'
+
+begin
+  require 'asciidoctor'
+

@@ -1,0 +1,2 @@
+# Copyright (c) 2009 Damian Janowski and Michel Martens for Citrusbyte
+#

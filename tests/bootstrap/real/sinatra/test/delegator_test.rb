@@ -1,0 +1,3 @@
+require_relative 'test_helper'
+
+class DelegatorTest < Minitest::Test

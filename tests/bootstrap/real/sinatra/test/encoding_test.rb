@@ -1,0 +1,4 @@
+require_relative 'test_helper'
+require 'erb'
+
+class BaseTest < Minitest::Test

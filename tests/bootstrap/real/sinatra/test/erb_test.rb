@@ -1,0 +1,4 @@
+require_relative 'test_helper'
+
+class ERBTest < Minitest::Test
+  def engine

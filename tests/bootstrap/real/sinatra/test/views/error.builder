@@ -1,0 +1,3 @@
+xml.error do
+  raise "goodbye"
+end

@@ -1,0 +1,1 @@
+xml.exclaim "You're my boy, #{@name}!"

@@ -1,0 +1,3 @@
+xml.layout do
+  xml << yield
+end

@@ -1,0 +1,3 @@
+node(:qux) do
+  ::JSON.parse(yield)
+end

@@ -1,0 +1,4 @@
+provider "aws" {
+  region = local.region
+}
+

@@ -1,0 +1,2 @@
+output "vpc_id" {
+  description = "The ID of the VPC"

@@ -1,0 +1,5 @@
+provider "aws" {
+  region = local.region
+}
+
+locals {

@@ -1,0 +1,5 @@
+module "wrapper" {
+  source = "../"
+
+  for_each = var.items
+

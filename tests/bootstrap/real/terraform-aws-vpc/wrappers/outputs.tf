@@ -1,0 +1,2 @@
+output "wrapper" {
+  description = "Map of outputs of a wrapper."
