@@ -1,6 +1,9 @@
-"""Patch review: the list of proposed patches (state, run and step, files, lines, gate, age;
-filtered by state), and one patch's review: its diff, its gate results per round, and the
-decisions the ledger allows, each recorded with who made it.
+"""Patch review: the list of proposed patches (state, round, step, files, lines, gate, age, run;
+filtered by state; rounds a later round replaced hidden unless asked for), and one patch's
+review: its diff (against the base, or what changed since the previous round), its gate results
+per round, the reviewer's comments drawn where they point, and the decisions the ledger allows,
+each recorded with who made it. Requesting changes sends the comments and starts the step's
+revision round in a background engine.
 
 Everything that reads git, runs a gate or writes the store happens in thread workers; the
 screen hears about changes from other processes through the app's ``StoreChanged``.
@@ -19,28 +22,33 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Static
 
 from engine.errors import UetError
-from schemas.patch import GateResultRecord, PatchRecord
+from schemas.patch import CommentRecord, GateResultRecord, PatchRecord
 from store import queries
 from store.errors import StoreError
 from tui.feed import StoreChanged
 from tui.format import duration
-from tui.widgets.diff_view import DiffView
+from tui.screens.comment import CommentScreen, Scope, Written
+from tui.widgets.diff_view import DiffView, Note
 from tui.widgets.line_table import Column, LineTable
 
 GLYPHS = {
     "proposed": "○", "gating": "▶", "gate_passed": "✔", "gate_failed": "✘", "approved": "◉",
-    "rejected": "⊘", "applied": "⬤", "reverted": "↺",
+    "rejected": "⊘", "applied": "⬤", "reverted": "↺", "changes_requested": "✎", "superseded": "⇢",
 }
 COLOURS = {
     "proposed": "cyan", "gating": "blue", "gate_passed": "green", "gate_failed": "red", "approved": "green",
-    "rejected": "magenta", "applied": "green", "reverted": "yellow",
+    "rejected": "magenta", "applied": "green", "reverted": "yellow", "changes_requested": "yellow",
+    "superseded": "dim",
 }
-FILTERS: list[str | None] = [None, "proposed", "gating", "gate_passed", "gate_failed", "approved", "rejected",
-                             "applied", "reverted"]
-COLUMNS = [Column("STATE", 13), Column("PATCH", 10), Column("RUN", 8), Column("STEP", 6, grow=True),
+FILTERS: list[str | None] = [None, "proposed", "gating", "gate_passed", "gate_failed", "changes_requested",
+                             "approved", "rejected", "applied", "reverted", "superseded"]
+COLUMNS = [Column("STATE", 19), Column("PATCH", 10), Column("ROUND", 5), Column("STEP", 6, grow=True),
            Column("FILES", 5, right=True), Column("+/-", 9, right=True), Column("GATE", 9, grow=True),
-           Column("AGE", 6, right=True)]
+           Column("AGE", 6, right=True), Column("RUN", 8)]
 DECIDABLE = ("proposed", "gate_passed", "gate_failed")
+REVISABLE = ("proposed", "gate_passed", "gate_failed")
+ROUND_KINDS = ("fix", "revision")
+"""The kinds of patch that replaced an earlier round (a subset is cut from its parent, same round)."""
 TAIL_LINES = 8
 
 
@@ -48,11 +56,27 @@ def state_text(state: str) -> Text:
     return Text(f"{GLYPHS.get(state, '?')} {state}", style=COLOURS.get(state, ""))
 
 
+def round_text(patch: PatchRecord, limit: int | None) -> Text:
+    """``2/3`` (round 2 of at most 3), dim for a round a later one replaced."""
+    return Text(f"{patch.round}/{limit}" if limit else f"r{patch.round}",
+                style="dim" if patch.state.value == "superseded" else "")
+
+
 def gate_text(patch: PatchRecord) -> str:
     if not patch.gate:
         return "-"
     mark = {"gate_passed": "✔ ", "gate_failed": "✘ ", "gating": "▶ ", "proposed": "· "}.get(patch.state.value, "")
     return mark + patch.gate
+
+
+def _limit(patch: PatchRecord) -> int:
+    """The patch's step's review.max_rounds (the default when its step is not in the store)."""
+    from engine.review.rounds import DEFAULT_MAX_ROUNDS, max_rounds
+
+    try:
+        return max_rounds(patch)
+    except StoreError:
+        return DEFAULT_MAX_ROUNDS
 
 
 def _age(seconds: float) -> str:
@@ -65,6 +89,14 @@ class PatchesScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", id="patches.back", tooltip="Back to the list, or to the dashboard"),
         Binding("f", "cycle_filter", "Filter", id="patches.filter", tooltip="Show only patches in one state (cycles)"),
+        Binding("o", "toggle_old_rounds", "Old rounds", id="patches.old_rounds",
+                tooltip="Show or hide the rounds a later round replaced (superseded)"),
+        Binding("c", "comment", "Comment", id="patches.comment",
+                tooltip="Comment on the line under the cursor, its hunk, its file or the whole patch (a draft)"),
+        Binding("C", "request_changes", "Request changes", id="patches.request_changes",
+                tooltip="Send the comments and run the step again as a revision round, in the background"),
+        Binding("i", "toggle_interdiff", "Round diff", id="patches.interdiff",
+                tooltip="Show the diff against the base, or what changed since the previous round"),
         Binding("a", "approve", "Approve", id="patches.approve",
                 tooltip="Approve the patch (over a failed gate only with a written override)"),
         Binding("r", "reject", "Reject", id="patches.reject", tooltip="Reject the patch, with a reason"),
@@ -81,8 +113,17 @@ class PatchesScreen(Screen[None]):
         super().__init__()
         self.state_filter: str | None = None
         self.patches: dict[str, PatchRecord] = {}
+        self.limits: dict[tuple[str, str], int] = {}
+        """Each (run, step)'s review.max_rounds, for the ROUND column."""
         self.patch: PatchRecord | None = None
         self.gates: list[GateResultRecord] = []
+        self.comments: list[CommentRecord] = []
+        self.rounds: list[PatchRecord] = []
+        self.diff = ""
+        self.interdiff: str | None = None
+        """What changed since the previous round, while that is what the diff shows."""
+        self.old_rounds = False
+        self.hidden = 0
         self.busy: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -100,7 +141,7 @@ class PatchesScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#list", LineTable).focus()
         self.query_one("#gate").border_title = "Gate"
-        self.query_one("#diff").border_subtitle = "n/p hunk · ]/[ file · space select · v viewed · t layout"
+        self.query_one("#diff").border_subtitle = "n/p hunk · J/K line · ]/[ file · space select · v viewed · t layout"
         self.load_list()
 
     # -- the list ------------------------------------------------------------------------------------
@@ -111,27 +152,44 @@ class PatchesScreen(Screen[None]):
 
     def _cells(self, patch: PatchRecord) -> tuple:
         now = self.app.clock()  # type: ignore[attr-defined]
-        return (state_text(patch.state.value), patch.id, patch.run_id[:8], patch.step_id, str(len(patch.files)),
-                f"+{patch.added}/-{patch.removed}", gate_text(patch), _age(now - patch.created_at))
+        limit = self.limits.get((patch.run_id, patch.step_id))
+        return (state_text(patch.state.value), patch.id, round_text(patch, limit), patch.step_id, str(len(patch.files)),
+                f"+{patch.added}/-{patch.removed}", gate_text(patch), _age(now - patch.created_at), patch.run_id[:8])
 
     @work(thread=True, group="patch-list", exclusive=True, exit_on_error=False)
     def load_list(self) -> None:
         rows = queries.list_patches(state=self.state_filter, limit=5_000)
-        self.app.call_from_thread(self._fill, rows)
+        limits = dict(self.limits)
+        for patch in rows:
+            if (patch.run_id, patch.step_id) not in limits:
+                limits[(patch.run_id, patch.step_id)] = _limit(patch)
+        self.app.call_from_thread(self._fill, rows, limits)
 
-    def _fill(self, rows: list[PatchRecord]) -> None:
+    def _fill(self, rows: list[PatchRecord], limits: dict[tuple[str, str], int]) -> None:
+        self.limits = limits
+        if not self.old_rounds and self.state_filter != "superseded":
+            shown = [p for p in rows if p.state.value != "superseded"]
+            self.hidden = len(rows) - len(shown)
+            rows = shown
+        else:
+            self.hidden = 0
         self.patches = {p.id: p for p in rows}
         table = self.query_one("#list", LineTable)
         table.empty = "no patches" + (f" in state {self.state_filter}" if self.state_filter else "") + \
             ": steps with `produces: patch` propose them"
         table.set_rows([(p.id, p) for p in rows])
         shown = self.state_filter or "all states"
-        table.border_title = f"Patches ({len(rows)}, {shown})"
-        table.border_subtitle = "f filter · Enter review"
+        hidden = f", {self.hidden} old round(s) hidden" if self.hidden else ", old rounds shown" if self.old_rounds else ""
+        table.border_title = f"Patches ({len(rows)}, {shown}{hidden})"
+        table.border_subtitle = "f filter · o old rounds · Enter review"
 
     @on(LineTable.RowSelected, "#list")
     def open_selected(self, message: LineTable.RowSelected) -> None:
         self.open_patch(message.key)
+
+    def action_toggle_old_rounds(self) -> None:
+        self.old_rounds = not self.old_rounds
+        self.load_list()
 
     def action_cycle_filter(self) -> None:
         self.state_filter = FILTERS[(FILTERS.index(self.state_filter) + 1) % len(FILTERS)]
@@ -142,6 +200,7 @@ class PatchesScreen(Screen[None]):
             self.query_one("#pages", ContentSwitcher).current = "list"
             self.query_one("#list", LineTable).focus()
             self.patch = None
+            self.interdiff = None
             self.load_list()
             self.refresh_bindings()
         else:
@@ -153,6 +212,7 @@ class PatchesScreen(Screen[None]):
         self.query_one("#pages", ContentSwitcher).current = "review"
         self.query_one("#summary", Static).update(Text(f" loading patch {patch_id}…"))
         self.query_one("#diff", DiffView).focus()
+        self.interdiff = None
         self.load_patch(patch_id, with_diff=True)
         self.refresh_bindings()
 
@@ -161,20 +221,52 @@ class PatchesScreen(Screen[None]):
         patch = queries.get_patch(patch_id)
         diff = queries.patch_diff(patch_id) if with_diff else None
         gates = queries.gate_results(patch_id)
-        self.app.call_from_thread(self._show_patch, patch, diff, gates)
+        comments = queries.patch_comments(patch_id)
+        rounds = queries.patch_rounds(patch_id)
+        self.limits[(patch.run_id, patch.step_id)] = _limit(patch)
+        self.app.call_from_thread(self._show_patch, patch, diff, gates, comments, rounds)
 
-    def _show_patch(self, patch: PatchRecord, diff: str | None, gates: list[GateResultRecord]) -> None:
+    def _show_patch(self, patch: PatchRecord, diff: str | None, gates: list[GateResultRecord],
+                    comments: list[CommentRecord], rounds: list[PatchRecord]) -> None:
         if not self.reviewing:
             return
         if self.patch is not None and self.patch.id != patch.id and diff is None:
             return
         self.patch = patch
         self.gates = gates
+        self.comments = comments
+        self.rounds = rounds
+        view = self.query_one("#diff", DiffView)
         if diff is not None:
-            self.query_one("#diff", DiffView).set_diff(diff)
+            self.diff = diff
+            self.interdiff = None
+            view.set_diff(diff, self._notes())
+        else:
+            view.set_notes(self._notes())
+        self._title()
         self._summary()
         self._gate()
         self.refresh_bindings()
+
+    def _notes(self) -> list[Note]:
+        return [Note(c.body, c.path, c.line, c.hunk, draft=c.submitted_at is None) for c in self.comments]
+
+    @property
+    def previous(self) -> PatchRecord | None:
+        """The round this patch replaced, if it is a fix or revision round."""
+        patch = self.patch
+        if patch is None or patch.round_kind not in ROUND_KINDS or not patch.parent_id:
+            return None
+        return next((p for p in self.rounds if p.id == patch.parent_id), None)
+
+    def _title(self) -> None:
+        previous = self.previous
+        view = self.query_one("#diff", DiffView)
+        if self.interdiff is not None and previous is not None:
+            view.border_title = f"Round {previous.round} → {self.patch.round if self.patch else '?'} (i: against base)"
+        else:
+            view.border_title = "Against base" + (f" (i: round {previous.round} → {self.patch.round})"
+                                                  if previous is not None and self.patch is not None else "")
 
     def _summary(self) -> None:
         patch = self.patch
@@ -184,16 +276,22 @@ class PatchesScreen(Screen[None]):
         text = Text(no_wrap=False)
         text.append(f" patch {patch.id} ", style="bold")
         text.append_text(state_text(patch.state.value))
-        text.append(f"  run {patch.run_id} step {patch.step_id}  {len(patch.files)} file(s) "
-                    f"+{patch.added} -{patch.removed}")
+        limit = self.limits.get((patch.run_id, patch.step_id))
+        text.append(f"  round {patch.round}" + (f" of {limit}" if limit else ""), style="bold")
+        text.append(f"  step {patch.step_id}  {len(patch.files)} file(s) +{patch.added} -{patch.removed}")
         if patch.parent_id:
-            text.append(f"  from {patch.parent_id}")
+            text.append(f"  {'cut from' if patch.round_kind == 'subset' else patch.round_kind + ' of'} {patch.parent_id}")
+        if patch.superseded_by:
+            text.append(f"  replaced by {patch.superseded_by}")
         if self.busy:
             text.append(f"  {self.busy}", style="bold yellow")
         units = len(view.units)
         where = f"hunk {view.current + 1}/{units}" if units else "no hunks"
+        if view.current_line is not None:
+            where += f" line {view.current_line[1]}"
+        drafts = sum(1 for c in self.comments if c.submitted_at is None)
         text.append(f"\n {where}  viewed {len(view.viewed)}/{len(view.files)} files  "
-                    f"selected {len(view.selected)}/{units} hunks")
+                    f"selected {len(view.selected)}/{units} hunks  {drafts} draft comment(s)")
         if patch.decided_by or patch.reason:
             text.append(f"  · {patch.decided_by or ''}" + (f": {patch.reason}" if patch.reason else ""), style="dim")
         self.query_one("#summary", Static).update(text)
@@ -226,7 +324,8 @@ class PatchesScreen(Screen[None]):
 
     @on(StoreChanged)
     def apply_store_change(self, message: StoreChanged) -> None:
-        touched = {e.data.get("patch") for e in message.delta.events if e.kind in ("patch.state", "gate.result")}
+        touched = {e.data.get("patch") for e in message.delta.events
+                   if e.kind in ("patch.state", "gate.result") or e.kind.startswith("patch.comment")}
         if not touched:
             return
         self.load_list()
@@ -246,8 +345,12 @@ class PatchesScreen(Screen[None]):
         return self.patches.get(key) if key else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "approve_hunks":
-            return True if self.reviewing else None
+        """Each key where it means something: the review's own keys while reviewing, the list's
+        in the list (hidden elsewhere, so the footer at 80 columns keeps the ones that work)."""
+        if action in ("approve_hunks", "comment", "toggle_interdiff"):
+            return self.reviewing
+        if action in ("toggle_old_rounds", "cycle_filter"):
+            return not self.reviewing
         return True
 
     def _ask(self, question: str, hint: str, then: Callable[[str], object], required: bool = False) -> None:
@@ -374,3 +477,148 @@ class PatchesScreen(Screen[None]):
         self.load_list()
         if self.reviewing:
             self.load_patch(patch.id, with_diff=self.patch is None or self.patch.id != patch.id)
+
+    # -- review rounds ---------------------------------------------------------------------------------
+
+    def action_toggle_interdiff(self) -> None:
+        patch, previous = self.patch, self.previous
+        if patch is None or not self.reviewing:
+            return
+        if previous is None:
+            self.notify(f"patch {patch.id} is round {patch.round} with no earlier round to compare with",
+                        severity="warning")
+            return
+        view = self.query_one("#diff", DiffView)
+        if self.interdiff is not None:
+            self.interdiff = None
+            view.set_diff(self.diff, self._notes())
+            self._title()
+            return
+        self.busy = f"comparing round {previous.round} with round {patch.round}…"
+        self._summary()
+        self.load_interdiff(patch, previous)
+
+    @work(thread=True, group="interdiff", exclusive=True, exit_on_error=False)
+    def load_interdiff(self, patch: PatchRecord, previous: PatchRecord) -> None:
+        from pathlib import Path
+
+        from engine.patches.interdiff import between_rounds
+
+        try:
+            root = Path(queries.get_run(patch.run_id).root)
+            diff = between_rounds(root, patch.base_commit, queries.patch_diff(previous.id), queries.patch_diff(patch.id))
+        except (UetError, StoreError) as exc:
+            self.app.call_from_thread(self._show_interdiff, patch.id, None, str(exc))
+            return
+        self.app.call_from_thread(self._show_interdiff, patch.id, diff, None)
+
+    def _show_interdiff(self, patch_id: str, diff: str | None, error: str | None) -> None:
+        self.busy = None
+        if self.patch is None or self.patch.id != patch_id or not self.reviewing:
+            return
+        if error is not None or diff is None:
+            self.notify(error or "no answer", title="Cannot compare the rounds", severity="error", timeout=10)
+        else:
+            self.interdiff = diff
+            self.query_one("#diff", DiffView).set_diff(diff, self._notes())
+        self._title()
+        self._summary()
+
+    def _scopes(self, patch: PatchRecord) -> tuple[list[Scope], int]:
+        """What the comment can be about, narrowest first: the line under the cursor, its hunk
+        (in the diff against the base only: the comparison's hunks are not the patch's), its
+        file, the whole patch."""
+        view = self.query_one("#diff", DiffView)
+        scopes: list[Scope] = []
+        line = view.current_line
+        if line is not None:
+            scopes.append(Scope(f"line {line[1]} of {line[0]}", path=line[0], line=line[1]))
+        hunk = view.current_hunk
+        if hunk is not None and self.interdiff is None:
+            scopes.append(Scope(f"hunk {hunk[1] + 1} of {hunk[0]}", path=hunk[0], hunk=hunk[1]))
+        file = view.current_file
+        if file is not None:
+            path = view.files[file].path
+            scopes.append(Scope(f"the file {path}", path=path))
+        scopes.append(Scope(f"the whole patch {patch.id}"))
+        return scopes, 0
+
+    def action_comment(self) -> None:
+        patch = self._target()
+        if patch is None or not self.reviewing:
+            return
+        if patch.state.value not in REVISABLE:
+            self.notify(f"patch {patch.id} is {patch.state.value}: only a proposed or gated patch takes comments",
+                        severity="warning")
+            return
+        scopes, chosen = self._scopes(patch)
+
+        def written(answer: Written | None) -> None:
+            if answer is not None:
+                self.busy = "recording…"
+                self._summary()
+                self._review("comment", patch.id, answer)
+
+        self.app.push_screen(CommentScreen(f"Comment on patch {patch.id} (round {patch.round}), about:", scopes,
+                                           chosen), written)
+
+    def action_request_changes(self) -> None:
+        patch = self._target()
+        if patch is None:
+            return
+        if self.reviewing:
+            drafts = sum(1 for c in self.comments if c.submitted_at is None)
+            said = f"{drafts} draft comment(s) go with it" if drafts else "no draft comments yet: write one here"
+        else:
+            drafts, said = 0, "its draft comments, if any, go with it"
+        self._ask(f"Request changes on patch {patch.id} (round {patch.round})? {said}; then the step runs again "
+                  "as a revision round, in the background.",
+                  "a comment on the whole patch" + ("" if self.reviewing and not drafts else " (optional)") +
+                  ", Enter sends, Esc goes back",
+                  lambda text: self._request(patch.id, text), required=self.reviewing and not drafts)
+
+    def _request(self, patch_id: str, text: str) -> None:
+        self.busy = "requesting changes…"
+        self._summary()
+        self._review("request", patch_id, Written(Scope("the whole patch"), text) if text else None)
+
+    @work(thread=True, group="decide", exclusive=True, exit_on_error=False)
+    def _review(self, kind: str, patch_id: str, written: Written | None) -> None:
+        """A comment (a draft), or a request for changes that sends the drafts and starts the
+        revision round in a background engine."""
+        from engine.review.comments import ReviewComment
+        from engine.review.rounds import add_comment, request_changes, start_revision
+
+        app = self.app
+        store = app.store  # type: ignore[attr-defined]
+        who = app.user  # type: ignore[attr-defined]
+        comment = None if written is None else ReviewComment(
+            body=written.body, path=written.scope.path, line=written.scope.line, hunk=written.scope.hunk)
+        try:
+            if kind == "comment":
+                assert comment is not None
+                record = add_comment(store, patch_id, comment, who)
+                where = written.scope.label if written is not None else ""
+                app.call_from_thread(self._reviewed, patch_id, f"draft comment {record.id} on {where}", None)
+                return
+            request_changes(store, patch_id, who, [comment] if comment is not None else [])
+            started = start_revision(store, patch_id, who, detach=True)
+        except (UetError, StoreError) as exc:
+            app.call_from_thread(self._reviewed, patch_id, None, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - said on screen, and the screen is not left busy
+            app.call_from_thread(self._reviewed, patch_id, None, f"{type(exc).__name__}: {exc}")
+            return
+        app.call_from_thread(self._reviewed, patch_id, f"changes requested on patch {patch_id}; {started}", None)
+
+    def _reviewed(self, patch_id: str, said: str | None, error: str | None) -> None:
+        self.busy = None
+        self.app.poke()  # type: ignore[attr-defined]
+        if error is not None:
+            self.notify(error, title="Not done", severity="error", timeout=10)
+            self._summary()
+            return
+        self.notify(said or "", title="Recorded", timeout=8)
+        self.load_list()
+        if self.reviewing and self.patch is not None and self.patch.id == patch_id:
+            self.load_patch(patch_id, with_diff=False)

@@ -6,7 +6,9 @@ colour and syntax highlighting (by file type, one lexer per file) are extras. Un
 default; side by side when the widget is at least ``SPLIT_WIDTH`` columns wide, or when
 toggled. A cursor moves over hunks (``n``/``p``) and files (``]``/``[``); space selects the
 current hunk (``[x]``), ``v`` marks its file viewed. A file without hunks (binary, a rename,
-a mode change) is one unit of its own.
+a mode change) is one unit of its own. ``J``/``K`` move a line cursor over the lines the patch
+leaves (their new-side numbers), the line a review comment points at. Notes (a reviewer's
+comments) are drawn under the line, hunk or file they are about, whole-patch ones on top.
 """
 
 from __future__ import annotations
@@ -33,12 +35,28 @@ CONTROL = {c: "\ufffd" for c in [*range(0, 9), *range(10, 32), 127]}
 ADDED = Style(bgcolor="#12361d")
 REMOVED = Style(bgcolor="#3d1417")
 GUTTER = Style(dim=True)
+NOTE = Style(bold=True, italic=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A comment to draw in the diff: on the whole patch (no path), a file, a hunk of it (its
+    0-based index in the file) or a line (new-side number)."""
+
+    text: str
+    path: str | None = None
+    line: int | None = None
+    hunk: int | None = None
+    draft: bool = True
+
+
+NOTE_LINES = 3
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One line of the view. ``kind``: file, hunk, ctx, add, del, meta; in the split layout a
-    ``pair`` row holds both sides in ``left``/``right`` (kind, number, text)."""
+    """One line of the view. ``kind``: file, hunk, ctx, add, del, meta, note; in the split
+    layout a ``pair`` row holds both sides in ``left``/``right`` (kind, number, text)."""
 
     kind: str
     file: int
@@ -77,7 +95,72 @@ def _pair(rows: list[Row], file: int, unit: str, dels: list[tuple[int, str]], ad
     adds.clear()
 
 
-def build(files: list[FileDiff], split: bool) -> list[Row]:
+def new_number(row: Row) -> int | None:
+    """The new-side line number a row shows, if any (a removed line has none)."""
+    if row.kind == "pair":
+        return row.right[1] if row.right is not None and row.right[0] != "del" else None
+    return row.new if row.kind in ("ctx", "add") else None
+
+
+def _note_rows(file: int, unit: str, notes: list[Note]) -> list[Row]:
+    rows = []
+    for note in notes:
+        where = (f"line {note.line}: " if note.line is not None else f"hunk {note.hunk + 1}: " if note.hunk is not None
+                 else "file: " if note.path is not None else "patch: ")
+        lines = note.text.strip().splitlines() or [""]
+        shown = lines[:NOTE_LINES] + (["…"] if len(lines) > NOTE_LINES else [])
+        for n, line in enumerate(shown):
+            head = (("✎ draft " if note.draft else "✉ sent ") + where) if n == 0 else "  "
+            rows.append(Row("note", file, unit, text=head + line))
+    return rows
+
+
+def _place(notes: list[Note], files: list[FileDiff]) -> dict[tuple, list[Note]]:
+    """Where each note goes: ("top",), ("file", f), ("hunk", f, h) or ("line", f, n); a note
+    whose file or line the diff does not show goes to its file's header, or on top."""
+    index = {f.path: f for f in files}
+    placed: dict[tuple, list[Note]] = {}
+    for note in notes:
+        f = index.get(note.path) if note.path is not None else None
+        if f is None:
+            key: tuple = ("top",)
+        elif note.line is not None and any(h.new_start <= note.line < h.new_start + max(h.new_count, 1)
+                                           for h in f.hunks):
+            key = ("line", f.index, note.line)
+        elif note.hunk is not None and note.line is None and 0 <= note.hunk < len(f.hunks):
+            key = ("hunk", f.index, note.hunk)
+        else:
+            key = ("file", f.index)
+        placed.setdefault(key, []).append(note)
+    return placed
+
+
+def build(files: list[FileDiff], split: bool, notes: list[Note] | None = None) -> list[Row]:
+    plain = _plain(files, split)
+    if not notes:
+        return plain
+    placed = _place(notes, files)
+    rows: list[Row] = []
+    if ("top",) in placed:
+        first = files[0].index if files else 0
+        rows += _note_rows(first, f"{first}.0", placed[("top",)])
+    hunk_of: dict[str, int] = {h.id: h.index for f in files for h in f.hunks}
+    for row in plain:
+        rows.append(row)
+        after: list[Note] = []
+        if row.kind == "file":
+            after = placed.get(("file", row.file), [])
+        elif row.kind == "hunk" and row.unit in hunk_of:
+            after = placed.get(("hunk", row.file, hunk_of[row.unit]), [])
+        else:
+            number = new_number(row)
+            if number is not None:
+                after = placed.get(("line", row.file, number), [])
+        rows += _note_rows(row.file, row.unit, after)
+    return rows
+
+
+def _plain(files: list[FileDiff], split: bool) -> list[Row]:
     rows: list[Row] = []
     for f in files:
         rows.append(Row("file", f.index, f"{f.index}.0", text=f.path))
@@ -131,8 +214,12 @@ class DiffView(ScrollView, can_focus=True):
         Binding("left_square_bracket", "file(-1)", "Prev file", id="diff.prev_file",
                 tooltip="Move to the previous file", show=False),
         Binding("space", "toggle_hunk", "Select hunk", id="diff.select",
-                tooltip="Select or unselect the current hunk for approving a subset"),
-        Binding("v", "toggle_viewed", "Viewed", id="diff.viewed", tooltip="Mark the current file viewed"),
+                tooltip="Select or unselect the current hunk for approving a subset", show=False),
+        Binding("J", "line(1)", "Next line", id="diff.next_line",
+                tooltip="Move the line cursor to the next line the patch leaves (for a line comment)", show=False),
+        Binding("K", "line(-1)", "Prev line", id="diff.prev_line",
+                tooltip="Move the line cursor to the previous line the patch leaves", show=False),
+        Binding("v", "toggle_viewed", "Viewed", id="diff.viewed", tooltip="Mark the current file viewed", show=False),
         Binding("t", "toggle_layout", "Split/unified", id="diff.layout",
                 tooltip="Side by side or unified (side by side is automatic from 160 columns)", show=False),
     ]
@@ -162,6 +249,9 @@ class DiffView(ScrollView, can_focus=True):
         self.selected: set[str] = set()
         self.viewed: set[int] = set()
         self.current = 0
+        self.line: tuple[int, int] | None = None
+        """The line cursor: (file index, new-side line number), or None while it is on the hunk."""
+        self.notes: list[Note] = []
         self.forced: bool | None = None
         self._rows: dict[bool, list[Row]] = {}
         self._starts: dict[bool, dict[str, int]] = {}
@@ -171,21 +261,32 @@ class DiffView(ScrollView, can_focus=True):
 
     # -- data ---------------------------------------------------------------------------------
 
-    def set_diff(self, diff: str) -> None:
+    def set_diff(self, diff: str, notes: list[Note] | None = None) -> None:
         self.files = parse(diff)
         self.units = [u for f in self.files for u in f.unit_ids]
         self.selected = set()
         self.viewed = set()
         self.current = 0
+        self.line = None
+        self.notes = list(notes or [])
+        self._rebuild()
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self.post_message(self.Changed(self))
+
+    def set_notes(self, notes: list[Note]) -> None:
+        """Draw these comments in the diff, keeping the cursor and the selection."""
+        self.notes = list(notes)
+        self._rebuild()
+        self._reveal()
+
+    def _rebuild(self) -> None:
         self._rows.clear()
         self._starts.clear()
         self._file_starts.clear()
         self._syntax.clear()
         self._cache.clear()
         self._resize()
-        self.scroll_to(y=0, animate=False, immediate=True)
         self.refresh()
-        self.post_message(self.Changed(self))
 
     @property
     def split(self) -> bool:
@@ -197,7 +298,7 @@ class DiffView(ScrollView, can_focus=True):
     def rows(self) -> list[Row]:
         split = self.split
         if split not in self._rows:
-            rows = build(self.files, split)
+            rows = build(self.files, split, self.notes)
             self._rows[split] = rows
             starts: dict[str, int] = {}
             file_starts: list[int] = []
@@ -218,6 +319,20 @@ class DiffView(ScrollView, can_focus=True):
     def current_file(self) -> int | None:
         unit = self.current_unit
         return int(unit.split(".")[0]) if unit else None
+
+    @property
+    def current_hunk(self) -> tuple[str, int] | None:
+        """The current hunk as (path, 0-based index in its file); None on a file without hunks."""
+        unit = self.current_unit
+        if unit is None:
+            return None
+        file, hunk = (int(n) for n in unit.split("."))
+        return (self.files[file].path, hunk) if self.files[file].hunks else None
+
+    @property
+    def current_line(self) -> tuple[str, int] | None:
+        """Where the line cursor is, as (path, new-side line number)."""
+        return (self.files[self.line[0]].path, self.line[1]) if self.line is not None else None
 
     def row_of(self, unit: str) -> int:
         self.rows  # noqa: B018 - builds the row index for this layout
@@ -274,6 +389,8 @@ class DiffView(ScrollView, can_focus=True):
             return text
         if row.kind == "meta":
             return Text(" " * (2 * NUMBER + 2) + _clean(row.text), style=GUTTER, no_wrap=True, end="")
+        if row.kind == "note":
+            return Text(" " * (2 * NUMBER + 2) + _clean(row.text), style=NOTE, no_wrap=True, end="")
         text = Text(no_wrap=True, end="")
         old = f"{row.old:>{NUMBER}}" if row.old is not None else " " * NUMBER
         new = f"{row.new:>{NUMBER}}" if row.new is not None else " " * NUMBER
@@ -323,6 +440,12 @@ class DiffView(ScrollView, can_focus=True):
             text = self._header(row)
             text.truncate(width)
             return Strip(list(text.render(self.app.console))).adjust_cell_length(width, base).apply_style(base)
+        if self.line is not None and row.file == self.line[0] and new_number(row) == self.line[1]:
+            text = self._content(row, width)
+            text.truncate(width)
+            here = Text("▶", Style(bold=True, reverse=self.has_focus), end="")
+            return Strip(list((here + text[1:]).render(self.app.console))).adjust_cell_length(width, base) \
+                .apply_style(base)
         key = (self.split, at, width)
         cached = self._cache.get(key)
         if cached is not None:
@@ -345,6 +468,9 @@ class DiffView(ScrollView, can_focus=True):
         if unit is None:
             return
         at = self.row_of(unit)
+        if self.line is not None:
+            at = next((i for i, row in enumerate(self.rows) if row.file == self.line[0]
+                       and new_number(row) == self.line[1]), at)
         top, height = self.scroll_offset.y, max(1, self.scrollable_content_region.height)
         if not top <= at < top + height - 1:
             self.scroll_to(y=max(0, at - 1), animate=False, immediate=True)
@@ -352,6 +478,7 @@ class DiffView(ScrollView, can_focus=True):
     def go(self, index: int) -> None:
         if not self.units:
             return
+        self.line = None
         self.current = max(0, min(index, len(self.units) - 1))
         self._reveal()
         self.refresh()
@@ -367,6 +494,29 @@ class DiffView(ScrollView, can_focus=True):
         file = max(0, min(file, len(self.files) - 1))
         first = self.files[file].unit_ids[0]
         self.go(self.units.index(first))
+
+    def action_line(self, step: int) -> None:
+        """Move the line cursor to the next (or previous) line with a new-side number; from the
+        hunk, either key goes to the hunk's first such line."""
+        rows = self.rows
+        lines = [i for i, row in enumerate(rows) if new_number(row) is not None]
+        if not lines:
+            return
+        if self.line is None:
+            start = self.row_of(self.current_unit) if self.current_unit else 0
+            at = next((i for i in lines if i > start), lines[-1])
+        else:
+            now = next((n for n, i in enumerate(lines) if rows[i].file == self.line[0]
+                        and new_number(rows[i]) == self.line[1]), 0)
+            at = lines[max(0, min(now + step, len(lines) - 1))]
+        row = rows[at]
+        number = new_number(row)
+        assert number is not None
+        self.line = (row.file, number)
+        self.current = self.units.index(row.unit) if row.unit in self.units else self.current
+        self._reveal()
+        self.refresh()
+        self.post_message(self.Changed(self))
 
     def action_toggle_hunk(self) -> None:
         unit = self.current_unit
