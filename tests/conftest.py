@@ -1,5 +1,6 @@
 """Shared fixtures: a project directory with ``.uet/``, and a runner for the real ``uet``
-command in a subprocess (the way a user runs it)."""
+command in a subprocess (the way a user runs it). The session starts installing the agent
+CLIs its tests will run as it starts (tests/agents/clis.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +18,33 @@ from typing import Any
 
 import pytest
 
+from tests.agents import clis
+
 REPO = Path(__file__).resolve().parents[1]
+INSTALLS = pytest.StashKey[list[threading.Thread]]()
+
+
+def agent_families(config: pytest.Config) -> list[str]:
+    """The families whose whole test file the session's arguments take in. A session that picks
+    tests (``-k``, ``-m``, a test's id) installs a CLI only when a test asks for it."""
+    if config.option.collectonly or config.option.keyword or config.option.markexpr:
+        return []
+    if any("::" in arg for arg in config.args):
+        return []
+    chosen = [Path(config.invocation_params.dir, arg).resolve() for arg in config.args]
+    files = {family: REPO / "tests" / "agents" / f"test_{family}.py" for family in clis.PINS}
+    return [family for family, file in files.items() if any(path == file or path in file.parents for path in chosen)]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Under xdist only the controlling process starts them; its workers wait on the locks.
+    if not hasattr(session.config, "workerinput"):
+        session.config.stash[INSTALLS] = clis.prefetch(agent_families(session.config))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for thread in session.config.stash.get(INSTALLS, []):
+        thread.join()
 
 
 @dataclass

@@ -6,17 +6,26 @@ own virtual environment, so its pins never touch the project's. A later run find
 installs nothing. Installing is serialised by a lock file, so parallel test processes wait for
 one install rather than racing.
 
+``PINS`` names every pinned CLI. A test session starts installing the ones its tests need in
+the background as it starts (``prefetch``, from ``tests/conftest.py``), all at once: an install
+mostly waits on the network, and the tests that use a CLI then find it there, or wait on its
+lock only for what is left, instead of each install holding up a test worker in turn.
+
 When the registry cannot be reached the install fails and the test that needs the CLI fails
 with the installer's message: a missing agent is not a reason to pass.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 INSTALL_SECONDS = 600
@@ -70,3 +79,46 @@ def pip_cli(package: str, version: str, program: str) -> Path:
         ["{dir}/bin/python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          f"{package}=={version}"],
     ])
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One agent CLI at the version its recorded fixtures come from."""
+
+    registry: str  # "npm" or "pypi"
+    package: str
+    version: str
+    program: str
+
+    def install(self) -> Path:
+        """The path of the program, installed into the cache when missing."""
+        if self.registry == "npm":
+            return npm_cli(self.package, self.version, self.program)
+        return pip_cli(self.package, self.version, self.program)
+
+
+# Keyed by family, whose tests are tests/agents/test_<family>.py.
+PINS = {
+    "aider": Pin("pypi", "aider-chat", "0.86.2", "aider"),
+    "claude": Pin("npm", "@anthropic-ai/claude-code", "2.1.197", "claude"),
+    "codex": Pin("npm", "@openai/codex", "0.171.0", "codex"),
+    "gemini": Pin("npm", "@google/gemini-cli", "0.61.0", "gemini"),
+    "opencode": Pin("npm", "opencode-ai", "1.18.33", "opencode"),
+}
+
+
+def _install_quietly(pin: Pin) -> None:
+    """A background install: a failure is left to the test that needs the CLI, which tries
+    again under the lock and fails with the installer's message."""
+    with contextlib.suppress(Exception):
+        pin.install()
+
+
+def prefetch(families: Iterable[str]) -> list[threading.Thread]:
+    """Start installing the CLIs of ``families`` in background threads, one each; return them
+    (join them before the session ends)."""
+    threads = [threading.Thread(target=_install_quietly, args=(PINS[family],), name=f"install {family}",
+                                daemon=True) for family in families]
+    for thread in threads:
+        thread.start()
+    return threads

@@ -23,13 +23,13 @@ from engine.agents.aider import (
 )
 from engine.agents.base import MAX_LINE_CHARS, MAX_MESSAGE_CHARS, AgentResult, Task
 from tests.agents.cliruns import GIT, git_repo, run_agent, task_for, uet_with
-from tests.agents.clis import pip_cli
+from tests.agents.clis import PINS
 from tests.agents.fakeapi.base import FakeAPI
 from tests.agents.fakeapi.chat import ChatScript, edit_block, last_user_text
 from tests.conftest import Project
 
 FIXTURES = Path(__file__).parent / "fixtures"
-VERSION = "0.86.2"
+VERSION = PINS["aider"].version
 REPLY = edit_block("hello.py", 'print("hello")\n', 'print("hello, world")\n')
 PROMPT = 'Make hello.py print "hello, world".\n'
 
@@ -239,7 +239,7 @@ def test_invocation_keeps_the_key_passed_through_and_asks_when_not_editing(tmp_p
 
 @pytest.fixture(scope="module")
 def aider_exe() -> Path:
-    return pip_cli("aider-chat", VERSION, "aider")
+    return PINS["aider"].install()
 
 
 def real_task(tmp_path: Path, base_url: str, *args: str) -> Task:
@@ -418,7 +418,7 @@ def record(out: Path = FIXTURES) -> None:
         with FakeAPI() as api:
             script.attach(api)
             t = real_task(root, api.url + "/v1", "--model-metadata-file", str(root / "meta.json"))
-            ran = run_agent(DRIVER, pip_cli("aider-chat", VERSION, "aider"), t, {})
+            ran = run_agent(DRIVER, PINS["aider"].install(), t, {})
         (out / f"aider-{VERSION}-{case}.txt").write_text(ran.output)
         if case == "edit":
             shutil.copy(Path(t.home) / ANALYTICS_LOG, out / f"aider-{VERSION}-edit.analytics.jsonl")

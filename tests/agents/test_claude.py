@@ -29,13 +29,13 @@ from tests.agents.cliruns import (
     task_for,
     uet_with,
 )
-from tests.agents.clis import npm_cli
+from tests.agents.clis import PINS
 from tests.agents.fakeapi.anthropic import Script, ToolCall, install
 from tests.agents.fakeapi.base import FakeAPI
 from tests.conftest import Project
 from tests.engine.patch_repos import git
 
-VERSION = "2.1.197"
+VERSION = PINS["claude"].version
 FIXTURES = Path(__file__).parent / "fixtures"
 MODEL = "claude-sonnet-4-5"
 PROMPT = "Change the greeting in hello.py to 'hello, world' and run it."
@@ -44,7 +44,7 @@ KEY = {"ANTHROPIC_API_KEY": "sk-ant-fake"}
 
 
 def claude() -> Path:
-    return npm_cli("@anthropic-ai/claude-code", VERSION, "claude")
+    return PINS["claude"].install()
 
 
 def edit_script(repo: Path, error: bool = False) -> Script:

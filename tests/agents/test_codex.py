@@ -31,13 +31,13 @@ from tests.agents.cliruns import (
     task_for,
     uet_with,
 )
-from tests.agents.clis import npm_cli
+from tests.agents.clis import PINS
 from tests.agents.fakeapi.base import FakeAPI
 from tests.agents.fakeapi.responses import MODEL, Script, ToolCall, install
 from tests.conftest import Project
 from tests.engine.patch_repos import git
 
-VERSION = "0.171.0"
+VERSION = PINS["codex"].version
 FIXTURES = Path(__file__).parent / "fixtures"
 PROMPT = "Change the greeting in hello.py to 'hello, world' and run it."
 FINAL = "Updated the greeting in hello.py."
@@ -46,7 +46,7 @@ PATCH = '*** Begin Patch\n*** Update File: hello.py\n@@\n-print("hello")\n+print
 
 
 def codex() -> Path:
-    return npm_cli("@openai/codex", VERSION, "codex")
+    return PINS["codex"].install()
 
 
 def edit_script(error: bool = False) -> Script:

@@ -24,18 +24,18 @@ from tests.agents.cliruns import (
     run_agent,
     task_for,
 )
-from tests.agents.clis import npm_cli
+from tests.agents.clis import PINS
 from tests.agents.fakeapi.base import FakeAPI
 from tests.agents.fakeapi.gemini import FunctionCall, GeminiScript
 
 FIXTURES = Path(__file__).parent / "fixtures"
-VERSION = "0.61.0"
+VERSION = PINS["gemini"].version
 FINAL = "Updated the greeting in hello.py."
 PROMPT = 'Make hello.py print "hello, world".\n'
 
 
 def gemini() -> Path:
-    return npm_cli("@google/gemini-cli", VERSION, "gemini")
+    return PINS["gemini"].install()
 
 
 def parse(lines: list[str]) -> tuple[list[str], AgentResult]:

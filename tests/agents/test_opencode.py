@@ -24,18 +24,18 @@ from tests.agents.cliruns import (
     run_agent,
     task_for,
 )
-from tests.agents.clis import npm_cli
+from tests.agents.clis import PINS
 from tests.agents.fakeapi.base import FakeAPI
 from tests.agents.fakeapi.chat import ChatScript, ToolCall
 
 FIXTURES = Path(__file__).parent / "fixtures"
-VERSION = "1.18.33"
+VERSION = PINS["opencode"].version
 FINAL = "Updated the greeting in hello.py."
 PROMPT = 'Make hello.py print "hello, world".\n'
 
 
 def opencode() -> Path:
-    return npm_cli("opencode-ai", VERSION, "opencode")
+    return PINS["opencode"].install()
 
 
 def parse(lines: list[str]) -> tuple[list[str], AgentResult]:
