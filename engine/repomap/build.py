@@ -8,6 +8,7 @@ cache and parses nothing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import InputError
-from engine.repomap.cache import Entry, TagCache, content_hash, decode, encode
+from engine.repomap.cache import TAGS_VERSION, Entry, TagCache, content_hash, decode, encode
 from engine.repomap.files import SourceFile, source_files
 from engine.repomap.parse import FileTags, Unparsable, read_tags
 from engine.repomap.rank import rank
@@ -28,6 +29,9 @@ MIN_TOKENS, MAX_TOKENS = 256, 65536
 POOL_THRESHOLD = 200
 POOL_CHUNK = 64
 CACHE_DIR = Path(".uet") / "cache" / "repomap"
+#: Part of the key of a kept map: changes whenever the ranking or the rendering does, so a map
+#: kept by an older version is not served.
+MAP_VERSION = "1"
 
 
 class RepoMapError(InputError):
@@ -69,7 +73,10 @@ def build_map(root: Path | str, *, focus: Iterable[str] = (), tokens: int = DEFA
               cache: bool = True, cache_dir: Path | str | None = None) -> RepoMap:
     """The map of ``root``. ``focus``: paths relative to ``root`` that the map is weighted toward
     (others are ignored); ``cache_dir``: where tags are kept (default ``root/.uet/cache/repomap``;
-    a scratch copy passes its project's)."""
+    a scratch copy passes its project's).
+
+    A map asked again of the same files (by content) with the same focus and budget is the
+    cache's copy: a warm map lists and stats the files and reads nothing else."""
     started = time.monotonic()
     if not MIN_TOKENS <= tokens <= MAX_TOKENS:
         raise RepoMapError(f"tokens: {tokens} is out of bounds ({MIN_TOKENS} to {MAX_TOKENS})")
@@ -77,20 +84,32 @@ def build_map(root: Path | str, *, focus: Iterable[str] = (), tokens: int = DEFA
     if not os.path.isdir(top):
         raise RepoMapError(f"{root}: no such folder")
     listing = source_files(top)
+    wanted = [path for path in dict.fromkeys(_relative(top, f) for f in focus) if path is not None]
     store = TagCache((cache_dir or default_cache_dir(top)) if cache else None)
     try:
-        tags, skipped, parsed, cached, hashed = _tags(top, listing.files, store)
+        survey = _survey(top, listing.files, store)
+        key = _result_key(survey, wanted, tokens)
+        kept = store.result(key)
+        if kept is not None:
+            parsed, cached = 0, len(survey.digests)
+            if survey.changed:  # new times (a scratch copy), same content: record them for next time
+                store.save(top, [(path, f.size, f.mtime_ns, digest) for path, (f, digest) in survey.digests.items()],
+                           {})
+        else:
+            tags, skipped, parsed, cached = _tags(top, survey, store)
+            ranking = rank(tags, wanted)
+            text, files = fit(ranking.entries, tags, tokens)
+            kept = {"text": text, "files": files, "skipped": sorted(skipped), "ranks": ranking.files,
+                    "focus": [p for p in wanted if p in tags],
+                    "definitions": sum(len(t.definitions) for t in tags.values())}
+            store.save_result(key, kept)
     finally:
         store.close()
-    skipped = listing.skipped + skipped
-    wanted = [path for path in dict.fromkeys(_relative(top, f) for f in focus) if path is not None]
-    ranking = rank(tags, wanted)
-    text, files = fit(ranking.entries, tags, tokens)
-    stats = MapStats(files=len(listing.files), parsed=parsed, cached=cached, hashed=hashed, skipped=len(skipped),
-                     definitions=sum(len(t.definitions) for t in tags.values()), tokens=estimate_tokens(text),
-                     took=round(time.monotonic() - started, 3),
-                     cache=store.problem or ("on" if cache else "off"))
-    return RepoMap(top, text, files, sorted(skipped), stats, [p for p in wanted if p in tags], ranking.files)
+    skipped = sorted([*listing.skipped, *(tuple(item) for item in kept["skipped"])])
+    stats = MapStats(files=len(listing.files), parsed=parsed, cached=cached, hashed=len(survey.read),
+                     skipped=len(skipped), definitions=kept["definitions"], tokens=estimate_tokens(kept["text"]),
+                     took=round(time.monotonic() - started, 3), cache=store.problem or ("on" if cache else "off"))
+    return RepoMap(top, kept["text"], list(kept["files"]), skipped, stats, list(kept["focus"]), dict(kept["ranks"]))
 
 
 def _relative(top: str, path: str) -> str | None:
@@ -101,49 +120,84 @@ def _relative(top: str, path: str) -> str | None:
     return os.path.relpath(full, top).replace(os.sep, "/")
 
 
-def _tags(top: str, files: list[SourceFile], store: TagCache
-          ) -> tuple[dict[str, FileTags], list[tuple[str, str]], int, int, int]:
-    """Every file's tags: from the cache by path and stat, else by content hash, else parsed.
-    Returns the tags, the skipped files, and how many were parsed, taken from the cache, and
-    read to be hashed."""
+@dataclass
+class Survey:
+    """What the files are now: each one's content hash (from the cache when its size and time
+    are the ones recorded, else read and hashed), and the text of those read."""
+
+    digests: dict[str, tuple[SourceFile, str]] = field(default_factory=dict)  # path -> (file, hash)
+    read: dict[str, bytes] = field(default_factory=dict)  # path -> content, for the files read
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    changed: bool = False  # the cache's record of the root's paths must be written anew
+
+
+def _read(top: str, f: SourceFile) -> bytes:
+    with open(os.path.join(top, f.path), "rb") as handle:
+        return handle.read(MAX_READ)
+
+
+def _survey(top: str, files: list[SourceFile], store: TagCache) -> Survey:
     known = store.known(top)
-    entries: dict[str, Entry] = {}
-    rows: list[tuple[str, int, int, str]] = []  # every readable file: (path, size, mtime_ns, hash)
-    unknown: list[tuple[SourceFile, str, bytes]] = []  # read and hashed, not in the cache by path
-    cached = 0
+    survey = Survey(changed=len(known) != len(files))
     for f in files:
         hit = known.get(f.path)
         if hit is not None and hit[0] == f.size and hit[1] == f.mtime_ns:
-            entries[f.path] = decode(hit[3])
-            rows.append((f.path, f.size, f.mtime_ns, hit[2]))
-            cached += 1
+            survey.digests[f.path] = (f, hit[2])
             continue
         try:
-            with open(os.path.join(top, f.path), "rb") as handle:
-                data = handle.read(MAX_READ)
+            data = _read(top, f)
         except OSError as exc:
-            entries[f.path] = f"not readable: {exc.strerror or exc}"
+            survey.unreadable.append((f.path, f"not readable: {exc.strerror or exc}"))
             continue
-        digest = content_hash(data, f.language)
-        rows.append((f.path, f.size, f.mtime_ns, digest))
-        unknown.append((f, digest, data))
-    found = store.by_hash([digest for _, digest, _ in unknown])
-    fresh: dict[str, str] = {}
+        survey.digests[f.path] = (f, content_hash(data, f.language))
+        survey.read[f.path] = data
+        survey.changed = True
+    return survey
+
+
+def _result_key(survey: Survey, focus: list[str], tokens: int) -> str:
+    """What a map depends on: every file's path and content, the focus, the budget and the
+    version of what a file's tags hold."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"{TAGS_VERSION}\0{MAP_VERSION}\0{tokens}\0{chr(1).join(focus)}\0".encode())
+    for path in sorted(survey.digests):
+        digest.update(f"{path}\0{survey.digests[path][1]}\n".encode("utf-8", "surrogateescape"))
+    for path, why in survey.unreadable:
+        digest.update(f"{path}\0!{why}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _tags(top: str, survey: Survey, store: TagCache) -> tuple[dict[str, FileTags], list[tuple[str, str]], int, int]:
+    """Every file's tags: from the cache by content hash, else parsed. Returns the tags, the
+    skipped files, and how many were parsed and taken from the cache."""
+    found = store.by_hash(list({digest for _, digest in survey.digests.values()}))
+    entries: dict[str, Entry] = dict(survey.unreadable)
     todo: list[tuple[SourceFile, str, bytes]] = []
-    for f, digest, data in unknown:
-        if digest in found:
-            entries[f.path] = decode(found[digest])
+    cached = 0
+    for path, (f, digest) in survey.digests.items():
+        text = found.get(digest)
+        if text is not None:
+            entries[path] = decode(text)
             cached += 1
-        else:
-            todo.append((f, digest, data))
+            continue
+        data = survey.read.get(path)
+        if data is None:  # its tags left the cache since: read it now
+            try:
+                data = _read(top, f)
+            except OSError as exc:
+                entries[path] = f"not readable: {exc.strerror or exc}"
+                continue
+        todo.append((f, digest, data))
+    fresh: dict[str, str] = {}
     for (f, digest, _), entry in zip(todo, _parse_all([(f.language, data) for f, _, data in todo]), strict=True):
         entries[f.path] = entry
         fresh[digest] = encode(entry)
-    if unknown or len(known) != len(rows):  # something changed: the root's paths are written anew
+    if survey.changed or fresh:
+        rows = [(path, f.size, f.mtime_ns, digest) for path, (f, digest) in survey.digests.items()]
         store.save(top, rows, fresh)
     tags = {path: entry for path, entry in entries.items() if isinstance(entry, FileTags)}
     skipped = [(path, entry) for path, entry in entries.items() if isinstance(entry, str)]
-    return tags, skipped, len(todo), cached, len(unknown)
+    return tags, skipped, len(todo), cached
 
 
 MAX_READ = 1024 * 1024 + 1  # one byte more than a file may have, so a larger one is seen as such

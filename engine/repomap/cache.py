@@ -6,8 +6,13 @@ by the hash of its content: a scratch copy of the project has every file with a 
 the same content, and finds its tags without parsing. A file that could not be mapped is kept
 too, with the reason, so a warm map parses nothing at all.
 
-Bounded: the paths of the ``MAX_ROOTS`` roots mapped last are kept, and the tags no kept path
-has (an old version of an edited file) are dropped at each write. Safe when two processes map at once: SQLite's WAL and busy timeout order the
+Finished maps are kept too, under a key made of every file's path and content hash, the focus
+and the budget: a map asked again of unchanged files reads nothing but the file list, the stats
+and one row.
+
+Bounded: the paths of the ``MAX_ROOTS`` roots mapped last are kept, the tags no kept path has
+(an old version of an edited file) are dropped at each write, and the ``MAX_RESULTS`` maps used
+last are kept. Safe when two processes map at once: SQLite's WAL and busy timeout order the
 writers, and each write is one transaction. A cache that cannot be opened or written (a
 read-only project, a corrupt file) turns itself off and says why; the map is made without it.
 """
@@ -28,6 +33,8 @@ FILE_NAME = "tags.v1.sqlite"
 #: Changes whenever what a file's tags hold changes (queries, parse rules): older rows are stale.
 TAGS_VERSION = "1"
 MAX_ROOTS = 8
+#: Finished maps kept (keyed by every file's content, the focus and the budget).
+MAX_RESULTS = 64
 BUSY_TIMEOUT_S = 30.0
 
 SCHEMA = """
@@ -37,6 +44,7 @@ CREATE TABLE IF NOT EXISTS files (root TEXT NOT NULL, path TEXT NOT NULL, size I
                                   mtime_ns INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (root, path));
 CREATE INDEX IF NOT EXISTS files_hash ON files (hash);
 CREATE TABLE IF NOT EXISTS tags (hash TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, data TEXT NOT NULL, used REAL NOT NULL);
 """
 
 
@@ -87,6 +95,7 @@ class TagCache:
                     db.execute("BEGIN IMMEDIATE")
                     db.execute("DELETE FROM files")
                     db.execute("DELETE FROM tags")
+                    db.execute("DELETE FROM results")
                     db.execute("INSERT OR REPLACE INTO meta VALUES ('tags_version', ?)", (TAGS_VERSION,))
             self._db = db
         except (OSError, sqlite3.Error) as exc:
@@ -102,17 +111,44 @@ class TagCache:
             self._db.close()
         self._db = None
 
-    def known(self, root: str) -> dict[str, tuple[int, int, str, str]]:
-        """Every path of ``root`` the cache holds: (size, mtime_ns, hash, encoded tags)."""
+    def known(self, root: str) -> dict[str, tuple[int, int, str]]:
+        """Every path of ``root`` the cache holds: (size, mtime_ns, hash)."""
         if self._db is None:
             return {}
         try:
-            rows = self._db.execute("SELECT f.path, f.size, f.mtime_ns, f.hash, t.data FROM files f "
-                                    "JOIN tags t ON t.hash = f.hash WHERE f.root = ?", (root,)).fetchall()
+            rows = self._db.execute("SELECT path, size, mtime_ns, hash FROM files WHERE root = ?", (root,)).fetchall()
         except sqlite3.Error as exc:
             self._off(exc)
             return {}
-        return {path: (size, mtime, digest, data) for path, size, mtime, digest, data in rows}
+        return {path: (size, mtime, digest) for path, size, mtime, digest in rows}
+
+    def result(self, key: str) -> dict[str, Any] | None:
+        """A finished map kept under ``key``, or None."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT data FROM results WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            found: dict[str, Any] = json.loads(row[0])
+            self._db.execute("UPDATE results SET used = ? WHERE key = ?", (time.time(), key))
+        except (sqlite3.Error, ValueError) as exc:
+            self._off(exc)
+            return None
+        return found
+
+    def save_result(self, key: str, data: dict[str, Any]) -> None:
+        if self._db is None:
+            return
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?)",
+                                 (key, json.dumps(data, separators=(",", ":"), ensure_ascii=False), time.time()))
+                self._db.execute("DELETE FROM results WHERE key IN (SELECT key FROM results ORDER BY used DESC "
+                                 "LIMIT -1 OFFSET ?)", (MAX_RESULTS,))
+        except sqlite3.Error as exc:
+            self._off(exc)
 
     def by_hash(self, digests: list[str]) -> dict[str, str]:
         """The encoded tags of those content hashes the cache holds (from any root)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from engine.repomap.languages import grammar
 
@@ -32,8 +33,7 @@ class Unparsable(Exception):
     """A file the map leaves out; the message says why, in words for the skipped list."""
 
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(NamedTuple):
     name: str
     kind: str  # class, function, method, type, …
     line: int  # 1-based

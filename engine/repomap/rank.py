@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.repomap.parse import Definition, FileTags
 
@@ -36,8 +37,7 @@ UNUSED = 1e-6
 ONE_WORD = re.compile(r"[a-z][a-z0-9]*")
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):
     """One entry of the map: a definition of a file, or (``definition`` None) a file alone."""
 
     score: float
@@ -65,21 +65,29 @@ def rank(tags: Mapping[str, FileTags], focus: Collection[str] = ()) -> Ranking:
     graph = rustworkx.PyDiGraph(multigraph=False)
     graph.add_nodes_from(paths)
     name_node: dict[str, int] = {}
+    weight: dict[str, float] = {}
+    sole = {name: where[0] for name, where in definers.items() if len(where) == 1}
     edges: list[tuple[int, int, float]] = []
-    for path in paths:
+    for source, path in enumerate(paths):
         boost = FOCUS_REFERENCES if path in focused else 1.0
-        source = index[path]
         for name, count in tags[path].references.items():
-            where = definers.get(name)
-            if where is None or where == [path]:  # a name used only where it is defined says nothing
+            factor = weight.get(name)
+            if factor is None:
+                where = definers.get(name)
+                if where is None:
+                    weight[name] = 0.0
+                    continue
+                factor = weight[name] = QUIET if (name.startswith("_") or len(where) > GENERIC_DEFINERS
+                                                  or ONE_WORD.fullmatch(name)) else 1.0
+            elif not factor:
+                continue
+            if sole.get(name) == path:  # a name used where it is defined says nothing of other files
                 continue
             node = name_node.get(name)
             if node is None:
                 node = name_node[name] = graph.add_node(name)
-                edges.extend((node, index[definer], 1.0) for definer in where)
-            quiet = QUIET if (name.startswith("_") or len(where) > GENERIC_DEFINERS
-                              or ONE_WORD.fullmatch(name)) else 1.0
-            edges.append((source, node, boost * quiet * math.sqrt(count)))
+                edges.extend((node, index[definer], 1.0) for definer in definers[name])
+            edges.append((source, node, boost * factor * math.sqrt(count)))
     graph.extend_from_weighted_edge_list(edges)
     if not paths:
         return Ranking({}, [])
@@ -88,15 +96,17 @@ def rank(tags: Mapping[str, FileTags], focus: Collection[str] = ()) -> Ranking:
                                 personalization={index[path]: 1.0 for path in start}, max_iter=200)
     files = {path: scores[index[path]] for path in paths}
 
-    entries: list[Ranked] = []
+    order: list[tuple[float, str, int, Definition | None]] = []
     for path in paths:
-        shares = {}
+        shares: dict[str, float] = {}
+        base = UNUSED * files[path]
         for d in tags[path].definitions:
-            if d.name not in shares:
+            share = shares.get(d.name)
+            if share is None:
                 node = name_node.get(d.name)
-                shares[d.name] = scores[node] / len(definers[d.name]) if node is not None else 0.0
-            entries.append(Ranked(shares[d.name] + UNUSED * files[path], path, d))
+                share = shares[d.name] = scores[node] / len(definers[d.name]) if node is not None else 0.0
+            order.append((-(share + base), path, d.line, d))
         if not tags[path].definitions:
-            entries.append(Ranked(UNUSED * UNUSED * files[path], path, None))
-    entries.sort(key=lambda e: (-e.score, e.path, e.definition.line if e.definition else 0))
-    return Ranking(files, entries)
+            order.append((-UNUSED * base, path, 0, None))
+    order.sort(key=lambda item: item[:3])
+    return Ranking(files, [Ranked(-score, path, d) for score, path, _, d in order])

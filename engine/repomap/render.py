@@ -35,26 +35,39 @@ def _line(entry: Ranked, width: int) -> str:
     return f"{d.line:>{width}}│{' ' * d.indent}{d.signature}"
 
 
+#: Entries looked at past the last one that fitted before the text is called full.
+PATIENCE = 2000
+
+
 def fit(entries: Sequence[Ranked], tags: Mapping[str, FileTags], tokens: int) -> tuple[str, list[str]]:
-    """The text of the best entries that fit in ``tokens``, and its files in order."""
+    """The text of the best entries that fit in ``tokens``, and its files in order. An entry
+    too long for what is left is passed over for shorter ones further down."""
     budget = tokens * CHARS_PER_TOKEN
     used = 0
     files: dict[str, list[Ranked]] = {}
+    widths: dict[str, int] = {}
+    misses = 0
     for entry in entries:
-        cost = 0
-        if entry.path not in files:
-            cost += len(entry.path) + 2 + (1 if files else 0)  # "path:\n", a blank line before it
+        if budget - used < 8 or misses > PATIENCE:
+            break
+        path = entry.path
+        cost = 0 if path in files else len(path) + 2 + (1 if files else 0)  # "path:\n", a blank line before
         if entry.definition is not None:
-            cost += len(_line(entry, _width(tags.get(entry.path)))) + 1
+            width = widths.get(path)
+            if width is None:
+                width = widths[path] = _width(tags.get(path))
+            cost += len(_line(entry, width)) + 1
         if used + cost > budget:
-            continue  # a shorter entry further down may still fit
+            misses += 1
+            continue
+        misses = 0
         used += cost
-        files.setdefault(entry.path, [])
+        chosen = files.setdefault(path, [])
         if entry.definition is not None:
-            files[entry.path].append(entry)
+            chosen.append(entry)
     blocks = []
     for path, chosen in files.items():
-        width = _width(tags.get(path))
+        width = widths.get(path) or _width(tags.get(path))
         lines = [f"{path}:"] + [_line(e, width) for e in sorted(chosen, key=lambda e: e.definition.line)]  # type: ignore[union-attr]
         blocks.append("\n".join(lines))
     text = "\n\n".join(blocks) + ("\n" if blocks else "")

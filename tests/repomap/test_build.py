@@ -56,7 +56,7 @@ def test_this_repository_map_follows_the_imports_of_its_focus(tmp_path: Path) ->
     found = build_map(REPO, focus=["engine/repomap/build.py"], tokens=4096, cache_dir=tmp_path / "cache")
     assert found.stats.files > 200 and found.stats.skipped == len(found.skipped)
     ranks = found.ranks
-    for used in ("engine/repomap/parse.py", "engine/repomap/cache.py", "engine/repomap/rank.py"):
+    for used in ("engine/repomap/parse.py", "engine/repomap/cache.py", "engine/repomap/files.py"):
         assert ranks[used] > ranks["tui/dag_layout.py"] and ranks[used] > ranks["engine/reaper.py"], used
     assert "engine/repomap/parse.py:" in found.text
     assert not any(path.startswith(".venv/") for path in found.ranks)  # git ignores it, so does the map
@@ -175,3 +175,14 @@ def test_two_processes_mapping_at_once_both_finish_and_agree(package: Path, tmp_
     assert [proc.returncode for proc in procs] == [0, 0]
     assert outputs[0] == outputs[1] and outputs[0][0] == "on"
     assert build_map(package, cache_dir=tmp_path / "cache").stats.parsed == 0
+
+
+def test_a_map_asked_again_is_the_kept_one_and_another_focus_ranks_again(package: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = build_map(package, focus=["unix.py"], tokens=512, cache_dir=cache)
+    with sqlite3.connect(cache / FILE_NAME) as db:
+        db.execute("DELETE FROM tags")  # only the kept map can answer the same question now
+    again = build_map(package, focus=["unix.py"], tokens=512, cache_dir=cache)
+    assert (again.text, again.ranks, again.stats.parsed, again.stats.hashed) == (first.text, first.ranks, 0, 0)
+    other = build_map(package, focus=["android.py"], tokens=512, cache_dir=cache)
+    assert other.stats.parsed == 15 and other.text != first.text  # ranked anew, from tags parsed again
