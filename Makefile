@@ -40,6 +40,7 @@ test: $(STAMP) sandbox
 bench: $(STAMP)
 	$(PY) -m tests.bench.bench_engine
 	$(PY) -m tests.bench.bench_agents
+	$(PY) -m tests.bench.bench_repomap
 
 bench-tui: $(STAMP)
 	$(PY) -m tests.bench.bench_tui
