@@ -100,6 +100,8 @@ class RunExecutor:
         self.reopen_on_start: list[str] = []
         #: What the run's row says it does besides executing: (pausing, waiting_on, waiting_until).
         self._activity: tuple[str | None, str | None, float | None] = (None, None, None)
+        #: A patch with changes requested whose step runs its revision round (``--revise``).
+        self.revise_on_start: str | None = None
         # The hot path submits through the writer itself, skipping Store.submit's indirection.
         self.table = StepTable(run_id, worker.id, clock, store.writer.submit, recorder.bus)
         self.dispatcher = Dispatcher(self.table, self.router, recorder, self.max_parallel,
@@ -215,9 +217,16 @@ class RunExecutor:
         table.link()
         self.recovery.recover(self.run.state is RunState.PENDING and previous is None, previous, operator_resume,
                               self.reopen_on_start)
+        if self.revise_on_start is not None and self._revisable(self.revise_on_start):
+            self.recovery.reopen_for_revision(self.attempts.revise(self.revise_on_start), self.revise_on_start)
         # What recovery decided is committed before any child starts: a step that kills its
         # engine within the writer's window would otherwise take the losses' count with it.
         self.store.sync()
+
+    def _revisable(self, patch_id: str) -> bool:
+        """Whether the patch still waits for its revision round (another engine may have run it)."""
+        patch = queries.get_patch(patch_id)
+        return patch.run_id == self.run_id and patch.state.value == "changes_requested"
 
     def _prepare(self) -> None:
         table, dispatcher = self.table, self.dispatcher
@@ -456,8 +465,9 @@ class RunExecutor:
 
     async def _execute(self, operator_resume: bool, previous: str | None) -> RunState:
         self.run = queries.get_run(self.run_id)
-        if self.run.state is RunState.SUCCEEDED or (self.run.state in RUN_TERMINAL and not operator_resume
-                                                    and not self.reopen_on_start):
+        revising = self.revise_on_start is not None and self._revisable(self.revise_on_start)
+        if not revising and (self.run.state is RunState.SUCCEEDED or (
+                self.run.state in RUN_TERMINAL and not operator_resume and not self.reopen_on_start)):
             # Another engine ended the run between the caller's look and this claim (two
             # resumes at once): nothing is left to do, and restarting it would be a lie. An
             # operator's retry of a step of the ended run (reopen_on_start) is not late.

@@ -71,6 +71,7 @@ async def execute(
     bus: EventBus | None = None,
     operator_resume: bool = False,
     reopen: list[str] | None = None,
+    revise: str | None = None,
     on_executor: Callable[[RunExecutor], None] | None = None,
     seed: int | None = None,
     dedicated: bool = False,
@@ -117,6 +118,7 @@ async def execute(
     try:
         if reopen:
             executor.reopen_on_start = list(reopen)
+        executor.revise_on_start = revise
         return await executor.execute(operator_resume=operator_resume)
     finally:
         if dedicated:

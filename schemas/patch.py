@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.states import PatchState
 
-
 RoundKind = Literal["first", "fix", "revision", "subset"]
 
 #: Bounds on reviewers' comments, so nothing unbounded reaches the store or a prompt.

@@ -152,6 +152,14 @@ class FixLoop(Strict):
     max_rounds: int = Field(2, ge=1, le=20, description="Extra attempts fed with the gate failure.")
 
 
+class ReviewPolicy(Strict):
+    """How many rounds a reviewer may ask of the step's patch: each request for changes runs the
+    step again with the comments (a revision round)."""
+
+    max_rounds: int = Field(3, ge=1, le=20, description="The highest round a patch of this step may reach, fix "
+                                                         "rounds included; 1 allows no request for changes.")
+
+
 class Budget(Strict):
     """Upper bounds for a run; when one is reached no new attempt starts and the run pauses."""
 
@@ -208,6 +216,7 @@ class Step(Strict):
         None, description="patch: the step edits a scratch worktree and its change goes to the patch ledger.")
     gate: str | None = Field(None, pattern=NAME, description="Gate (under `gates:`) that tests the patch.")
     fix_loop: FixLoop | None = None
+    review: ReviewPolicy | None = None
     allow_binary: bool = Field(False, description="Accept binary files in the step's patch.")
     network: bool | None = Field(
         None, description="Whether the step's sandbox has the network (default: its tool's `network`, else no).")
@@ -298,8 +307,9 @@ class Step(Strict):
     def _shape(self) -> Step:
         if self.run is not None and self.call is not None:
             raise ValueError("a step has either `run` or `call`, not both")
-        if self.produces is None and (self.gate or self.fix_loop or self.allow_binary):
-            raise ValueError("`gate`, `fix_loop` and `allow_binary` belong to a step with `produces: patch`")
+        if self.produces is None and (self.gate or self.fix_loop or self.review or self.allow_binary):
+            raise ValueError("`gate`, `fix_loop`, `review` and `allow_binary` belong to a step with "
+                             "`produces: patch`")
         if self.produces is None and self.network is not None:
             raise ValueError("`network` belongs to a step with `produces: patch` (only patch steps run in a "
                              "sandbox; other steps have the network)")

@@ -1,7 +1,12 @@
 """Running a step that produces a patch: the attempt edits a scratch copy (at the run's base
-commit, plus the previous round's patch in a fix loop) inside the OS sandbox, its change is
+commit, plus the previous round's patch in a later round) inside the OS sandbox, its change is
 captured through UET's own git dir and inspected like any untrusted patch, proposed to the
 ledger, and gated.
+
+A later round (``Round``) is a fix round (its gate failed) or a revision round (a reviewer
+requested changes): the same mechanism with different feedback. Its patch is captured against
+the base, proposed as the next round with the previous one as its parent, and the previous patch
+becomes superseded, naming the new one.
 
 The user's working tree is never written here; only ``uet patch apply`` does that. A
 fingerprint of the user's repository taken before the attempt is compared after it (and after
@@ -51,15 +56,40 @@ class PatchInfo:
     gate_passed: bool | None
     feedback: str = ""
     touched: str | None = None
+    round: int = 1
 
 
 @dataclass
-class FixRound:
-    """What the next attempt of a step in a fix loop starts from."""
+class Round:
+    """What the next attempt of a step in a later round starts from: the previous round's patch
+    and the feedback on it, a failed gate's output (``fix``) or a reviewer's comments
+    (``revision``), also written to ``feedback_path`` for a tool that reads files."""
 
     number: int
+    kind: str  # "fix" | "revision"
     previous: PatchInfo
+    feedback: str
     feedback_path: str
+    comments: str = ""  # a revision's rendered comments ({review.comments})
+    fixes: int = 0  # fix rounds in a row up to this one (what fix_loop.max_rounds bounds)
+
+    @property
+    def previous_state(self) -> PatchState:
+        """The state the previous round's patch waits in until this round's patch replaces it."""
+        return P.GATE_FAILED if self.kind == "fix" else P.CHANGES_REQUESTED
+
+    def texts(self) -> dict[str, str]:
+        """The prompt sections this round carries (``engine.prompts.SECTIONS``)."""
+        texts = {"round.patch": self.previous.diff}
+        if self.kind == "revision":
+            texts["review.comments"] = self.comments
+        return texts
+
+    @property
+    def appended(self) -> tuple[str, ...]:
+        """The sections put after a revision's prompt when it does not name them: an agent always
+        sees what the reviewer asked for and what it changed last time."""
+        return ("review.comments", "round.patch") if self.kind == "revision" else ()
 
 
 class PatchSteps:
@@ -71,7 +101,7 @@ class PatchSteps:
         self.base = base
         self.gates = gates
         self.gate_timeout = gate_timeout
-        self.rounds: dict[str, FixRound] = {}
+        self.rounds: dict[str, Round] = {}
         self.prefix = locate(root).prefix if base is not None else ""
 
     def worktree(self, sid: str, number: int) -> Path:
@@ -83,15 +113,29 @@ class PatchSteps:
         work = self.worktree(sid, number)
         return work / self.prefix if self.prefix else work
 
-    def next_round(self, sid: str, info: PatchInfo) -> FixRound:
-        """Prepare the next fix round: the gate's failure is written where the tool can read it."""
+    def fixes(self, sid: str) -> int:
+        """Fix rounds the step has had in a row (since its first or latest revision round)."""
         current = self.rounds.get(sid)
-        number = (current.number if current else 1) + 1
-        path = self.root / ".uet" / "logs" / self.run_id / f"{sid}.round{number}.feedback.txt"
+        return current.fixes if current is not None else 0
+
+    def next_round(self, sid: str, info: PatchInfo) -> Round:
+        """Prepare the next fix round: the gate's failure is written where the tool can read it."""
+        return self._round(sid, Round(info.round + 1, "fix", info, info.feedback, "", fixes=self.fixes(sid) + 1))
+
+    def revision(self, sid: str, info: PatchInfo, comments: str) -> Round:
+        """Prepare a revision round of ``info``'s patch: the reviewer's comments (rendered by
+        ``engine.review.comments.render``) and the patch's diff are its feedback."""
+        feedback = (f"Review comments on patch {info.patch_id} (round {info.round}):\n\n{comments.rstrip()}\n\n"
+                    f"The patch they are about (round {info.round}), which your copy already holds:\n\n{info.diff}")
+        return self._round(sid, Round(info.round + 1, "revision", info, feedback, "", comments=comments))
+
+    def _round(self, sid: str, round_: Round) -> Round:
+        path = self.root / ".uet" / "logs" / self.run_id / f"{sid}.round{round_.number}.feedback.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(info.feedback, encoding="utf-8")
-        self.rounds[sid] = FixRound(number, info, str(path))
-        return self.rounds[sid]
+        path.write_text(round_.feedback, encoding="utf-8")
+        round_.feedback_path = str(path)
+        self.rounds[sid] = round_
+        return round_
 
     def _event(self, kind: str, sid: str, **data: Any) -> None:
         self.rec.event(Event(time.time(), kind, self.run_id, sid, data))
@@ -128,7 +172,7 @@ class PatchSteps:
         decision = await self._decide(sid, number, request)
         if decision.refused is not None:
             return ExecutionResult(outcome="failed", error=decision.refused), None
-        fix = self.rounds.get(sid)
+        fix = self.rounds.get(sid)  # a later round (fix or revision), or None in the first
         work = self.worktree(sid, number)
         keep = False
         prepared = None
@@ -141,7 +185,10 @@ class PatchSteps:
             except GitError as exc:
                 return ExecutionResult(outcome="failed", error=f"cannot prepare the scratch copy: {exc}"), None
             if task is not None:
-                request, prepared = task(request, str(self.workdir(sid, number)), fix.previous.feedback if fix else "")
+                gate_feedback = fix.feedback if fix is not None and fix.kind == "fix" else ""
+                request, prepared = task(request, str(self.workdir(sid, number)), gate_feedback,
+                                         fix.texts() if fix is not None else None,
+                                         fix.appended if fix is not None else ())
             request = self._request(request, fix, scratch, decision, network, prepared)
             result = await operate(request)
             if prepared is not None:
@@ -177,11 +224,17 @@ class PatchSteps:
                 append_log(request.log_path, error)
                 return result.replace(outcome="failed", error=error), None
             if captured is None:
-                if fix is not None:
-                    statements, event = move(fix.previous.patch_id, self.run_id, sid, P.GATE_FAILED, P.REJECTED,
-                                             ENGINE, f"fix round {fix.number} undid the change", clear_worktree=True)
+                if fix is not None and self._holds(fix):
+                    statements, event = move(fix.previous.patch_id, self.run_id, sid, fix.previous_state, P.REJECTED,
+                                             ENGINE, f"{fix.kind} round {fix.number} undid the change",
+                                             clear_worktree=True)
                     self.rec.write(statements, [event])
                 return result.replace(error="no changes"), None
+            if fix is not None and fix.kind == "revision" and captured.diff == fix.previous.diff:
+                error = (f"no change: revision round {fix.number} left patch {fix.previous.patch_id} as it was; "
+                         "it still waits for its revision")
+                append_log(request.log_path, error)
+                return result.replace(outcome="failed", error=error), None
             await asyncio.to_thread(keep_for_review, scratch, self.base)
             keep = True
             info = await self._propose(sid, number, spec, captured, str(work), fix, cancel, before)
@@ -194,12 +247,15 @@ class PatchSteps:
             if task is not None:
                 await asyncio.to_thread(_cleanup, prepared)
 
-    def _request(self, request: ExecutionRequest, fix: FixRound | None, scratch: Scratch, decision: Decision,
+    def _request(self, request: ExecutionRequest, fix: Round | None, scratch: Scratch, decision: Decision,
                  network: bool, prepared: Any = None) -> ExecutionRequest:
-        """The request as it runs: a fix round's feedback named, and in the sandbox when contained."""
+        """The request as it runs: a later round's feedback file named (``UET_FEEDBACK``, and
+        ``UET_GATE_FEEDBACK`` in a fix round), and in the sandbox when contained."""
         env = dict(request.env)
         if fix is not None:
-            env["UET_GATE_FEEDBACK"] = fix.feedback_path
+            env["UET_FEEDBACK"] = fix.feedback_path
+            if fix.kind == "fix":
+                env["UET_GATE_FEEDBACK"] = fix.feedback_path
         argv = request.argv
         if argv is not None:
             feedback = fix.feedback_path if fix is not None else ""
@@ -236,20 +292,25 @@ class PatchSteps:
         return error
 
     async def _propose(self, sid: str, number: int, spec: dict[str, Any], captured: Captured, worktree: str,
-                       fix: FixRound | None, cancel: CancelToken, before: dict[str, str]) -> PatchInfo:
+                       fix: Round | None, cancel: CancelToken, before: dict[str, str]) -> PatchInfo:
         """Propose the patch and run its gate; a gate that changed the user's repository fails,
-        whatever its commands said (the gate runs the patch's own code)."""
+        whatever its commands said (the gate runs the patch's own code). In a later round the
+        previous round's patch is superseded by this one."""
         patch_id = new_patch_id()
         gate = spec.get("gate")
         round_ = fix.number if fix else 1
         statements, event = proposal(patch_id, self.run_id, sid, number, self.base or "", captured, gate, round_,
-                                     worktree, reason=f"fix round {round_}" if fix else None)
+                                     worktree, parent_id=fix.previous.patch_id if fix else None,
+                                     reason=f"{fix.kind} round {round_} of patch {fix.previous.patch_id}" if fix
+                                     else None, round_kind=fix.kind if fix else "first")
         self.rec.write(statements, [event])
-        if fix is not None:
-            statements, event = move(fix.previous.patch_id, self.run_id, sid, P.GATE_FAILED, P.REJECTED, ENGINE,
-                                     f"superseded by patch {patch_id} from fix round {round_}", clear_worktree=True)
+        if fix is not None and self._holds(fix):
+            statements, event = move(fix.previous.patch_id, self.run_id, sid, fix.previous_state, P.SUPERSEDED,
+                                     ENGINE, f"superseded by patch {patch_id} from {fix.kind} round {round_}",
+                                     clear_worktree=True, superseded_by=patch_id)
+            event = event._replace(data={**event.data, "superseded_by": patch_id})
             self.rec.write(statements, [event])
-        info = PatchInfo(patch_id, captured.diff, gate, None)
+        info = PatchInfo(patch_id, captured.diff, gate, None, round=round_)
         if gate is None:
             return info
         statements, event = move(patch_id, self.run_id, sid, P.PROPOSED, P.GATING, ENGINE, f"gate {gate}")
@@ -270,6 +331,16 @@ class PatchSteps:
         info.gate_passed = outcome.passed
         info.feedback = outcome.feedback
         return info
+
+
+    def _holds(self, fix: Round) -> bool:
+        """Whether the previous round's patch still waits for this round. A fix round's patch is
+        the engine's own; a revision's was decided by a person, who may have rejected it since."""
+        if fix.kind == "fix":
+            return True
+        from store import queries
+
+        return queries.get_patch(fix.previous.patch_id).state is fix.previous_state
 
 
 def _conclude(result: ExecutionResult, prepared: Any, workdir: str) -> ExecutionResult:

@@ -1,8 +1,9 @@
 """An attempt's life: its start (perceive, output sinks, the adapter or the patch step's copy),
 and the verdict on its end (breaker and stats, costs, fix round, retry, success or failure).
 
-What comes after a step's attempt (a fix round now; review rounds and step outputs next) is
-decided in ``complete``, apart from how attempts are queued and how the run is held.
+What comes after a step's attempt (a fix round, the step's output) is decided in ``complete``,
+apart from how attempts are queued and how the run is held; a revision round (a reviewer's
+request for changes) is set up by ``revise`` when an engine reopens an ended run for it.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from engine.costs import recorded
 from engine.events import Event, Recorder
 from engine.pipeline import enforce, operate, perceive, refuse, retry_policy, train
 from engine.router import Route
-from engine.sections import Where, providers
 from engine.run.budget import Spend
 from engine.run.dispatch import Dispatcher
 from engine.run.table import Running, StepTable, Stops
+from engine.sections import Where, providers
 from engine.stats import StatsBook
 from engine.workdir import cwd_outside
 from schemas.execution import ExecutionResult
@@ -322,19 +323,37 @@ class Attempts:
         table = self.table
         fix = table.specs[sid].get("fix_loop")
         steps = self.patches()
-        done_rounds = steps.rounds[sid].number if sid in steps.rounds else 1
-        if fix is None or done_rounds > int(fix.get("max_rounds", 2)) or self.stops.canceling:
+        if fix is None or steps.fixes(sid) >= int(fix.get("max_rounds", 2)) or self.stops.canceling:
             return False
         round_ = steps.next_round(sid, patch)
         attempt = (handle.number, handle.started_ts, result, handle.request.log_path)
         table.move(sid, S.RETRYING, (table.attempt_image(sid, attempt, now),),
                    {"attempt": handle.number, "outcome": result.outcome, "patch": patch.patch_id,
-                    "reason": f"gate {patch.gate} failed; fix round {round_.number - 1} of "
+                    "reason": f"gate {patch.gate} failed; fix round {round_.fixes} of "
                               f"{fix.get('max_rounds', 2)}",
                     "delay": 0})
         table.rows[sid].base += 1  # a fix round is not a retry: it does not use up retry attempts
         self.dispatcher.enqueue(sid)
         return True
+
+    def revise(self, patch_id: str) -> str:
+        """Set up the revision round of a patch with changes requested (``uet _exec RUN --revise
+        PATCH``): its step's next attempt starts from the patch, told the submitted comments.
+        Returns the step; the caller reopens it. The round is recorded as a ``review.round``
+        event."""
+        from engine.patches.steps import PatchInfo
+        from engine.review.comments import render, submitted
+        from store import queries
+
+        patch = queries.get_patch(patch_id)
+        diff = queries.patch_diff(patch.id)
+        comments = submitted(patch.id)
+        info = PatchInfo(patch.id, diff, patch.gate, None, round=patch.round)
+        self.patches().revision(patch.step_id, info, render(comments, diff))
+        self.rec.event(Event(self.table.clock(), "review.round", self.table.run_id, patch.step_id,
+                             {"patch": patch.id, "round": patch.round + 1, "comments": len(comments),
+                              "by": patch.decided_by}))
+        return patch.step_id
 
     def _retry_due(self, sid: str) -> None:
         self.dispatcher.delayed.discard(sid)

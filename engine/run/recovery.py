@@ -2,7 +2,8 @@
 
 Its processes are ended first (found by their attempt's marker); attempts in flight become
 ``crashed`` and their steps run again without spending retries, up to ``MAX_ENGINE_LOSSES`` in
-a row; steps that succeeded never run again. An operator's resume reopens what failed.
+a row; steps that succeeded never run again, except the patch step a reviewer sent back (a revision
+round). An operator's resume reopens what failed.
 """
 
 from __future__ import annotations
@@ -107,6 +108,18 @@ class Recovery:
                 if table.state[child] in (S.SKIPPED, S.CANCELED):
                     table.reopen(child)
                     stack.append(child)
+
+    def reopen_for_revision(self, sid: str, patch_id: str) -> None:
+        """A reviewer's request for changes runs the step that made the patch again (a revision
+        round), whatever it ended as; no other step runs again. Its earlier attempts no longer
+        count against its retries."""
+        table = self.table
+        if table.state[sid] in (S.PENDING, S.READY, S.RUNNING, S.RETRYING):
+            return
+        row = table.rows[sid]
+        row.base, row.exit_code, row.ended_at, row.reason = row.attempts, None, None, None
+        table.move(sid, S.PENDING, (), {"reason": f"reopened for a revision round of patch {patch_id}",
+                                        "patch": patch_id})
 
     def _end_orphans(self, running: list[AttemptRecord], fresh: bool) -> tuple[set[int], set[str]]:
         """End whatever a previous engine of this run left running, before anything starts.

@@ -140,7 +140,9 @@ def test_fix_loop_feeds_the_gate_failure_back_until_it_passes(repo: Project) -> 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "fix round 1 of 2" in result.stdout
     by_round = {p["round"]: p for p in patches(repo)}
-    assert by_round[1]["state"] == "rejected" and "superseded" in by_round[1]["reason"]
+    # The first round is superseded by the fix round's patch, linked both ways.
+    assert by_round[1]["state"] == "superseded" and by_round[1]["superseded_by"] == by_round[2]["id"]
+    assert by_round[2]["parent_id"] == by_round[1]["id"] and by_round[2]["round_kind"] == "fix"
     assert by_round[2]["state"] == "gate_passed"
 
 

@@ -21,7 +21,7 @@ from tui.settings import load_settings
 
 
 def run_in_foreground(store: Store, run_id: str, args: argparse.Namespace, *, operator_resume: bool = False,
-                      reopen: list[str] | None = None) -> int:
+                      reopen: list[str] | None = None, revise: str | None = None) -> int:
     """Execute the run in this process: the live panel on a terminal, plain lines otherwise, the
     status document with ``--json``; Ctrl-C, SIGTERM and SIGHUP cancel it. Exit 0 when it succeeded."""
     from engine.events import EventBus
@@ -55,11 +55,11 @@ def run_in_foreground(store: Store, run_id: str, args: argparse.Namespace, *, op
             bus.subscribe(panel.on_event)
             with Live(panel, console=console, refresh_per_second=8, transient=False):
                 return await execute(store, run_id, bus=bus, operator_resume=operator_resume, reopen=reopen,
-                                     on_executor=attach, dedicated=True)
+                                     revise=revise, on_executor=attach, dedicated=True)
         if not getattr(args, "json", False):
             bus.subscribe(PlainLines().on_event)
         return await execute(store, run_id, bus=bus, operator_resume=operator_resume, reopen=reopen,
-                             on_executor=attach, dedicated=True)
+                             revise=revise, on_executor=attach, dedicated=True)
 
     state = asyncio.run(main())
     if getattr(args, "json", False):

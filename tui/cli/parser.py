@@ -129,13 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("patches", "list proposed changes (the patch ledger)")
     p.add_argument("--run", help="only this run (id prefix)")
-    p.add_argument("--state", choices=["proposed", "gating", "gate_passed", "gate_failed", "approved", "rejected",
-                                       "applied", "reverted"])
+    p.add_argument("--state", choices=["proposed", "gating", "gate_passed", "gate_failed", "changes_requested",
+                                       "approved", "rejected", "applied", "reverted", "superseded"])
     p.add_argument("--json", action="store_true")
 
-    p = add("patch", "review one patch: show, approve, reject, apply, revert")
+    p = add("patch", "review one patch: show, comment, request changes, approve, reject, apply, revert")
     patch_sub = p.add_subparsers(dest="patch_command", metavar="ACTION", parser_class=Parser, required=True)
-    a = patch_sub.add_parser("show", help="the diff, its files and gate results", parents=[common])
+    a = patch_sub.add_parser("show", help="the diff, its files, gate results, rounds and comments", parents=[common])
     a.add_argument("id")
     a.add_argument("--json", action="store_true")
     a = patch_sub.add_parser("approve", help="accept the patch (a failed gate needs --override)", parents=[common])
@@ -160,6 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--reason")
     a = patch_sub.add_parser("regate", help="run the patch's gate again", parents=[common])
     a.add_argument("id")
+    a = patch_sub.add_parser("comment", help="a draft comment on the patch, a file, a hunk or a line (sent with "
+                                             "request-changes)", parents=[common])
+    _comment_arguments(a, required=True)
+    a = patch_sub.add_parser("request-changes", help="send the patch back with comments: its step runs again as a "
+                                                     "revision round", parents=[common])
+    _comment_arguments(a, required=False)
+    a.add_argument("--detach", action="store_true", help="run the revision round in the background")
+    a.add_argument("--plain", action="store_true")
+    a = patch_sub.add_parser("revise", help="start the revision round of a patch with changes requested (when it "
+                                            "could not start at once)", parents=[common])
+    a.add_argument("id")
+    a.add_argument("--detach", action="store_true", help="run the revision round in the background")
+    a.add_argument("--plain", action="store_true")
 
     p = add("costs", "tokens and dollars by run, step, tool and model")
     p.add_argument("run", nargs="?")
@@ -229,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--reopen", action="append", default=[])
+    p.add_argument("--revise")
     return parser
 
 
@@ -239,6 +253,17 @@ GROUPS = {
     "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo", "tools": "tools", "map": "map",
     "memory": "memory",
 }
+
+
+def _comment_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """Where a review comment points: the whole patch, ``--file``, and a ``--line`` (its new
+    number) or a ``--hunk`` (counted from 0 in that file) of it."""
+    parser.add_argument("id")
+    parser.add_argument("--comment", required=required, metavar="TEXT", help="what to change")
+    parser.add_argument("--file", metavar="PATH", help="a file of the patch the comment is on")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--line", type=_count, metavar="N", help="a line of --file, numbered as in the patched file")
+    where.add_argument("--hunk", type=int, metavar="K", help="a hunk of --file, counted from 0")
 
 
 def _count(text: str) -> int:

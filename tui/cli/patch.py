@@ -1,5 +1,6 @@
-"""Patch review and costs from the command line: list, show (coloured diff and gate results),
-approve, reject, apply, revert; cost totals; and ``gc`` for scratch worktrees."""
+"""Patch review and costs from the command line: list, show (coloured diff, gate results, the
+rounds and their comments), comment and request changes (a revision round), approve, reject,
+apply, revert; cost totals; and ``gc`` for scratch worktrees."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tui.project import open_existing
 
 PATCH_GLYPHS = {
     "proposed": "○", "gating": "▶", "gate_passed": "✔", "gate_failed": "✘", "approved": "◉",
-    "rejected": "⊘", "applied": "⬤", "reverted": "↺",
+    "rejected": "⊘", "applied": "⬤", "reverted": "↺", "changes_requested": "✎", "superseded": "⇢",
 }
 
 
@@ -40,10 +41,14 @@ def cmd_patches(args: argparse.Namespace) -> int:
             print("no patches" + (f" in state {args.state}" if args.state else "") +
                   ": steps with `produces: patch` propose them")
             return EXIT_OK
-        rows = [("PATCH", "STATE", "RUN", "STEP", "FILES", "+/-", "GATE", "AGE")]
+        from engine.review.rounds import max_rounds
+
+        rows = [("PATCH", "STATE", "ROUND", "RUN", "STEP", "FILES", "+/-", "GATE", "AGE")]
+        limits: dict[tuple[str, str], int] = {}
         for p in patches:
-            rows.append((p.id, patch_label(p.state.value), p.run_id, p.step_id, str(len(p.files)),
-                         f"+{p.added}/-{p.removed}", p.gate or "-", age(p.created_at)))
+            limit = limits.setdefault((p.run_id, p.step_id), max_rounds(p))
+            rows.append((p.id, patch_label(p.state.value), f"{p.round}/{limit}", p.run_id, p.step_id,
+                         str(len(p.files)), f"+{p.added}/-{p.removed}", p.gate or "-", age(p.created_at)))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
@@ -64,6 +69,8 @@ def cmd_patch(args: argparse.Namespace) -> int:
             return _show(ledger.get(args.id), args)
         if action in ("hunks", "split", "regate"):
             return _hunk_action(store, ledger, args, who)
+        if action in ("comment", "request-changes", "revise"):
+            return _review_action(store, args, who)
         if action == "approve":
             patch = ledger.approve(args.id, who, comment=args.comment, override=args.override)
         elif action == "reject":
@@ -84,8 +91,12 @@ def _show(patch: PatchRecord, args: argparse.Namespace) -> int:
     diff = queries.patch_diff(patch.id)
     gates = queries.gate_results(patch.id)
     if args.json:
+        rounds = queries.patch_rounds(patch.id)
         print(json.dumps({**_patch_json(patch), "diff": diff,
-                          "gate_results": [g.model_dump(mode="json") for g in gates]}, indent=2))
+                          "gate_results": [g.model_dump(mode="json") for g in gates],
+                          "rounds": [_patch_json(p) for p in rounds],
+                          "comments": [c.model_dump(mode="json") for p in rounds
+                                       for c in queries.patch_comments(p.id)]}, indent=2))
         return EXIT_OK
     from rich.console import Console
     from rich.text import Text
@@ -106,6 +117,7 @@ def _show(patch: PatchRecord, args: argparse.Namespace) -> int:
                  "red" if line.startswith("-") and not line.startswith("---") else
                  "cyan" if line.startswith("@@") else "bold" if line.startswith(("diff ", "+++", "---")) else "")
         console.print(Text(line, style=style, no_wrap=True, overflow="ignore"), crop=False, soft_wrap=True)
+    _show_rounds(console, patch)
     if gates:
         console.print()
         console.print(Text(f"gate {patch.gate}", style="bold"))
@@ -119,6 +131,81 @@ def _show(patch: PatchRecord, args: argparse.Namespace) -> int:
     elif patch.gate:
         console.print(f"gate {patch.gate}: not run yet")
     return EXIT_OK
+
+
+def _show_rounds(console, patch: PatchRecord) -> None:  # noqa: ANN001
+    """The patch's round history (round n of max, kind, state, size, who asked for what) and
+    every round's comments, drafts marked."""
+    from rich.text import Text
+
+    from engine.review.rounds import max_rounds
+
+    rounds = queries.patch_rounds(patch.id)
+    comments = {p.id: queries.patch_comments(p.id) for p in rounds}
+    if len(rounds) < 2 and not comments[patch.id]:
+        return
+    limit = max_rounds(patch)
+    console.print()
+    console.print(Text(f"rounds of step {patch.step_id} (review.max_rounds {limit})", style="bold"))
+    for p in rounds:
+        mark = "→" if p.id == patch.id else " "
+        said = f"  {p.decided_by}: {p.reason}" if p.decided_by and p.reason else ""
+        console.print(Text(f" {mark} round {p.round} of {limit}  {p.round_kind:8}  {p.id}  "
+                           f"{patch_label(p.state.value):20} +{p.added}/-{p.removed}{said}"), crop=False,
+                      soft_wrap=True)
+    for p in rounds:
+        for c in comments[p.id]:
+            where = (c.path if c.path is not None else "the whole patch") + (
+                f":{c.line}" if c.line is not None else f" hunk {c.hunk}" if c.hunk is not None else "")
+            status = "draft" if c.submitted_at is None else f"round {p.round}"
+            console.print(Text(f"  #{c.id} {status}, {c.by} on {where}:", style="bold"), crop=False, soft_wrap=True)
+            for line in c.body.splitlines():
+                console.print(Text("      " + line), crop=False, soft_wrap=True)
+            for line in c.context.splitlines()[:12]:
+                console.print(Text("      | " + line, style="dim"), crop=False, soft_wrap=True)
+
+
+def _review_action(store, args: argparse.Namespace, who: str) -> int:  # noqa: ANN001
+    """``comment`` (a draft), ``request-changes`` (submit, then the revision round in the
+    foreground, or the background with --detach) and ``revise`` (start that round later)."""
+    from engine.patches.ledger import Ledger
+    from engine.review.comments import CommentError, ReviewComment
+    from engine.review.rounds import add_comment, request_changes, revision_problem, start_revision
+
+    patch = Ledger(store).get(args.id)
+    action = args.patch_command
+    if action != "revise":
+        if args.comment is None and (args.file or args.line is not None or args.hunk is not None):
+            raise CommentError("--file, --line and --hunk say where a --comment goes; give the --comment")
+        comment = (ReviewComment(args.comment, args.file, args.line, args.hunk) if args.comment is not None
+                   else None)
+        if action == "comment":
+            assert comment is not None
+            added = add_comment(store, patch.id, comment, who)
+            print(f"draft comment #{added.id} on patch {patch.id}; send it with: uet patch request-changes {patch.id}")
+            return EXIT_OK
+        patch = request_changes(store, patch.id, who, [comment] if comment is not None else [])
+        print(f"patch {patch.id} {patch_label(patch.state.value)}: {patch.reason}")
+        problem = revision_problem(patch)
+        if problem is not None:
+            print(problem)
+            return EXIT_OK
+    if args.detach:
+        print(start_revision(store, patch.id, who, detach=True))
+        return EXIT_OK
+    from tui.cli.foreground import run_in_foreground
+
+    run_id = start_revision(store, patch.id, who, detach=False)
+    print(f"revision round {patch.round + 1} of patch {patch.id} (step {patch.step_id}, run {run_id})")
+    code = run_in_foreground(store, run_id, args, revise=patch.id)
+    after = queries.get_patch(patch.id)
+    if after.superseded_by:
+        new = queries.get_patch(after.superseded_by)
+        print(f"patch {new.id} {patch_label(new.state.value)}: round {new.round} of patch {patch.id}; "
+              f"review it with: uet patch show {new.id}")
+    else:
+        print(f"patch {patch.id} is still {after.state.value}: the revision round proposed no new patch")
+    return code
 
 
 def _hunk_action(store, ledger, args: argparse.Namespace, who: str) -> int:  # noqa: ANN001

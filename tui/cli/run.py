@@ -120,7 +120,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
         run_id = queries.resolve_run_id(args.run)
         os.environ.setdefault("UET_DETACHED", "1")
         return run_in_foreground(store, run_id, argparse.Namespace(plain=True), operator_resume=args.resume,
-                                 reopen=args.reopen or None)
+                                 reopen=args.reopen or None, revise=args.revise)
     finally:
         store.close()
 
