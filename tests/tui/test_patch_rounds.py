@@ -37,9 +37,10 @@ fi
 """
 
 
-def revisable_repo(project: Project) -> Project:
+def revisable_repo(project: Project, review: str = "") -> Project:
     """Twenty lines; a tool that edits line 2 and line 19 and, run again on its own result (a
-    revision round starts from the previous round's files), rewrites line 2 once more."""
+    revision round starts from the previous round's files), rewrites line 2 once more. ``review``
+    is the step's review policy, if any (YAML)."""
     project.write("f.txt", LINES)
     project.write(".gitignore", ".uet/\n")
     project.script("edit.sh", EDIT)
@@ -61,9 +62,10 @@ def revisable_repo(project: Project) -> Project:
             tool: editor
             produces: patch
             gate: check
+            {review}
         gates:
           check: [[sh, "{root}/check.sh"]]
-    """)
+    """.replace("{review}", review))
     project.uet("run", "--plain", str(project.root / "ws.yaml"), timeout=120, check=True)
     return project
 
@@ -197,6 +199,27 @@ def test_requesting_changes_without_any_comment_asks_for_one(project: Project) -
         await settle(pilot, lambda: pilot.app.screen is screen)
         assert comments(repo.db) == []
         assert [p[1] for p in patches(repo.db)] == ["gate_passed"]
+
+    review(app, scenario)
+
+
+def test_a_refused_request_says_why_and_changes_nothing(project: Project) -> None:
+    repo = revisable_repo(project, review="review: {max_rounds: 1}")
+    app = make_app(repo.root, repo.db, live=False)
+
+    async def scenario(pilot: Any, screen: PatchesScreen) -> None:
+        patch = screen.patch
+        assert patch is not None
+        assert "round 1 of 1" in str(screen.query_one("#summary").render())
+        await write_comment(pilot, "once more")
+        await settle(pilot, lambda: len(screen.comments) == 1)
+        await pilot.press("C")
+        await answer(pilot, "")
+        await settle(pilot, lambda: screen.busy is None and bool(pilot.app._notifications))
+        said = [n.message for n in pilot.app._notifications]
+        assert any("is round 1 of 1 (review.max_rounds of step edit)" in m for m in said), said
+        assert [p[1] for p in patches(repo.db)] == ["gate_passed"]
+        assert [c[6] for c in comments(repo.db)] == [1], "the comment is still a draft"
 
     review(app, scenario)
 

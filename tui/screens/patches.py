@@ -79,6 +79,11 @@ def _limit(patch: PatchRecord) -> int:
         return DEFAULT_MAX_ROUNDS
 
 
+def _why(exc: Exception) -> str:
+    """An error in words: ours say what to do; anything else is named."""
+    return str(exc) if isinstance(exc, (UetError, StoreError)) else f"{type(exc).__name__}: {exc}"
+
+
 def _age(seconds: float) -> str:
     return duration(max(0.0, seconds))
 
@@ -596,29 +601,30 @@ class PatchesScreen(Screen[None]):
             body=written.body, path=written.scope.path, line=written.scope.line, hunk=written.scope.hunk)
         try:
             if kind == "comment":
-                assert comment is not None
+                assert comment is not None and written is not None
                 record = add_comment(store, patch_id, comment, who)
-                where = written.scope.label if written is not None else ""
-                app.call_from_thread(self._reviewed, patch_id, f"draft comment {record.id} on {where}", None)
+                app.call_from_thread(self._reviewed, patch_id, f"draft comment {record.id} on {written.scope.label}")
                 return
             request_changes(store, patch_id, who, [comment] if comment is not None else [])
-            started = start_revision(store, patch_id, who, detach=True)
-        except (UetError, StoreError) as exc:
-            app.call_from_thread(self._reviewed, patch_id, None, str(exc))
-            return
         except Exception as exc:  # noqa: BLE001 - said on screen, and the screen is not left busy
-            app.call_from_thread(self._reviewed, patch_id, None, f"{type(exc).__name__}: {exc}")
+            app.call_from_thread(self._reviewed, patch_id, _why(exc), "Not done")
             return
-        app.call_from_thread(self._reviewed, patch_id, f"changes requested on patch {patch_id}; {started}", None)
+        try:
+            started = start_revision(store, patch_id, who, detach=True)
+        except Exception as exc:  # noqa: BLE001 - said on screen, and the screen is not left busy
+            app.call_from_thread(self._reviewed, patch_id, f"changes requested on patch {patch_id}, but its revision "
+                                 f"round did not start: {_why(exc)}", "Revision round not started")
+            return
+        app.call_from_thread(self._reviewed, patch_id, f"changes requested on patch {patch_id}; {started}")
 
-    def _reviewed(self, patch_id: str, said: str | None, error: str | None) -> None:
+    def _reviewed(self, patch_id: str, said: str, failed: str | None = None) -> None:
+        """Say what happened (``failed`` titles a failure) and show the patch as it is now."""
         self.busy = None
         self.app.poke()  # type: ignore[attr-defined]
-        if error is not None:
-            self.notify(error, title="Not done", severity="error", timeout=10)
-            self._summary()
-            return
-        self.notify(said or "", title="Recorded", timeout=8)
+        if failed is not None:
+            self.notify(said, title=failed, severity="error", timeout=10)
+        else:
+            self.notify(said, title="Recorded", timeout=8)
         self.load_list()
         if self.reviewing and self.patch is not None and self.patch.id == patch_id:
             self.load_patch(patch_id, with_diff=False)
