@@ -160,6 +160,22 @@ def get_lesson(lesson_id: int) -> Lesson:
     return _lesson(row)
 
 
+def kept_for_run(run_id: str) -> dict[str, tuple[str, str, str, str]]:
+    """The run's lessons by source: (outcome, fix, files as stored, failure), to tell a harvest
+    what is already known."""
+    rows = database.execute_sql("SELECT source, outcome, fix, files, failure FROM lessons WHERE run_id = ?",
+                                (run_id,)).fetchall()
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+
+def forgotten_sources(run_id: str) -> set[str]:
+    """The sources of the run's lessons a person forgot (``memory.forgotten`` events): a harvest
+    never brings them back."""
+    rows = database.execute_sql("SELECT data FROM events WHERE run_id = ? AND kind = 'memory.forgotten'",
+                                (run_id,)).fetchall()
+    return {str(json.loads(r[0]).get("source")) for r in rows}
+
+
 def has_fts() -> bool:
     row = database.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'lessons_fts'").fetchone()
     return row is not None
@@ -213,11 +229,11 @@ def _like(text: str) -> str:
 # -- what a harvest reads ----------------------------------------------------------------------
 
 
-def run_attempts(run_id: str) -> list[tuple[str, int, str, str, str | None, str | None]]:
-    """(step, number, tool, state, error, output) of every attempt of the run, in order."""
+def run_attempts(run_id: str) -> list[tuple[str, int, str, str, str | None, str | None, str | None]]:
+    """(step, number, tool, state, error, output, log path) of every attempt of the run, in order."""
     return [tuple(r) for r in database.execute_sql(  # type: ignore[misc]
-        "SELECT step_id, number, tool, state, error, output FROM attempts WHERE run_id = ? ORDER BY step_id, number",
-        (run_id,)).fetchall()]
+        "SELECT step_id, number, tool, state, error, output, log_path FROM attempts WHERE run_id = ? "
+        "ORDER BY step_id, number", (run_id,)).fetchall()]
 
 
 def run_steps(run_id: str) -> list[tuple[str, str, dict[str, Any]]]:

@@ -252,5 +252,32 @@ class Cost(Base):
         primary_key = CompositeKey("run_id", "step_id", "attempt")
 
 
-ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, Worker, Command, Meta, Patch, GateResult, PatchComment]
+class Lesson(Base):
+    """What an attempt taught (migration 7; read and written through ``store.lessons``)."""
+
+    id = IntegerField(primary_key=True)
+    created_at = FloatField()
+    run_id = TextField()
+    step_id = TextField()
+    kind = TextField()
+    tool = TextField()
+    task = TextField(default="")
+    files = TextField(default="[]")
+    failure_kind = TextField()
+    failure = TextField()
+    fix = TextField(default="")
+    outcome = TextField()
+    rounds = IntegerField(default=1)
+    source = TextField(unique=True)
+
+    class Meta:
+        table_name = "lessons"
+
+
+#: The lessons' full-text index: an FTS5 virtual table and the tables FTS5 keeps for it, which no
+#: model maps (``store.lessons``).
+INDEX_TABLES = ("lessons_fts", "lessons_fts_config", "lessons_fts_data", "lessons_fts_docsize", "lessons_fts_idx")
+
+ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, Worker, Command, Meta, Patch, GateResult, PatchComment,
+              Lesson]
 ALL_VIEWS = [Cost]

@@ -3,7 +3,7 @@ hooks all over the engine.
 
 A step teaches when something failed, and more when a later attempt or round got past it:
 
-* **error**: an attempt failed (its error and the end of its output); fixed when a later
+* **error**: an attempt failed (its error and the end of its output, or of its log); fixed when a later
   attempt of the step succeeded (the fix is the diff of the patch that attempt proposed, if any);
 * **gate**: a patch's gate failed (the failing commands' output); fixed when a later round of
   the step passed its gate (the fix is that round's diff);
@@ -33,12 +33,15 @@ from engine.agents.stream import mask, secrets_of
 from engine.prompts import CONTEXT_SECTIONS, PROMPT_TOKEN
 from store import Store, ops
 from store import lessons as stored
+from store.codec import dumps
 
 MAX_TASK_CHARS = 2_000
 MAX_FAILURE_CHARS = 4_000
 MAX_FIX_CHARS = 16 * 1024
 MAX_FILES = 50
 MAX_LESSONS_PER_STEP = 20
+#: What a failed attempt's lesson quotes of its output or log.
+LOG_TAIL_CHARS = 1_500
 #: Patch states that passed their gate, and those a person accepted.
 PASSED = frozenset({"gate_passed", "approved", "applied"})
 ACCEPTED = frozenset({"approved", "applied"})
@@ -82,13 +85,16 @@ def _files(*groups: Iterable[str]) -> list[str]:
 
 
 def lessons_of_run(run_id: str, now: float) -> list[Any]:
-    """The store statements that keep the run's lessons (see the module docstring)."""
+    """The store statements that keep the run's lessons (see the module docstring): those not
+    kept yet, or known better now; never one a person forgot."""
     attempts = stored.run_attempts(run_id)
     patches = stored.run_patches(run_id)
     ids = [p["id"] for p in patches]
     gates = stored.failed_gates(ids)
     comments = stored.submitted_comments(ids)
     out: list[Any] = []
+    kept = stored.kept_for_run(run_id)
+    forgotten = stored.forgotten_sources(run_id)
     for sid, kind, spec in stored.run_steps(run_id):
         mine = [a for a in attempts if a[0] == sid]
         if not mine:
@@ -98,53 +104,71 @@ def lessons_of_run(run_id: str, now: float) -> list[Any]:
         secrets = _secrets(spec)
         task = task_text(spec)
         context = step_files(spec)
-        found: list[tuple[Any, ...]] = []
-
-        def keep(tool: str, files: list[str], failure_kind: str, failure: str, fix: str, outcome: str,
-                 count: int, source: str) -> None:
-            found.append((tool, files, failure_kind, bound(mask(failure, secrets), MAX_FAILURE_CHARS, tail=True),
-                          bound(mask(fix, secrets), MAX_FIX_CHARS), outcome, count, source))
-
+        found: list[tuple[Any, ...]] = []  # (tool, files, failure kind, failure, fix, outcome, rounds, source)
         gated = set()
         for index, patch in enumerate(rounds):
-            later = rounds[index + 1:]
+            later = [q for q in rounds[index + 1:] if q["round"] > patch["round"]]
+            tool = tools.get(patch["attempt"], "?")
+
+            def lesson(failure_kind: str, failure: str, fixed: dict[str, Any] | None, source: str,
+                       patch: dict[str, Any] = patch, tool: str = tool,
+                       context: list[str] = context) -> tuple[Any, ...]:
+                return (tool, _files(patch["files"], fixed["files"] if fixed else (), context), failure_kind,
+                        failure, fixed["diff"] if fixed else "", "fixed" if fixed else "unresolved",
+                        fixed["round"] - patch["round"] + 1 if fixed else 1, f"patch:{patch['id']}:{source}")
+
             failed = gates.get(patch["id"])
             if failed:
                 gated.add(patch["attempt"])
                 last = max(r[0] for r in failed)
-                failure = "\n".join(f"$ {_command(cmd)} (exit {code})\n{tail.rstrip()}"
-                                    for round_, cmd, code, tail in failed if round_ == last)
-                fixed = next((q for q in later if q["round"] > patch["round"] and not gates.get(q["id"])
-                              and q["state"] in PASSED), None)
-                keep(tools.get(patch["attempt"], "?"), _files(patch["files"], fixed["files"] if fixed else (), context),
-                     "gate", f"gate {patch['gate']} failed:\n{failure}", fixed["diff"] if fixed else "",
-                     "fixed" if fixed else "unresolved", fixed["round"] - patch["round"] + 1 if fixed else 1,
-                     f"patch:{patch['id']}:gate")
+                text = "\n".join(f"$ {_command(cmd)} (exit {code})\n{tail.rstrip()}"
+                                 for round_, cmd, code, tail in failed if round_ == last)
+                fixed = next((q for q in later if not gates.get(q["id"]) and q["state"] in PASSED), None)
+                found.append(lesson("gate", f"gate {patch['gate']} failed:\n{text}", fixed, "gate"))
             said = comments.get(patch["id"])
             if said:
-                fixed = next((q for q in later if q["round"] > patch["round"] and q["state"] in ACCEPTED), None)
                 text = "\n".join(f"{path or '(patch)'}{f':{line}' if line else ''}: {body}" for path, line, body in said)
-                keep(tools.get(patch["attempt"], "?"), _files(patch["files"], fixed["files"] if fixed else (), context),
-                     "review", f"a reviewer asked for changes:\n{text}", fixed["diff"] if fixed else "",
-                     "fixed" if fixed else "unresolved", fixed["round"] - patch["round"] + 1 if fixed else 1,
-                     f"patch:{patch['id']}:review")
+                fixed = next((q for q in later if q["state"] in ACCEPTED), None)
+                found.append(lesson("review", f"a reviewer asked for changes:\n{text}", fixed, "review"))
         seen_errors: set[str] = set()
-        for _sid, number, tool, state, error, output in mine:
+        for _sid, number, tool, state, error, output, log in mine:
             if state not in FAILED_ATTEMPT or number in gated:
                 continue
-            failure = (error or state) + (f"\n{bound(output, 1500, tail=True)}" if output else "")
+            said = output or log_tail(log)
+            failure = (error or state) + (f"\n{bound(said, LOG_TAIL_CHARS, tail=True)}" if said else "")
             if failure in seen_errors:  # the same failure retried is one lesson
                 continue
             seen_errors.add(failure)
             success = next((a for a in mine if a[1] > number and a[3] == "succeeded"), None)
             patch = next((p for p in rounds if success is not None and p["attempt"] == success[1]), None)
-            keep(tool, _files(patch["files"] if patch else (), context), "error", f"the attempt {state}: {failure}",
-                 patch["diff"] if patch else "", "fixed" if success else "unresolved",
-                 success[1] - number + 1 if success else 1, f"attempt:{run_id}:{sid}:{number}")
+            found.append((tool, _files(patch["files"] if patch else (), context), "error",
+                          f"the attempt {state}: {failure}", patch["diff"] if patch else "",
+                          "fixed" if success else "unresolved", success[1] - number + 1 if success else 1,
+                          f"attempt:{run_id}:{sid}:{number}"))
         for tool, files, failure_kind, failure, fix, outcome, count, source in found[:MAX_LESSONS_PER_STEP]:
+            failure = bound(mask(failure, secrets), MAX_FAILURE_CHARS, tail=True)
+            fix = bound(mask(fix, secrets), MAX_FIX_CHARS)
+            if source in forgotten or kept.get(source) == (outcome, fix, dumps(files), failure):
+                continue
             out.append(stored.upsert_lesson(now, run_id, sid, kind, tool, task, files, failure_kind, failure, fix,
                                             outcome, count, source))
     return out
+
+
+def log_tail(path: str | None) -> str:
+    """The end of an attempt's log (what it printed, stderr included), read bounded; empty when
+    the log is gone."""
+    if not path:
+        return ""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - LOG_TAIL_CHARS * 4))
+            data = handle.read(LOG_TAIL_CHARS * 4)
+    except OSError:
+        return ""
+    return data.decode("utf-8", errors="replace")[-LOG_TAIL_CHARS:].strip()
 
 
 def _command(text: str) -> str:
@@ -158,7 +182,8 @@ def _command(text: str) -> str:
 
 
 def harvest(store: Store, run_id: str, now: float | None = None) -> int:
-    """Keep the lessons of one run; returns how many the run holds (new or already kept)."""
+    """Keep the lessons of one run; returns how many were new or changed (a ``memory.harvested``
+    event says so when any were)."""
     ts = time.time() if now is None else now
     unit = lessons_of_run(run_id, ts)
     count = len(unit)

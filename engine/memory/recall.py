@@ -40,12 +40,12 @@ MAX_TOKENS = 32_000
 MAX_QUERY_WORDS = 64
 _WORD = re.compile(r"[^\W_]+")
 #: Words that say nothing about what a step is about.
-STOP = frozenset("""
+STOP = frozenset(re.findall(r"\w+", """
 a an and are as at be but by can do does for from has have in into is it its make not of on or so that the then
 this to was were will with you your all any each every when what which who why how should must may also more
 step steps run runs task file files change changes code please sure use using one two new add get set let
 test tests fail fails failed failing error errors fix fixed gate passed pass make
-""".split())
+"""))
 
 
 def words(text: str) -> list[str]:
@@ -124,22 +124,38 @@ def recall(text: str, files: Sequence[str] = (), *, kind: str | None = None, tok
 
 
 def render_one(lesson: Lesson, limit: int | None = None) -> str:
-    """One lesson as the prompt shows it."""
+    """One lesson as the prompt shows it; within ``limit`` characters, the end of the failure
+    (where a test runner sums up) and the beginning of the fix are kept, each cut with a note."""
     later = "attempt" if lesson.failure_kind == "error" else "round"
     how = (f"fixed {lesson.rounds - 1} {later}(s) later" if lesson.outcome == "fixed"
            else "never fixed: do not repeat it")
     head = (f"### Lesson {lesson.id}: step {lesson.step_id} ({lesson.kind}, tool {lesson.tool}) of run "
-            f"{lesson.run_id[:8]}, {how}")
-    parts = [head]
+            f"{lesson.run_id[:8]}, {how}\n")
     if lesson.files:
-        parts.append("Files: " + ", ".join(lesson.files[:20]))
-    parts.append(f"What failed ({lesson.failure_kind}):\n{lesson.failure.strip()}")
-    if lesson.fix.strip():
-        parts.append(f"What fixed it (the diff that passed):\n```diff\n{lesson.fix.strip()}\n```")
-    text = "\n".join(parts) + "\n"
-    if limit is not None and len(text) > limit:
-        text = text[: max(0, limit - 10)] + "\n[… cut]\n"
-    return text
+        head += "Files: " + ", ".join(lesson.files[:20]) + "\n"
+    failure, fix = lesson.failure.strip(), lesson.fix.strip()
+
+    def build(failure: str, fix: str) -> str:
+        text = head + f"What failed ({lesson.failure_kind}):\n{failure}\n"
+        return text + (f"What fixed it (the diff that passed):\n```diff\n{fix}\n```\n" if fix else "")
+
+    text = build(failure, fix)
+    if limit is None or len(text) <= limit:
+        return text
+    room = limit - len(build("", "x" if fix else "")) - 2 * len(_CUT)
+    if room < 40:
+        return text[: max(0, limit - len(_CUT))] + _CUT
+    keep_fix = min(len(fix), room // 2) if len(failure) > room // 2 else min(len(fix), room - len(failure))
+    keep_failure = min(len(failure), room - keep_fix)
+    if keep_failure < len(failure):  # from a whole line on
+        tail = failure[len(failure) - keep_failure:]
+        failure = _CUT.strip() + "\n" + (tail.split("\n", 1)[1] if "\n" in tail[:-1] else tail)
+    if keep_fix < len(fix):
+        fix = fix[:keep_fix].rsplit("\n", 1)[0] + _CUT.rstrip()
+    return build(failure, fix)
+
+
+_CUT = "\n[… cut]\n"
 
 
 def render(recalled: Sequence[Recalled], tokens: int = DEFAULT_TOKENS) -> str:

@@ -61,7 +61,9 @@ def test_the_rendering_keeps_to_its_token_budget(store: Store) -> None:
     found = recall(DIVIDE["task"], DIVIDE["files"], tokens=300)
     assert len(found) == 1  # the first always, cut to fit; no second
     text = render(found, tokens=300)
-    assert len(text) <= 300 * CHARS_PER_TOKEN and text.endswith("[… cut]\n") and "### Lesson" in text
+    assert len(text) <= 300 * CHARS_PER_TOKEN and text.count("[… cut]") == 2 and text.startswith("### Lesson")
+    # the end of the failure and the beginning of the fix are what is kept
+    assert "ZeroDivisionError" not in text and "xxx\n" in text and "```diff\n+ fix\n" in text
     many = recall(DIVIDE["task"], DIVIDE["files"], tokens=20_000)
     assert len(many) == 5
     assert len(render(many, tokens=20_000)) <= 20_000 * CHARS_PER_TOKEN

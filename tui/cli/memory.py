@@ -30,11 +30,15 @@ def cmd_memory(args: argparse.Namespace) -> int:
 
 
 def _gist(lesson: Lesson) -> str:
-    """The line of the failure that says most: the last one naming an error or a failure (a
-    test runner's summary), else its first line after the heading."""
+    """The line of the failure that says most: the last one naming an exception, else a failed
+    test or assertion, else any error or failure, else its first line after the heading."""
     lines = [line.strip() for line in lesson.failure.splitlines()[1:] if line.strip() and not line.startswith("$ ")]
-    telling = [line for line in lines if re.search(r"error|fail|assert|exception", line, re.IGNORECASE)]
-    text = (telling[-1] if telling else lines[0] if lines else lesson.failure.strip())
+    text = lines[0] if lines else lesson.failure.strip()
+    for pattern in (r"\w(Error|Exception)\b", r"\bFAILED\b|\bassert\b", r"error|fail"):
+        telling = [line for line in lines if re.search(pattern, line, re.IGNORECASE)]
+        if telling:
+            text = re.sub(r"^FAILED \S+ - ", "", telling[-1])  # pytest's summary line: its error
+            break
     return text if len(text) <= GIST else text[: GIST - 1] + "…"
 
 
