@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,38 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for thread in session.config.stash.get(INSTALLS, []):
         thread.join()
+
+
+# The files that take longest (per-file totals of a run on two workers), slowest first. They
+# start first, so that ``--dist loadfile``, which hands out whole files in the collected order,
+# never gives one of them out last while the other worker has run out of work. The agent tests
+# come next: by then the background installs of their CLIs are done. The order changes when
+# tests run, never what they check.
+FIRST = (
+    "tests/engine/test_patch_cycle.py",
+    "tests/tui/test_cli.py",
+    "tests/engine/test_bad_input.py",
+    "tests/engine/test_engine_loss.py",
+    "tests/test_packaging.py",
+    "tests/engine/test_runs_cli.py",
+    "tests/engine/test_store_failure.py",
+    "tests/engine/test_agent_steps.py",
+    "tests/engine/test_containment.py",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    try:
+        path = item.path.relative_to(REPO).as_posix()
+    except ValueError:
+        return len(FIRST) + 1
+    if path in FIRST:
+        return FIRST.index(path)
+    return len(FIRST) if path.startswith("tests/agents/") else len(FIRST) + 1
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: each file's tests, and the rest, keep their order
 
 
 @dataclass
@@ -87,10 +121,25 @@ class Project:
                                 stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
 
     def start(self, workstream: Path) -> tuple[subprocess.Popen[str], str]:
-        """Start ``uet run --plain`` in the background; return the process and its run id."""
+        """Start ``uet run --plain`` in the background; return the process and its run id (read
+        from the store: polling ``uet runs`` would start a Python process per look)."""
+        before = self.run_ids()
         engine = self.spawn("run", "--plain", str(workstream))
-        run_id = wait_for(lambda: self.runs() and self.runs()[0]["id"], what="the run to be created")
-        return engine, run_id
+
+        def new_run() -> str | None:
+            try:
+                return next(iter(self.run_ids() - before), None)
+            except sqlite3.Error:  # the engine is still making the store
+                return None
+
+        return engine, wait_for(new_run, what="the run to be created")
+
+    def run_ids(self) -> set[str]:
+        """The ids of the runs in the store (none before there is one)."""
+        if not self.db.exists():
+            return set()
+        with closing(sqlite3.connect(self.db)) as conn:
+            return {row[0] for row in conn.execute("SELECT id FROM runs")}
 
     def read(self, name: str) -> str:
         """A file the steps write, stripped; empty while it does not exist yet."""
