@@ -67,6 +67,9 @@ def repo(project: Project, tmp_path: Path) -> Project:
             produces: patch
             gate: check
             review: {max_rounds: 2}
+          - id: note
+            needs: [edit]
+            run: [echo, noted]
         gates:
           check: [[sh, "{root}/check.sh"]]
     """)
@@ -121,6 +124,11 @@ def test_a_line_comment_is_revised_by_the_agent_approved_and_applied(repo: Proje
     assert '1. On app.py:5:\n   replace "hello" with "hello, world"' in prompt
     assert '   > +    return "hello"' in prompt  # the diff line the comment points at
     assert "## Your previous round's patch" in prompt and "+def greet():" in prompt
+
+    # Only the patch step ran again: the step after it keeps its one attempt.
+    status = json.loads(repo.uet("status", new["run_id"], "--json", check=True).stdout)
+    assert status["state"] == "succeeded"
+    assert {s["id"]: s["attempts"] for s in status["steps"]} == {"edit": 2, "note": 1}
 
     diff = json.loads(repo.uet("patch", "show", new["id"], "--json", check=True).stdout)["diff"]
     assert '+    return "hello, world"' in diff and '"hello"\n' not in diff
