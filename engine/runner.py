@@ -476,7 +476,8 @@ class RunExecutor:
             self.rec.event(self._event("run.recovered", previous_worker=previous))
         self._load(operator_resume, previous)
         if self.run.state is not RunState.RUNNING:
-            self._run_move(RunState.RUNNING, "resumed" if self.run.state is not RunState.PENDING else None)
+            why = f"revision round of patch {self.revise_on_start}" if revising else "resumed"
+            self._run_move(RunState.RUNNING, why if self.run.state is not RunState.PENDING else None)
         self._remember(catch_up, self.store)
         self._prepare()
         self._housekeeping()  # the counts of what recovery, a retry or a resume reopened, stored at once

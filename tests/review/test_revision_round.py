@@ -142,7 +142,7 @@ def test_a_line_comment_is_revised_by_the_agent_approved_and_applied(repo: Proje
     shown = repo.uet("patch", "show", new["id"], check=True).stdout
     assert f"round 1 of 2  first     {old['id']}  ⇢ superseded" in shown
     assert f"→ round 2 of 2  revision  {new['id']}  ✔ gate_passed" in shown
-    assert "on app.py:5:" in shown and 'replace "hello" with "hello, world"' in shown
+    assert "changes requested by " in shown and "on app.py:5:" in shown and 'replace "hello" with "hello, world"' in shown
     listed = repo.uet("patches", check=True).stdout
     assert "2/2" in listed and "1/2" in listed
 

@@ -149,7 +149,10 @@ def _show_rounds(console, patch: PatchRecord) -> None:  # noqa: ANN001
     console.print(Text(f"rounds of step {patch.step_id} (review.max_rounds {limit})", style="bold"))
     for p in rounds:
         mark = "→" if p.id == patch.id else " "
+        sent = [c for c in comments[p.id] if c.submitted_at is not None]
         said = f"  {p.decided_by}: {p.reason}" if p.decided_by and p.reason else ""
+        if sent:
+            said = f"  changes requested by {', '.join(sorted({c.by for c in sent}))}: {len(sent)} comment(s)"
         console.print(Text(f" {mark} round {p.round} of {limit}  {p.round_kind:8}  {p.id}  "
                            f"{patch_label(p.state.value):20} +{p.added}/-{p.removed}{said}"), crop=False,
                       soft_wrap=True)
