@@ -43,6 +43,6 @@ def repo_map_text(root: str, workdir: str, spec: dict[str, Any], diff: str = "")
     try:
         found = build_map(workdir, focus=focus_files(workdir, spec.get("context", ()), diff), tokens=tokens,
                           cache_dir=default_cache_dir(root))
-    except (RepoMapError, OSError) as exc:
+    except (RepoMapError, OSError, RuntimeError) as exc:  # RuntimeError: a parsing worker died
         return f"[no repository map: {exc}]"
     return found.text

@@ -81,3 +81,17 @@ def test_a_budget_out_of_bounds_is_refused_at_validate(tmp_path: Path) -> None:
     done = uet(root, "validate", "ws.yaml")
     assert done.returncode == 2
     assert "ws.yaml:5" in done.stderr and "repo_map.tokens" in done.stderr and "256" in done.stderr
+
+
+def test_the_focus_is_the_context_files_and_the_previous_rounds_patch(tmp_path: Path) -> None:
+    from engine.repomap.section import focus_files, repo_map_text
+
+    (tmp_path / "src").mkdir()
+    for name in ("a.py", "b.py"):
+        (tmp_path / "src" / name).write_text("x = 1\n")
+    diff = ("diff --git a/lib/old.py b/lib/old.py\n--- a/lib/old.py\n+++ b/lib/old.py\n@@ -1 +1 @@\n-x\n+y\n"
+            "diff --git a/lib/new.py b/lib/new.py\n--- /dev/null\n+++ b/lib/new.py\n@@ -0,0 +1 @@\n+z\n")
+    assert focus_files(str(tmp_path), ["src/*.py", "repo_map", "memory", "docs/x.md"], diff) == [
+        "src/a.py", "src/b.py", "docs/x.md", "lib/old.py", "lib/new.py"]
+    gone = repo_map_text(str(tmp_path), str(tmp_path / "gone"), {"context": ["repo_map"]})
+    assert gone.startswith("[no repository map:") and "no such folder" in gone  # the attempt goes on
