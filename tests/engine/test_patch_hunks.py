@@ -81,7 +81,7 @@ def test_a_subset_of_hunks_becomes_a_new_gated_patch_and_only_it_is_applied(repo
     with Store(repo.db) as store:
         assert hunk_ids(queries.patch_diff(original["id"])) == ["0.0", "0.1"]
         new = split(store, original["id"], {"0.1"}, "alice", "only the second change")
-        assert new.parent_id == original["id"] and new.state is PatchState.PROPOSED
+        assert new.parent_id == original["id"] and new.state is PatchState.PROPOSED and new.round_kind == "subset"
         assert (new.run_id, new.step_id, new.base_commit, new.gate) == (
             original["run_id"], original["step_id"], original["base_commit"], "check")
         assert (new.added, new.removed) == (1, 1)
