@@ -3,7 +3,9 @@
 
 States: proposed → gating → gate_passed | gate_failed → approved | rejected; approved →
 applied → reverted. A patch without a gate may be approved straight from proposed. Approving
-over a failed gate needs a written override. Decisions are compare-and-set transactions, so two
+over a failed gate needs a written override. A reviewer may instead request changes
+(changes_requested, ``engine.review``): the next round's patch supersedes it, or it is rejected;
+a fix round's patch supersedes one whose gate failed. Decisions are compare-and-set transactions, so two
 people deciding at once cannot both win.
 """
 
@@ -136,7 +138,8 @@ class Ledger:
         if not reason.strip():
             raise PatchDecisionError("a rejection needs a reason")
         state = PatchState(patch.state)
-        if state not in (P.PROPOSED, P.GATE_PASSED, P.GATE_FAILED):
+        # A patch sent back for changes may be given up on while it waits for its revision.
+        if state not in (P.PROPOSED, P.GATE_PASSED, P.GATE_FAILED, P.CHANGES_REQUESTED):
             raise PatchDecisionError(f"patch {patch.id} is {state.value}; it can no longer be rejected")
         self._transition(patch, P.REJECTED, by, reason, clear_worktree=True)
         self._drop_worktree(patch)

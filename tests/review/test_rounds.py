@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InputError
-from engine.patches.ledger import PatchDecisionError
+from engine.patches.ledger import Ledger, PatchDecisionError
 from engine.review.comments import CommentError, ReviewComment
 from engine.review.rounds import (
     add_comment,
@@ -76,6 +76,16 @@ def test_a_refused_request_changes_nothing(store: Store, db_path: Path, state: s
     assert str(info.value).startswith(message)
     assert queries.get_patch(pid).state.value == state and queries.patch_comments(pid) == []
     assert events(db_path) == []
+
+
+def test_a_patch_waiting_for_its_revision_can_be_rejected_not_approved(store: Store) -> None:
+    pid = make(store)
+    request_changes(store, pid, "ann", [ReviewComment("x")])
+    with pytest.raises(PatchDecisionError, match="only a proposed or gated patch is approved"):
+        Ledger(store).approve(pid, "ann")
+    assert Ledger(store).reject(pid, "ann", "not worth it").state is PatchState.REJECTED
+    assert revision_problem(queries.get_patch(pid)) == ("patch p1 is rejected; a revision round starts from a "
+                                                        "patch with changes requested")
 
 
 def test_a_patch_takes_a_bounded_number_of_comments(store: Store) -> None:
