@@ -10,25 +10,41 @@ from rich.text import Text
 
 from engine.liveness import RunEngine
 from engine.monitor import BreakerView, RunCost, eta
+from engine.progress import Tally
 from schemas.records import RunRecord, StepRow
-from tui.format import COLOURS, duration, glyph
+from tui.bars import bar, counts, summary
+from tui.format import COLOURS, duration, glyph, waiting_words
 from tui.widgets.line_table import Column
 
-BAR_WIDTH = 8
-EIGHTHS = " ▏▎▍▌▋▊▉"
+__all__ = ["STEP_COLUMNS", "activity", "activity_line", "bar", "breaker_cells", "counts", "lost_since", "money",
+           "run_cells", "short_age", "state_cell", "step_cells", "summary"]
+
+#: The runs table's STEPS column.
+STEPS_ROOM = 10
 
 
 def state_cell(state: str) -> Text:
     return Text(f"{glyph(state)} {state}", style=COLOURS.get(state, ""))
 
 
-def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
-    """A progress bar in eighths of a cell, then the percent: ``█████▌░░  70%``."""
-    share = 1.0 if total <= 0 else min(1.0, done / total)
-    eighths = round(share * width * 8)
-    full, part = divmod(eighths, 8)
-    text = "█" * full + (EIGHTHS[part] if part and full < width else "")
-    return text.ljust(width, "░") + f" {share * 100:3.0f}%"
+def activity(run: RunRecord, now: float) -> Text | None:
+    """What a running run does besides executing steps, as its state cell says it: pausing, or
+    waiting on a breaker (with when it probes); None otherwise."""
+    if run.pausing:
+        return Text(f"{glyph('paused')} pausing", style=COLOURS["paused"])
+    if run.waiting_on:
+        return Text(f"{glyph('open')} waiting", style=COLOURS["open"])
+    return None
+
+
+def activity_line(run: RunRecord, now: float) -> str | None:
+    """The same in words, for a header: ``pausing (paused by ana): running steps finish``,
+    ``waiting on breaker sim (probe in 12s)``."""
+    if run.pausing:
+        return f"pausing ({run.pausing}): {run.running_steps} running step(s) finish, no new one starts"
+    if run.waiting_on:
+        return waiting_words(run.waiting_on, run.waiting_until, now)
+    return None
 
 
 def money(cost: RunCost | None) -> Text:
@@ -62,13 +78,15 @@ def run_cells(run: RunRecord, cost: RunCost | None, now: float,
     end = run.ended_at or lost_at or now
     elapsed = duration(end - run.started_at) if run.started_at else "-"
     left = eta(run, now) if lost_at is None else None
+    tally = Tally.of_run(run)
+    doing = activity(run, now) if lost_at is None else None
     return (
-        state_cell(state) if lost_at is None else
-        Text(f"{glyph('lost')} lost {short_age(max(0.0, now - lost_at))}", style=COLOURS["lost"]),
+        doing or (state_cell(state) if lost_at is None else
+                  Text(f"{glyph('lost')} lost {short_age(max(0.0, now - lost_at))}", style=COLOURS["lost"])),
         run.id[:8],
         run.workstream,
-        bar(run.done_steps, run.total_steps),
-        f"{run.done_steps}/{run.total_steps}",
+        bar(tally),
+        counts(tally, STEPS_ROOM),
         elapsed,
         duration(left) if left is not None else "-",
         money(cost),

@@ -10,11 +10,13 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console, Group, RenderableType
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from tui.format import describe, duration, glyph, label, styled
+from engine.progress import Tally
+from tui.bars import bar as progress_bar
+from tui.bars import summary
+from tui.format import describe, duration, glyph, label, styled, waiting_words
 
 if TYPE_CHECKING:
     from engine.events import Event
@@ -71,23 +73,25 @@ class LivePanel:
         header = Text.assemble(("uet ", "bold"), (self.workstream, "bold cyan"), f"  run {self.run_id}")
         parts.append(header)
         if snap is not None:
-            done = snap.succeeded + snap.failed + snap.skipped + snap.canceled
-            width = max(10, min(40, self.console.width - 72))
-            bar = Table.grid(padding=(0, 1))
-            bar.add_column(width=width)
-            bar.add_column()
-            if done == snap.total:
+            tally = Tally.of_snapshot(snap)
+            pausing, waiting_on, waiting_until = executor.activity if executor else (None, None, None)
+            width = max(10, min(40, self.console.width - 62))
+            if tally.remaining == 0:
                 eta = "done"
+            elif pausing or waiting_on:
+                eta = "ETA -"
             else:
                 eta = "ETA " + duration(snap.eta_seconds) if snap.eta_seconds is not None else "ETA …"
             tokens = f"  tokens {executor.tokens_used:,}" if executor and executor.tokens_used else ""
-            bar.add_row(
-                ProgressBar(total=max(1, snap.total), completed=done, width=width),
-                f"{snap.percent:5.1f}%  {done}/{snap.total}  "
-                f"{glyph('succeeded')} {snap.succeeded}  {glyph('failed')} {snap.failed}  "
-                f"{glyph('skipped')} {snap.skipped}  elapsed {duration(snap.elapsed)}  {eta}{tokens}",
-            )
-            parts.append(bar)
+            line = progress_bar(tally, width)
+            line.append(f"  {summary(tally)}  elapsed {duration(snap.elapsed)}  {eta}{tokens}")
+            parts.append(line)
+            if pausing:
+                parts.append(Text(f"{glyph('paused')} pausing ({pausing}): {tally.running} running step(s) finish, "
+                                  "no new one starts", style="yellow"))
+            elif waiting_on:
+                parts.append(Text(f"{glyph('open')} " + waiting_words(waiting_on, waiting_until, time.time()),
+                                  style="red"))
         if executor is not None and executor.running:
             table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
             table.add_column("running")

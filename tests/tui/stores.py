@@ -18,6 +18,7 @@ from pathlib import Path
 
 from engine.workers import HOST
 from store import Store
+from store.ops import RECOUNT_SQL
 
 NOW = 1_780_000_000.0  # the frozen clock of every snapshot
 
@@ -184,6 +185,8 @@ def small(db: Path) -> Path:
                         "next_probe_at": NOW + 20}))
         for event in sorted(events, key=lambda e: e[0]):  # the log's order is the order things happened
             _event(conn, *event)
+        # Every row's progress as the engine keeps it: its steps counted by state.
+        conn.execute(RECOUNT_SQL.replace(" WHERE id = ?", ""))
     return db
 
 

@@ -47,7 +47,7 @@ def test_runs_are_listed_newest_first_with_state_words(fixed_app: UetApp) -> Non
         table = runs_table(fixed_app)
         assert table.keys == [stores.LIVE_RUN] + [r[0] for r in stores.FINISHED]
         first = table.row(stores.LIVE_RUN)
-        assert first is not None and str(first[0]) == "▶ running" and first[4] == "4/8"
+        assert first is not None and str(first[0]) == "▶ running" and str(first[4]) == "3/8 ✘1"
         assert "$0.42" in str(first[7])
         await settle(pilot, lambda: len(fixed_app.screen.steps) == 8)
         assert fixed_app.screen.selected == stores.LIVE_RUN

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import REPO, Project
+from tests.conftest import REPO, Project, wait_for
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux to give the app a terminal")]
@@ -76,3 +76,51 @@ def test_uet_tui_in_a_terminal(project: Project, session: str) -> None:
     while time.monotonic() < deadline and "Runs (" in screen(session):
         time.sleep(0.1)
     assert "Runs (" not in screen(session), "q quits when nothing runs here"
+
+
+def test_a_run_with_failures_and_a_pause_watched_at_80x24(project: Project, session: str) -> None:
+    """Sixty steps, two of them failing (each skipping the step after it), paused while a slow
+    step runs: the runs row reads "pausing" until the step ends, then "paused", and its counts
+    and the DAG pane's footer are those of ``uet status --json``."""
+    quick = "\n".join(f"          - {{id: q{n:02d}, run: \"true\"}}" for n in range(1, 52))
+    project.write("ws.yaml", """
+        name: watched
+        max_parallel: 2
+        steps:
+          - {id: bad1, run: "false"}
+          - {id: bad2, run: "false"}
+          - {id: after-bad1, run: "true", needs: [bad1]}
+          - {id: after-bad2, run: "true", needs: [bad2]}
+          - {id: slow, run: "sh -c 'touch started; while [ ! -f go ]; do sleep 0.05; done'", needs: [q01]}
+          - {id: after-slow1, run: "true", needs: [slow]}
+          - {id: after-slow2, run: "true", needs: [slow]}
+          - {id: after-slow3, run: "true", needs: [slow]}
+          - {id: after-slow4, run: "true", needs: [slow]}
+""" + quick + "\n")
+    project.write(".uet/router.yaml", "breaker: {consecutive_failures: 50, window: 50, min_calls: 50}\ntools: {}\n")
+    wait_screen(session, "Runs (0)")
+    engine, run_id = project.start(project.root / "ws.yaml")
+    try:
+        # Everything but the slow step and the four after it has finished: it alone runs.
+        wait_for(lambda: project.status(run_id)["progress"]["finished"] == 55, timeout=90, interval=0.5,
+                 what="every step but the slow one and those after it to finish")
+        project.uet("pause", run_id, check=True)
+        shown = wait_screen(session, "‖ pausing")
+        row = next(line for line in shown.splitlines() if run_id[:8] in line)
+        assert "pausing" in row and all(len(line) <= 80 for line in shown.splitlines()), shown
+        (project.root / "go").touch()
+        engine.wait(timeout=60)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+        engine.communicate()
+    status = project.status(run_id)
+    progress = status["progress"]
+    assert status["state"] == "paused" and (progress["total"], progress["failed"], progress["skipped"]) == (60, 2, 2)
+    assert progress["succeeded"] == 60 - 2 - 2 - 4, progress  # the four steps after the slow one wait
+    shown = wait_screen(session, "‖ paused")
+    row = next(line for line in shown.splitlines() if run_id[:8] in line)
+    assert f"{progress['succeeded']}/60 ✘2" in row, row
+    footer = f"✔ {progress['succeeded']} ✘ 2 ↷ 2 of 60"
+    shown = wait_screen(session, footer)
+    assert all(len(line) <= 80 for line in shown.splitlines()), shown

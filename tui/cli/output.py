@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from engine.liveness import RunEngine, run_engine
+from engine.progress import Tally
 from engine.session import live_owner
 from schemas.records import RunRecord
 from schemas.states import RunState
@@ -33,6 +34,14 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def activity_fields(run: RunRecord) -> dict[str, Any]:
+    """``pausing``: why a running run is pausing; ``waiting_on``/``waiting_until``: the tool
+    whose open breaker holds it with nothing executing, and when that breaker probes."""
+    running = run.state is RunState.RUNNING
+    return {"pausing": run.pausing if running else None, "waiting_on": run.waiting_on if running else None,
+            "waiting_until": run.waiting_until if running else None}
 
 
 def pause_requested(run: RunRecord, worker: str | None) -> str | None:
@@ -89,14 +98,15 @@ def status_document(run_id: str) -> dict[str, Any]:
             "duration": elapsed(step.started_at, step.ended_at) if step.ended_at else None,
             "reason": step.reason,
         })
-    finished = sum(counts.get(s, 0) for s in ("succeeded", "failed", "skipped", "canceled"))
+    tally = Tally.of_states(counts, len(steps))
+    activity = activity_fields(run)
+    activity["pausing"] = activity["pausing"] or pause_requested(run, worker)  # asked, not taken yet
     return {
         "id": run.id, "state": run.state.value, "workstream": run.workstream, "source": run.source,
         "root": run.root, "reason": run.reason, "created_at": run.created_at, "started_at": run.started_at,
-        "ended_at": run.ended_at, "worker": worker, "pausing": pause_requested(run, worker),
+        "ended_at": run.ended_at, "worker": worker, **activity,
         **engine_fields(engine),
-        "progress": {"total": len(steps), "finished": finished, "counts": counts,
-                     "percent": round(100 * finished / len(steps), 1) if steps else 100.0},
+        "progress": {**tally.as_dict(), "counts": counts},
         "steps": out_steps,
         "breakers": [b.model_dump(mode="json") for b in queries.breakers(sorted(tools))],
     }

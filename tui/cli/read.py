@@ -13,14 +13,22 @@ from typing import Any
 
 from engine.errors import NotFound, UsageError
 from engine.liveness import RunEngine, run_engines
+from engine.progress import Tally
 from engine.session import live_owner
 from engine.states import RUN_TERMINAL, STEP_TERMINAL
 from schemas.records import AttemptRecord, RunRecord
 from schemas.states import RunState
 from store import ChangeFeed, EventCursor, Store, queries
 from tui.cli.exits import EXIT_OK
-from tui.cli.output import elapsed, engine_fields, print_table, status_document, step_document
-from tui.format import describe, duration, engine_lost, glyph, label
+from tui.cli.output import (
+    activity_fields,
+    elapsed,
+    engine_fields,
+    print_table,
+    status_document,
+    step_document,
+)
+from tui.format import describe, duration, engine_lost, glyph, label, waiting_words
 from tui.project import open_existing
 
 _LOG_CHUNK = 1 << 16  # bytes of a log read at a time
@@ -28,6 +36,10 @@ _LOG_CHUNK = 1 << 16  # bytes of a log read at a time
 
 def _state_text(run: RunRecord, engine: RunEngine | None, now: float) -> str:
     if engine is None or engine.live:
+        if run.state is RunState.RUNNING and run.pausing:
+            return f"{glyph('paused')} pausing"
+        if run.state is RunState.RUNNING and run.waiting_on:
+            return f"{glyph('open')} " + waiting_words(run.waiting_on, run.waiting_until, now)
         return label(run.state.value)
     return f"{glyph('lost')} {engine_lost(engine.lost_for(now) or 0.0)}"
 
@@ -43,13 +55,10 @@ def _resume_hint(run_id: str, engine: RunEngine | None, now: float) -> str | Non
     return f"{engine_lost(engine.lost_for(now) or 0.0)} — uet resume {run_id}"
 
 
-def _progress(run) -> tuple[int, int]:  # noqa: ANN001
-    """(finished, total); live counts for a run in progress, stored counts otherwise."""
-    if run.state in (RunState.RUNNING, RunState.PENDING):
-        counts = queries.step_state_counts(run.id)
-        finished = sum(counts.get(s, 0) for s in ("succeeded", "failed", "skipped", "canceled"))
-        return finished, run.total_steps
-    return run.done_steps, run.total_steps
+def progress_words(tally: Tally) -> str:
+    """``57/61 95% ✘ 2 ↷ 2``: succeeded of all, the percent that succeeded, the other ends."""
+    return " ".join([f"{tally.succeeded}/{tally.total} {tally.percent:3.0f}%",
+                     *(f"{glyph(state)} {n}" for state, n in tally.ends() if state != "succeeded")])
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -63,9 +72,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if args.json:
             out = []
             for run in runs:
-                finished, total = _progress(run)
+                tally = Tally.of_run(run)
                 out.append({"id": run.id, "state": run.state.value, "workstream": run.workstream,
-                            "steps": total, "finished": finished, "failed": run.failed_steps,
+                            "steps": tally.total, "finished": tally.finished, "failed": tally.failed,
+                            "progress": tally.as_dict(), **activity_fields(run),
                             "created_at": run.created_at, "started_at": run.started_at, "ended_at": run.ended_at,
                             **engine_fields(engines.get(run.id))})
             print(json.dumps(out, indent=2))
@@ -76,10 +86,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         rows = [("ID", "WORKSTREAM", "STATE", "PROGRESS", "DURATION", "CREATED")]
         hints = []
         for run in runs:
-            finished, total = _progress(run)
-            pct = 100 * finished / total if total else 100
             engine = engines.get(run.id)
-            rows.append((run.id, run.workstream, _state_text(run, engine, now), f"{finished}/{total} {pct:3.0f}%",
+            rows.append((run.id, run.workstream, _state_text(run, engine, now), progress_words(Tally.of_run(run)),
                          duration(elapsed(run.started_at, _stopped_at(run, engine))),
                          time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at))))
             hint = _resume_hint(run.id, engine, now)
@@ -112,13 +120,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         if lost:
             print(f"  {engine_lost(max(0.0, now - doc['engine_lost_at']))} — uet resume {doc['id']}")
         stopped = doc["ended_at"] or (doc["engine_lost_at"] if lost else None)
-        print(f"  {progress['finished']}/{progress['total']} steps finished ({progress['percent']}%), "
-              + ", ".join(f"{n} {s}" for s, n in sorted(progress["counts"].items()))
+        tally = Tally(**{k: progress[k] for k in ("total", "succeeded", "failed", "skipped", "canceled", "running")})
+        print(f"  {progress_words(tally)} succeeded"
+              + (f", {tally.running} running" if tally.running else "")
+              + (f", {tally.remaining - tally.running} waiting" if tally.remaining > tally.running else "")
               + f"; elapsed {duration(elapsed(doc['started_at'], stopped))}"
               + (f"; engine {doc['worker'][:8]}" if doc["worker"] else ""))
         if doc["pausing"]:
             print(f"  pausing ({doc['pausing']}): no new step starts; the run pauses when its "
-                  f"{progress['counts'].get('running', 0)} running step(s) finish")
+                  f"{tally.running} running step(s) finish")
+        elif doc["waiting_on"] and not lost:
+            print(f"  {waiting_words(doc['waiting_on'], doc['waiting_until'], now)}: nothing executes until then")
         rows = [("STEP", "STATE", "ATTEMPTS", "TOOL", "EXIT", "DURATION", "NOTE")]
         for step in doc["steps"]:
             rows.append((step["id"], label(step["state"]), str(step["attempts"]), step["tool"] or "-",

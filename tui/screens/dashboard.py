@@ -13,8 +13,17 @@ from textual.widgets import ContentSwitcher, Footer, Header, Input
 
 from engine.liveness import RunEngine
 from engine.monitor import BreakerView, RunCost
+from engine.progress import Tally
 from schemas.records import RunRecord, StepRow
-from tui.cells import STEP_COLUMNS, breaker_cells, lost_since, run_cells, step_cells
+from tui.cells import (
+    STEP_COLUMNS,
+    activity_line,
+    breaker_cells,
+    lost_since,
+    run_cells,
+    step_cells,
+    summary,
+)
 from tui.feed import LiveCosts, StoreChanged, plus
 from tui.format import engine_lost, glyph
 from tui.steer import steer_run
@@ -24,7 +33,7 @@ from tui.widgets.event_log import EventLog
 from tui.widgets.line_table import Column, LineTable
 
 RUN_COLUMNS = [Column("STATE", 11), Column("RUN", 8), Column("WORKSTREAM", 7, grow=True),
-               Column("PROGRESS", 13), Column("STEPS", 9, right=True), Column("ELAPSED", 8, right=True),
+               Column("PROGRESS", 13), Column("STEPS", 10, right=True), Column("ELAPSED", 8, right=True),
                Column("ETA", 6, right=True), Column("COST", 7, right=True)]
 BREAKER_COLUMNS = [Column("TOOL", 8, grow=True), Column("STATE", 11), Column("FAIL", 5, right=True),
                    Column("PROBE", 8, right=True)]
@@ -141,8 +150,9 @@ class DashboardScreen(Screen[None]):
             self.query_one("#steps", LineTable).redraw(s.id for s in self.steps.values() if s.state == "running")
         if delta.events:
             self.query_one(EventLog).add(delta.events)
-        if self.selected in delta.engines or self._lost_at(self.selected) is not None:
-            self._title_view()  # the selected run's engine changed, or its lost age moved on
+        if (self.selected in delta.engines or self._lost_at(self.selected) is not None
+                or any(run.id == self.selected for run in delta.runs)):
+            self._title_view()  # the selected run's engine or counts changed, or its lost age moved on
 
     def _cost(self, run_id: str) -> RunCost | None:
         """The recorded cost and the live usage of the run's attempts at work."""
@@ -248,12 +258,15 @@ class DashboardScreen(Screen[None]):
         if self.selected is None:
             views.border_title = VIEW_NAMES[self.view]
             return
-        done = sum(1 for s in self.steps.values() if s.state in ("succeeded", "failed", "skipped", "canceled"))
+        run = self.runs.get(self.selected)
         lost_at = self._lost_at(self.selected)
         lost = "" if lost_at is None else \
             f" · {glyph('lost')} {engine_lost(max(0.0, self._now() - lost_at))} · R resume"
-        views.border_title = f"{self.selected[:8]} · {VIEW_NAMES[self.view]}{lost}"
-        views.border_subtitle = f"{done}/{len(self.steps)} done · t: DAG/tree/steps"
+        doing = activity_line(run, self._now()) if run is not None and lost_at is None else None
+        views.border_title = f"{self.selected[:8]} · {VIEW_NAMES[self.view]}{lost}" + (f" · {doing}" if doing else "")
+        # The same counts as the run's row: one record, one definition (engine.progress.Tally).
+        tally = Tally.of_run(run) if run is not None else Tally(len(self.steps))
+        views.border_subtitle = f"{summary(tally)} · t: DAG/tree/steps"
 
     def _title_events(self) -> None:
         log = self.query_one(EventLog)

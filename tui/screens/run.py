@@ -20,9 +20,20 @@ from textual.widgets import Footer, Header, Static
 
 from engine.liveness import RunEngine, run_engine
 from engine.monitor import RunCost, eta
+from engine.progress import Tally
 from schemas.records import AttemptRecord, RunRecord, StepRow
 from store import queries
-from tui.cells import STEP_COLUMNS, bar, lost_since, money, state_cell, step_cells
+from tui.cells import (
+    STEP_COLUMNS,
+    activity,
+    activity_line,
+    bar,
+    counts,
+    lost_since,
+    money,
+    state_cell,
+    step_cells,
+)
 from tui.feed import LiveCosts, StoreChanged, plus
 from tui.format import COLOURS, duration, engine_lost, glyph
 from tui.steer import steer_run
@@ -183,10 +194,14 @@ class RunScreen(Screen[None]):
         text = Text()
         text.append(f" {run.id} ", style="bold")
         if lost_at is None:
-            text.append_text(state_cell(run.state.value))
+            text.append_text(activity(run, now) or state_cell(run.state.value))
         else:
             text.append(f"{glyph('lost')} {engine_lost(max(0.0, now - lost_at))} · R resume", style=COLOURS["lost"])
-        text.append(f"  {run.workstream}  {bar(run.done_steps, run.total_steps)} {run.done_steps}/{run.total_steps}")
+        tally = Tally.of_run(run)
+        text.append(f"  {run.workstream}  ")
+        text.append_text(bar(tally))
+        text.append(" ")
+        text.append_text(counts(tally))
         if run.started_at:
             text.append(f"  elapsed {duration((run.ended_at or lost_at or now) - run.started_at)}")
         if left is not None:
@@ -198,7 +213,10 @@ class RunScreen(Screen[None]):
         if cost is not None:
             text.append("  cost ")
             text.append_text(money(cost))
-        if run.reason:
+        doing = activity_line(run, now) if lost_at is None else None
+        if doing:
+            text.append(f"\n {doing}", style=COLOURS["paused" if run.pausing else "open"])
+        elif run.reason:
             text.append(f"\n {run.reason}", style="dim")
         self.query_one("#summary", Static).update(text)
 
