@@ -106,7 +106,7 @@ def build_map(root: Path | str, *, focus: Iterable[str] = (), tokens: int = DEFA
     finally:
         store.close()
     skipped = sorted([*listing.skipped, *(tuple(item) for item in kept["skipped"])])
-    stats = MapStats(files=len(listing.files), parsed=parsed, cached=cached, hashed=len(survey.read),
+    stats = MapStats(files=len(listing.files), parsed=parsed, cached=cached, hashed=survey.read,
                      skipped=len(skipped), definitions=kept["definitions"], tokens=estimate_tokens(kept["text"]),
                      took=round(time.monotonic() - started, 3), cache=store.problem or ("on" if cache else "off"))
     return RepoMap(top, kept["text"], list(kept["files"]), skipped, stats, list(kept["focus"]), dict(kept["ranks"]))
@@ -123,10 +123,11 @@ def _relative(top: str, path: str) -> str | None:
 @dataclass
 class Survey:
     """What the files are now: each one's content hash (from the cache when its size and time
-    are the ones recorded, else read and hashed), and the text of those read."""
+    are the ones recorded, else read and hashed). The text is not kept: a file to parse is read
+    again where it is parsed, so a first map of a large repository never holds it all."""
 
     digests: dict[str, tuple[SourceFile, str]] = field(default_factory=dict)  # path -> (file, hash)
-    read: dict[str, bytes] = field(default_factory=dict)  # path -> content, for the files read
+    read: int = 0  # files read and hashed
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     changed: bool = False  # the cache's record of the root's paths must be written anew
 
@@ -150,7 +151,7 @@ def _survey(top: str, files: list[SourceFile], store: TagCache) -> Survey:
             survey.unreadable.append((f.path, f"not readable: {exc.strerror or exc}"))
             continue
         survey.digests[f.path] = (f, content_hash(data, f.language))
-        survey.read[f.path] = data
+        survey.read += 1
         survey.changed = True
     return survey
 
@@ -172,26 +173,21 @@ def _tags(top: str, survey: Survey, store: TagCache) -> tuple[dict[str, FileTags
     skipped files, and how many were parsed and taken from the cache."""
     found = store.by_hash(list({digest for _, digest in survey.digests.values()}))
     entries: dict[str, Entry] = dict(survey.unreadable)
-    todo: list[tuple[SourceFile, str, bytes]] = []
+    todo: list[tuple[SourceFile, str]] = []
     cached = 0
     for path, (f, digest) in survey.digests.items():
         text = found.get(digest)
         if text is not None:
             entries[path] = decode(text)
             cached += 1
-            continue
-        data = survey.read.get(path)
-        if data is None:  # its tags left the cache since: read it now
-            try:
-                data = _read(top, f)
-            except OSError as exc:
-                entries[path] = f"not readable: {exc.strerror or exc}"
-                continue
-        todo.append((f, digest, data))
+        else:
+            todo.append((f, digest))
     fresh: dict[str, str] = {}
-    for (f, digest, _), entry in zip(todo, _parse_all([(f.language, data) for f, _, data in todo]), strict=True):
+    for (f, digest), entry in zip(todo, _parse_all([(os.path.join(top, f.path), f.language) for f, _ in todo]),
+                                  strict=True):
         entries[f.path] = entry
-        fresh[digest] = encode(entry)
+        if isinstance(entry, FileTags) or not entry.startswith("not readable"):
+            fresh[digest] = encode(entry)  # a file unreadable now is tried again next time
     if survey.changed or fresh:
         rows = [(path, f.size, f.mtime_ns, digest) for path, (f, digest) in survey.digests.items()]
         store.save(top, rows, fresh)
@@ -203,8 +199,14 @@ def _tags(top: str, survey: Survey, store: TagCache) -> tuple[dict[str, FileTags
 MAX_READ = 1024 * 1024 + 1  # one byte more than a file may have, so a larger one is seen as such
 
 
-def _parse_one(item: tuple[str, bytes]) -> Entry:
-    language, data = item
+def _parse_one(item: tuple[str, str]) -> Entry:
+    """The tags of the file at a path (read here: in a worker process, when there is one)."""
+    path, language = item
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_READ)
+    except OSError as exc:
+        return f"not readable: {exc.strerror or exc}"
     try:
         return read_tags(language, data)
     except Unparsable as exc:
@@ -213,7 +215,7 @@ def _parse_one(item: tuple[str, bytes]) -> Entry:
         return f"not parsed: {type(exc).__name__}: {exc}"
 
 
-def _parse_all(items: list[tuple[str, bytes]]) -> list[Entry]:
+def _parse_all(items: list[tuple[str, str]]) -> list[Entry]:
     """Each file parsed, in order: in worker processes when there are many and CPUs to spare."""
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
     if len(items) < POOL_THRESHOLD or workers < 2:
