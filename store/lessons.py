@@ -230,16 +230,26 @@ def _like(text: str) -> str:
 
 
 def run_attempts(run_id: str) -> list[tuple[str, int, str, str, str | None, str | None, str | None]]:
-    """(step, number, tool, state, error, output, log path) of every attempt of the run, in order."""
+    """(step, number, tool, state, error, output, log path) of every attempt of the run's steps
+    that have a failed attempt or a patch, in order: a run that went well costs one scan of its
+    attempts' states, however many steps it had."""
     return [tuple(r) for r in database.execute_sql(  # type: ignore[misc]
         "SELECT step_id, number, tool, state, error, output, log_path FROM attempts WHERE run_id = ? "
-        "ORDER BY step_id, number", (run_id,)).fetchall()]
+        "AND step_id IN (SELECT step_id FROM attempts WHERE run_id = ? AND state IN ('failed', 'timed_out', 'crashed') "
+        "UNION SELECT step_id FROM patches WHERE run_id = ?) ORDER BY step_id, number",
+        (run_id, run_id, run_id)).fetchall()]
 
 
-def run_steps(run_id: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """(step, kind, spec) of every step of the run."""
-    return [(r[0], r[1], json.loads(r[2] or "{}")) for r in database.execute_sql(
-        "SELECT id, kind, spec FROM steps WHERE run_id = ? ORDER BY idx", (run_id,)).fetchall()]
+def run_steps(run_id: str, step_ids: Iterable[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(step, kind, spec) of the run's steps named, in plan order."""
+    ids = list(dict.fromkeys(step_ids))
+    found = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        found += database.execute_sql(
+            f"SELECT id, kind, spec, idx FROM steps WHERE run_id = ? AND id IN ({', '.join('?' * len(chunk))})",
+            (run_id, *chunk)).fetchall()
+    return [(r[0], r[1], json.loads(r[2] or "{}")) for r in sorted(found, key=lambda r: r[3])]
 
 
 def _columns(table: str) -> set[str]:

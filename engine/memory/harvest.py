@@ -95,7 +95,7 @@ def lessons_of_run(run_id: str, now: float) -> list[Any]:
     out: list[Any] = []
     kept = stored.kept_for_run(run_id)
     forgotten = stored.forgotten_sources(run_id)
-    for sid, kind, spec in stored.run_steps(run_id):
+    for sid, kind, spec in stored.run_steps(run_id, (a[0] for a in attempts)):
         mine = [a for a in attempts if a[0] == sid]
         if not mine:
             continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -203,3 +204,64 @@ def test_the_memory_commands(repo: Project) -> None:
     [gone] = [e for e in events if e["kind"] == "memory.forgotten"]
     assert gone["data"]["lesson"] == lesson["id"] and gone["data"]["by"]
     assert repo.uet("memory", "show", str(lesson["id"])).returncode == 2
+
+
+# A stand-in for an agent: it reads its prompt and applies each `replace "A" with "B"` review
+# comment to the line it names; without one, it writes the first version of greet().
+STANDIN = r'''
+import pathlib, re, sys
+prompt = pathlib.Path(sys.argv[1]).read_text()
+asked = re.findall(r'^\d+\. On ([^:\s]+):(\d+):\n\s+replace "(.*?)" with "(.*?)"', prompt, re.M)
+if not asked:
+    app = pathlib.Path("app.py")
+    app.write_text(app.read_text() + '\n\ndef greet():\n    return "hello"\n')
+for path, line, old, new in asked:
+    target = pathlib.Path(path)
+    lines = target.read_text().splitlines(keepends=True)
+    lines[int(line) - 1] = lines[int(line) - 1].replace(old, new)
+    target.write_text("".join(lines))
+'''
+
+
+def test_review_comments_are_a_lesson_fixed_once_the_revision_is_approved(project: Project, tmp_path: Path) -> None:
+    from engine.adapters.sandbox import probe
+
+    if not probe().available:
+        pytest.skip("needs bubblewrap")
+    program = tmp_path / "standin" / "bin" / "standin"  # installed like a program: the sandbox shows it
+    program.parent.mkdir(parents=True)
+    program.write_text(f"#!{PY}\n" + STANDIN)
+    program.chmod(0o755)
+    project.write("app.py", "import sys\n")
+    project.write(".gitignore", ".uet/\n")
+    git(project.root, "init", "-q", "-b", "main")
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-q", "-m", "start")
+    project.write(".uet/router.yaml", f"""
+        tools:
+          standin:
+            command: [{program}, "{{prompt_file}}"]
+    """)
+    run(project, "ws.yaml", """
+        name: greet
+        steps:
+          - id: edit
+            tool: standin
+            prompt: Add a greet function to app.py.
+            produces: patch
+            review: {max_rounds: 2}
+    """)
+    first = json.loads(project.uet("patches", "--json", check=True).stdout)[0]
+    asked = project.uet("patch", "request-changes", first["id"], "--comment", 'replace "hello" with "hello, world"',
+                        "--file", "app.py", "--line", "5", "--plain", timeout=120)
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    [lesson] = lessons(project)  # harvested when the revision round's run ended: not approved yet
+    assert (lesson["failure_kind"], lesson["outcome"], lesson["fix"]) == ("review", "unresolved", "")
+    assert lesson["failure"] == 'a reviewer asked for changes:\napp.py:5: replace "hello" with "hello, world"'
+
+    revised = {p["round"]: p for p in json.loads(project.uet("patches", "--json", check=True).stdout)}[2]
+    project.uet("patch", "approve", revised["id"], check=True)
+    run(project, "other.yaml", "name: other\nsteps:\n  - {id: hello, run: [echo, hi]}\n")  # its start catches up
+    [lesson] = lessons(project)
+    assert (lesson["outcome"], lesson["rounds"]) == ("fixed", 2)
+    assert '+    return "hello, world"' in lesson["fix"]
