@@ -296,7 +296,7 @@ class PatchesScreen(Screen[None]):
             where += f" line {view.current_line[1]}"
         drafts = sum(1 for c in self.comments if c.submitted_at is None)
         text.append(f"\n {where}  viewed {len(view.viewed)}/{len(view.files)} files  "
-                    f"selected {len(view.selected)}/{units} hunks  {drafts} draft comment(s)")
+                    f"selected {len(view.selected)}/{units} hunks  {drafts} draft(s)")
         if patch.decided_by or patch.reason:
             text.append(f"  · {patch.decided_by or ''}" + (f": {patch.reason}" if patch.reason else ""), style="dim")
         self.query_one("#summary", Static).update(text)
