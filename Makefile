@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) -m tests.bench.bench_engine
 	$(PY) -m tests.bench.bench_agents
 	$(PY) -m tests.bench.bench_repomap
+	$(PY) -m tests.bench.bench_scan --no-git
 
 bench-tui: $(STAMP)
 	$(PY) -m tests.bench.bench_tui

@@ -30,6 +30,7 @@ built-ins of the same name); a local file that does not load is reported and lef
 
 from __future__ import annotations
 
+import fnmatch
 import heapq
 import re
 from dataclasses import dataclass, field
@@ -122,9 +123,25 @@ class _Tree:
     dirs: frozenset[str]
     unread: dict[str, str] = field(default_factory=dict)
 
+    by_name: dict[str, list[str]] = field(default_factory=dict)
+    """Paths by file name, for patterns that name only a file (``**/*.csproj``, ``Chart.yaml``):
+    one match per distinct name instead of one regex per path, which at 100,000 files and
+    sixty signals is the difference between well under a second and several."""
+
     @classmethod
     def of(cls, index: ScanIndex) -> _Tree:
-        return cls(index, frozenset(index.files), frozenset(index.dirs))
+        by_name: dict[str, list[str]] = {}
+        for path in index.files:
+            by_name.setdefault(path.rpartition("/")[2], []).append(path)
+        return cls(index, frozenset(index.files), frozenset(index.dirs), by_name=by_name)
+
+    def _named(self, pattern: str) -> list[str] | None:
+        """Matches of a pattern of a file name at any depth (``*.tf``, ``**/Chart.yaml``), or
+        None for any other shape (left to the index's gitignore-style glob)."""
+        name = pattern[3:] if pattern.startswith("**/") else pattern
+        if "/" in name or "**" in name or "[" in name:
+            return None
+        return [p for n in fnmatch.filter(self.by_name, name) for p in self.by_name[n]]
 
     def paths(self, pattern: str) -> list[str]:
         """Files a signal's path names: the file itself, or a glob's matches (unordered).
@@ -135,7 +152,8 @@ class _Tree:
             rest = pattern[2:]
             return [p for p in self.paths(rest) if "/" not in p] if "/" not in rest else self.paths(rest)
         if _GLOB_CHARS.search(pattern):
-            return self.index.glob(pattern)
+            named = self._named(pattern)
+            return named if named is not None else self.index.glob(pattern)
         return [pattern] if pattern in self.files else []
 
     def content_matches(self, signal: Signal) -> list[SignalMatch]:
