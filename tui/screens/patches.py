@@ -329,8 +329,7 @@ class PatchesScreen(Screen[None]):
 
     @on(StoreChanged)
     def apply_store_change(self, message: StoreChanged) -> None:
-        touched = {e.data.get("patch") for e in message.delta.events
-                   if e.kind in ("patch.state", "gate.result") or e.kind.startswith("patch.comment")}
+        touched = {e.data.get("patch") for e in message.delta.events if e.kind in ("patch.state", "gate.result")}
         if not touched:
             return
         self.load_list()
