@@ -112,6 +112,8 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
             skipped = data.get("skipped")
             if skipped:
                 text += " routed around " + ", ".join(f"{t} ({why})" for t, why in skipped.items())
+            if data.get("route"):  # why `auto` chose the tool
+                text += f"; {data['route']}"
         elif to in ("succeeded", "failed", "retrying", "canceled") and "attempt" in data:
             text += f" after attempt {data['attempt']}"
             if data.get("duration") is not None:
@@ -136,6 +138,12 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
         return text
     if kind == "step.output":
         return f"{step} output: {data.get('line', '')}"
+    if kind == "memory.harvested":
+        return f"{data.get('lessons')} lesson(s) kept for later runs (uet memory list)"
+    if kind == "memory.forgotten":
+        return f"{step + ': ' if step else ''}lesson {data.get('lesson')} forgotten by {data.get('by')}"
+    if kind == "memory.failed":
+        return f"the run's lessons were not kept: {data.get('error')}"
     if kind == "attempt.warning":
         return f"{step} attempt {data.get('attempt')} warning: {data.get('reason')}"
     if kind == "store.values_dropped":

@@ -120,6 +120,8 @@ def test_a_real_run_s_route_event_says_why(project: Project) -> None:
     assert running["data"]["tool"] == "steady"
     assert running["data"]["route"] == "auto: steady 100% success over flaky 67% (6 and 6 samples; no accepted/$ " \
                                        "for flaky, steady)"
+    said = project.uet("logs", runs[0]["id"], check=True).stdout
+    assert "step check ready → running (attempt 1, tool steady); auto: steady 100% success over flaky" in said
     shown = project.uet("tools", "--no-version", check=True).stdout
     assert "by kind of step" in shown and any(
         line.split()[:4] == ["flaky", "lint", "6", "67%"] for line in shown.splitlines())

@@ -142,6 +142,7 @@ def test_run_1_s_failure_is_offered_to_run_2_s_similar_step_and_not_to_an_unrela
         assert stored.count_lessons() == 1
     events = [json.loads(line)["kind"] for line in repo.uet("logs", first, "--json", check=True).stdout.splitlines()]
     assert events.count("memory.harvested") == 1
+    assert "1 lesson(s) kept for later runs (uet memory list)" in repo.uet("logs", first, check=True).stdout
 
 
 def test_a_failure_never_fixed_is_kept_as_unresolved(repo: Project) -> None:
@@ -203,6 +204,8 @@ def test_the_memory_commands(repo: Project) -> None:
     events = [json.loads(line) for line in repo.uet("logs", first, "--json", check=True).stdout.splitlines()]
     [gone] = [e for e in events if e["kind"] == "memory.forgotten"]
     assert gone["data"]["lesson"] == lesson["id"] and gone["data"]["by"]
+    assert f"step fix-divide: lesson {lesson['id']} forgotten by {gone['data']['by']}" in repo.uet(
+        "logs", first, check=True).stdout
     assert repo.uet("memory", "show", str(lesson["id"])).returncode == 2
 
 
