@@ -231,3 +231,40 @@ def test_four_flaky_scripts_do_not_stall_an_unrelated_step(project: Project) -> 
                           "fine": ("succeeded", 1)}
         assert status["breakers"] == [], "an ad-hoc command's failures opened a breaker"
         assert "breaker" not in project.uet("logs", run_id, check=True).stdout
+
+
+def test_a_run_held_by_an_open_breaker_reads_waiting_with_its_probe_time(project: Project) -> None:
+    """The first step's failure opens its tool's breaker; the second step, of the same tool, can
+    only wait: nothing executes, and the run says what it waits on instead of "running"."""
+    project.write(".uet/router.yaml", """
+        tools:
+          flaky:
+            command: [sh, -c, "test -f ok || { touch ok; exit 1; }"]
+            capabilities: [flaky]
+            breaker: {consecutive_failures: 1, open_for: 15s}
+    """)
+    project.write("ws.yaml", """
+        name: held
+        max_parallel: 1
+        steps:
+          - {id: first, kind: flaky}
+          - {id: second, kind: flaky}
+    """)
+    engine, run_id = project.start(project.root / "ws.yaml")
+    try:
+        row = wait_for(lambda: (r := run_row(project, run_id))["waiting_on"] and r, what="the run to say it waits")
+        assert (row["state"], row["waiting_on"], row["running_steps"]) == ("running", "flaky", 0)
+        with sqlite3.connect(project.db) as conn:
+            opened = conn.execute("SELECT opened_at FROM breakers WHERE tool = 'flaky'").fetchone()[0]
+        assert abs(row["waiting_until"] - (opened + 15.0)) < 0.001, "the breaker probes 15 s after it opened"
+        status = project.uet("status", run_id, check=True).stdout
+        assert "waiting on breaker flaky (probe in" in status, status
+        assert "○ waiting on breaker flaky" in project.uet("runs", check=True).stdout
+        engine.wait(timeout=30)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+        engine.communicate()
+    row = run_row(project, run_id)
+    assert (row["state"], row["waiting_on"], row["waiting_until"]) == ("failed", None, None)
+    assert assert_true_counts(project, run_id) == (2, 1, 0, 0, 0)
