@@ -219,6 +219,10 @@ class RunExecutor:
                               self.reopen_on_start)
         if self.revise_on_start is not None and self._revisable(self.revise_on_start):
             self.recovery.reopen_for_revision(self.attempts.revise(self.revise_on_start), self.revise_on_start)
+        for patch in queries.list_patches(self.run_id, state="changes_requested"):
+            # A revision round an earlier engine of this run began and did not finish goes on as one.
+            if patch.id != self.revise_on_start and table.state.get(patch.step_id) not in STEP_TERMINAL:
+                self.attempts.revise(patch.id, again=True)
         # What recovery decided is committed before any child starts: a step that kills its
         # engine within the writer's window would otherwise take the losses' count with it.
         self.store.sync()

@@ -336,11 +336,11 @@ class Attempts:
         self.dispatcher.enqueue(sid)
         return True
 
-    def revise(self, patch_id: str) -> str:
+    def revise(self, patch_id: str, *, again: bool = False) -> str:
         """Set up the revision round of a patch with changes requested (``uet _exec RUN --revise
         PATCH``): its step's next attempt starts from the patch, told the submitted comments.
         Returns the step; the caller reopens it. The round is recorded as a ``review.round``
-        event."""
+        event; ``again`` when an engine takes up a round a lost one had begun."""
         from engine.patches.steps import PatchInfo
         from engine.review.comments import render, submitted
         from store import queries
@@ -352,7 +352,7 @@ class Attempts:
         self.patches().revision(patch.step_id, info, render(comments, diff))
         self.rec.event(Event(self.table.clock(), "review.round", self.table.run_id, patch.step_id,
                              {"patch": patch.id, "round": patch.round + 1, "comments": len(comments),
-                              "by": patch.decided_by}))
+                              "by": patch.decided_by, **({"again": True} if again else {})}))
         return patch.step_id
 
     def _retry_due(self, sid: str) -> None:

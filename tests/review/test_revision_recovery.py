@@ -1,0 +1,102 @@
+"""A revision round whose engine is lost goes on as a revision round: the engine running it is
+killed while the stand-in agent works, `uet resume` ends the orphan and runs the step again from
+the patch under review, told the same comments, and its patch supersedes that one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.adapters.sandbox import probe
+from tests.conftest import Project
+from tests.engine.patch_repos import git
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not probe().available, reason="needs bubblewrap")]
+
+# The first revision attempt (attempt 2) hangs, so its engine can be killed during it.
+STANDIN = r'''
+import pathlib, re, sys, time
+prompt = pathlib.Path(sys.argv[1]).read_text()
+asked = re.findall(r'^\d+\. On ([^:\s]+):(\d+):\n\s+replace "(.*?)" with "(.*?)"', prompt, re.M)
+if asked and sys.argv[2] == "2":
+    time.sleep(300)
+if not asked:
+    app = pathlib.Path("app.py")
+    app.write_text(app.read_text() + '\n\ndef greet():\n    return "hello"\n')
+for path, line, old, new in asked:
+    target = pathlib.Path(path)
+    lines = target.read_text().splitlines(keepends=True)
+    lines[int(line) - 1] = lines[int(line) - 1].replace(old, new)
+    target.write_text("".join(lines))
+'''
+
+
+def row(project: Project, sql: str, *args: object) -> tuple | None:
+    with sqlite3.connect(project.db) as db:
+        return db.execute(sql, args).fetchone()
+
+
+def wait_for(what, seconds: float = 60):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = what()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("gave up waiting")
+
+
+def test_a_revision_round_survives_the_loss_of_its_engine(project: Project, tmp_path: Path) -> None:
+    prefix = tmp_path / "standin"
+    (prefix / "bin").mkdir(parents=True)
+    program = prefix / "bin" / "standin"
+    program.write_text(f"#!{sys.executable}\n" + STANDIN)
+    program.chmod(0o755)
+    project.write("app.py", "import sys\n")
+    project.write(".gitignore", ".uet/\n")
+    git(project.root, "init", "-q", "-b", "main")
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-q", "-m", "start")
+    project.write(".uet/router.yaml", f"""
+        tools:
+          standin:
+            command: [{program}, "{{prompt_file}}", "{{attempt}}"]
+    """)
+    project.write("ws.yaml", """
+        name: greet
+        steps:
+          - id: edit
+            tool: standin
+            prompt: Add a greet function to app.py.
+            produces: patch
+    """)
+    project.uet("run", "--plain", "ws.yaml", timeout=120, check=True)
+    [first] = json.loads(project.uet("patches", "--json", check=True).stdout)
+    run_id = first["run_id"]
+    project.uet("patch", "request-changes", first["id"], "--comment", 'replace "hello" with "hi"', "--file",
+                "app.py", "--line", "5", "--detach", check=True)
+    wait_for(lambda: row(project, "SELECT pid FROM attempts WHERE step_id = 'edit' AND number = 2 AND "
+                                  "state = 'running' AND pid IS NOT NULL"))
+    (engine,) = row(project, "SELECT w.pid FROM runs AS r JOIN workers AS w ON w.id = r.worker_id WHERE r.id = ?",
+                    run_id)
+    os.kill(engine, signal.SIGKILL)
+
+    resumed = project.uet("resume", run_id, "--plain", timeout=120)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    rounds = {p["round"]: p for p in json.loads(project.uet("patches", "--json", check=True).stdout)}
+    assert rounds[1]["state"] == "superseded" and rounds[1]["superseded_by"] == rounds[2]["id"]
+    assert rounds[2]["round_kind"] == "revision" and rounds[2]["attempt"] == 3
+    assert '+    return "hi"' in json.loads(project.uet("patch", "show", rounds[2]["id"], "--json").stdout)["diff"]
+    prompt = (project.root / ".uet" / "logs" / run_id / "edit.3.prompt.md").read_text()
+    assert 'replace "hello" with "hi"' in prompt
+    with sqlite3.connect(project.db) as db:
+        again = [json.loads(d).get("again") for (d,) in db.execute("SELECT data FROM events WHERE kind = "
+                                                                   "'review.round' ORDER BY seq")]
+    assert again == [None, True]
