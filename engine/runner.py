@@ -138,8 +138,9 @@ class RunExecutor:
 
     @property
     def activity(self) -> tuple[str | None, str | None, float | None]:
-        """What the run does besides executing, as its row says: (pausing, waiting_on, waiting_until)."""
-        return self._activity
+        """What the run does besides executing, as its row says: (pausing, waiting_on, waiting_until);
+        nothing once it no longer runs (its move cleared the row's too)."""
+        return self._activity if self.run.state is RunState.RUNNING else (None, None, None)
 
     def wall_used(self) -> float:
         """Seconds this run has been executing, over every engine session (pauses excluded)."""

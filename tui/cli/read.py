@@ -121,9 +121,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  {engine_lost(max(0.0, now - doc['engine_lost_at']))} — uet resume {doc['id']}")
         stopped = doc["ended_at"] or (doc["engine_lost_at"] if lost else None)
         tally = Tally(**{k: progress[k] for k in ("total", "succeeded", "failed", "skipped", "canceled", "running")})
-        print(f"  {progress_words(tally)} succeeded"
+        print(f"  {tally.succeeded}/{tally.total} succeeded ({tally.percent:.0f}%)"
+              + "".join(f", {glyph(state)} {n} {state}" for state, n in tally.ends() if state != "succeeded")
               + (f", {tally.running} running" if tally.running else "")
-              + (f", {tally.remaining - tally.running} waiting" if tally.remaining > tally.running else "")
+              + (f", {tally.remaining - tally.running} not started" if tally.remaining > tally.running else "")
               + f"; elapsed {duration(elapsed(doc['started_at'], stopped))}"
               + (f"; engine {doc['worker'][:8]}" if doc["worker"] else ""))
         if doc["pausing"]:
