@@ -93,7 +93,10 @@ class Dispatcher:
         through, when every tool the step can use is behind an open (or probing) breaker; None
         when a tool is free of one then, or the step's tool has no breaker (an ad-hoc command)."""
         router = self.router
-        names, _ = router.candidates(self.table.keys[sid])
+        key = self.table.keys[sid]
+        if key.startswith("run:"):
+            return None  # an ad-hoc command: no breaker holds it, whatever a tool of its name does
+        names, _ = router.candidates(key)
         found: list[tuple[float, str]] = []
         for name in names:
             breaker = router.breakers.get(name)

@@ -81,3 +81,27 @@ def test_a_step_no_tool_can_ever_take_fails_without_starting_anything() -> None:
     assert table.reasons("x")[-1] == ("failed", "no tool can do kind 'translate'")
     assert table.table.rows["x"].attempts == 1  # the attempt that never started a tool is recorded
     assert dispatcher.idle()
+
+
+def test_a_step_behind_an_open_breaker_is_held_until_its_probe_and_an_ad_hoc_one_never_is() -> None:
+    """What the run says it waits on, and what a retry's event says: the breaker and its probe
+    time while nothing runs; an ad-hoc command of the same name is held by no breaker."""
+    router = python_router({"a": None})
+    table = Table({"a1": (S.PENDING, [], {"kind": "task", "tool": "a"}),
+                   "cmd": (S.PENDING, [], {"kind": "task", "run": ["a", "x"]})}, router)
+    dispatcher = Dispatcher(table.table, router, KeptRecorder(), 2, lambda delay: None)  # type: ignore[arg-type]
+    breaker = router.breaker("a")
+    while breaker.state.value != "open":
+        breaker.record("failed", 10.0, was_probe=False)
+    probe = 10.0 + breaker.policy.open_for
+    assert dispatcher.held_until("a1", 11.0) == ("a", probe)
+    assert dispatcher.held_until("a1", probe) is None, "at its probe time the breaker lets it through"
+    assert dispatcher.held_until("cmd", 11.0) is None
+    dispatcher.make_ready("a1")
+    started, start = _starter(dispatcher)
+    dispatcher.dispatch(11.0, start)
+    assert started == [] and dispatcher.waiting_on(11.0) == ("a", probe)
+    dispatcher.make_ready("cmd")
+    dispatcher.dispatch(11.0, start)
+    assert started == ["cmd"], "the ad-hoc command is not held by the tool's breaker"
+    assert dispatcher.waiting_on(11.0) is None, "something runs: the run is not waiting"
