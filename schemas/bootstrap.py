@@ -82,6 +82,14 @@ class StageTiming(BootstrapModel):
     seconds: float
 
 
+class SubProject(BootstrapModel):
+    """A folder of a monorepo with checks of its own, and the profile it would get alone."""
+
+    folder: str = Field(description="Relative to the project root; '.' for the root.")
+    profile: str = Field(description="The profile this folder would get on its own, by its test command's ecosystem.")
+    commands: dict[str, list[str]] = Field(description="Kind (test, lint) -> the argv run in `folder`.")
+
+
 class BootstrapReport(BootstrapModel):
     """Everything one ``uet bootstrap`` run found, chose, generated, checked and wrote."""
 
@@ -113,6 +121,8 @@ class BootstrapReport(BootstrapModel):
     dry_run: bool = False
     written: bool = Field(default=False, description="Files were written by this run.")
     next_steps: list[str] = Field(default_factory=list, description="Commands to try next.")
+    projects: list[SubProject] = Field(
+        default_factory=list, description="With checks in more than one folder: each folder, its profile and commands.")
     scan: ScanReport
 
 

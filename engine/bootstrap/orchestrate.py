@@ -25,6 +25,7 @@ from pathlib import Path
 
 from engine.bootstrap.agents import agents_on_path, missing_keys_note
 from engine.bootstrap.check import check
+from engine.bootstrap.checks import profile_of, projects
 from engine.bootstrap.generate import (
     GITIGNORE,
     MANIFEST,
@@ -38,12 +39,12 @@ from engine.bootstrap.generate import (
     verified_manifest,
 )
 from engine.bootstrap.issues import from_problem
-from engine.bootstrap.project_facts import ProjectFacts, project_facts
+from engine.bootstrap.project_facts import ECOSYSTEMS, ProjectFacts, project_facts
 from engine.bootstrap.scanner import scan
 from engine.bootstrap.select import Selection, select
 from engine.bootstrap.write import Plan, apply, plan_files, read_existing, safe_target
 from engine.profiles import semantic_problems
-from schemas.bootstrap import BootstrapReport, Issue, ProjectManifest, StageTiming
+from schemas.bootstrap import BootstrapReport, Issue, ProjectManifest, StageTiming, SubProject
 from schemas.scan import ScanProgress, ScanReport
 
 STAGES = ("scan", "select", "generate", "validate", "write")
@@ -69,6 +70,16 @@ def _manifest(root: Path, report: ScanReport, selection: Selection, facts: Proje
     return previous if previous is not None and same_content(previous, manifest) else manifest
 
 
+def _projects(report: ScanReport) -> list[SubProject]:
+    """The per-folder breakdown of a tree whose checks live in more than one folder."""
+    found = projects(report, every=True)
+    if len(found) < 2:
+        return []
+    return [SubProject(folder=p.folder, profile=profile_of(p, ECOSYSTEMS),
+                       commands={"test": list(p.test.argv), **({"lint": list(p.lint.argv)} if p.lint else {})})
+            for p in found]
+
+
 def _next_steps(plans: list[Plan], generated: Generated, selection: Selection, dry_run: bool,
                 blocked: bool, environ: Mapping[str, str]) -> list[str]:
     steps: list[str] = []
@@ -78,7 +89,7 @@ def _next_steps(plans: list[Plan], generated: Generated, selection: Selection, d
         steps.append("uet bootstrap           # write these files")
     unsure = selection.ambiguous or selection.chosen_by == "fallback" or selection.confidence < 0.5
     if selection.runner_up and unsure and selection.chosen_by != "option":
-        steps.append(f"uet bootstrap --profile {selection.runner_up}   # if {selection.runner_up} fits better")
+        steps.append(f"uet bootstrap --profile {selection.runner_up}")
     first = next((p for p in generated.phases if p.generated and p.file), None)
     if first is not None and not blocked:
         steps += [f"uet validate {first.file}", f"uet run {first.file}"]
@@ -165,5 +176,5 @@ def bootstrap(
         agents=generated.agents, agent_kinds=generated.agent_kinds, dry_run=dry_run, written=bool(written),
         next_steps=_next_steps(plans, generated, selection, dry_run, blocked,
                                os.environ if environ is None else environ),
-        scan=scanned.report,
+        projects=_projects(scanned.report), scan=scanned.report,
     )

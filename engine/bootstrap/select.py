@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from engine.bootstrap.index import ScanIndex
+from engine.bootstrap.index import ScanIndex, compile_glob
 from engine.bootstrap.issues import from_problem
 from engine.errors import Problem, ValidationFailed
 from engine.profiles import (
@@ -136,12 +136,19 @@ class _Tree:
         return cls(index, frozenset(index.files), frozenset(index.dirs), by_name=by_name)
 
     def _named(self, pattern: str) -> list[str] | None:
-        """Matches of a pattern of a file name at any depth (``*.tf``, ``**/Chart.yaml``), or
-        None for any other shape (left to the index's gitignore-style glob)."""
+        """Matches of a glob by the file names first: a pattern of a name alone (``*.tf``,
+        ``**/Chart.yaml``) is answered from them; one with folders (``**/roles/*/tasks/main.yml``)
+        is tried only on the paths whose name fits its last part. None for the shapes left to
+        the index (a last part of ``**``, a folder pattern, a character class)."""
         name = pattern[3:] if pattern.startswith("**/") else pattern
-        if "/" in name or "**" in name or "[" in name:
+        last = name.rpartition("/")[2]
+        if not last or "**" in last or "[" in pattern or pattern.endswith("/"):
             return None
-        return [p for n in fnmatch.filter(self.by_name, name) for p in self.by_name[n]]
+        found = [p for n in fnmatch.filter(self.by_name, last) for p in self.by_name[n]]
+        if "/" not in name:
+            return found
+        regex, _ = compile_glob(pattern)
+        return [p for p in found if regex.search(p)]
 
     def paths(self, pattern: str) -> list[str]:
         """Files a signal's path names: the file itself, or a glob's matches (unordered).

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -180,12 +181,13 @@ def summary(report: BootstrapReport) -> list[str]:
     if scan.languages:
         out += _items("languages", [f"{name} {count:,}" for name, count in list(scan.languages.items())[:6]], ", ")
     how = {"detection": f"detected, confidence {report.confidence:.2f}",
-           "fallback": "the fallback: no other profile found evidence",
+           "fallback": (f"the fallback: {report.runner_up} scored too little to be sure, see the warning"
+                        if report.runner_up else "the fallback: no other profile found evidence"),
            "option": "--profile; " + ("detection agrees" if report.detected == report.profile else
                                       f"detection chose {report.detected}")
            + f", confidence {report.confidence:.2f}"}[report.chosen_by]
     out += _row("profile", f"{report.profile} ({how})")
-    if report.ambiguous and report.runner_up:
+    if report.ambiguous and report.runner_up and report.chosen_by == "detection":
         out += _row("", f"ambiguous: the runner-up, {report.runner_up}, scored only {_number(report.margin or 0)} "
                         "less")
     ranked = sorted(report.scores.items(), key=lambda kv: -kv[1])
@@ -194,6 +196,9 @@ def summary(report: BootstrapReport) -> list[str]:
         if name and report.evidence.get(name):
             out += _row("evidence" if name == report.profile else "", name)
             out += _evidence(report, name)
+    for n, project in enumerate(report.projects):
+        commands = " · ".join(f"{kind}: {shlex.join(argv)}" for kind, argv in project.commands.items())
+        out += _row("projects" if n == 0 else "", f"{project.folder}/ {project.profile} · {commands}", hang=2)
     for name, value in report.facts.items():
         text = value if isinstance(value, str) else " ".join(value)
         source = report.fact_sources.get(name)
