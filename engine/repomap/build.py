@@ -31,7 +31,7 @@ POOL_CHUNK = 64
 CACHE_DIR = Path(".uet") / "cache" / "repomap"
 #: Part of the key of a kept map: changes whenever the ranking or the rendering does, so a map
 #: kept by an older version is not served.
-MAP_VERSION = "1"
+MAP_VERSION = "2"
 
 
 class RepoMapError(InputError):

@@ -70,24 +70,20 @@ def rank(tags: Mapping[str, FileTags], focus: Collection[str] = ()) -> Ranking:
     edges: list[tuple[int, int, float]] = []
     for source, path in enumerate(paths):
         boost = FOCUS_REFERENCES if path in focused else 1.0
-        for name, count in tags[path].references.items():
+        references = tags[path].references
+        for name in sorted(references.keys() & definers.keys()):  # defined somewhere; sorted: the same graph each time
             factor = weight.get(name)
             if factor is None:
-                where = definers.get(name)
-                if where is None:
-                    weight[name] = 0.0
-                    continue
+                where = definers[name]
                 factor = weight[name] = QUIET if (name.startswith("_") or len(where) > GENERIC_DEFINERS
                                                   or ONE_WORD.fullmatch(name)) else 1.0
-            elif not factor:
-                continue
             if sole.get(name) == path:  # a name used where it is defined says nothing of other files
                 continue
             node = name_node.get(name)
             if node is None:
                 node = name_node[name] = graph.add_node(name)
                 edges.extend((node, index[definer], 1.0) for definer in definers[name])
-            edges.append((source, node, boost * factor * math.sqrt(count)))
+            edges.append((source, node, boost * factor * math.sqrt(references[name])))
     graph.extend_from_weighted_edge_list(edges)
     if not paths:
         return Ranking({}, [])
