@@ -1,8 +1,8 @@
 """Review rounds through the dashboard, on a real git repository and a real store: J moves the
-line cursor, c writes a comment (a draft row in patch_comments, under its line in the diff), C
-requests changes (the drafts submitted, the patch changes_requested) and starts the revision
-round in a background engine, whose new patch (round 2) replaces the first in the list; o shows
-the replaced round again, i switches the diff to what changed between the rounds."""
+line cursor, c writes a comment (a draft row in patch_comments, under its line in the diff), x
+drops a draft, C requests changes (the drafts submitted, the patch changes_requested) and starts
+the revision round in a background engine, whose new patch (round 2) replaces the first in the
+list; o shows the replaced round again, i switches the diff to what changed between the rounds."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ def test_a_line_comment_then_request_changes_runs_round_two(project: Project) ->
     assert run[0]["state"] == "succeeded"
 
 
-def test_comments_on_a_hunk_a_file_and_the_whole_patch_and_esc_writes_nothing(project: Project) -> None:
+def test_comments_on_a_hunk_a_file_and_the_whole_patch_esc_writes_nothing_and_x_drops_one(project: Project) -> None:
     repo = revisable_repo(project)
     app = make_app(repo.root, repo.db, live=False)
 
@@ -183,6 +183,13 @@ def test_comments_on_a_hunk_a_file_and_the_whole_patch_and_esc_writes_nothing(pr
         assert [c[1:5] for c in comments(repo.db)] == [("f.txt", None, 1, "second hunk"), ("f.txt", None, None, "the file"),
                                                        (None, None, None, "all of it")]
         assert screen.patch is not None and screen.patch.state.value == "gate_passed"
+        await pilot.press("x")                              # the draft on the current hunk
+        await answer(pilot, "")
+        await settle(pilot, lambda: len(screen.comments) == 2)
+        await pilot.press("x")                              # none left on the hunk: the file's
+        await answer(pilot, "")
+        await settle(pilot, lambda: len(screen.comments) == 1)
+        assert [c[1:5] for c in comments(repo.db)] == [(None, None, None, "all of it")]
 
     review(app, scenario)
 

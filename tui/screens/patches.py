@@ -110,6 +110,8 @@ class PatchesScreen(Screen[None]):
         Binding("g", "regate", "Re-gate", id="patches.regate", tooltip="Run the patch's gate again"),
         Binding("A", "apply", "Apply", id="patches.apply", tooltip="Write the approved patch to the working tree"),
         Binding("R", "revert", "Revert", id="patches.revert", tooltip="Take an applied patch out again"),
+        Binding("x", "drop_draft", "Drop draft", id="patches.drop_draft",
+                tooltip="Remove your draft comment at the cursor: on its line, else its hunk, its file, the patch"),
     ]
 
     wants_store = True
@@ -351,7 +353,7 @@ class PatchesScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Each key where it means something: the review's own keys while reviewing, the list's
         in the list (hidden elsewhere, so the footer at 80 columns keeps the ones that work)."""
-        if action in ("approve_hunks", "comment", "toggle_interdiff"):
+        if action in ("approve_hunks", "comment", "toggle_interdiff", "drop_draft"):
             return self.reviewing
         if action in ("toggle_old_rounds", "cycle_filter"):
             return not self.reviewing
@@ -561,10 +563,49 @@ class PatchesScreen(Screen[None]):
             if answer is not None:
                 self.busy = "recording…"
                 self._summary()
-                self._review("comment", patch.id, answer)
+                self._review("comment", patch.id, answer, None)
 
         self.app.push_screen(CommentScreen(f"Comment on patch {patch.id} (round {patch.round}), about:", scopes,
                                            chosen), written)
+
+    def _draft_here(self) -> CommentRecord | None:
+        """The user's latest draft drawn at the cursor: on the cursor's line, else on its hunk
+        (against the base), its file, the whole patch."""
+        view = self.query_one("#diff", DiffView)
+        mine = [c for c in self.comments if c.submitted_at is None and c.by == self.app.user]  # type: ignore[attr-defined]
+        line, hunk = view.current_line, view.current_hunk
+        path = view.files[view.current_file].path if view.current_file is not None else None
+        places = [
+            lambda c: line is not None and (c.path, c.line) == line,
+            lambda c: hunk is not None and self.interdiff is None and c.line is None and (c.path, c.hunk) == hunk,
+            lambda c: path is not None and c.path == path and c.line is None and c.hunk is None,
+            lambda c: c.path is None,
+        ]
+        for here in places:
+            found = [c for c in mine if here(c)]
+            if found:
+                return found[-1]
+        return None
+
+    def action_drop_draft(self) -> None:
+        patch = self._target()
+        if patch is None or not self.reviewing:
+            return
+        draft = self._draft_here()
+        if draft is None:
+            self.notify("no draft of yours here: move to its line (J/K), hunk (n/p) or file (]/[)", severity="warning")
+            return
+        where = (f"line {draft.line} of {draft.path}" if draft.line is not None else
+                 f"hunk {draft.hunk + 1} of {draft.path}" if draft.hunk is not None else
+                 f"the file {draft.path}" if draft.path is not None else "the whole patch")
+        body = draft.body if len(draft.body) <= 60 else draft.body[:59] + "…"
+        self._ask(f"Drop your draft on {where}: {body!r}?", "Enter drops it, Esc goes back",
+                  lambda _answer: self._drop(patch.id, draft.id))
+
+    def _drop(self, patch_id: str, comment_id: int) -> None:
+        self.busy = "recording…"
+        self._summary()
+        self._review("drop", patch_id, None, comment_id)
 
     def action_request_changes(self) -> None:
         patch = self._target()
@@ -584,14 +625,19 @@ class PatchesScreen(Screen[None]):
     def _request(self, patch_id: str, text: str) -> None:
         self.busy = "requesting changes…"
         self._summary()
-        self._review("request", patch_id, Written(Scope("the whole patch"), text) if text else None)
+        self._review("request", patch_id, Written(Scope("the whole patch"), text) if text else None, None)
 
     @work(thread=True, group="decide", exclusive=True, exit_on_error=False)
-    def _review(self, kind: str, patch_id: str, written: Written | None) -> None:
-        """A comment (a draft), or a request for changes that sends the drafts and starts the
-        revision round in a background engine."""
+    def _review(self, kind: str, patch_id: str, written: Written | None, comment_id: int | None) -> None:
+        """A comment (a draft), a draft dropped, or a request for changes that sends the drafts
+        and starts the revision round in a background engine."""
         from engine.review.comments import ReviewComment
-        from engine.review.rounds import add_comment, request_changes, start_revision
+        from engine.review.rounds import (
+            add_comment,
+            delete_comment,
+            request_changes,
+            start_revision,
+        )
 
         app = self.app
         store = app.store  # type: ignore[attr-defined]
@@ -603,6 +649,11 @@ class PatchesScreen(Screen[None]):
                 assert comment is not None and written is not None
                 record = add_comment(store, patch_id, comment, who)
                 app.call_from_thread(self._reviewed, patch_id, f"draft comment {record.id} on {written.scope.label}")
+                return
+            if kind == "drop":
+                assert comment_id is not None
+                delete_comment(store, comment_id, who)
+                app.call_from_thread(self._reviewed, patch_id, f"draft comment {comment_id} dropped")
                 return
             request_changes(store, patch_id, who, [comment] if comment is not None else [])
         except Exception as exc:  # noqa: BLE001 - said on screen, and the screen is not left busy
