@@ -75,9 +75,11 @@ def locate(diff: str, comment: ReviewComment) -> str:
         return _around_line(found, comment.line)
     if comment.hunk is not None:
         if not 0 <= comment.hunk < len(found.hunks):
-            raise CommentError(f"{comment.path} has no hunk {comment.hunk} in the patch; its hunks are "
-                               f"0 to {len(found.hunks) - 1}" if found.hunks else f"{comment.path} has no hunks "
-                               "in the patch (binary, renamed or a mode change); comment on the file")
+            if not found.hunks:
+                raise CommentError(f"{comment.path} has no hunks in the patch (binary, renamed or a mode change); "
+                                   "comment on the file")
+            have = f"hunks are 0 to {len(found.hunks) - 1}" if len(found.hunks) > 1 else "only hunk is 0"
+            raise CommentError(f"{comment.path} has no hunk {comment.hunk} in the patch; its {have}")
         hunk = found.hunks[comment.hunk]
         body = list(hunk.lines[:HUNK_LINES])
         if len(hunk.lines) > HUNK_LINES:

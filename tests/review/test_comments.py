@@ -52,6 +52,7 @@ def test_a_hunk_comment_gets_its_hunk_and_a_file_comment_its_hunk_headers() -> N
     (ReviewComment("b", "nope.py", 1), "nope.py is not in the patch (its files: app.py, gone.txt)"),
     (ReviewComment("b", "app.py", hunk=2), "app.py has no hunk 2 in the patch; its hunks are 0 to 1"),
     (ReviewComment("b", "app.py", hunk=-1), "app.py has no hunk -1 in the patch; its hunks are 0 to 1"),
+    (ReviewComment("b", "gone.txt", hunk=1), "gone.txt has no hunk 1 in the patch; its only hunk is 0"),
     (ReviewComment("b", None, 3), "a comment on a line or a hunk needs the file it is in (--file)"),
     (ReviewComment("b", "app.py", 2, 0), "a comment is on a line or on a hunk, not both (--line or --hunk)"),
 ])
