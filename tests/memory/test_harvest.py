@@ -3,6 +3,10 @@ by an approved revision round, comments never answered, secrets masked, everythi
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 
 from engine.memory import harvest
@@ -73,3 +77,26 @@ def test_secrets_are_masked_and_everything_is_bounded(store: Store, monkeypatch:
     assert "sk-live" not in lesson.failure and "hunter2" not in lesson.failure and "***" in lesson.failure
     assert len(lesson.failure) <= MAX_FAILURE_CHARS + 20 and len(lesson.fix) <= MAX_FIX_CHARS + 20
     assert (lesson.failure_kind, lesson.outcome) == ("error", "fixed")
+
+
+def test_uet_memory_shows_what_an_approval_since_taught(store: Store, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    add_run(store, "r1", [("edit", "code_edit", {"produces": "patch"})])
+    add_attempt(store, "r1", "edit", 1, "coder", "succeeded")
+    patch(store, "p1", 1, "superseded", 1, "+first try\n", "first")
+    comment(store, "p1", "retry only idempotent requests")
+    add_attempt(store, "r1", "edit", 2, "coder", "succeeded")
+    patch(store, "p2", 2, "gate_passed", 2, "+retry GET only\n", "revision")
+    store.execute_now([("UPDATE runs SET state = 'succeeded', ended_at = 5.0 WHERE id = 'r1'", ())])
+    assert harvest(store, "r1") == 1
+    store.execute_now([stored.set_harvested_at(10.0)])
+    store.execute_now([ops.patch_state("p2", "approved", 20.0, "ana", None)])  # after the last harvest
+    db = str(tmp_path / ".uet" / "uet.db")
+    repo = str(Path(__file__).resolve().parents[2])
+    listed = subprocess.run([sys.executable, "-m", "tui.cli", "memory", "list", "--json", "--db", db],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=60, check=True,
+                            env={**os.environ, "PYTHONPATH": repo}).stdout
+    [lesson] = json.loads(listed)
+    assert (lesson["outcome"], lesson["fix"]) == ("fixed", "+retry GET only\n")

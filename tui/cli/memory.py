@@ -1,5 +1,6 @@
 """``uet memory``: the lessons earlier runs taught (``engine.memory``): list them, search them as
-a step would be matched, show one whole, forget one."""
+a step would be matched, show one whole, forget one. Each first harvests the runs whose patches
+were decided since the last harvest, as a run's start does."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import json
 import re
 
-from engine.memory import forget, recall
+from engine.memory import catch_up, forget, recall
 from engine.session import operator
 from schemas.memory import Lesson
 from store import Store
@@ -24,6 +25,9 @@ GIST = 60
 def cmd_memory(args: argparse.Namespace) -> int:
     store = open_existing(args)
     try:
+        # A patch approved or sent back since the last run teaches already: what is shown is
+        # what the next run's start would harvest.
+        catch_up(store)
         return COMMANDS[args.memory_command](args, store)
     finally:
         store.close()
