@@ -268,3 +268,33 @@ def test_a_run_held_by_an_open_breaker_reads_waiting_with_its_probe_time(project
     row = run_row(project, run_id)
     assert (row["state"], row["waiting_on"], row["waiting_until"]) == ("failed", None, None)
     assert assert_true_counts(project, run_id) == (2, 1, 0, 0, 0)
+
+
+def test_a_retry_taken_by_the_running_engine_keeps_the_counts_true(project: Project) -> None:
+    """The engine executing the run reopens the failed step (and the one it skipped) itself:
+    its stored counts follow, while it runs and at its end."""
+    project.write(".uet/router.yaml", QUIET_BREAKERS)
+    project.write("ws.yaml", """
+        name: live-retry
+        max_parallel: 2
+        steps:
+          - {id: bad, run: "sh -c 'test -f pass'"}
+          - {id: after, run: "true", needs: [bad]}
+          - {id: slow, run: "sh -c 'while [ ! -f go ]; do sleep 0.05; done'"}
+    """)
+    engine, run_id = project.start(project.root / "ws.yaml")
+    try:
+        wait_for(lambda: counts(project, run_id)[0][:3] == (2, 1, 1), what="bad to fail and skip after")
+        assert_true_counts(project, run_id)
+        (project.root / "pass").touch()
+        assert "retrying bad and 1 dependent steps" in project.uet("retry", run_id, "bad", check=True).stdout
+        wait_for(lambda: counts(project, run_id)[0][:3] == (2, 0, 0), what="the engine to run bad and after again")
+        assert_true_counts(project, run_id)
+        (project.root / "go").touch()
+        engine.wait(timeout=30)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+        engine.communicate()
+    assert run_row(project, run_id)["state"] == "succeeded"
+    assert assert_true_counts(project, run_id) == (3, 0, 0, 0, 0)
