@@ -99,23 +99,31 @@ def _folders(paths: list[str]) -> list[str]:
 COMPOSE_NAMES = frozenset({"compose.yml", "compose.yaml", "docker-compose.yml", "docker-compose.yaml"})
 
 
-def _by_name(index: ScanIndex) -> dict[str, list[str]]:
-    """Terraform files, Helm charts, Dockerfiles, Compose files and notebooks, in one pass over
-    the paths."""
-    found: dict[str, list[str]] = {"terraform": [], "helm": [], "docker": [], "compose": [], "notebook": []}
-    for path in index.files:
-        name = path.rpartition("/")[2]
-        if name.endswith(".tf"):
-            found["terraform"].append(path)
-        elif name == "Chart.yaml":
-            found["helm"].append(path)
-        elif name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".dockerfile"):
-            found["docker"].append(path)
-        elif name in COMPOSE_NAMES:
-            found["compose"].append(path)
-        elif name.endswith(".ipynb"):
-            found["notebook"].append(path)
-    return found
+def _dockerfile(name: str) -> bool:
+    return name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".dockerfile")
+
+
+def _by_name(index: ScanIndex, report: ScanReport) -> dict[str, list[str]]:
+    """Terraform files, Helm charts, Dockerfiles, Compose files and notebooks. Each kind is one
+    filtered pass over the paths, made only when the scan saw a file of it (its extension
+    counted, or its name among the interesting files): most trees have none of most kinds."""
+    def named(*keys: str) -> bool:
+        return any(key in report.files for key in keys)
+
+    def base(path: str) -> str:
+        return path.rpartition("/")[2]
+
+    files = index.files
+    counts = report.extension_counts
+    return {
+        "terraform": [p for p in files if p.endswith(".tf")] if counts.get(".tf") else [],
+        "helm": [p for p in files if p.endswith("Chart.yaml") and base(p) == "Chart.yaml"] if named("Chart.yaml") else [],
+        "docker": [p for p in files if ("Dockerfile" in p or p.endswith(".dockerfile")) and _dockerfile(base(p))]
+        if named("Dockerfile", "Dockerfile.*") or counts.get(".dockerfile") else [],
+        "compose": [p for p in files if p.endswith(("compose.yml", "compose.yaml")) and base(p) in COMPOSE_NAMES]
+        if named("compose.yml", "compose.yaml", "docker-compose*.yml", "docker-compose*.yaml") else [],
+        "notebook": [p for p in files if p.endswith(".ipynb")] if counts.get(".ipynb") else [],
+    }
 
 
 def _group(report: ScanReport, key: str) -> list[str]:
@@ -162,7 +170,7 @@ def project_facts(report: ScanReport, index: ScanIndex, profile: Profile) -> Pro
     if manager is not None:
         values["package_manager"] = manager.name
         sources["package_manager"] = ", ".join((manager.lockfiles + manager.manifests)[:2])
-    named = _by_name(index)
+    named = _by_name(index, report)
     lists = {
         "source_dirs": (report.source_dirs, "folders holding most of the code"),
         "test_dirs": (report.test_dirs, "folders named like tests, or a test runner's testpaths"),
