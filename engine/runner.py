@@ -99,7 +99,8 @@ class RunExecutor:
         self._timers: list[asyncio.TimerHandle] = []
         self.reopen_on_start: list[str] = []
         #: What the run's row says it does besides executing: (pausing, waiting_on, waiting_until).
-        self._activity: tuple[str | None, str | None, float | None] = (None, None, None)
+        # From the row: what a lost engine left there is corrected by this one's first housekeeping.
+        self._activity: tuple[str | None, str | None, float | None] = (run.pausing, run.waiting_on, run.waiting_until)
         #: A patch with changes requested whose step runs its revision round (``--revise``).
         self.revise_on_start: str | None = None
         # The hot path submits through the writer itself, skipping Store.submit's indirection.

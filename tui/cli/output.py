@@ -100,6 +100,8 @@ def status_document(run_id: str) -> dict[str, Any]:
         })
     tally = Tally.of_states(counts, len(steps))
     activity = activity_fields(run)
+    if engine is not None and not engine.live:
+        activity = dict.fromkeys(activity)  # its engine is gone: nothing pauses or waits
     activity["pausing"] = activity["pausing"] or pause_requested(run, worker)  # asked, not taken yet
     return {
         "id": run.id, "state": run.state.value, "workstream": run.workstream, "source": run.source,
