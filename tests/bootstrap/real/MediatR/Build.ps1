@@ -1,4 +1,0 @@
-# Taken from psake https://github.com/psake/psake
-
-<#
-.SYNOPSIS

@@ -1,3 +1,0 @@
-$scriptName = $MyInvocation.MyCommand.Name
-$artifacts = "./artifacts"
-

@@ -1,3 +1,0 @@
-using System;
-using System.IO;
-using System.Threading.Tasks;

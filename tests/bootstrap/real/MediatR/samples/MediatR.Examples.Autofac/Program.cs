@@ -1,1 +1,0 @@
-using Autofac.Extensions.DependencyInjection;

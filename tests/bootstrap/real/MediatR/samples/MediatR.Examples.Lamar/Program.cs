@@ -1,4 +1,0 @@
-using System;
-using System.IO;
-using System.Threading.Tasks;
-using Lamar;

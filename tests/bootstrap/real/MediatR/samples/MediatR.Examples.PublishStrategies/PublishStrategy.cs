@@ -1,3 +1,0 @@
-namespace MediatR.Examples.PublishStrategies;
-
-/// <summary>

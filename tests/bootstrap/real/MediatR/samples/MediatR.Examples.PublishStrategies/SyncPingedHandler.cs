@@ -1,4 +1,0 @@
-using System;
-using System.Threading;
-using System.Threading.Tasks;
-

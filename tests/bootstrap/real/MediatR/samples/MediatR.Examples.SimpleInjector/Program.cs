@@ -1,3 +1,0 @@
-using System.IO;
-using System.Threading.Tasks;
-using MediatR.Pipeline;

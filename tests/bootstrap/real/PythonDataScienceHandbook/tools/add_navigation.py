@@ -1,4 +1,0 @@
-import os
-import itertools
-
-from ipykernel import kernelspec as ks

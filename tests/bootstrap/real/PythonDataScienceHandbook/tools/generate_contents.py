@@ -1,5 +1,0 @@
-import os
-import re
-import itertools
-import nbformat
-

@@ -1,3 +1,0 @@
-from fabric.api import *
-import fabric.contrib.project as project
-import os

@@ -1,5 +1,0 @@
-#!/bin/sh
-#
-# JBoss standalone control script
-#
-# chkconfig: - 80 20

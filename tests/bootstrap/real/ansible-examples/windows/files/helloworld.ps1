@@ -1,3 +1,0 @@
-# Filename: helloworld.ps1
-Write-Host
-Write-Host 'Hello World!'

@@ -1,3 +1,0 @@
-# Create the database
-set-psdebug -strict
-$error[0]|format-list -force

@@ -1,4 +1,0 @@
-<?php
-/**
- * The base configurations of the WordPress.
- *

@@ -1,4 +1,0 @@
-#![allow(clippy::uninlined_format_args)]
-
-use std::env;
-use std::ffi::OsString;

@@ -1,3 +1,0 @@
-#[cfg(feature = "std")]
-pub(crate) use std::backtrace::Backtrace;
-

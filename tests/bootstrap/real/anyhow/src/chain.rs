@@ -1,3 +1,0 @@
-use self::ChainState::*;
-use crate::StdError;
-

@@ -1,2 +1,0 @@
-use crate::error::ContextError;
-use crate::{Context, Error, StdError};

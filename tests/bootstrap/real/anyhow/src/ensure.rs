@@ -1,2 +1,0 @@
-use crate::Error;
-use alloc::string::String;

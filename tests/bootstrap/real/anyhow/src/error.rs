@@ -1,2 +1,0 @@
-use crate::backtrace::Backtrace;
-use crate::chain::Chain;

@@ -1,3 +1,0 @@
-use crate::chain::Chain;
-use crate::error::ErrorImpl;
-use crate::ptr::Ref;

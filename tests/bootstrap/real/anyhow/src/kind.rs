@@ -1,2 +1,0 @@
-// Tagged dispatch mechanism for resolving the behavior of `anyhow!($expr)`.
-//

@@ -1,1 +1,0 @@
-//! [![github]](https://github.com/dtolnay/anyhow)&ensp;[![crates-io]](https://c

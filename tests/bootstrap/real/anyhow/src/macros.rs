@@ -1,3 +1,0 @@
-/// Return early with an error.
-///
-/// This macro is equivalent to

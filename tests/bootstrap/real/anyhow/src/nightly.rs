@@ -1,1 +1,0 @@
-// This code exercises the surface area that we expect of the Error generic

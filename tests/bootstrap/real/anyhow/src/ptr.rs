@@ -1,4 +1,0 @@
-use alloc::boxed::Box;
-use core::marker::PhantomData;
-use core::ptr::NonNull;
-

@@ -1,1 +1,0 @@
-// Karma configuration file, see link for more information

@@ -1,1 +1,0 @@
-import { NgModule } from '@angular/core';

@@ -1,1 +1,0 @@
-import { TestBed } from '@angular/core/testing';

@@ -1,3 +1,0 @@
-import { Component } from '@angular/core';
-
-@Component({

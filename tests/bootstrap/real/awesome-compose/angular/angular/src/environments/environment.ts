@@ -1,1 +1,0 @@
-// This file can be replaced during build by using the `fileReplacements` array.

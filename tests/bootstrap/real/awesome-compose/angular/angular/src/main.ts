@@ -1,1 +1,0 @@
-import { enableProdMode } from '@angular/core';

@@ -1,1 +1,0 @@
-// This file is required by karma.conf.js and loads recursively all the .spec an

@@ -1,3 +1,0 @@
-﻿using System;
-using System.Collections.Generic;
-using System.Diagnostics;

@@ -1,5 +1,0 @@
-using System;
-
-namespace aspnetapp.Models
-{
-    public class ErrorViewModel

@@ -1,2 +1,0 @@
-﻿using System;
-using Microsoft.AspNetCore.Builder;

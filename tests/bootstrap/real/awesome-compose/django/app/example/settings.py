@@ -1,3 +1,0 @@
-"""
-Django settings for example project.
-

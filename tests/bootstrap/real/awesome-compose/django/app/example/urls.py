@@ -1,2 +1,0 @@
-"""example URL Configuration
-

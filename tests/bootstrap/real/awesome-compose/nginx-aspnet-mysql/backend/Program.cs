@@ -1,4 +1,0 @@
-﻿using MySqlConnector;
-
-var builder = WebApplication.CreateBuilder(args);
-

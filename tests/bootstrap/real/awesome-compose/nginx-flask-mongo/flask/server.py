@@ -1,4 +1,0 @@
-#!/usr/bin/env python
-import os
-
-from flask import Flask

@@ -1,6 +1,0 @@
-import os
-from flask import Flask
-import mysql.connector
-
-
-class DBManager:

@@ -1,2 +1,0 @@
-const os = require('os');
-const express = require('express');

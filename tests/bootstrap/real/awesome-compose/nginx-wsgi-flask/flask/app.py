@@ -1,4 +1,0 @@
-from flask import Flask, request, jsonify
-
-app = Flask(__name__)
-

@@ -1,4 +1,0 @@
-from app import app
-import os
-
-if __name__ == "__main__":

@@ -1,2 +1,0 @@
-const env = process.env.NODE_ENV || "development";
-

@@ -1,3 +1,0 @@
-module.exports = {
-  AUTHENTICATION_FAILED: {
-    code: 400,

@@ -1,5 +1,0 @@
-/**
- * Created by Syed Afzal
- */
-require("./config/config");
-

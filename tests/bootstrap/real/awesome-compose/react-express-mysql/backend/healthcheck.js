@@ -1,4 +1,0 @@
-const http = require("http");
-
-const options = {
-  timeout: 2000,

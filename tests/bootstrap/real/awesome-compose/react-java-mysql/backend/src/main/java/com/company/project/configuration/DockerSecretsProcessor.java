@@ -1,3 +1,0 @@
-package com.company.project.configuration;
-
-import java.io.IOException;

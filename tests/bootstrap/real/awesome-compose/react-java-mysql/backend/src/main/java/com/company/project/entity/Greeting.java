@@ -1,3 +1,0 @@
-package com.company.project.entity;
-
-import javax.persistence.Entity;

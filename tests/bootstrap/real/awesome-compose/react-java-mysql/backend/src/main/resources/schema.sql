@@ -1,2 +1,0 @@
-CREATE TABLE IF NOT EXISTS example.greetings (
-    id INTEGER AUTO_INCREMENT,

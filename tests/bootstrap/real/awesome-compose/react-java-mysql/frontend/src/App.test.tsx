@@ -1,2 +1,0 @@
-import React from 'react';
-import { render } from '@testing-library/react';

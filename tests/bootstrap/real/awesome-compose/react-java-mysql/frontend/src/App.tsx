@@ -1,1 +1,0 @@
-import React, { useEffect, useState } from "react";

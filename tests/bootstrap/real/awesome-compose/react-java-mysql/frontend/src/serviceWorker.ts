@@ -1,1 +1,0 @@
-// This optional code is used to register a service worker.

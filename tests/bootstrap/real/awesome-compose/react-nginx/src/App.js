@@ -1,5 +1,0 @@
-import logo from './logo.svg';
-import './App.css';
-
-function App() {
-  return (

@@ -1,1 +1,0 @@
-const reportWebVitals = onPerfEntry => {

@@ -1,1 +1,0 @@
-// jest-dom adds custom jest matchers for asserting on DOM nodes.

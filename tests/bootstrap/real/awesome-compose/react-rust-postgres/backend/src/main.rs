@@ -1,1 +1,0 @@
-use actix_web::{get, web, App, HttpResponse, HttpServer};

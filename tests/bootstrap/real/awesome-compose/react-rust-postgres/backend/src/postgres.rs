@@ -1,2 +1,0 @@
-use deadpool_postgres::{Config, Pool};
-use tokio_postgres::NoTls;

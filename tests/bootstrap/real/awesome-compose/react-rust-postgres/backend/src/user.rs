@@ -1,2 +1,0 @@
-use tokio_postgres::{Error, GenericClient, Row};
-

@@ -1,1 +1,0 @@
-import com.google.gson.Gson;

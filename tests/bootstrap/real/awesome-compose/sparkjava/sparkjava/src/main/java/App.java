@@ -1,3 +1,0 @@
-import static spark.Spark.*;
-
-public class App {

@@ -1,1 +1,0 @@
-use mega_etl::{async_trait, Pipe, Transformer, TransformerError, TransformerResu

@@ -1,1 +1,0 @@
-use hyper::service::{make_service_fn, service_fn};

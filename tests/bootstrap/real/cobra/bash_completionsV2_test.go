@@ -1,2 +1,0 @@
-// Copyright 2013-2023 The Cobra Authors
-//

@@ -1,3 +1,0 @@
-/*!
- * express
- * Copyright(c) 2009-2013 TJ Holowaychuk

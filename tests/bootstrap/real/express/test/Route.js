@@ -1,4 +1,0 @@
-'use strict'
-
-var after = require('after');
-var assert = require('node:assert')

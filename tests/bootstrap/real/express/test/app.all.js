@@ -1,4 +1,0 @@
-'use strict'
-
-var after = require('after')
-var express = require('../')

@@ -1,4 +1,0 @@
-'use strict'
-
-var assert = require('node:assert')
-var express = require('../')

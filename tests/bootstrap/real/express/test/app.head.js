@@ -1,4 +1,0 @@
-'use strict'
-
-var express = require('../');
-var request = require('supertest');

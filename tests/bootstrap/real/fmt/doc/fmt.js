@@ -1,4 +1,0 @@
-document$.subscribe(() => {
-  hljs.highlightAll(),
-  { language: 'c++' }
-})

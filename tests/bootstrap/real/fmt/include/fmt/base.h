@@ -1,2 +1,0 @@
-// Formatting library for C++ - the base API for char/UTF-8
-//

@@ -1,2 +1,0 @@
-// Formatting library for C++ - experimental format string compilation
-//

@@ -1,2 +1,0 @@
-// Formatting library for C++ - C++20 module
-//

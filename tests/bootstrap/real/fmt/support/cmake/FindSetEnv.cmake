@@ -1,4 +1,0 @@
-# A CMake script to find SetEnv.cmd.
-
-find_program(
-  WINSDK_SETENV

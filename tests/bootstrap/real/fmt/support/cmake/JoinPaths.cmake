@@ -1,1 +1,0 @@
-# This module provides function for joining paths known from from most languages

@@ -1,2 +1,0 @@
-"""Pythonic command-line interface parser that will make you smile.
-

@@ -1,1 +1,0 @@
-# A basic mkdocstrings handler for {fmt}.

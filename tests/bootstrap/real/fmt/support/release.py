@@ -1,7 +1,0 @@
-#!/usr/bin/env python3
-
-"""Make a release.
-
-Usage:
-  release.py [<branch>]
-

@@ -1,2 +1,0 @@
-// Formatting library for C++ - time formatting tests
-//

@@ -1,2 +1,0 @@
-//  Direct NVCC command line example:
-//

@@ -1,1 +1,0 @@
-// Formatting library for C++ - tests of formatters for standard library types

@@ -1,3 +1,0 @@
-#!/bin/sh
-#
-# Creates fuzzer builds of various kinds

@@ -1,2 +1,0 @@
-// Formatting library for C++ - custom Google Test assertions
-//

@@ -1,2 +1,0 @@
-// Formatting library for C++ - test version of FMT_ASSERT
-//

@@ -1,3 +1,0 @@
-/*
- * Copyright (C) 2018 Google Inc.
- *

@@ -1,3 +1,0 @@
-/*
- * Copyright (C) 2024 Google Inc.
- *

@@ -1,3 +1,0 @@
-package com.example;
-
-import com.google.gson.Gson;

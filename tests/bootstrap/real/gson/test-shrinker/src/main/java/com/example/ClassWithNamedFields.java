@@ -1,4 +1,0 @@
-package com.example;
-
-public class ClassWithNamedFields {
-  public int myField;

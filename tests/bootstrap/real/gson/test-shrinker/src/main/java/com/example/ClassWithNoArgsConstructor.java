@@ -1,4 +1,0 @@
-package com.example;
-
-import com.google.gson.annotations.SerializedName;
-

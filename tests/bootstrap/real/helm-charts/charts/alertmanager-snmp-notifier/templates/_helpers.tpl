@@ -1,3 +1,0 @@
-{{/*
-Expand the name of the chart.
-*/}}

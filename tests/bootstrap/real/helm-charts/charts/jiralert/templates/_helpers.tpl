@@ -1,4 +1,0 @@
-{{/*
-Expand the name of the chart.
-*/}}
-{{- define "jiralert.name" -}}

@@ -1,1 +1,0 @@
-{{/* vim: set filetype=mustache: */}}

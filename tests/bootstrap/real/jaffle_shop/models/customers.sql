@@ -1,6 +1,0 @@
-with customers as (
-
-    select * from {{ ref('stg_customers') }}
-
-),
-

@@ -1,1 +1,0 @@
-{% set payment_methods = ['credit_card', 'coupon', 'bank_transfer', 'gift_card']

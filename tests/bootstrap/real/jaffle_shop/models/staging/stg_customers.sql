@@ -1,3 +1,0 @@
-with source as (
-
-    {#-

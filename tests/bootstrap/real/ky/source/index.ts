@@ -1,3 +1,0 @@
-/*! MIT License © Sindre Sorhus */
-
-import {Ky} from './core/Ky.js';

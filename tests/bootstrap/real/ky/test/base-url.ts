@@ -1,2 +1,0 @@
-import test from 'ava';
-import ky from '../source/index.js';

@@ -1,3 +1,0 @@
-import test from 'ava';
-import {getBodySize} from '../source/utils/body.js';
-

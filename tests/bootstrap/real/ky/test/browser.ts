@@ -1,2 +1,0 @@
-import test, {type ExecutionContext} from 'ava';
-import busboy from 'busboy';

@@ -1,2 +1,0 @@
-import {Buffer} from 'node:buffer';
-import test from 'ava';

@@ -1,2 +1,0 @@
-import test from 'ava';
-import ky, {isHTTPError} from '../source/index.js';

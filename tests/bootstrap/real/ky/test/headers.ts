@@ -1,2 +1,0 @@
-import {Buffer} from 'node:buffer';
-import process from 'node:process';

@@ -1,1 +1,0 @@
-import {setTimeout as delay} from 'node:timers/promises';

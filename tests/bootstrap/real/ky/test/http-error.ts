@@ -1,2 +1,0 @@
-import test from 'ava';
-import {expectTypeOf} from 'expect-type';

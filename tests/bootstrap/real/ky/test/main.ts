@@ -1,1 +1,0 @@
-import {Buffer} from 'node:buffer';

@@ -1,4 +1,0 @@
-#!/usr/bin/env bash
-
-{ # this ensures the entire script is downloaded #
-

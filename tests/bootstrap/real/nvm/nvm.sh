@@ -1,2 +1,0 @@
-# Node Version Manager
-# Implemented as a POSIX-compliant function

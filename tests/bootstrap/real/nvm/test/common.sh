@@ -1,1 +1,0 @@
-# Runs a command once and captures stdout and exit code.

@@ -1,3 +1,0 @@
-/*
- * Copyright (c) aQute SARL (2000, 2021). All Rights Reserved.
- *

@@ -1,3 +1,0 @@
-/*
- * Copyright (C) 2021 Square, Inc.
- *

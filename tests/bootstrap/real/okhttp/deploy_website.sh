@@ -1,3 +1,0 @@
-#!/bin/bash
-
-# The website is built using MkDocs with the Material theme.

@@ -1,3 +1,0 @@
-#!/usr/bin/env bash
-
-SCRIPT_DIR="$( cd "$( dirname "$0" )" && pwd )"

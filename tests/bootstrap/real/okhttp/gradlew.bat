@@ -1,3 +1,0 @@
-@rem
-@rem Copyright 2015 the original author or authors.
-@rem

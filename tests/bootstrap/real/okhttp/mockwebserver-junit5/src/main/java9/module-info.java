@@ -1,3 +1,0 @@
-@SuppressWarnings("module")
-module mockwebserver3.junit5 {
-  requires okhttp3;

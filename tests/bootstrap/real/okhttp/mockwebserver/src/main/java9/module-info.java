@@ -1,3 +1,0 @@
-@SuppressWarnings("module")
-module mockwebserver3 {
-  requires okhttp3;

@@ -1,3 +1,0 @@
-/*
- * Copyright (C) 2011 Google Inc.
- *

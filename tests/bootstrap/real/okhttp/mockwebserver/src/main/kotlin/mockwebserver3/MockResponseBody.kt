@@ -1,3 +1,0 @@
-/*
- * Copyright (c) 2022 Block, Inc.
- *

@@ -1,3 +1,0 @@
-/*
- * Copyright (C) 2014 Square, Inc.
- *

@@ -1,3 +1,0 @@
-/*
- * Copyright (C) 2012 Google Inc.
- *

@@ -1,3 +1,0 @@
-/*
- * Copyright (C) 2025 Square, Inc.
- *

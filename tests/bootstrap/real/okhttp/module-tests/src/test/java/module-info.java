@@ -1,3 +1,0 @@
-@SuppressWarnings("module")
-module okhttp3.modules.test {
-  requires okhttp3;

@@ -1,3 +1,0 @@
-@SuppressWarnings("module")
-module okhttp3.dnsoverhttps {
-  requires okhttp3;

@@ -1,2 +1,0 @@
-@SuppressWarnings("module")
-module okhttp3.java.net.cookiejar {

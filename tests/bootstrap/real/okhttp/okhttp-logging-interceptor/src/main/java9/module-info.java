@@ -1,3 +1,0 @@
-@SuppressWarnings("module")
-module okhttp3.logging {
-  requires okhttp3;

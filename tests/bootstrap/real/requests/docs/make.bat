@@ -1,4 +1,0 @@
-@ECHO OFF
-
-REM Command file for Sphinx documentation
-

@@ -1,5 +1,0 @@
-"""Requests test package initialisation."""
-
-import warnings
-
-try:

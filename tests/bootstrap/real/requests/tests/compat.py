@@ -1,5 +1,0 @@
-import warnings
-
-try:
-    import StringIO
-except ImportError:

@@ -1,5 +1,0 @@
-from unittest import mock
-
-from requests.help import info
-
-

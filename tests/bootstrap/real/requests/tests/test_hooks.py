@@ -1,6 +1,0 @@
-import pytest
-
-from requests import hooks
-
-
-def hook(value):

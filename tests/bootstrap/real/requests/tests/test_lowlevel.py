@@ -1,5 +1,0 @@
-import threading
-
-import pytest
-
-import requests

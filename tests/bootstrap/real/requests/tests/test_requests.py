@@ -1,5 +1,0 @@
-"""Tests for Requests."""
-
-import collections
-import contextlib
-import io

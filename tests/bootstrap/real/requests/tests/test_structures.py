@@ -1,4 +1,0 @@
-import pytest
-
-from requests.structures import CaseInsensitiveDict, LookupDict
-

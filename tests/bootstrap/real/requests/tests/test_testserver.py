@@ -1,7 +1,0 @@
-import socket
-import threading
-import time
-
-import pytest
-
-import requests

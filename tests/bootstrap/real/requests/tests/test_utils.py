@@ -1,5 +1,0 @@
-import copy
-import filecmp
-import os
-import tarfile
-import zipfile

@@ -1,5 +1,0 @@
-import contextlib
-import os
-
-
-@contextlib.contextmanager

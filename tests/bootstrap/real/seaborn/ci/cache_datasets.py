@@ -1,3 +1,0 @@
-"""
-Cache test datasets before running tests / building docs.
-

@@ -1,1 +1,0 @@
-"""Execute the scripts that comprise the example gallery in the online docs."""

@@ -1,1 +1,0 @@
-echo ttf-mscorefonts-installer msttcorefonts/accepted-mscorefonts-eula select tr

@@ -1,1 +1,0 @@
-// originally taken from scikit-learn's Sphinx theme

@@ -1,2 +1,0 @@
-# Configuration file for the Sphinx documentation builder.
-#

@@ -1,4 +1,0 @@
-"""
-Scatterplot with multiple semantics
-===================================
-

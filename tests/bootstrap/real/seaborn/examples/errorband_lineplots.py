@@ -1,4 +1,0 @@
-"""
-Timeseries plot with error bands
-================================
-

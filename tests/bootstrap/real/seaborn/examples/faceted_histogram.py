@@ -1,2 +1,0 @@
-"""
-Facetting histograms by subsets of data

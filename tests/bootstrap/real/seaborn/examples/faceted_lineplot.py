@@ -1,4 +1,0 @@
-"""
-Line plots on multiple facets
-=============================
-

@@ -1,2 +1,0 @@
-"""
-Grouped violinplots with split violins

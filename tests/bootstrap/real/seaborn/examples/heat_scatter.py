@@ -1,7 +1,0 @@
-"""
-Scatterplot heatmap
--------------------
-
-_thumb: .5, .5
-
-"""

@@ -1,2 +1,0 @@
-"""
-Hexbin plot with marginal distributions

@@ -1,3 +1,0 @@
-#!/usr/bin/env ruby -I ../lib -I lib
-# frozen_string_literal: true
-

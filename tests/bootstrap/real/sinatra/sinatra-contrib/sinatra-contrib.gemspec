@@ -1,4 +1,0 @@
-# frozen_string_literal: true
-
-require_relative 'lib/sinatra/contrib/version'
-

@@ -1,5 +1,0 @@
-require_relative 'test_helper'
-
-begin
-  require 'asciidoctor'
-

@@ -1,3 +1,0 @@
-require_relative 'test_helper'
-
-class CompileTest < Minitest::Test

@@ -1,2 +1,0 @@
-# Copyright (c) 2009 Damian Janowski and Michel Martens for Citrusbyte
-#

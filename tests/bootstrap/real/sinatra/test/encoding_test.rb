@@ -1,4 +1,0 @@
-require_relative 'test_helper'
-require 'erb'
-
-class BaseTest < Minitest::Test

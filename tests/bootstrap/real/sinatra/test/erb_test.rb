@@ -1,4 +1,0 @@
-require_relative 'test_helper'
-
-class ERBTest < Minitest::Test
-  def engine

@@ -1,3 +1,0 @@
-xml.error do
-  raise "goodbye"
-end

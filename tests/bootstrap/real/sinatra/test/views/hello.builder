@@ -1,1 +1,0 @@
-xml.exclaim "You're my boy, #{@name}!"

@@ -1,2 +1,0 @@
-object @foo
-attributes :bar

@@ -1,3 +1,0 @@
-xml.layout do
-  xml << yield
-end

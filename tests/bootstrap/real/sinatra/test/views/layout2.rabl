@@ -1,3 +1,0 @@
-node(:qux) do
-  ::JSON.parse(yield)
-end

@@ -1,2 +1,0 @@
-output "vpc_id" {
-  description = "The ID of the VPC"

@@ -1,4 +1,0 @@
-provider "aws" {
-  region = local.region
-}
-

@@ -1,5 +1,0 @@
-provider "aws" {
-  region = local.region
-}
-
-locals {

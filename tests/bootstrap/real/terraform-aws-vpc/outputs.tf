@@ -1,2 +1,0 @@
-locals {
-  redshift_route_table_ids = aws_route_table.redshift[*].id

@@ -1,1 +1,0 @@
-variable "create_vpc" {

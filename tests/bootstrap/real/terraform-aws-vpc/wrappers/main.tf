@@ -1,5 +1,0 @@
-module "wrapper" {
-  source = "../"
-
-  for_each = var.items
-

@@ -1,2 +1,0 @@
-output "wrapper" {
-  description = "Map of outputs of a wrapper."
