@@ -53,8 +53,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 # start first, so that ``--dist loadfile``, which hands out whole files in the collected order,
 # never gives one of them out last while the other worker has run out of work. The agent tests
 # come last, so that the background installs of their CLIs (minutes on a busy machine: aider's
-# took 7m48s while the heaviest files ran beside it) are done before a worker asks for one. The
-# order changes when tests run, never what they check.
+# took 26 minutes under a load of 10 to 14, and a worker that reached it after the heaviest files
+# sat 7m48s waiting) are done before a worker asks for one. The order changes when tests run,
+# never what they check.
 FIRST = (
     "tests/engine/test_patch_cycle.py",
     "tests/tui/test_cli.py",
