@@ -101,14 +101,11 @@ def test_cancel_from_another_process_stops_the_run_and_its_process_group(project
     wait_for(lambda: (project.root / "pids").exists() and len((project.root / "pids").read_text().split()) == 2,
              what="the process tree to start")
     pids = [int(p) for p in (project.root / "pids").read_text().split()]
-    started = time.monotonic()
     cancel = project.uet("cancel", run_id, timeout=30)
-    took = time.monotonic() - started
     assert cancel.returncode == 0, cancel.stdout + cancel.stderr
     assert "canceled in" in cancel.stdout
     reported = float(cancel.stdout.split("canceled in ")[1].split("s")[0])
     assert reported < 1.0, cancel.stdout
-    assert took < 5
     out, _err = engine.communicate(timeout=10)
     assert engine.returncode == 1
     for pid in pids:

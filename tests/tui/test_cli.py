@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 import pytest
 
@@ -19,12 +18,10 @@ def sqlite_rows(project: Project, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def test_help_lists_every_command_quickly(project: Project) -> None:
-    started = time.monotonic()
+def test_help_lists_every_command(project: Project) -> None:
     result = project.uet("--help", check=True)
     for command in ("validate", "run", "runs", "status", "logs", "cancel", "retry", "resume", "pause", "demo"):
         assert command in result.stdout
-    assert time.monotonic() - started < 5
 
 
 def test_run_status_runs_and_logs(project: Project) -> None:

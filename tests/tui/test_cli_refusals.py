@@ -102,9 +102,9 @@ def test_pause_returns_once_the_engine_has_the_request_and_status_shows_it(proje
     engine, run_id = project.start(workstream)
     try:
         wait_for(lambda: (project.root / "started").exists(), what="the first step")
-        started = time.monotonic()
+        # The first step waits for a file nobody writes yet: a pause that waited for it would
+        # time out here.
         paused = project.uet("pause", run_id, timeout=20)
-        assert time.monotonic() - started < 10
         assert paused.returncode == 0, paused.stdout + paused.stderr
         assert "pause requested" in paused.stdout and "1 running step(s)" in paused.stdout
         assert sqlite_rows(project, "SELECT result FROM commands WHERE kind = 'pause'") == [("pausing",)]
