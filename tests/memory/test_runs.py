@@ -17,6 +17,7 @@ from store import Store
 from store import lessons as stored
 from tests.conftest import Project
 from tests.engine.patch_repos import git
+from tests.review.standin import greet_project
 
 pytestmark = pytest.mark.slow
 
@@ -209,21 +210,6 @@ def test_the_memory_commands(repo: Project) -> None:
     assert repo.uet("memory", "show", str(lesson["id"])).returncode == 2
 
 
-# A stand-in for an agent: it reads its prompt and applies each `replace "A" with "B"` review
-# comment to the line it names; without one, it writes the first version of greet().
-STANDIN = r'''
-import pathlib, re, sys
-prompt = pathlib.Path(sys.argv[1]).read_text()
-asked = re.findall(r'^\d+\. On ([^:\s]+):(\d+):\n\s+replace "(.*?)" with "(.*?)"', prompt, re.M)
-if not asked:
-    app = pathlib.Path("app.py")
-    app.write_text(app.read_text() + '\n\ndef greet():\n    return "hello"\n')
-for path, line, old, new in asked:
-    target = pathlib.Path(path)
-    lines = target.read_text().splitlines(keepends=True)
-    lines[int(line) - 1] = lines[int(line) - 1].replace(old, new)
-    target.write_text("".join(lines))
-'''
 
 
 def test_review_comments_are_a_lesson_fixed_once_the_revision_is_approved(project: Project, tmp_path: Path) -> None:
@@ -231,20 +217,7 @@ def test_review_comments_are_a_lesson_fixed_once_the_revision_is_approved(projec
 
     if not probe().available:
         pytest.skip("needs bubblewrap")
-    program = tmp_path / "standin" / "bin" / "standin"  # installed like a program: the sandbox shows it
-    program.parent.mkdir(parents=True)
-    program.write_text(f"#!{PY}\n" + STANDIN)
-    program.chmod(0o755)
-    project.write("app.py", "import sys\n")
-    project.write(".gitignore", ".uet/\n")
-    git(project.root, "init", "-q", "-b", "main")
-    git(project.root, "add", "-A")
-    git(project.root, "commit", "-q", "-m", "start")
-    project.write(".uet/router.yaml", f"""
-        tools:
-          standin:
-            command: [{program}, "{{prompt_file}}"]
-    """)
+    greet_project(project, tmp_path)
     run(project, "ws.yaml", """
         name: greet
         steps:

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import sqlite3
-import sys
 import time
 from pathlib import Path
 
@@ -16,26 +15,10 @@ import pytest
 
 from engine.adapters.sandbox import probe
 from tests.conftest import Project
-from tests.engine.patch_repos import git
+from tests.review.standin import greet_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not probe().available, reason="needs bubblewrap")]
 
-# The first revision attempt (attempt 2) hangs, so its engine can be killed during it.
-STANDIN = r'''
-import pathlib, re, sys, time
-prompt = pathlib.Path(sys.argv[1]).read_text()
-asked = re.findall(r'^\d+\. On ([^:\s]+):(\d+):\n\s+replace "(.*?)" with "(.*?)"', prompt, re.M)
-if asked and sys.argv[2] == "2":
-    time.sleep(300)
-if not asked:
-    app = pathlib.Path("app.py")
-    app.write_text(app.read_text() + '\n\ndef greet():\n    return "hello"\n')
-for path, line, old, new in asked:
-    target = pathlib.Path(path)
-    lines = target.read_text().splitlines(keepends=True)
-    lines[int(line) - 1] = lines[int(line) - 1].replace(old, new)
-    target.write_text("".join(lines))
-'''
 
 
 def row(project: Project, sql: str, *args: object) -> tuple | None:
@@ -54,21 +37,7 @@ def wait_for(what, seconds: float = 60):  # noqa: ANN001, ANN201
 
 
 def test_a_revision_round_survives_the_loss_of_its_engine(project: Project, tmp_path: Path) -> None:
-    prefix = tmp_path / "standin"
-    (prefix / "bin").mkdir(parents=True)
-    program = prefix / "bin" / "standin"
-    program.write_text(f"#!{sys.executable}\n" + STANDIN)
-    program.chmod(0o755)
-    project.write("app.py", "import sys\n")
-    project.write(".gitignore", ".uet/\n")
-    git(project.root, "init", "-q", "-b", "main")
-    git(project.root, "add", "-A")
-    git(project.root, "commit", "-q", "-m", "start")
-    project.write(".uet/router.yaml", f"""
-        tools:
-          standin:
-            command: [{program}, "{{prompt_file}}", "{{attempt}}"]
-    """)
+    greet_project(project, tmp_path, "{attempt}")
     project.write("ws.yaml", """
         name: greet
         steps:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 import time
 from pathlib import Path
 
@@ -18,46 +17,16 @@ import pytest
 
 from engine.adapters.sandbox import probe
 from tests.conftest import Project
-from tests.engine.patch_repos import git
+from tests.review.standin import greet_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not probe().available, reason="needs bubblewrap")]
 
-# Reads the prompt it is given; in a revision round, applies each `replace "A" with "B"` comment
-# to the file and line the comment names, else writes the first version of greet().
-STANDIN = r'''
-import pathlib, re, sys
-prompt = pathlib.Path(sys.argv[1]).read_text()
-asked = re.findall(r'^\d+\. On ([^:\s]+):(\d+):\n\s+replace "(.*?)" with "(.*?)"', prompt, re.M)
-if not asked:
-    app = pathlib.Path("app.py")
-    app.write_text(app.read_text() + '\n\ndef greet():\n    return "hello"\n')
-for path, line, old, new in asked:
-    target = pathlib.Path(path)
-    lines = target.read_text().splitlines(keepends=True)
-    lines[int(line) - 1] = lines[int(line) - 1].replace(old, new)
-    target.write_text("".join(lines))
-print(f"applied {len(asked)} comment(s)")
-'''
 
 
 @pytest.fixture
 def repo(project: Project, tmp_path: Path) -> Project:
-    prefix = tmp_path / "standin"  # installed like a program: what the sandbox shows of /tmp
-    (prefix / "bin").mkdir(parents=True)
-    program = prefix / "bin" / "standin"
-    program.write_text(f"#!{sys.executable}\n" + STANDIN)
-    program.chmod(0o755)
-    project.write("app.py", "import sys\n")
-    project.write(".gitignore", ".uet/\n")
     project.script("check.sh", "grep -q 'def greet' app.py\n")
-    git(project.root, "init", "-q", "-b", "main")
-    git(project.root, "add", "-A")
-    git(project.root, "commit", "-q", "-m", "start")
-    project.write(".uet/router.yaml", f"""
-        tools:
-          standin:
-            command: [{program}, "{{prompt_file}}"]
-    """)
+    greet_project(project, tmp_path)
     project.write("ws.yaml", """
         name: greet
         steps:
