@@ -170,6 +170,10 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
         return f"run created: {data.get('workstream')} with {data.get('steps')} steps"
     if kind == "command.created":
         return f"command {data.get('command')} from {data.get('by')}" + (f" for step {data['step']}" if data.get("step") else "")
+    if kind == "review.round":
+        again = " again (its engine was lost)" if data.get("again") else ""
+        return (f"{step} revision round {data.get('round')} of patch {data.get('patch')}{again}: "
+                f"{data.get('comments')} review comment(s) from {data.get('by')}")
     if kind == "patch.state":
         text = f"{step} patch {data.get('patch')} {data.get('from') or 'new'} → {data.get('to')} by {data.get('by')}"
         if data.get("files") is not None:

@@ -20,3 +20,24 @@ def test_what_a_lost_engine_left_running_and_was_ended_is_said_in_words() -> Non
         "ended 2 process(es) a lost engine left running (attempts r1:build:3)")
     assert describe("run.orphans_ended", None, {"pids": [41], "count": 1, "attempts": []}) == (
         "ended 1 process(es) a lost engine left running")
+
+
+def test_every_event_the_engine_records_reads_as_words() -> None:
+    """An event kind the engine writes and ``describe`` does not know would print as a raw
+    dict in `uet run --plain`, `uet logs` and the dashboard."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    made = re.compile(r'(?:Event\([^,()]+(?:\([^()]*\))?, |_event\(|\.event\()"([a-z_]+\.[a-z_]+)"')
+    kinds = {kind for folder in ("engine", "store") for path in (root / folder).rglob("*.py")
+             for kind in made.findall(path.read_text(encoding="utf-8"))}
+    assert {"step.state", "patch.state", "review.round"} <= kinds  # the pattern finds them
+    raw = sorted(kind for kind in kinds if describe(kind, "s", {}).startswith(kind))
+    assert raw == []
+
+
+def test_a_revision_round_reads_as_words() -> None:
+    assert describe("review.round", "edit", {"patch": "c48b5f6a42", "round": 2, "comments": 1, "by": "ana"}) == (
+        "step edit revision round 2 of patch c48b5f6a42: 1 review comment(s) from ana")
+    assert "again (its engine was lost)" in describe("review.round", "edit", {"round": 3, "again": True})
