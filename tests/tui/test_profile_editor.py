@@ -160,7 +160,7 @@ def test_copy_a_builtin_break_it_see_the_line_fix_it_and_save(root: Path) -> Non
         await pilot.pause()
         saved = copy.read_text(encoding="utf-8")
         assert saved == editor(screen).text == builtin_text.replace(f"priority: {priority}", "priority: -50")
-        assert "# The fallback" in saved, "comments are kept"
+        assert "# Any repository, and the one for languages" in saved, "comments are kept"
         assert "modified" not in status(screen)
 
     drive(root, scenario)
