@@ -1,67 +1,60 @@
-"""Contracts: Pydantic v2 models of every UET artifact, and their JSON Schema export."""
+"""Contracts: Pydantic v2 models of every UET artifact, and their JSON Schema export.
+
+The names below are imported from their modules when first asked for (``from schemas import
+Workstream``), not when the package is: a command that needs the workstream model does not pay
+for building the profile, router and record models too.
+"""
 
 from __future__ import annotations
 
-from schemas.durations import Duration, format_duration, parse_duration
-from schemas.execution import ExecutionRequest, ExecutionResult
-from schemas.profile import FACT_NAMES, PhaseTemplate, Profile, ProfileDefaults, Signal
-from schemas.records import (
-    AttemptRecord,
-    BreakerRecord,
-    CommandRecord,
-    EventRecord,
-    ProgressSnapshot,
-    RunRecord,
-    StepRecord,
-    ToolStatsRecord,
-    WorkerRecord,
-)
-from schemas.router import BreakerPolicy, RouterConfig, RoutingRule, SimSpec, ToolSpec
-from schemas.states import (
-    AttemptState,
-    BreakerState,
-    CommandKind,
-    PatchState,
-    RunState,
-    StepState,
-    WorkerState,
-)
-from schemas.workstream import Budget, RetryPolicy, Step, Workstream
+import importlib
+from typing import Any
 
-__all__ = [
-    "AttemptRecord",
-    "AttemptState",
-    "BreakerPolicy",
-    "BreakerRecord",
-    "BreakerState",
-    "Budget",
-    "CommandKind",
-    "CommandRecord",
-    "Duration",
-    "EventRecord",
-    "ExecutionRequest",
-    "ExecutionResult",
-    "FACT_NAMES",
-    "PatchState",
-    "PhaseTemplate",
-    "Profile",
-    "ProfileDefaults",
-    "ProgressSnapshot",
-    "RetryPolicy",
-    "RouterConfig",
-    "RoutingRule",
-    "RunRecord",
-    "RunState",
-    "Signal",
-    "SimSpec",
-    "Step",
-    "StepRecord",
-    "StepState",
-    "ToolSpec",
-    "ToolStatsRecord",
-    "WorkerRecord",
-    "WorkerState",
-    "Workstream",
-    "format_duration",
-    "parse_duration",
-]
+_WHERE = {
+    "AttemptRecord": "schemas.records",
+    "AttemptState": "schemas.states",
+    "BreakerPolicy": "schemas.router",
+    "BreakerRecord": "schemas.records",
+    "BreakerState": "schemas.states",
+    "Budget": "schemas.workstream",
+    "CommandKind": "schemas.states",
+    "CommandRecord": "schemas.records",
+    "Duration": "schemas.durations",
+    "EventRecord": "schemas.records",
+    "ExecutionRequest": "schemas.execution",
+    "ExecutionResult": "schemas.execution",
+    "FACT_NAMES": "schemas.profile",
+    "PatchState": "schemas.states",
+    "PhaseTemplate": "schemas.profile",
+    "Profile": "schemas.profile",
+    "ProfileDefaults": "schemas.profile",
+    "ProgressSnapshot": "schemas.records",
+    "RetryPolicy": "schemas.workstream",
+    "RouterConfig": "schemas.router",
+    "RoutingRule": "schemas.router",
+    "RunRecord": "schemas.records",
+    "RunState": "schemas.states",
+    "Signal": "schemas.profile",
+    "SimSpec": "schemas.router",
+    "Step": "schemas.workstream",
+    "StepRecord": "schemas.records",
+    "StepState": "schemas.states",
+    "ToolSpec": "schemas.router",
+    "ToolStatsRecord": "schemas.records",
+    "WorkerRecord": "schemas.records",
+    "WorkerState": "schemas.states",
+    "Workstream": "schemas.workstream",
+    "format_duration": "schemas.durations",
+    "parse_duration": "schemas.durations",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'schemas' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -251,7 +251,7 @@ GROUPS = {
     "runs": "read", "status": "read", "logs": "read", "schemas": "schemas",
     "patches": "patch", "patch": "patch", "costs": "patch", "gc": "patch", "profiles": "profiles",
     "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo", "tools": "tools", "map": "map",
-    "memory": "memory",
+    "memory": "memory", "validate": "validate",
 }
 
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.errors import UsageError, ValidationFailed
+from engine.errors import UsageError
 from engine.planner import plan_file
 from engine.session import (
     cancel_offline,
@@ -24,58 +24,16 @@ from engine.states import RUN_TERMINAL
 from schemas.records import RunRecord
 from schemas.states import RunState
 from store import ChangeFeed, Store, queries
-from tui.cli.exits import EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from tui.cli.exits import EXIT_FAILED, EXIT_OK
 from tui.cli.foreground import run_in_foreground
 from tui.cli.output import status_document
 from tui.project import db_path, open_existing, project_root
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    root = project_root(args, args.file)
-    try:
-        plan = plan_file(args.file, root)
-    except ValidationFailed as exc:
-        if args.json:
-            print(json.dumps({"valid": False, "problems": [p.__dict__ for p in exc.problems]}, indent=2))
-            return EXIT_INPUT
-        raise
-    _warn(plan)
-    tools = sorted({s.spec.get("tool") or (s.spec["run"][0] if "run" in s.spec else None) or
-                    ("python" if "call" in s.spec else f"<{s.kind}>") for s in plan.steps})
-    depth = _depth(plan)
-    templates = sum(1 for s in plan.workstream.steps if s.matrix)
-    if args.json:
-        print(json.dumps({"valid": True, "file": str(args.file), "workstream": plan.workstream.name,
-                          "warnings": [p.__dict__ for p in plan.warnings],
-                          "steps": len(plan.steps), "templates": templates, "depth": depth,
-                          "max_parallel": plan.workstream.max_parallel, "tools": tools, "root": str(plan.root)},
-                         indent=2))
-        return EXIT_OK
-    print(f"✔ {args.file} is valid")
-    print(f"  workstream   {plan.workstream.name}")
-    print(f"  steps        {len(plan.steps)}" + (f" ({templates} matrix template(s) expanded)" if templates else ""))
-    print(f"  depth        {depth} layer(s); max_parallel {plan.workstream.max_parallel}")
-    print(f"  tools        {', '.join(tools)}")
-    print(f"  project root {plan.root}")
-    if plan.workstream.budget:
-        print(f"  budget       {plan.workstream.budget.model_dump(exclude_none=True)}")
-    return EXIT_OK
 
 
 def _warn(plan) -> None:  # noqa: ANN001
     """What is allowed but probably not meant, on stderr, before anything runs."""
     for problem in plan.warnings:
         print(f"uet: warning: {problem.render()}", file=sys.stderr)
-
-
-def _depth(plan) -> int:  # noqa: ANN001
-    level: dict[str, int] = {}
-    index = {s.id: s for s in plan.steps}
-    import graphlib
-
-    for sid in graphlib.TopologicalSorter({s.id: s.needs for s in plan.steps}).static_order():
-        level[sid] = 1 + max((level[n] for n in index[sid].needs), default=0)
-    return max(level.values(), default=0)
 
 
 # -- executing ------------------------------------------------------------------------------
