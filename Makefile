@@ -32,10 +32,12 @@ sandbox:
 demo: $(STAMP) sandbox
 	$(VENV)/bin/uet demo
 
+# Three workers on a 2-core machine: the tests spend much of their time waiting on the processes
+# they start (uet, git, the sandbox, agent CLIs), and two workers left a third of the CPU idle.
 test: $(STAMP) sandbox
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile
+	$(PY) -m pytest -p no:cacheprovider -n 3 --dist loadfile
 
 bench: $(STAMP)
 	$(PY) -m tests.bench.bench_engine
