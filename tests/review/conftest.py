@@ -1,24 +1,4 @@
-"""A real SQLite store in a temporary directory for the review tests that need no run."""
+"""A real SQLite store in a temporary directory for the review tests that need no run: the
+store tests' own fixtures."""
 
-from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from store import Store
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / ".uet" / "uet.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    opened = Store(db_path)
-    try:
-        yield opened
-    finally:
-        opened.close()
+from tests.store.conftest import db_path, store  # noqa: F401
