@@ -72,3 +72,13 @@ def run_engines(runs: Iterable[RunRecord], now: float | None = None) -> dict[str
 def run_engine(run: RunRecord, now: float | None = None) -> RunEngine | None:
     """The engine of one run, as ``run_engines`` tells it; None when none is expected."""
     return run_engines([run], now).get(run.id)
+
+
+def live_owner(run: RunRecord) -> str | None:
+    """The id of the live worker executing ``run``, if any."""
+    if not run.worker_id:
+        return None
+    worker = queries.get_worker(run.worker_id)
+    if worker is None or is_lost(worker):
+        return None
+    return worker.id

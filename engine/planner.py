@@ -21,6 +21,7 @@ from typing import Any
 from engine import prompts
 from engine.documents import validate_document
 from engine.errors import Problem, ValidationFailed
+from engine.projects import find_root
 from engine.toolconfig import load_router_config
 from engine.workdir import cwd_outside
 from engine.yamlsafe import Loc, Located, load, render_loc
@@ -59,15 +60,6 @@ class Plan:
     def spec(self) -> dict[str, Any]:
         """Run-level settings stored with the run (everything but the steps)."""
         return self.workstream.model_dump(mode="json", exclude={"steps"}, exclude_none=True)
-
-
-def find_root(start: Path) -> Path:
-    """The nearest directory from ``start`` upward that holds ``.uet/``; else the current one."""
-    start = start.resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / ".uet").is_dir():
-            return candidate
-    return Path.cwd().resolve()
 
 
 def substitute(text: str, values: dict[str, str]) -> str:

@@ -13,8 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.planner import find_root
 from store import default_db_path
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory from ``start`` upward that holds ``.uet/``; else the current one."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".uet").is_dir():
+            return candidate
+    return Path.cwd().resolve()
 
 
 @dataclass(frozen=True, slots=True)

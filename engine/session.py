@@ -20,7 +20,6 @@ from engine.reaper import end_run
 from engine.runner import RunExecutor
 from engine.states import RUN_TERMINAL, STEP_TERMINAL, transition
 from engine.workers import Worker, is_lost
-from schemas.records import RunRecord
 from schemas.states import RunState, StepState, WorkerState
 from store import ChangeFeed, Store, default_db_path, ops, queries
 
@@ -52,16 +51,6 @@ def create_run(store: Store, plan: Plan) -> str:
         steps=[(s.id, s.kind, s.needs, s.spec) for s in plan.steps],
     )
     return run_id
-
-
-def live_owner(run: RunRecord) -> str | None:
-    """The id of the live worker executing ``run``, if any."""
-    if not run.worker_id:
-        return None
-    worker = queries.get_worker(run.worker_id)
-    if worker is None or is_lost(worker):
-        return None
-    return worker.id
 
 
 async def execute(

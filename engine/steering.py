@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.events import Event, EventBus, Recorder
-from engine.session import cancel_offline, claimed, live_owner
+from engine.liveness import live_owner
+from engine.session import cancel_offline, claimed
 from engine.states import RUN_TERMINAL
 from schemas.states import RunState
 from store import Store, ops, queries

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.planner import find_root
-from engine.projects import workstream_project
+from engine.projects import find_root, workstream_project
 from store import Store, default_db_path
 
 

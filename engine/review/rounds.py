@@ -133,7 +133,7 @@ def revision_problem(patch: PatchRecord) -> str | None:
     """Why the revision round of ``patch`` cannot start now; None when it can."""
     if PatchState(patch.state) is not P.CHANGES_REQUESTED:
         return f"patch {patch.id} is {patch.state}; a revision round starts from a patch with changes requested"
-    from engine.session import live_owner
+    from engine.liveness import live_owner
 
     run = queries.get_run(patch.run_id)
     if live_owner(run) is not None:

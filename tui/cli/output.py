@@ -7,9 +7,8 @@ import os
 import time
 from typing import Any
 
-from engine.liveness import RunEngine, run_engine
+from engine.liveness import RunEngine, live_owner, run_engine
 from engine.progress import Tally
-from engine.session import live_owner
 from schemas.records import RunRecord
 from schemas.states import RunState
 from store import queries

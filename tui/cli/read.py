@@ -12,9 +12,8 @@ import time
 from typing import Any
 
 from engine.errors import NotFound, UsageError
-from engine.liveness import RunEngine, run_engines
+from engine.liveness import RunEngine, live_owner, run_engines
 from engine.progress import Tally
-from engine.session import live_owner
 from engine.states import RUN_TERMINAL, STEP_TERMINAL
 from schemas.records import AttemptRecord, RunRecord
 from schemas.states import RunState

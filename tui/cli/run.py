@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 from engine.errors import UsageError
+from engine.liveness import live_owner
 from engine.planner import plan_file
 from engine.session import (
     cancel_offline,
     create_run,
-    live_owner,
     operator,
     raise_budget,
 )
