@@ -127,7 +127,7 @@ class StepTable:
         data["from"] = source
         data["to"] = target
         ts = self.clock()
-        if target is S.RETRYING and self.hold is not None and data.get("delay"):
+        if target is S.RETRYING and self.hold is not None and data.get("delay") is not None:
             # The backoff is not the wait when a breaker will hold the retry longer: say the later time.
             held = self.hold(sid, ts + data["delay"])
             if held is not None and held[1] > ts + data["delay"]:
