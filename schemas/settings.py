@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class NotifySettings(BaseModel):
+    """When and how a terminal is told that a run ended or a patch waits (``uet run``, ``uet tui``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bell: bool = Field(True, description="Ring the terminal bell.")
+    desktop: Literal["osc9", "osc777", "off"] = Field(
+        "osc9", description="Desktop notification escape: osc9 (iTerm2, WezTerm, kitty, Windows Terminal), "
+                            "osc777 (urxvt, VTE terminals) or off.")
+    when: list[Literal["failed", "succeeded", "review"]] = Field(
+        default_factory=lambda: ["failed", "succeeded", "review"],
+        description="What to notify: a run that failed, one that succeeded, a patch that waits for review "
+                    "(not `on`: YAML reads that key as true).")
 
 
 class TuiSettings(BaseModel):
@@ -17,3 +34,5 @@ class TuiSettings(BaseModel):
         default_factory=dict,
         description="Binding id → keys, e.g. {'dashboard.cancel': 'x'}; `?` in the app lists the ids.",
     )
+    notify: NotifySettings = Field(default_factory=NotifySettings,
+                                   description="Bell and desktop notifications; none under --quiet.")

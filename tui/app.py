@@ -16,14 +16,18 @@ from pathlib import Path
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import Notification, Notify
 
+from engine.errors import ValidationFailed
 from engine.hosted import Host
 from engine.monitor import Delta, Monitor
+from engine.notify import Notice
 from engine.projects import Project
 from engine.session import operator
 from schemas.settings import TuiSettings
 from store import ChangeFeed, Store
 from tui.feed import StoreChanged
+from tui.notify import STICKY_SECONDS, StickyToasts, TerminalNotifier
 from tui.palette import BindingCommands
 
 
@@ -40,6 +44,8 @@ class UetApp(App[None]):
         Binding("E", "profiles", "Profiles", id="app.profiles", tooltip="List and edit domain profiles"),
         Binding("T", "tools", "Tools", id="app.tools",
                 tooltip="The project's tools and agents: installed or not, versions, breakers, record"),
+        Binding("N", "dismiss_notices", "Dismiss", id="app.dismiss_notices", show=False,
+                tooltip="Dismiss the failure notices that stay until seen"),
     ]
 
     def __init__(self, root: Path, db: Path, settings: TuiSettings | None = None,
@@ -57,6 +63,9 @@ class UetApp(App[None]):
         self.monitor = Monitor(clock=clock)
         self.user = operator()
         self._kick = asyncio.Event()
+        self._workstreams: dict[str, str] = {}
+        self.notifier = TerminalNotifier(self.settings.notify, self.write_terminal, workstreams=self._workstreams.get)
+        self.toasts = StickyToasts(self._show_sticky, self._unnotify)
 
     @property
     def refresh_seconds(self) -> float:
@@ -84,6 +93,7 @@ class UetApp(App[None]):
     def watch_run(self, run_id: str | None) -> None:
         """Follow this run's steps; the next delta carries all of them."""
         self.monitor.watch(run_id)
+        self.toasts.seen(run_id)
         self.poke()
 
     def poke(self) -> None:
@@ -94,7 +104,7 @@ class UetApp(App[None]):
         """Read the store whenever the feed (or a screen, through ``poke``) says something may
         have changed, at most once per ``refresh_seconds``. Without ``live`` only pokes count
         (tests over a fixed store)."""
-        self._broadcast(await asyncio.to_thread(self.monitor.load))
+        self._broadcast(await asyncio.to_thread(self.monitor.load), news=False)
         changes = ChangeFeed(self.db_path, tick=1.0, debounce=0.05).changes().__aiter__() if self.live else None
         pending: asyncio.Future | None = None
         while True:
@@ -116,12 +126,38 @@ class UetApp(App[None]):
             self._broadcast(delta, tick=changes is not None)
             await asyncio.sleep(max(0.0, self.refresh_seconds - (time.monotonic() - started)))
 
-    def _broadcast(self, delta: Delta, tick: bool = False) -> None:
+    def _broadcast(self, delta: Delta, tick: bool = False, news: bool = True) -> None:
         if not delta and not tick:
             return
+        if news:  # the first read's tail of old events is history, not news
+            self._tell(delta)
         for screen in self.screen_stack:
             if getattr(screen, "wants_store", False):
                 screen.post_message(StoreChanged(delta))
+
+    # -- notices -------------------------------------------------------------------------------
+
+    def write_terminal(self, text: str) -> None:
+        """Raw bytes for the terminal (the bell, a desktop notification), through the driver's
+        writer so they never land inside a frame being drawn."""
+        if self._driver is not None:
+            self._driver.write(text)
+
+    def _tell(self, delta: Delta) -> None:
+        self._workstreams.update((run.id, run.workstream) for run in delta.runs)
+        for event in delta.events:
+            notice = self.notifier.notice(event.kind, event.run_id, event.step_id, event.data)
+            if notice is not None and notice.kind == "failed":
+                self.toasts.add(notice)
+
+    def _show_sticky(self, notice: Notice) -> Notification:
+        notification = Notification(f"{notice.body} · N dismisses, or open the run", notice.title, "error",
+                                    STICKY_SECONDS, markup=False)
+        self.post_message(Notify(notification))
+        return notification
+
+    def action_dismiss_notices(self) -> None:
+        self.toasts.dismiss_all()
 
     # -- runs this app starts ------------------------------------------------------------------
 
@@ -146,11 +182,23 @@ class UetApp(App[None]):
             else:
                 self.host.start(run_id, on_end=self._run_ended)
                 self.notify(f"run {run_id} started here", title="Launched")
+        except ValidationFailed as exc:
+            self.show_problems(file, exc)
+            return None
         except UetError as exc:
             self.notify(str(exc), title=f"Cannot start {file.name}", severity="error", timeout=10)
             return None
         self.poke()
         return run_id
+
+    def show_problems(self, file: Path, failed: ValidationFailed) -> None:
+        """Every problem of a workstream that could not start, one per line (file:line: field:
+        message), on a screen that stays until Escape, instead of a toast that goes."""
+        from tui.screens.text import TextScreen
+
+        count = len(failed.problems) or 1
+        self.push_screen(TextScreen(f"{file.name} was not started: {count} problem(s), nothing was written "
+                                    "(Escape goes back)", str(failed)))
 
     @work(thread=True, group="launch", exit_on_error=False)
     def start_elsewhere(self, file: Path, project: Project) -> None:

@@ -78,7 +78,7 @@ def proposal(patch_id: str, run_id: str, step_id: str, attempt: int, base: str, 
     event = Event(now, "patch.state", run_id, step_id, {
         "patch": patch_id, "from": None, "to": P.PROPOSED.value, "by": ENGINE, "files": len(captured.files),
         "added": captured.added, "removed": captured.removed, "round": round_, "kind": round_kind,
-        "parent": parent_id, "why": reason,
+        "parent": parent_id, "why": reason, "gate": gate,
     })
     return [statement], event
 

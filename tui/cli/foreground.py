@@ -34,6 +34,9 @@ def run_in_foreground(store: Store, run_id: str, args: argparse.Namespace, *, op
     os.chdir(run.root)
     holder: dict = {}
     interactive = sys.stdout.isatty() and not getattr(args, "plain", False) and not getattr(args, "json", False)
+    notifier = _terminal_notifier(args, run.workstream)
+    if notifier is not None:
+        bus.subscribe(notifier.on_event)
 
     async def main() -> RunState:
         loop = asyncio.get_running_loop()
@@ -72,6 +75,16 @@ def run_in_foreground(store: Store, run_id: str, args: argparse.Namespace, *, op
         elif state is RunState.FAILED:
             print(f"see: uet status {run_id}   retry a step: uet retry {run_id} STEP")
     return EXIT_OK if state is RunState.SUCCEEDED else EXIT_FAILED
+
+
+def _terminal_notifier(args: argparse.Namespace, workstream: str):  # noqa: ANN202
+    """The bell and desktop notification for this terminal: only when standard output is one,
+    not under ``--quiet`` or ``--json``; a bad settings file is reported before the run starts."""
+    if not sys.stdout.isatty() or getattr(args, "quiet", False) or getattr(args, "json", False):
+        return None
+    from tui.notify import TerminalNotifier
+
+    return TerminalNotifier.for_stream(load_settings().notify, sys.stdout, workstream)
 
 
 def open_dashboard(root: Path, db: Path, start: list[Path] | None = None, slow_link: bool = False) -> int:

@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the final status as JSON")
 
     p = add("runs", "list runs, newest first")
+    p.add_argument("--quiet", action="store_true", help="no bell or desktop notification when it ends")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
 
