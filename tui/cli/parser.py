@@ -27,6 +27,8 @@ examples:
   uet tools                                    which tools and agents are installed, and how they did
   uet memory search "fix the parser"           the lessons of earlier runs a step like it would get
   uet map --focus src/app.py                   the repository map an agent is given (context: [repo_map])
+  uet export attempts --format parquet -o a.parquet   the history as files (also csv, jsonl)
+  uet sql "select * from v_tool_daily"         read-only SQL over the store
   uet tui                                      the live dashboard (`uet` alone does the same)
 """
 
@@ -229,6 +231,25 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("files", nargs="*", type=Path, metavar="FILE")
     a.add_argument("--json", action="store_true")
 
+    p = add("export", "write runs, steps, attempts, events, costs or patches as Parquet, CSV or JSON lines")
+    p.add_argument("dataset", choices=["runs", "steps", "attempts", "events", "costs", "patches"],
+                   help="what to export (columns: README, Export and SQL; schemas/json/export.*.v1.json)")
+    p.add_argument("--format", choices=["parquet", "csv", "jsonl"], default="jsonl",
+                   help="jsonl (default), csv, or parquet (needs pip install 'uet[analytics]' and -o)")
+    p.add_argument("--since", metavar="DATE", help="only rows from then on: 2026-11-30, 2026-11-30T08:00 (UTC) or 7d, 36h")
+    p.add_argument("--run", metavar="ID", help="only this run (id prefix)")
+    p.add_argument("-o", "--output", type=Path, metavar="PATH", help="the file to write (default: standard output)")
+
+    p = add("sql", "read-only SQL over the store, with the views v_runs, v_steps, v_attempts, v_costs, v_tool_daily, …")
+    p.add_argument("query", nargs="?", help='one SELECT, e.g. "select tool, avg(duration) from v_attempts group by 1"')
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="rows as a JSON list of objects")
+    output.add_argument("--csv", action="store_true", help="rows as CSV with a header line")
+    p.add_argument("--limit", type=_count, default=1000, metavar="N", help="at most N rows (default 1000)")
+    p.add_argument("--backend", choices=["auto", "duckdb", "sqlite"],
+                   help="auto (default, or $UET_SQL_BACKEND): DuckDB when installed, else SQLite")
+    p.add_argument("--views", action="store_true", help="list the views and their columns")
+
     p = add("schemas", "JSON Schemas of the file formats")
     schemas_sub = p.add_subparsers(dest="schemas_command", metavar="ACTION", parser_class=Parser, required=True)
     e = schemas_sub.add_parser("export", help="write schemas/json/*.v1.json", parents=[common])
@@ -253,6 +274,7 @@ GROUPS = {
     "patches": "patch", "patch": "patch", "costs": "patch", "gc": "patch", "profiles": "profiles",
     "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo", "tools": "tools", "map": "map",
     "memory": "memory", "validate": "validate",
+    "export": "export", "sql": "sql",
 }
 
 
