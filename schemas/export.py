@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from schemas.analytics import ROW_MODELS
 from schemas.bootstrap import BootstrapReport, ProjectManifest
 from schemas.execution import ExecutionRequest, ExecutionResult
 from schemas.patch import CostRecord, GateResultRecord, PatchRecord
@@ -56,6 +57,8 @@ EXPORTED: dict[str, type[Any]] = {
     "scan_report": ScanReport,
     "bootstrap": BootstrapReport,
     "project": ProjectManifest,
+    # The column schema of `uet export` (schemas.analytics): one file per dataset.
+    **{f"export.{name}": model for name, model in ROW_MODELS.items()},
 }
 
 
