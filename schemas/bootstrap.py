@@ -126,6 +126,14 @@ class BootstrapReport(BootstrapModel):
     scan: ScanReport
 
 
+class McpSettings(BootstrapModel):
+    """The ``mcp:`` key of a project's ``.uet/project.yaml``: what ``uet mcp`` may offer."""
+
+    allow_approve: bool = Field(
+        False, description="Offer patch_approve and patch_apply to MCP clients. Off: they are not listed and a call "
+                           "to them is refused, so a person approves every patch.")
+
+
 class ProjectManifest(BootstrapModel):
     """``.uet/project.yaml``: what bootstrap chose for this project and the files it wrote.
 
@@ -153,6 +161,9 @@ class ProjectManifest(BootstrapModel):
         default=None, description="off: patch steps run without the OS sandbox (bubblewrap), in their scratch copy "
                                   "only; each such attempt says so. Absent: they run sandboxed, and refuse to run "
                                   "where no sandbox is available. Kept by bootstrap, and outside the checksum.")
+    mcp: McpSettings | None = Field(
+        default=None, description="What `uet mcp` may offer, written on one line: `mcp: {allow_approve: true}`. "
+                                  "Kept by bootstrap, and outside the checksum.")
     checksum: str | None = Field(default=None, description="sha256:<hex> of this file's text above this line.")
 
     @field_validator("sandbox", mode="before")

@@ -193,6 +193,11 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
     if kind == "budget.raised":
         return "budget raised to " + ", ".join(f"{k}={v}" for k, v in (data.get("budget") or {}).items()) + \
             (f" by {data['by']}" if data.get("by") else "")
+    if kind == "mcp.call":
+        text = f"{data.get('who')} called {data.get('tool')}"
+        if data.get("outcome") in ("refused", "failed"):
+            text += f": {data['outcome']}" + (f" ({data['error']})" if data.get("error") else "")
+        return text
     if kind == "budget.reached":
         return f"budget reached: {data.get('reason')}"
     if kind.startswith("worker."):

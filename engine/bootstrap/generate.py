@@ -238,19 +238,20 @@ CHECKSUM_KEY = "checksum: "
 
 def manifest_text(manifest: ProjectManifest) -> str:
     """The manifest as YAML, its last line the checksum of the text above it."""
-    document = manifest.model_dump(mode="json", exclude={"checksum", *(() if manifest.sandbox else ("sandbox",))})
+    document = manifest.model_dump(mode="json", exclude={"checksum", *(() if manifest.sandbox else ("sandbox",)),
+                                                           *(() if manifest.mcp else ("mcp",))})
     body = (schema_line("project") + "# What `uet bootstrap` chose for this project, and the hash of each file it\n"
             "# wrote so that it never overwrites one you changed. Bootstrap rewrites this\n"
             "# file: edit the others.\n" + dump_yaml(document))
     return body + f"{CHECKSUM_KEY}{digest(_checked(body))}\n"
 
 
-_SANDBOX_LINE = re.compile(r"^sandbox:.*\n", re.MULTILINE)
+_SANDBOX_LINE = re.compile(r"^(?:sandbox|mcp):.*\n", re.MULTILINE)
 
 
 def _checked(body: str) -> str:
-    """What the checksum covers: everything but the ``sandbox:`` line, the one setting a person
-    may add to the manifest without making bootstrap take the file for edited."""
+    """What the checksum covers: everything but the ``sandbox:`` and ``mcp:`` lines, the settings a
+    person may add to the manifest without making bootstrap take the file for edited."""
     return _SANDBOX_LINE.sub("", body)
 
 

@@ -66,6 +66,7 @@ def _manifest(root: Path, report: ScanReport, selection: Selection, facts: Proje
         phases={p.name: p.file if p.generated and p.file else f"skipped: {p.reason}" for p in generated.phases},
         files={artifact.path: digest(artifact.text) for artifact in ours},
         sandbox=previous.sandbox if previous is not None else None,
+        mcp=previous.mcp if previous is not None else None,
     )
     return previous if previous is not None and same_content(previous, manifest) else manifest
 

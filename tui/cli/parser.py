@@ -256,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--check", action="store_true", help="only report files that differ; exit 1 if any")
     e.add_argument("--dir", type=Path, help="write into this folder instead")
 
+    add("mcp", "serve this project to an AI assistant over the Model Context Protocol (stdio)")
+
     p = add("tui", "open the dashboard (also: `uet` alone inside a project)")
     p.add_argument("dir", nargs="?", type=Path, help="project directory (default: the current project)")
     p.add_argument("--slow-link", action="store_true", help="redraw at most once a second (slow SSH links)")
@@ -274,7 +276,7 @@ GROUPS = {
     "patches": "patch", "patch": "patch", "costs": "patch", "gc": "patch", "profiles": "profiles",
     "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo", "tools": "tools", "map": "map",
     "memory": "memory", "validate": "validate",
-    "export": "export", "sql": "sql",
+    "export": "export", "sql": "sql", "mcp": "mcp",
 }
 
 

@@ -91,12 +91,9 @@ def _show(patch: PatchRecord, args: argparse.Namespace) -> int:
     diff = queries.patch_diff(patch.id)
     gates = queries.gate_results(patch.id)
     if args.json:
-        rounds = queries.patch_rounds(patch.id)
-        print(json.dumps({**_patch_json(patch), "diff": diff,
-                          "gate_results": [g.model_dump(mode="json") for g in gates],
-                          "rounds": [_patch_json(p) for p in rounds],
-                          "comments": [c.model_dump(mode="json") for p in rounds
-                                       for c in queries.patch_comments(p.id)]}, indent=2))
+        from engine.operations import patch_document
+
+        print(json.dumps(patch_document(patch), indent=2))
         return EXIT_OK
     from rich.console import Console
     from rich.text import Text

@@ -12,16 +12,9 @@ from typing import Any
 
 import yaml
 
-from engine.errors import Problem, UsageError, ValidationFailed
-from engine.profiles import (
-    ProfileSource,
-    available_profiles,
-    builtin_dir,
-    load_profile_file,
-    local_dir,
-    resolve_chain,
-    validate_profile_file,
-)
+from engine.errors import Problem, UsageError
+from engine.operations import profile_entries
+from engine.profiles import builtin_dir, local_dir, resolve_chain, validate_profile_file
 from tui.cli.exits import EXIT_INPUT, EXIT_OK
 from tui.project import project_root
 
@@ -52,18 +45,8 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 _Dumper.add_representer(list, _represent_list)
 
 
-def _entry(source: ProfileSource) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": source.name, "source": source.origin, "path": str(source.path),
-                             "overrides": str(source.overrides) if source.overrides else None}
-    try:
-        profile = load_profile_file(source.path)
-    except ValidationFailed as exc:
-        return {**entry, "extends": None, "description": None, "valid": False, "error": exc.problems[0].render()}
-    return {**entry, "extends": profile.extends, "description": profile.description, "valid": True}
-
-
 def _list(args: argparse.Namespace) -> int:
-    entries = [_entry(source) for source in available_profiles(project_root(args)).values()]
+    entries = profile_entries(project_root(args))
     if args.json:
         print(json.dumps(entries, indent=2))
         return EXIT_OK
