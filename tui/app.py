@@ -34,15 +34,15 @@ from tui.palette import BindingCommands
 class UetApp(App[None]):
     TITLE = "uet"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {BindingCommands}
+    COMMANDS = {BindingCommands}  # UET's actions first, and no second "Quit" (tui.palette)
     BINDINGS = [
         Binding("q", "quit_app", "Quit", id="app.quit", tooltip="Quit (asks about runs this app is executing)"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key binding of this screen"),
         Binding("L", "launch", "Launch", id="app.launch", tooltip="Start a workstream"),
-        Binding("B", "bootstrap", "Bootstrap", id="app.bootstrap", tooltip="Scan a project and write its workstreams"),
+        Binding("B", "bootstrap", "Bootstrap", id="app.bootstrap", show=False, tooltip="Scan a project and write its workstreams"),
         Binding("P", "patches", "Patches", id="app.patches", tooltip="Review, approve and apply proposed patches"),
-        Binding("E", "profiles", "Profiles", id="app.profiles", tooltip="List and edit domain profiles"),
-        Binding("T", "tools", "Tools", id="app.tools",
+        Binding("E", "profiles", "Profiles", id="app.profiles", show=False, tooltip="List and edit domain profiles"),
+        Binding("T", "tools", "Tools", id="app.tools", show=False,
                 tooltip="The project's tools and agents: installed or not, versions, breakers, record"),
         Binding("N", "dismiss_notices", "Dismiss", id="app.dismiss_notices", show=False,
                 tooltip="Dismiss the failure notices that stay until seen"),

@@ -47,8 +47,8 @@ def test_runs_are_listed_newest_first_with_state_words(fixed_app: UetApp) -> Non
         table = runs_table(fixed_app)
         assert table.keys == [stores.LIVE_RUN] + [r[0] for r in stores.FINISHED]
         first = table.row(stores.LIVE_RUN)
-        assert first is not None and str(first[0]) == "▶ running" and str(first[4]) == "3/8 ✘1"
-        assert "$0.42" in str(first[7])
+        assert first is not None and str(first[0]) == "▶ running" and str(first[5]) == "3/8 ✘1"
+        assert "$0.42" in str(first[8])
         await settle(pilot, lambda: len(fixed_app.screen.steps) == 8)
         assert fixed_app.screen.selected == stores.LIVE_RUN
         breakers = fixed_app.screen.query_one("#breakers", LineTable)
@@ -130,7 +130,7 @@ def test_command_palette_runs_a_screen_action(fixed_app: UetApp) -> None:
     async def scenario(pilot: Any) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause(0.2)
-        await pilot.press(*"DAG/tree")
+        await pilot.press(*"View")
         await pilot.pause(0.5)
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(fixed_app.screen, DashboardScreen)

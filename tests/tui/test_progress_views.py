@@ -61,11 +61,11 @@ def test_failed_canceled_and_running_rows_agree_with_the_footer_and_the_run_head
     async def scenario(pilot: Any) -> None:
         app = fixed_app
         live = row_text(app, stores.LIVE_RUN)
-        assert live[3] == "███▓░░░░  38%" and live[4] == "3/8 ✘1", live
+        assert live[4] == "███▓░░░░  38%" and live[5] == "3/8 ✘1", live
         failed = row_text(app, FAILED_RUN)
-        assert (failed[0], failed[3], failed[4]) == ("✘ failed", "████▓▓▒▒  50%", "2/4 ✘1 ↷1")
+        assert (failed[0], failed[4], failed[5]) == ("✘ failed", "████▓▓▒▒  50%", "2/4 ✘1 ↷1")
         canceled = row_text(app, CANCELED_RUN)
-        assert (canceled[0], canceled[3], canceled[4]) == ("⊘ canceled", "██╌╌╌╌╌╌  33%", "2/6 ⊘4")
+        assert (canceled[0], canceled[4], canceled[5]) == ("⊘ canceled", "██╌╌╌╌╌╌  33%", "2/6 ⊘4")
         screen = app.screen
         views = screen.query_one("#views")
         await settle(pilot, lambda: len(screen.steps) == 8)
@@ -90,7 +90,7 @@ def test_a_pausing_run_reads_pausing_not_running(fixed_db: Path) -> None:
 
     async def scenario(pilot: Any) -> None:
         cells = row_text(app, stores.LIVE_RUN)
-        assert cells[0] == "‖ pausing" and cells[6] == "-", cells  # no ETA while it pauses
+        assert cells[0] == "‖ pausing" and cells[7] == "-", cells  # no ETA while it pauses
         screen = app.screen
         await settle(pilot, lambda: len(screen.steps) == 8)
         title = str(screen.query_one("#views").border_title)
@@ -105,7 +105,7 @@ def test_a_run_held_by_an_open_breaker_says_so_with_the_probe_time(fixed_db: Pat
 
     async def scenario(pilot: Any) -> None:
         cells = row_text(app, stores.LIVE_RUN)
-        assert cells[0] == "○ waiting" and cells[6] == "-", cells
+        assert cells[0] == "○ waiting" and cells[7] == "-", cells
         screen = app.screen
         await settle(pilot, lambda: len(screen.steps) == 8)
         assert "waiting on breaker sim-flaky (probe in 12.0s)" in str(screen.query_one("#views").border_title)
@@ -192,7 +192,7 @@ def test_a_cancel_with_no_engine_moves_the_row_and_the_footer_together(fixed_db:
             store.close()
         await settle(pilot, lambda: row_text(app, stores.LIVE_RUN)[0] == "⊘ canceled")
         cells = row_text(app, stores.LIVE_RUN)
-        assert (cells[3], cells[4]) == ("███▓╌╌╌╌  38%", "3/8 ✘1 ⊘4"), cells
+        assert (cells[4], cells[5]) == ("███▓╌╌╌╌  38%", "3/8 ✘1 ⊘4"), cells
         await settle(pilot, lambda: str(screen.query_one("#views").border_subtitle).startswith("✔ 3 ✘ 1 ⊘ 4 of 8"))
 
     drive(app, scenario)

@@ -4,12 +4,14 @@ agents at work have used so far (``tui.feed.LiveCosts``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header, Input
+from textual.widgets import ContentSwitcher, Header, Input
 
 from engine.liveness import RunEngine
 from engine.monitor import BreakerView, RunCost
@@ -26,13 +28,15 @@ from tui.cells import (
 )
 from tui.feed import LiveCosts, StoreChanged, plus
 from tui.format import engine_lost, glyph
+from tui.run_filter import OLD_DAYS, RunFilter, started_at, started_cell
 from tui.steer import steer_run
 from tui.widgets.dag_tree import DagTree
 from tui.widgets.dag_view import DagView
 from tui.widgets.event_log import EventLog
+from tui.widgets.footer import KeysFirstFooter
 from tui.widgets.line_table import Column, LineTable
 
-RUN_COLUMNS = [Column("STATE", 11), Column("RUN", 8), Column("WORKSTREAM", 7, grow=True),
+RUN_COLUMNS = [Column("STATE", 11), Column("RUN", 8), Column("START", 6), Column("WORKSTREAM", 7, grow=True),
                Column("PROGRESS", 13), Column("STEPS", 10, right=True), Column("ELAPSED", 8, right=True),
                Column("ETA", 6, right=True), Column("COST", 7, right=True)]
 BREAKER_COLUMNS = [Column("TOOL", 8, grow=True), Column("STATE", 11), Column("FAIL", 5, right=True),
@@ -43,17 +47,29 @@ VIEW_NAMES = {"dag": "DAG", "tree": "tree", "steps": "steps"}
 
 class DashboardScreen(Screen[None]):
     CSS_PATH = "dashboard.tcss"
+    TITLE = "uet · runs"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    # The footer shows the few keys that fit 80 columns beside "? Help" and "q Quit"; the help
+    # (?) and the palette (ctrl+p) list every one.
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="dashboard.filter", tooltip="Filter the runs, or the events when they have focus"),
-        Binding("f", "toggle_follow", "Follow", id="dashboard.follow", tooltip="Follow the event log, or pause it"),
-        Binding("t", "cycle_view", "DAG/tree/steps", id="dashboard.view", tooltip="Show the run as a DAG, a tree or a list"),
-        Binding("o", "open_run", "Open", id="dashboard.open", tooltip="Open the selected run"),
+        Binding("slash", "filter", "Filter", id="dashboard.filter",
+                tooltip="Filter the runs (words, state:failed, ws:NAME, since:2d or since:2026-12-01), "
+                "or the events when they have focus"),
+        Binding("s", "cycle_state", "State filter", id="dashboard.state_filter", show=False,
+                tooltip="Show only the runs in one state: active, running, failed, succeeded, paused, canceled, all"),
+        Binding("a", "toggle_old", "Older runs", id="dashboard.older", show=False,
+                tooltip=f"Show the finished runs older than {OLD_DAYS} days too, or hide them again"),
+        Binding("f", "toggle_follow", "Follow", id="dashboard.follow", show=False,
+                tooltip="Follow the event log, or pause it"),
+        Binding("t", "cycle_view", "View", id="dashboard.view", tooltip="Show the run as a DAG, a tree or a list"),
+        Binding("o", "open_run", "Open", id="dashboard.open", show=False, tooltip="Open the selected run"),
         Binding("c", "cancel_run", "Cancel", id="dashboard.cancel", tooltip="Cancel the selected run"),
-        Binding("p", "pause_run", "Pause", id="dashboard.pause", tooltip="Pause the selected run"),
-        Binding("R", "resume_run", "Resume", id="dashboard.resume", tooltip="Resume the selected run"),
-        Binding("r", "retry_step", "Retry step", id="dashboard.retry", tooltip="Retry the highlighted step"),
-        Binding("escape", "clear_filter", "Clear filter", id="dashboard.clear_filter", show=False),
+        Binding("p", "pause_run", "Pause", id="dashboard.pause", show=False, tooltip="Pause the selected run"),
+        Binding("R", "resume_run", "Resume", id="dashboard.resume", show=False, tooltip="Resume the selected run"),
+        Binding("r", "retry_step", "Retry step", id="dashboard.retry", show=False,
+                tooltip="Retry the highlighted step"),
+        Binding("escape", "clear_filter", "Clear filter", id="dashboard.clear_filter", show=False,
+                tooltip="Clear the filter of the runs (or of the events)"),
     ]
 
     wants_store = True
@@ -68,14 +84,16 @@ class DashboardScreen(Screen[None]):
         self.breakers: list[BreakerView] = []
         self.selected: str | None = None
         self.step: str | None = None
-        self.runs_filter = ""
+        self.filter = RunFilter()
+        #: Runs the filters keep but the age rule hides (for the pane title).
+        self.older_hidden = 0
         self.view = "dag"
         self._stale_views: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
         with Vertical(id="body"):
-            yield LineTable(RUN_COLUMNS, id="runs", classes="pane", cells=self._run_cells,
+            yield LineTable(RUN_COLUMNS, id="runs", classes="pane", cells=self._run_cells, note_overflow=True,
                             empty="no runs yet: press L to launch a workstream, or run `uet run FILE`")
             with Horizontal(id="middle"):
                 with ContentSwitcher(id="views", initial="dag", classes="pane"):
@@ -84,15 +102,16 @@ class DashboardScreen(Screen[None]):
                     yield DagTree(id="tree", ascii_only=ascii_only)
                     yield LineTable(STEP_COLUMNS, id="steps", empty="select a run", cells=self._step_cells)
                 yield LineTable(BREAKER_COLUMNS, id="breakers", classes="pane", empty="no tool has run yet",
-                                cells=self._breaker_cells)
+                                cells=self._breaker_cells, note_overflow=True)
             yield EventLog(id="events", classes="pane")
             yield Input(placeholder="filter: text to keep (Enter to apply, Esc to clear)", id="filter")
-        yield Footer()
+        yield KeysFirstFooter()
 
     def on_mount(self) -> None:
         self.query_one("#runs").border_title = "Runs (0)"
         self.query_one("#breakers").border_title = "Breakers"
         self._title_events()
+        self._scrollbar_events()
         self._title_view()
         self.query_one("#filter").display = False
         self.query_one("#runs", LineTable).focus()
@@ -106,7 +125,8 @@ class DashboardScreen(Screen[None]):
         return self.app.clock()  # type: ignore[attr-defined,no-any-return]
 
     def _run_cells(self, item: tuple[RunRecord, RunCost | None]) -> tuple:
-        return run_cells(item[0], item[1], self._now(), self.engines.get(item[0].id))
+        cells = run_cells(item[0], item[1], self._now(), self.engines.get(item[0].id))
+        return (*cells[:2], started_cell(started_at(item[0]), self._now()), *cells[2:])
 
     def _step_cells(self, row: StepRow) -> tuple:
         # The steps of a run whose engine is lost stopped with it: their clocks do not tick.
@@ -127,16 +147,19 @@ class DashboardScreen(Screen[None]):
             else:
                 self.engines[run_id] = engine
         table = self.query_one("#runs", LineTable)
-        fresh = False
+        # Rows change in place; the list is made again (from memory, not the store) only when a
+        # run comes, or one of them enters or leaves what the filters show.
+        refill = False
         for run in delta.runs:
-            fresh = fresh or run.id not in self.runs
+            old = self.runs.get(run.id)
             self.runs[run.id] = run
-        if fresh:
+            refill = refill or old is None or self._shown(old) != self._shown(run)
+        if refill or (self.filter.words and delta.engines):
             self._fill_runs()
         else:
             changed = {r.id for r in delta.runs} | set(delta.costs) | set(delta.engines) | live_runs
             table.update_rows([(rid, (self.runs[rid], self._cost(rid))) for rid in changed
-                               if rid in self.runs and self._keeps(self.runs[rid])])
+                               if rid in table.index])
             table.redraw(r.id for r in self.runs.values() if r.ended_at is None and r.started_at is not None)
         breakers = self.query_one("#breakers", LineTable)
         if delta.breakers is not None:
@@ -163,18 +186,32 @@ class DashboardScreen(Screen[None]):
         return lost_since(self.engines.get(run_id)) if run_id else None
 
     def _keeps(self, run: RunRecord) -> bool:
-        needle = self.runs_filter.lower()
-        lost = "engine lost" if self._lost_at(run.id) is not None else ""
-        return not needle or any(needle in text for text in (run.id, run.workstream.lower(), run.state.value, lost))
+        return self.filter.keeps(run, self._now(), lost=self._lost_at(run.id) is not None)
+
+    def _shown(self, run: RunRecord) -> bool:
+        return self._keeps(run) and not self.filter.too_old(run, self._now())
 
     def _fill_runs(self) -> None:
+        now = self._now()
         ordered = sorted(self.runs.values(), key=lambda r: (r.created_at, r.id), reverse=True)
-        rows = [(r.id, (r, self._cost(r.id))) for r in ordered if self._keeps(r)]
+        kept = [r for r in ordered if self._keeps(r)]
+        rows = [(r.id, (r, self._cost(r.id))) for r in kept if not self.filter.too_old(r, now)]
+        self.older_hidden = len(kept) - len(rows)
         table = self.query_one("#runs", LineTable)
         table.set_rows(rows)
-        shown = len(rows)
-        table.border_title = f"Runs ({shown})" if not self.runs_filter else \
-            f"Runs ({shown} of {len(self.runs)} · /{self.runs_filter})"
+        table.border_title = self._runs_title(len(rows))
+
+    def _runs_title(self, shown: int) -> str:
+        """``Runs (3)``; with filters or hidden runs, ``Runs 3 of 45 · state: failed · 40 older
+        hidden (a shows)``."""
+        notes = [self.filter.words_shown()] if self.filter.active else []
+        if self.older_hidden:
+            notes.append(f"{self.older_hidden} older hidden (a shows)")
+        elif self.filter.show_old:
+            notes.append("older shown (a hides)")
+        if not notes:
+            return f"Runs ({shown})"
+        return f"Runs {shown} of {len(self.runs)} · " + " · ".join(notes)
 
     def _apply_steps(self, rows: list[StepRow], reset: bool) -> None:
         steps_table = self.query_one("#steps", LineTable)
@@ -278,7 +315,7 @@ class DashboardScreen(Screen[None]):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.value = self.query_one(EventLog).pattern if self.query_one(EventLog).has_focus else self.runs_filter
+        box.value = self.query_one(EventLog).pattern if self.query_one(EventLog).has_focus else self.filter.text
         box.focus()
 
     @on(Input.Submitted, "#filter")
@@ -291,7 +328,10 @@ class DashboardScreen(Screen[None]):
             self._title_events()
             log.focus()
         else:
-            self.runs_filter = message.value.strip()
+            try:
+                self.filter = RunFilter.parse(message.value, self._now(), self.filter)
+            except ValueError as exc:
+                self.notify(str(exc), title="Filter not applied", severity="warning")
             self._fill_runs()
             self.query_one("#runs", LineTable).focus()
 
@@ -313,15 +353,30 @@ class DashboardScreen(Screen[None]):
             log.pattern = ""
             self._title_events()
             log.focus()
-        elif self.runs_filter:
-            self.runs_filter = ""
+        elif self.filter.active:
+            self.filter = RunFilter(show_old=self.filter.show_old)
             self._fill_runs()
             self.query_one("#runs", LineTable).focus()
+
+    def action_cycle_state(self) -> None:
+        self.filter = self.filter.cycled()
+        self._fill_runs()
+
+    def action_toggle_old(self) -> None:
+        self.filter = replace(self.filter, show_old=not self.filter.show_old)
+        self._fill_runs()
 
     def action_toggle_follow(self) -> None:
         log = self.query_one(EventLog)
         log.follow = not log.follow
+        self._scrollbar_events()
         self._title_events()
+
+    def _scrollbar_events(self) -> None:
+        """Following, the log's end is always in view: no scrollbar (its thumb read as a stray
+        glyph mid-pane); held, the scrollbar says where the view is."""
+        log = self.query_one(EventLog)
+        log.styles.scrollbar_size_vertical = 0 if log.follow else 1
 
     def action_cycle_view(self) -> None:
         self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]

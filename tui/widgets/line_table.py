@@ -83,10 +83,13 @@ class LineTable(ScrollView, can_focus=True):
 
     def __init__(self, columns: Sequence[Column], *, cells: Callable[[Any], tuple[Cell, ...]] | None = None,
                  empty: str = "nothing here yet", name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+                 classes: str | None = None, note_overflow: bool = False) -> None:
         """``cells`` turns a row's item into its cells when the row is drawn; without it the
-        items are the cells. Formatting only what is on screen keeps a 10,000-row fill cheap."""
+        items are the cells. Formatting only what is on screen keeps a 10,000-row fill cheap.
+        ``note_overflow`` writes the rows out of sight in the bottom border (``… 5 more``), for a
+        pane too short for its rows."""
         super().__init__(name=name, id=id, classes=classes)
+        self.note_overflow = note_overflow
         self.columns = list(columns)
         self.cells = cells
         self.empty = empty
@@ -177,11 +180,32 @@ class LineTable(ScrollView, can_focus=True):
         return widths
 
     def _resize(self) -> None:
-        self.virtual_size = Size(0, len(self.keys) + 1)  # as wide as it is: no sideways scrolling
+        lines = len(self.keys) + 1
+        if lines != self.virtual_size.height:
+            self.refresh(layout=True)  # a pane sized to its rows (height: auto) grows or shrinks
+        self.virtual_size = Size(0, lines)  # as wide as it is: no sideways scrolling
+        self._note_hidden()
 
     def on_resize(self, _event: events.Resize) -> None:
         self._cache.clear()
         self._resize()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._note_hidden()
+
+    def hidden(self) -> tuple[int, int]:
+        """How many rows are out of sight above and below the lines shown."""
+        shown = max(0, self.scrollable_content_region.height - 1)
+        top = min(self.scroll_offset.y, len(self.keys))
+        return top, max(0, len(self.keys) - top - shown)
+
+    def _note_hidden(self) -> None:
+        if not self.note_overflow:
+            return
+        above, below = self.hidden()
+        notes = ([f"↑ {above} above"] if above else []) + ([f"… {below} more"] if below else [])
+        self.border_subtitle = " · ".join(notes)
 
     def _line(self, cells: Sequence[Cell], widths: list[int], style: Style) -> list[Segment]:
         text = Text(no_wrap=True, end="")
