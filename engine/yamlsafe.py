@@ -514,6 +514,8 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 raise self._problem("a mapping key must be a plain value", key_node.start_mark, loc)
             key = self._construct(key_node, loc)
+            if isinstance(key, bool) and not key_node.style and key_node.value.lower() not in ("true", "false"):
+                key = key_node.value  # YAML 1.1's `on:`, `yes:` keys are words (as in YAML 1.2), not booleans
             if not isinstance(key, str | int | float | bool) and key is not None:
                 raise self._problem("a mapping key must be a plain value", key_node.start_mark, loc)
             child = (*loc, key if isinstance(key, str) else str(key))

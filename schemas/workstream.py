@@ -24,6 +24,7 @@ from pydantic import (
 
 from schemas.durations import Duration, Timeout, format_duration
 from schemas.execution import EXIT_CODE_MAX, EXIT_CODE_MIN
+from schemas.triggers import Trigger, inside_project, named_triggers, trigger_names
 
 STEP_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.{}-]*$"
 NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
@@ -190,6 +191,10 @@ class Step(Strict):
     context: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
         default_factory=list, max_length=200,
         description="Files or globs (relative to the project root) the task is about: named to the agent.")
+    inputs: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(
+        default_factory=list, max_length=200,
+        description="Globs (relative to the project root) of the files the step reads: a files trigger runs only "
+                    "the steps whose inputs changed, and what depends on them.")
     memory: Memory | None = Field(
         None, description="Bounds the lessons of earlier runs given to the step: {memory} in its prompt, or "
                           "`memory` in its context (default 1024 tokens).")
@@ -251,6 +256,13 @@ class Step(Strict):
     def _relative_context(cls, value: list[str]) -> list[str]:
         for entry in value:
             _inside("a context entry", entry)
+        return value
+
+    @field_validator("inputs", mode="after")
+    @classmethod
+    def _relative_inputs(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            inside_project("an input glob", entry)
         return value
 
     @field_validator("output_file")
@@ -348,3 +360,21 @@ class Workstream(Strict):
     )
     steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
     gates: dict[str, list[Argv]] = Field(default_factory=dict)
+    on: list[Trigger] = Field(
+        default_factory=list, max_length=100,
+        description="Triggers: what starts a run of this workstream under `uet serve` (files, schedule, every, "
+                    "event); a list, or a mapping of name to trigger.")
+
+    _named_triggers = field_validator(
+        "on", mode="before", json_schema_input_type=list[Trigger] | dict[str, Trigger]
+    )(named_triggers)
+
+    @field_validator("on")
+    @classmethod
+    def _unique_trigger_names(cls, value: list[Trigger]) -> list[Trigger]:
+        seen: set[str] = set()
+        for name in trigger_names(value):
+            if name in seen:
+                raise ValueError(f"two triggers are named {name!r}; give each a distinct `name`")
+            seen.add(name)
+        return value

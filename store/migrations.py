@@ -10,6 +10,7 @@ from peewee import SqliteDatabase
 
 from store.errors import StoreError
 from store.lessons import migrate_lessons
+from store.triggers import migrate_triggers
 
 
 def _m0001_core(db: SqliteDatabase) -> None:
@@ -275,6 +276,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (6, "review rounds: superseded patches, round kinds, comments", _m0006_review_rounds),
     (7, "lessons, with their full-text index", migrate_lessons),
     (8, "run progress by step state, pausing and waiting", _m0008_run_progress),
+    (9, "trigger fires, trigger state, the serve lease", migrate_triggers),
 ]
 LATEST = MIGRATIONS[-1][0]
 
