@@ -124,6 +124,7 @@ class Project:
         with self._lock:
             self._run_id = None
             try:
+                self.store  # noqa: B018 - opened here: queries read the store opened last
                 result = work()
             except Exception as exc:  # noqa: BLE001 - every failure goes back to the client as words
                 message = _message(exc)
