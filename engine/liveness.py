@@ -3,7 +3,7 @@
 A run's state in the store is what its engine last wrote. When that engine dies (``kill -9``,
 a crash, a closed laptop) nothing writes "stopped": the run stays ``running`` and its clock
 would tick forever. So a face asks here. A run that is not finished and that an engine owns
-(``runs.worker_id``) is *live* while that worker is (``engine.workers.is_lost`` says no) and
+(``runs.worker_id``) is *live* while that worker is (``is_lost`` says no) and
 *lost* once its process is gone or its heartbeat went stale; a ``running`` run that no engine
 owns is lost too. A lost run moves again only when someone resumes it, so the faces say
 "engine lost N s ago" with the resume command, and stop its clock at the last sign of life:
@@ -15,15 +15,43 @@ of the runs asked about and a signal 0 per worker of this host; nothing per step
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from engine.states import RUN_TERMINAL
-from engine.workers import is_lost
-from schemas.records import RunRecord
-from schemas.states import RunState
+from schemas.records import RunRecord, WorkerRecord
+from schemas.states import RunState, WorkerState
 from store import queries
+
+STALE_SECONDS = 10.0
+HOST = socket.gethostname()
+
+
+def pid_alive(pid: int) -> bool:
+    """True if ``pid`` is a live (non-zombie) process on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[-1].split()
+        return not fields or fields[0] not in ("Z", "X")
+    except OSError:
+        return True
+
+
+def is_lost(worker: WorkerRecord, now: float | None = None) -> bool:
+    if worker.state in (WorkerState.STOPPED, WorkerState.LOST):
+        return True
+    if worker.host == HOST and not pid_alive(worker.pid):
+        return True
+    return (now if now is not None else time.time()) - worker.heartbeat_at > STALE_SECONDS
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,50 +1,24 @@
 """Workers: an engine process registers itself, heartbeats, and is judged lost when its
 process is gone or its heartbeat is stale. Run ownership (``runs.worker_id``) plus this
 liveness test is what keeps two engines from executing the same run. What a lost engine left
-running is ended by ``engine.reaper``."""
+running is ended by ``engine.reaper``. The liveness test itself lives in ``engine.liveness``,
+where the read commands find it without importing the engine."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
-import socket
 import time
 import uuid
 
 from engine.events import Event, Recorder
+from engine.liveness import HOST, STALE_SECONDS, is_lost, pid_alive  # noqa: F401 - kept where the engine looks
 from engine.states import transition
-from schemas.records import WorkerRecord
 from schemas.states import WorkerState
 from store import ops
 
 HEARTBEAT_SECONDS = 2.0
-STALE_SECONDS = 10.0
-HOST = socket.gethostname()
-
-
-def pid_alive(pid: int) -> bool:
-    """True if ``pid`` is a live (non-zombie) process on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            fields = handle.read().rsplit(")", 1)[-1].split()
-        return not fields or fields[0] not in ("Z", "X")
-    except OSError:
-        return True
-
-
-def is_lost(worker: WorkerRecord, now: float | None = None) -> bool:
-    if worker.state in (WorkerState.STOPPED, WorkerState.LOST):
-        return True
-    if worker.host == HOST and not pid_alive(worker.pid):
-        return True
-    return (now if now is not None else time.time()) - worker.heartbeat_at > STALE_SECONDS
 
 
 class Worker:

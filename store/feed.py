@@ -8,13 +8,16 @@ Readers keep a cursor (the last event ``seq`` seen) and fetch ``events WHERE seq
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from schemas.records import EventRecord
 from store import queries
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class ChangeFeed:
@@ -70,6 +73,8 @@ class ChangeFeed:
             yield changed
 
     async def _poll(self, stop: asyncio.Event | None) -> AsyncIterator[bool]:
+        import asyncio  # loaded by whoever runs the loop; not imported with EventCursor, which reads without it
+
         last = self._signature()
         quiet = 0.0
         while stop is None or not stop.is_set():

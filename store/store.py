@@ -10,7 +10,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import peewee
 
@@ -21,7 +21,9 @@ from store.db import make_database
 from store.errors import StoreError, StoreFailed
 from store.migrations import migrate
 from store.tables import database
-from store.writer import Unit, Writer, store_fault
+
+if TYPE_CHECKING:
+    from store.writer import Unit, Writer
 
 
 def _read_only(path: Path) -> bool:
@@ -80,6 +82,8 @@ class Store:
     @property
     def writer(self) -> Writer:
         if self._writer is None:
+            from store.writer import Writer  # with asyncio: only a process that writes pays for it
+
             self._writer = Writer(self.db)
         return self._writer
 
@@ -92,6 +96,8 @@ class Store:
         locked past the busy timeout) is a StoreFailed naming the file, not a raw SQLite error.
         Not peewee's ``atomic``: SQLite rolls back by itself when a full disk fails COMMIT, and
         atomic's own ROLLBACK then fails with "no transaction is active", hiding the cause."""
+        from store.writer import Writer, store_fault
+
         conn = self.db.connection()
         try:
             conn.execute("BEGIN IMMEDIATE")

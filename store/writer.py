@@ -21,19 +21,21 @@ cause, and tells whoever watches it (the engine, which stops its children and en
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import reprlib
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from peewee import SqliteDatabase
 
 from store.codec import dumps
 from store.errors import StoreError, StoreFailed
+
+if TYPE_CHECKING:
+    import asyncio
 
 Statement = tuple[str, Sequence[Any]]
 
@@ -192,6 +194,8 @@ class Writer:
         if len(self._pending) >= MAX_UNITS_PER_COMMIT:
             self._flush()
         elif self._timer is None:
+            import asyncio  # here, not with the module: the read commands import the store without it
+
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:

@@ -4,7 +4,6 @@ the store's change feed."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import codecs
 import json
 import sys
@@ -17,7 +16,8 @@ from engine.progress import Tally
 from engine.states import RUN_TERMINAL, STEP_TERMINAL
 from schemas.records import AttemptRecord, RunRecord
 from schemas.states import RunState
-from store import ChangeFeed, EventCursor, Store, queries
+from store import Store, queries
+from store.feed import EventCursor
 from tui.cli.exits import EXIT_OK
 from tui.cli.output import (
     activity_fields,
@@ -202,6 +202,10 @@ def _finished(run_id: str) -> bool:
 
 
 async def _follow_events(store: Store, run_id: str, as_json: bool) -> None:
+    import asyncio
+
+    from store.feed import ChangeFeed
+
     cursor = EventCursor(run_id)
     stop = asyncio.Event()
 
@@ -307,6 +311,10 @@ async def _print_step(store: Store, run_id: str, step_id: str, wanted: int | Non
     """Print the step's latest attempt (or ``wanted``); with ``follow``, keep printing as it is
     written, through the attempts that follow, until the step (or the run) is over. A step that
     ends without running — skipped, canceled while it waited — ends the follow too."""
+    import asyncio
+
+    from store.feed import ChangeFeed
+
     out = _StepLog(run_id, step_id, as_json)
     if wanted is not None and wanted < 1:
         raise _no_attempt(step_id, wanted, queries.attempts(run_id, step_id))
@@ -353,6 +361,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
         run_id = queries.resolve_run_id(args.run)
         if args.step is None:
             if args.follow:
+                import asyncio  # only to follow: a run's events are read without it
+
                 asyncio.run(_follow_events(store, run_id, args.json))
             else:
                 cursor = EventCursor(run_id)
@@ -365,6 +375,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
                             print(f"{stamp} {describe(event.kind, event.step_id, event.data)}")
             return EXIT_OK
         step = queries.get_step(run_id, args.step)
+        import asyncio
+
         asyncio.run(_print_step(store, run_id, step.id, args.attempt, args.follow, args.json))
         return EXIT_OK
     finally:
