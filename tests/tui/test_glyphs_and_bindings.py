@@ -48,7 +48,7 @@ DASHBOARD_KEYS = {
     "T": ("tools", "app.tools"),
 }
 RUN_KEYS = {
-    "escape": ("app.pop_screen", "run.back"),
+    "escape": ("back", "run.back"),
     "c": ("cancel_run", "run.cancel"),
     "p": ("pause_run", "run.pause"),
     "R": ("resume_run", "run.resume"),

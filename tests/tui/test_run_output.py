@@ -154,7 +154,7 @@ def test_the_cost_grows_with_an_agent_s_usage_and_its_end_replaces_it(fixed_app:
             run_row = dashboard.query_one("#runs", LineTable).row(stores.LIVE_RUN)
             step_row = screen.query_one("#steps", LineTable).row("test-unit")
             summary = str(screen.query_one("#summary").render())
-            return str(run_row[8]), summary.split("cost ")[1].split()[0], str(step_row[6])
+            return str(run_row[8]), summary.split("cost ")[1].split()[0], str(step_row[7])
 
         assert figures() == ("$0.42+?", "$0.42+?", "-")
         record(fixed_app, usage(0.05, 3000, 200))
@@ -186,7 +186,7 @@ def test_usage_of_a_run_opened_later_is_carried_over(fixed_app: UetApp) -> None:
         record(fixed_app, usage(0.05, 3000, 200))
         await settle(pilot, lambda: str(dashboard.query_one("#runs", LineTable).row(stores.LIVE_RUN)[8]) == "$0.47+?")
         screen = await open_step(pilot, "test-unit")
-        await settle(pilot, lambda: str(screen.query_one("#steps", LineTable).row("test-unit")[6]) == "$0.05")
+        await settle(pilot, lambda: str(screen.query_one("#steps", LineTable).row("test-unit")[7]) == "$0.05")
 
     drive(fixed_app, scenario)
 

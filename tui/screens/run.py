@@ -1,6 +1,11 @@
-"""One run: its steps with attempts, tool, exit code, duration and cost; the highlighted step's
-attempts and its log, following live, or (``o``) its output, the answer of its latest attempt
-that gave one; and the actions that steer the run.
+"""One run: its steps with attempts, tool, exit code, time running and queued, and cost; the
+highlighted step's attempts and its log, following live, or (``o``) its output, the answer of its
+latest attempt that gave one; and the actions that steer the run.
+
+Built for runs of 10,000 steps: ``/`` filters the steps (by id or state, see tui.step_filter),
+``n``/``N`` go to the next or previous failed step, ``s`` sorts them (plan order, longest first,
+state), all on the rows in memory, the table drawing only the lines on screen. ``M`` shows the
+whole run's output in one pane: the tail of each shown step's latest log under a header line.
 
 Costs are the recorded ones (an attempt's cost is recorded when it ends) plus what the agents
 at work have used so far, from the feed's ``step.output`` events (``tui.feed.LiveCosts``)."""
@@ -8,6 +13,7 @@ at work have used so far, from the feed's ``step.output`` events (``tui.feed.Liv
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from rich.text import Text
@@ -16,41 +22,82 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from engine.liveness import RunEngine, run_engine
 from engine.monitor import RunCost, eta
 from engine.progress import Tally
 from schemas.records import AttemptRecord, RunRecord, StepRow
 from store import queries
-from tui.cells import (
-    STEP_COLUMNS,
-    activity,
-    activity_line,
-    bar,
-    counts,
-    lost_since,
-    money,
-    state_cell,
-    step_cells,
-)
+from tui.cells import activity, activity_line, bar, counts, lost_since, money, state_cell
 from tui.feed import LiveCosts, StoreChanged, plus
 from tui.format import COLOURS, duration, engine_lost, glyph
 from tui.steer import steer_run
+from tui.step_filter import (
+    SORTS,
+    FilterError,
+    Span,
+    StepFilter,
+    parse,
+    queued,
+    ran,
+    ready_at,
+    shown,
+)
 from tui.widgets.line_table import Column, LineTable
 from tui.widgets.step_log import StepLog
 from tui.widgets.step_output import ShownOutput, StepOutput, shown_output
 
 ATTEMPT_COLUMNS = [Column("#", 3, right=True), Column("STATE", 11), Column("TOOL", 8, grow=True),
                    Column("EXIT", 4, right=True), Column("TOOK", 6, right=True), Column("TOKENS", 7, right=True)]
+STEP_COLUMNS = [Column("STATE", 11), Column("STEP", 7, grow=True), Column("TOOL", 7), Column("TRY", 3, right=True),
+                Column("EXIT", 4, right=True), Column("RAN", 5, right=True), Column("QUEUED", 6, right=True),
+                Column("COST", 7, right=True)]
+"""The run screen's step table: RAN (time in attempts) and QUEUED (ready but not running) in
+place of one TOOK adding both; 57 cells, so the table keeps every column in half of 120."""
 LOG_TAIL_BYTES = 256 * 1024
+#: The whole-run view (``M``): so much of the end of each step's latest log, and so much in all.
+MERGED_STEP_BYTES = 8 * 1024
+MERGED_STEP_LINES = 40
+MERGED_BYTES = 2 * 1024 * 1024
+#: Steps whose QUEUED time grows with the clock (they are ready, or wait for their next attempt).
+WAITING = frozenset({"ready", "waiting", "retrying"})
+
+
+def short(seconds: float | None) -> str:
+    """A duration in five cells at most: ``0.4s``, ``42s``, ``9m05s``, ``42m``, ``5h07m``, ``12h``, ``3d``."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 600:
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 36_000:
+        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+    if seconds < 86_400:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86_400)}d"
 
 
 class RunScreen(Screen[None]):
     CSS_PATH = "run.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="run.back"),
+        Binding("escape", "back", "Back", id="run.back", tooltip="Clear the filter, or go back to the dashboard"),
+        Binding("slash", "filter", "Filter", id="run.filter",
+                tooltip="Filter the steps: an id part, a state (failed), state:failed,retrying, id:lint*"),
+        Binding("n", "next_failed(1)", "Next failed", id="run.next_failed", show=False,
+                tooltip="Move to the next failed step, wrapping"),
+        Binding("N", "next_failed(-1)", "Previous failed", id="run.previous_failed", show=False,
+                tooltip="Move to the previous failed step, wrapping"),
+        Binding("s", "sort", "Sort", id="run.sort", show=False,
+                tooltip="Sort the steps: plan order, longest first (time running), state"),
+        Binding("M", "merged", "Whole run output", id="run.merged", show=False,
+                tooltip="Every shown step's latest log (its last lines) in one pane, or back"),
         Binding("c", "cancel_run", "Cancel", id="run.cancel", tooltip="Cancel this run"),
         Binding("p", "pause_run", "Pause", id="run.pause", tooltip="No new steps start; running ones finish"),
         Binding("R", "resume_run", "Resume", id="run.resume", tooltip="Resume this run"),
@@ -82,16 +129,25 @@ class RunScreen(Screen[None]):
         self._log_path: str | None = None
         self._log_step: str | None = None
         self._log_offset = 0
+        self.keep = StepFilter("")
+        self.sort = SORTS[0]
+        self.spans: dict[str, list[Span]] = {}
+        self.logs: dict[str, tuple[int, str, str | None]] = {}  # step: its latest attempt, state, log
+        self._asking: str | None = None  # what the line above the steps is typed for: filter, search
+        self._asked_by: StepLog | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
         yield Static(id="summary")
+        yield Static(id="filter", markup=False)
+        yield Input(id="query")
         with Horizontal(id="main"):
             yield LineTable(STEP_COLUMNS, id="steps", classes="pane", empty="loading…", cells=self._step_cells)
             with Vertical(id="side"):
                 yield LineTable(ATTEMPT_COLUMNS, id="attempts", classes="pane", empty="no attempt yet")
                 yield StepLog(id="log", classes="pane", max_lines=5_000)
                 yield StepOutput(id="output", classes="pane")
+        yield StepLog(id="merged", classes="pane", placeholder="reading the steps' logs…")
         yield Footer()
 
     def _now(self) -> float:
@@ -101,7 +157,20 @@ class RunScreen(Screen[None]):
 
     def _step_cells(self, row: StepRow) -> tuple:
         live = self.live.of_step(self.run_id, row.id, running=self._unended)
-        return step_cells(row, self._now(), plus(self.step_costs.get(row.id), live))
+        now = self._now()
+        spans = self.spans.get(row.id)
+        started = self.run.started_at if self.run is not None else None
+        ready = ready_at(row, self.steps, started) if spans or row.state in WAITING else None
+        return (
+            state_cell(row.state),
+            row.id,
+            row.tool or "-",
+            str(row.attempts),
+            "-" if row.exit_code is None else str(row.exit_code),
+            short(ran(spans, now)),
+            short(queued(ready, spans, now, waiting=row.state in WAITING)),
+            money(plus(self.step_costs.get(row.id), live)),
+        )
 
     @property
     def _unended(self) -> bool:
@@ -114,11 +183,14 @@ class RunScreen(Screen[None]):
         self.query_one("#log").border_title = "Log"
         self.query_one("#output").border_title = "Output"
         self.query_one("#output").border_subtitle = "o: log"
+        self.query_one("#merged").border_title = "Whole run"
+        self.query_one("#merged").border_subtitle = "M: back"
         self.query_one("#steps", LineTable).focus()
         self.app.watch_run(self.run_id)  # type: ignore[attr-defined]
         if self.steps:
             self._fill_steps()
         self.load_run(with_steps=not self.steps)
+        self.load_spans(None)
 
     def load_run(self, with_steps: bool = True) -> None:
         self._load_run(with_steps, self.live.generation)
@@ -131,6 +203,36 @@ class RunScreen(Screen[None]):
         costs = {str(t.key["step_id"]): RunCost.of(t) for t in queries.cost_totals(("step_id",), self.run_id)}
         rows = queries.step_rows(self.run_id) if with_steps else None
         self.app.call_from_thread(self._loaded, run, engine, costs, rows, generation)
+
+    @work(thread=True, group="spans", exit_on_error=False)
+    def load_spans(self, step_ids: list[str] | None) -> None:
+        """The attempts of the steps that changed (None: of every step): their times and latest logs."""
+        if step_ids is None or len(step_ids) > 100:
+            self._spans_read(queries.attempts(self.run_id), None)
+            return
+        self._spans_read([a for step_id in step_ids for a in queries.attempts(self.run_id, step_id)], step_ids)
+
+    def _spans_read(self, attempts: list[AttemptRecord], step_ids: list[str] | None) -> None:
+        """Group attempts by step (in a worker thread) and hand them to the screen."""
+        spans: dict[str, list[Span]] = {step_id: [] for step_id in step_ids or ()}
+        logs: dict[str, tuple[int, str, str | None]] = {}
+        for a in attempts:
+            spans.setdefault(a.step_id, []).append((a.started_at, a.ended_at))
+            logs[a.step_id] = (a.number, str(getattr(a.state, "value", a.state)), a.log_path)
+        self.app.call_from_thread(self._spans_loaded, spans, logs, step_ids is None)
+
+    def _spans_loaded(self, spans: dict[str, list[Span]], logs: dict[str, tuple[int, str, str | None]],
+                      whole: bool) -> None:
+        if whole:
+            self.spans, self.logs = spans, logs
+        else:
+            self.spans.update(spans)
+            self.logs.update(logs)
+        table = self.query_one("#steps", LineTable)
+        if self.sort != SORTS[0]:
+            self._fill_steps()
+        else:
+            table.redraw(self.steps if whole else spans)
 
     def _loaded(self, run: RunRecord, engine: RunEngine | None, costs: dict[str, RunCost],
                 rows: list[StepRow] | None, generation: int = 0) -> None:
@@ -164,7 +266,11 @@ class RunScreen(Screen[None]):
             elif delta.steps:
                 for row in delta.steps:
                     self.steps[row.id] = row
-                self.query_one("#steps", LineTable).update_rows([(row.id, row) for row in delta.steps])
+                if self.keep or self.sort != SORTS[0]:
+                    self._fill_steps()  # a changed step may join or leave the filter, or move
+                else:
+                    self.query_one("#steps", LineTable).update_rows([(row.id, row) for row in delta.steps])
+                self.load_spans([row.id for row in delta.steps])
                 if self.step_id in {row.id for row in delta.steps}:
                     self.load_attempts(self.step_id)
         generation = self.live.generation
@@ -172,17 +278,26 @@ class RunScreen(Screen[None]):
                                              for (run_id, _step), (_usage, at) in self.live.ending.items()):
             self.load_run(with_steps=False)  # the recorded costs of attempts that ended replace their live ones
         self.query_one("#steps", LineTable).redraw(
-            moved | {sid for sid, row in self.steps.items() if row.state == "running"})
+            moved | {sid for sid, row in self.steps.items() if row.state == "running" or row.state in WAITING})
         self._summary()
         if self.follow and self._log_path:
             self.tail_log(self._log_path, self._log_offset)
 
     def _fill_steps(self) -> None:
+        """The table's rows: the steps the filter keeps, in the chosen order. One pass over the
+        rows in memory; the table draws only the lines on screen."""
         table = self.query_one("#steps", LineTable)
-        table.set_rows(list(self.steps.items()))
-        if self.step_id in self.steps:
+        rows = shown(self.steps.values(), self.keep, self.sort, self.spans, self._now())
+        table.set_rows([(row.id, row) for row in rows])
+        if self.step_id in table.index:
             table.move_to(self.step_id)
-        table.border_title = f"Steps ({len(self.steps)})"
+        total = len(self.steps)
+        title = f"Steps {len(rows):,} of {total:,}" if self.keep else f"Steps ({total:,})"
+        table.border_title = title + ("" if self.sort == SORTS[0] else f" · {self.sort}")
+        line = self.query_one("#filter", Static)
+        if self.keep:
+            line.update(f" {len(rows):,} of {total:,} steps · filter: {self.keep.text} · Esc clears")
+        line.display = bool(self.keep) and not self.query_one("#query", Input).display
 
     def _summary(self) -> None:
         run = self.run
@@ -272,12 +387,20 @@ class RunScreen(Screen[None]):
             return
         if size <= offset:
             return
-        start = max(offset, size - LOG_TAIL_BYTES) if offset == 0 else offset
+        # At most the last LOG_TAIL_BYTES of what is new: a log that grew by 50 MB since the
+        # last look costs what 256 KiB cost, and says what it skipped.
+        start = max(offset, size - LOG_TAIL_BYTES)
         with open(Path(path), "rb") as handle:
             handle.seek(start)
             data = handle.read(size - start)
+        if start > offset:
+            newline = data.find(b"\n")
+            data = data[newline + 1:] if 0 <= newline < len(data) - 1 else data
+        skipped = size - len(data) - offset
         text = data.decode("utf-8", errors="replace")
-        self.app.call_from_thread(self._append_log, path, start + len(data), text)
+        if skipped > 0:
+            text = f"uet: … {skipped:,} bytes {'before' if offset == 0 else 'meanwhile'} not shown (S saves the whole log)\n" + text
+        self.app.call_from_thread(self._append_log, path, size, text)
 
     def _append_log(self, path: str, offset: int, text: str) -> None:
         if path != self._log_path:
@@ -289,10 +412,10 @@ class RunScreen(Screen[None]):
 
     def _log_subtitle(self) -> None:
         """Whether the log follows (once ``f`` was pressed), and that ``o`` shows the step's output
-        when it has one."""
+        when it has one (after what the log says of its search and wrap)."""
         said = ("following" if self.follow else "held (f follows)") if self._follow_said else ""
         hint = "o: output" if self._has_output else ""
-        self.query_one("#log").border_subtitle = " · ".join(part for part in (said, hint) if part)
+        self.query_one("#log", StepLog).hint = " · ".join(part for part in (said, hint) if part)
 
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
@@ -312,6 +435,170 @@ class RunScreen(Screen[None]):
             hidden.append("#attempts")
         if any(focused is pane or pane in focused.ancestors for pane in (self.query_one(h) for h in hidden)):
             self.query_one("#steps", LineTable).focus()  # what had the focus is out of sight
+
+    # -- filter, sort, next failed -------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        """Esc: close the typing line, else clear the filter, else leave the whole-run view, else
+        go back to the dashboard."""
+        if self.query_one("#query", Input).display:
+            self._close_query(cancel=True)
+        elif self.keep:
+            self.keep = StepFilter("")
+            self._fill_steps()
+        elif self.has_class("-merged"):
+            self.action_merged()
+        else:
+            self.app.pop_screen()
+
+    def _open_query(self, mode: str, value: str, placeholder: str) -> None:
+        self._asking = mode
+        self._asked_by = self.focused if isinstance(self.focused, StepLog) else None
+        field = self.query_one("#query", Input)
+        field.placeholder = placeholder
+        field.value = value
+        field.display = True
+        self.query_one("#filter").display = False
+        field.focus()
+
+    def _close_query(self, cancel: bool) -> None:
+        field = self.query_one("#query", Input)
+        mode, self._asking = self._asking, None
+        field.display = False
+        if cancel and mode == "filter":
+            self.keep = StepFilter("")
+        if cancel and mode == "search" and self._asked_by is not None:
+            self._asked_by.search("")
+        if mode == "search" and self._asked_by is not None:
+            self._asked_by.focus()
+        else:
+            self.query_one("#steps", LineTable).focus()
+        if mode == "filter":
+            self._fill_steps()
+
+    def action_filter(self) -> None:
+        self._open_query("filter", self.keep.text, "filter steps: build, failed, state:failed,retrying, id:lint*")
+
+    @on(StepLog.SearchAsked)
+    def ask_search(self, message: StepLog.SearchAsked) -> None:
+        message.stop()
+        self._open_query("search", message.log.query, "search the log (a capital makes it case-sensitive)")
+
+    @on(Input.Changed, "#query")
+    def query_typed(self, message: Input.Changed) -> None:
+        """Filter or search as the words are typed."""
+        if self._asking == "filter":
+            try:
+                self.keep = parse(message.value)
+            except FilterError as exc:
+                self.query_one("#steps", LineTable).border_title = f"Steps: {exc}"
+                return
+            self._fill_steps()
+        elif self._asking == "search" and self._asked_by is not None:
+            self._asked_by.search(message.value)
+
+    @on(Input.Submitted, "#query")
+    def query_done(self, _message: Input.Submitted) -> None:
+        self._close_query(cancel=False)
+
+    def action_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._fill_steps()
+        self.notify(f"steps sorted: {self.sort}", timeout=2)
+
+    def action_next_failed(self, step: int) -> None:
+        """The cursor to the next (``step`` 1) or previous (-1) failed step of those shown, wrapping."""
+        table = self.query_one("#steps", LineTable)
+        keys = table.keys
+        count = len(keys)
+        for k in range(1, count + 1):
+            at = (table.cursor + step * k) % count
+            if self.steps[keys[at]].state == "failed":
+                if (at < table.cursor) if step > 0 else (at > table.cursor):
+                    self.notify("wrapped around to the " + ("first" if step > 0 else "last") + " failed step",
+                                timeout=2)
+                table.move_to(keys[at])
+                table.focus()
+                return
+        self.notify("no failed step" + (" among those the filter shows" if self.keep else ""), timeout=3)
+
+    # -- the whole run's output ------------------------------------------------------------------------
+
+    def action_merged(self) -> None:
+        """The tail of every shown step's latest log, one after the other in table order."""
+        merged = self.query_one("#merged", StepLog)
+        if self.has_class("-merged"):
+            self.remove_class("-merged")
+            self.query_one("#steps", LineTable).focus()
+            return
+        self.add_class("-merged")
+        merged.clear()
+        merged.focus()
+        keys = list(self.query_one("#steps", LineTable).keys)
+        merged.border_title = f"Whole run · last lines of {len(keys):,} step(s)" + \
+            (f" · filter: {self.keep.text}" if self.keep else "")
+        self.read_merged(keys, dict(self.logs))
+
+    @work(thread=True, group="merged", exclusive=True, exit_on_error=False)
+    def read_merged(self, keys: list[str], logs: dict[str, tuple[int, str, str | None]]) -> None:
+        """At most MERGED_STEP_LINES lines (MERGED_STEP_BYTES) of each step and MERGED_BYTES in all."""
+        parts: list[str] = []
+        size = 0
+        for n, step_id in enumerate(keys):
+            if size >= MERGED_BYTES:
+                parts.append(f"uet: … {len(keys) - n:,} more step(s) not shown: filter (/) to see them\n")
+                break
+            latest = logs.get(step_id)
+            if latest is None:
+                parts.append(f"── {step_id} · not run yet\n")
+                continue
+            number, state, path = latest
+            body = _tail(path, MERGED_STEP_BYTES, MERGED_STEP_LINES) if path else ""
+            part = f"── {step_id} · attempt {number} · {state} ──\n" + (body or "(no output)\n")
+            parts.append(part)
+            size += len(part)
+        self.app.call_from_thread(self.query_one("#merged", StepLog).write, "".join(parts), False)
+
+    # -- saving a log ------------------------------------------------------------------------------------
+
+    @on(StepLog.SaveAsked)
+    def ask_save(self, message: StepLog.SaveAsked) -> None:
+        from tui.screens.ask import AskScreen
+
+        message.stop()
+        log = message.log
+        merged = log.id == "merged"
+        source = None if merged else self._log_path
+        if not merged and source is None:
+            self.notify("this step has no log yet", severity="warning")
+            return
+        name = f"{self.run_id}.whole-run.log" if merged else f"{self.run_id}.{Path(source or '').name}"
+        default = Path(".uet") / "saved" / name
+
+        def answered(path: str | None) -> None:
+            if path is not None:
+                self.save_log(Path(path or str(default)), source, None if source else "\n".join(log.lines) + "\n")
+
+        self.app.push_screen(AskScreen("Save the whole log" if source else "Save the whole-run view",
+                                       f"path (Enter: {default})"), answered)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def save_log(self, path: Path, source: str | None, text: str | None) -> None:
+        """Copy the log file (all of it, not only the lines held) or write the text; a path
+        that is not absolute is the project's."""
+        root = Path(getattr(self.app, "root", "."))
+        target = path if path.is_absolute() else root / path
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source is not None:
+                shutil.copyfile(source, target)
+            else:
+                target.write_text(text or "")
+            size = target.stat().st_size
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"not saved: {target}: {exc.strerror or exc}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"log saved to {target} ({size:,} bytes)")
 
     def action_cancel_run(self) -> None:
         from tui.screens.ask import AskScreen
@@ -336,3 +623,20 @@ class RunScreen(Screen[None]):
     @work(thread=True, group="steer", exit_on_error=False)
     def steer(self, kind: str, step_id: str | None, reason: str | None) -> None:
         self.app.call_from_thread(self.notify, steer_run(self.app, kind, self.run_id, step_id, reason))
+
+
+def _tail(path: str, max_bytes: int, max_lines: int) -> str:
+    """The last ``max_lines`` whole lines of a file's last ``max_bytes``; "" when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - max_bytes))
+            data = handle.read(max_bytes)
+    except OSError:
+        return ""
+    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
+    if size > max_bytes and lines:
+        lines = lines[1:]  # the first is cut
+    text = "".join(lines[-max_lines:])
+    return text if not text or text.endswith("\n") else text + "\n"

@@ -1,26 +1,130 @@
-"""StepLog: a step's log that says so when there is nothing in it.
+"""StepLog: a step's log read like a log viewer (Textualize/toolong is the model).
 
-An empty pane reads as "still loading" or "broken"; a step that has not written anything yet
-(or has no attempt) shows a dim placeholder instead, until the first line arrives.
+It holds the last ``max_lines`` lines of what was written to it (the run screen reads a bounded
+tail of the file, so a 50 MB log costs what its last 256 KiB cost) and draws only the rows on
+screen. On top of a plain log it offers:
+
+- search (``/``): every match highlighted in reverse video, the current one also bold and
+  underlined, ``n``/``N`` to the next or previous (wrapping), "match 3 of 17" in the border;
+- wrap (``w``): long lines folded to the pane, or cut and scrolled sideways;
+- top and end (``g``/Home, ``G``/End);
+- the engine's own lines (``uet: …``, why a tool could not start) marked with a ``!`` prefix,
+  so they read apart from the tool's output without colour;
+- save (``S``): the owner asks where and copies the whole log file (see ``SaveAsked``).
+
+A step that has not written anything yet (or has no attempt) shows a dim placeholder instead
+of an empty pane, which would read as "still loading" or "broken".
+
+Stdout and stderr cannot be told apart here: the subprocess adapter gives the child one pipe
+for both (``engine/adapters/subprocess.py`` ``_spawn``), so the log file holds them merged.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Log
 
 NO_OUTPUT = "no output yet"
+#: The prefix of a line the engine wrote into a log itself (``engine/adapters/subprocess.py``).
+NOTE_PREFIX = "uet: "
+#: What such a line is drawn with in front: a mark that shows without colour.
+NOTE_MARK = "! "
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+_CONTROL = {c: "\ufffd" for c in [*range(0, 9), *range(11, 32), 127]}
+_MATCH = Style(reverse=True)
+_CURRENT = Style(reverse=True, bold=True, underline=True)
 
 
-class StepLog(Log):
-    """A ``Log`` with a placeholder line while it holds no lines."""
+def clean(line: str) -> str:
+    """A raw log line as a terminal would leave it: colour escapes dropped, a carriage return's
+    overwrite kept (the text after the last one), tabs expanded, other control characters shown
+    as a mark, never obeyed."""
+    line = _ESCAPES.sub("", line.rstrip("\r"))
+    if "\r" in line:
+        line = line.rsplit("\r", 1)[1]
+    return line.expandtabs(4).translate(_CONTROL)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    line: int
+    start: int
+    end: int
+
+
+class StepLog(ScrollView, can_focus=True):
+    """A bounded, searchable, wrappable log with a placeholder while it holds no lines."""
+
+    BINDINGS = [
+        Binding("slash", "find", "Search", id="log.search", tooltip="Search the log; n/N go to the next/previous match"),
+        Binding("n", "next_match(1)", "Next match", id="log.next", show=False, tooltip="The next match of the search, wrapping"),
+        Binding("N", "next_match(-1)", "Previous match", id="log.previous", show=False,
+                tooltip="The previous match of the search, wrapping"),
+        Binding("w", "toggle_wrap", "Wrap", id="log.wrap", show=False, tooltip="Fold long lines to the pane, or cut them"),
+        Binding("g,home", "top", "Top", id="log.top", show=False, tooltip="The first line held"),
+        Binding("G,end", "end", "End", id="log.end", show=False, tooltip="The last line"),
+        Binding("S", "save", "Save log", id="log.save", show=False, tooltip="Write the whole log to a file"),
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("left", "scroll_left", "Left", show=False),
+        Binding("right", "scroll_right", "Right", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    StepLog { background: $surface; color: $text; overflow: scroll; scrollbar-size-vertical: 1; }
+    """
+
+    class SearchAsked(Message):
+        """``/`` in the log: its owner opens the search line."""
+
+        def __init__(self, log: StepLog) -> None:
+            super().__init__()
+            self.log = log
+
+        @property
+        def control(self) -> StepLog:
+            return self.log
+
+    class SaveAsked(Message):
+        """``S`` in the log: its owner asks where and writes the whole log there."""
+
+        def __init__(self, log: StepLog) -> None:
+            super().__init__()
+            self.log = log
+
+        @property
+        def control(self) -> StepLog:
+            return self.log
 
     def __init__(self, *, placeholder: str = NO_OUTPUT, max_lines: int | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
-        super().__init__(highlight=False, max_lines=max_lines, id=id, classes=classes)
+        super().__init__(id=id, classes=classes)
         self._placeholder = placeholder
+        self.max_lines = max_lines
+        self.lines: list[str] = []
+        self._partial = False  # the last line has no end yet: the next write continues it
+        self._width = 0
+        self.wrap = False
+        self._rows: list[tuple[int, int]] = []  # wrapped: (line, first character) of each row
+        self._rows_width = 0
+        self.query = ""
+        self.matches: list[Match] = []
+        self.current: int | None = None
+        #: What the owner says in the border (following, o: output); the log adds its own.
+        self._hint = ""
+
+    # -- content ----------------------------------------------------------------------------------
 
     @property
     def placeholder(self) -> str:
@@ -31,11 +135,238 @@ class StepLog(Log):
         self._placeholder = text
         self.refresh()
 
+    @property
+    def hint(self) -> str:
+        return self._hint
+
+    @hint.setter
+    def hint(self, text: str) -> None:
+        self._hint = text
+        self._subtitle()
+
+    @property
+    def line_count(self) -> int:
+        return len(self.lines)
+
+    def clear(self) -> None:
+        self.lines.clear()
+        self._partial = False
+        self._width = 0
+        self._rows.clear()
+        self._rows_width = 0
+        self.matches, self.current = [], None
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self._resize()
+        self._subtitle()
+        self.refresh()
+
+    def write(self, text: str, scroll_end: bool = True) -> None:
+        """Append ``text`` (any number of lines, the last one maybe unfinished)."""
+        if not text:
+            return
+        pieces = text.replace("\r\n", "\n").split("\n")
+        ended = pieces[-1] == ""
+        if ended:
+            pieces.pop()
+        first = 0
+        if self._partial and self.lines and pieces:
+            self.lines[-1] = clean(self.lines[-1] + pieces[0])
+            first = 1
+        self.lines.extend(clean(piece) for piece in pieces[first:])
+        self._partial = not ended
+        dropped = 0
+        if self.max_lines is not None and len(self.lines) > self.max_lines:
+            dropped = len(self.lines) - self.max_lines
+            del self.lines[:dropped]
+        self._width = max(self._width, max((len(line) for line in self.lines[-len(pieces):]), default=0) + 2)
+        self._rows_width = 0  # re-fold on the next draw
+        if self.query:
+            self._find(keep=dropped)
+        self._resize()
+        self.refresh()
+        if scroll_end:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True, x_axis=False)
+
+    # -- layout -----------------------------------------------------------------------------------
+
+    def _text_width(self) -> int:
+        return max(1, self.scrollable_content_region.width)
+
+    def _fold(self) -> None:
+        """The rows of wrapped lines at the pane's width (once per change of lines or width)."""
+        width = self._text_width()
+        if self._rows_width == width:
+            return
+        rows: list[tuple[int, int]] = []
+        for i, line in enumerate(self.lines):
+            room = width - (len(NOTE_MARK) if line.startswith(NOTE_PREFIX) else 0)
+            rows.extend((i, start) for start in range(0, max(1, len(line)), max(1, room)))
+        self._rows, self._rows_width = rows, width
+
+    def _resize(self) -> None:
+        if self.wrap:
+            self._rows_width = 0
+            self._fold()
+            self.virtual_size = Size(0, len(self._rows))
+        else:
+            self.virtual_size = Size(self._width, len(self.lines))
+
+    def on_resize(self) -> None:
+        self._resize()
+
+    def _row_of(self, line: int) -> int:
+        """The first row line ``line`` is drawn on."""
+        if not self.wrap:
+            return line
+        self._fold()
+        low, high = 0, len(self._rows)
+        while low < high:
+            mid = (low + high) // 2
+            if self._rows[mid][0] < line:
+                low = mid + 1
+            else:
+                high = mid
+        return low
+
+    # -- drawing ----------------------------------------------------------------------------------
+
     def render_line(self, y: int) -> Strip:
-        if self.line_count:
-            return super().render_line(y)
         width = self.size.width
-        if y:
-            return Strip.blank(width, self.rich_style)
-        style = self.rich_style + Style(dim=True, italic=True)
-        return Strip([Segment(self._placeholder, style)]).adjust_cell_length(width, self.rich_style)
+        base = self.rich_style
+        if not self.lines:
+            if y:
+                return Strip.blank(width, base)
+            style = base + Style(dim=True, italic=True)
+            return Strip([Segment(self._placeholder, style)]).adjust_cell_length(width, base)
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        if self.wrap:
+            self._fold()
+            if row >= len(self._rows):
+                return Strip.blank(width, base)
+            index, start = self._rows[row]
+            line = self.lines[index]
+            room = self._text_width() - (len(NOTE_MARK) if line.startswith(NOTE_PREFIX) else 0)
+            end, scroll_x = start + max(1, room), 0
+        else:
+            if row >= len(self.lines):
+                return Strip.blank(width, base)
+            index, start = row, 0
+            line = self.lines[index]
+            end = len(line)
+        text = Text(no_wrap=True, end="")
+        if start == 0 and line.startswith(NOTE_PREFIX):
+            text.append(NOTE_MARK, style=Style(bold=True))
+        offset = text.cell_len - start
+        text.append(line[start:end])
+        for number, match in enumerate(self.matches) if self.query else ():
+            if match.line == index and match.end > start and match.start < end:
+                style = _CURRENT if number == self.current else _MATCH
+                text.stylize(style, max(match.start, start) + offset, min(match.end, end) + offset)
+        strip = Strip(list(text.render(self.app.console)))
+        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
+
+    # -- search -----------------------------------------------------------------------------------
+
+    def search(self, query: str) -> int:
+        """Highlight every match of ``query`` (case-insensitive unless it has a capital) and go
+        to the first at or after the top of the pane; returns how many there are."""
+        self.query = query
+        self.current = None
+        self._find()
+        if self.matches:
+            top = self.scroll_offset.y
+            first = next((n for n, m in enumerate(self.matches) if self._row_of(m.line) >= top), 0)
+            self._go(first)
+        self._subtitle()
+        self.refresh()
+        return len(self.matches)
+
+    def _find(self, keep: int = 0) -> None:
+        """Find every match again (the lines changed); the current match stays on its line when
+        it is still held (``keep``: how many lines were dropped from the top meanwhile)."""
+        was = self.matches[self.current] if self.current is not None and self.current < len(self.matches) else None
+        query = self.query
+        folded = query == query.lower()
+        found: list[Match] = []
+        if query:
+            size = len(query)
+            for i, line in enumerate(self.lines):
+                haystack = line.lower() if folded else line
+                at = haystack.find(query)
+                while at >= 0:
+                    found.append(Match(i, at, at + size))
+                    at = haystack.find(query, at + size)
+        self.matches = found
+        if was is not None:
+            moved = Match(was.line - keep, was.start, was.end)
+            self.current = next((n for n, m in enumerate(found) if m == moved), None)
+        self._subtitle()
+
+    def _go(self, number: int) -> None:
+        self.current = number
+        match = self.matches[number]
+        row = self._row_of(match.line)
+        if self.wrap:
+            row += match.start // max(1, self._rows_width - (len(NOTE_MARK) if
+                                                            self.lines[match.line].startswith(NOTE_PREFIX) else 0))
+        height = max(1, self.scrollable_content_region.height)
+        top = self.scroll_offset.y
+        if not top <= row < top + height:
+            self.scroll_to(y=max(0, row - height // 2), animate=False, immediate=True)
+        if not self.wrap:
+            left, width = self.scroll_offset.x, self._text_width()
+            if not (left <= match.start and match.end <= left + width):
+                self.scroll_to(x=max(0, match.start - width // 3), animate=False, immediate=True)
+        self._subtitle()
+        self.refresh()
+
+    @property
+    def find_status(self) -> str:
+        """``match 3 of 17``, ``no match for "x"``, or "" when nothing is searched."""
+        if not self.query:
+            return ""
+        if not self.matches:
+            return f'no match for "{self.query}"'
+        if self.current is None:
+            return f"{len(self.matches):,} matches"
+        return f"match {self.current + 1:,} of {len(self.matches):,}"
+
+    def _subtitle(self) -> None:
+        parts = [self.find_status, "wrap" if self.wrap else "", self._hint]
+        self.border_subtitle = " · ".join(part for part in parts if part)
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def action_find(self) -> None:
+        self.post_message(self.SearchAsked(self))
+
+    def action_next_match(self, step: int) -> None:
+        if not self.query:
+            self.notify("nothing searched yet: / searches the log", severity="warning")
+            return
+        if not self.matches:
+            self.notify(f'no match for "{self.query}"', severity="warning")
+            return
+        if self.current is None:
+            self._go(0 if step > 0 else len(self.matches) - 1)
+        else:
+            self._go((self.current + step) % len(self.matches))
+
+    def action_toggle_wrap(self) -> None:
+        self.wrap = not self.wrap
+        self.scroll_to(x=0, animate=False, immediate=True)
+        self._resize()
+        if self.current is not None:
+            self._go(self.current)
+        self._subtitle()
+        self.refresh()
+
+    def action_top(self) -> None:
+        self.scroll_home(animate=False, immediate=True)
+
+    def action_end(self) -> None:
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def action_save(self) -> None:
+        self.post_message(self.SaveAsked(self))

@@ -1,0 +1,247 @@
+"""The run screen's log read like a log viewer, through Pilot over a run of three steps with
+real log files: search with highlighted matches and n/N, wrap, top and end, the engine's own
+lines marked, save to a file, the whole run's output in one pane, and a 50 MB log read by its
+tail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from store import Store
+from tests.tui import stores
+from tests.tui.test_dashboard import settle
+from tui.app import make_app
+from tui.screens.ask import AskScreen
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.run import LOG_TAIL_BYTES, RunScreen
+from tui.widgets.line_table import LineTable
+from tui.widgets.step_log import NOTE_MARK, StepLog
+
+RUN = "l0g000000001"
+#: The first step's log: 600 lines, every 20th an error (30 in all), one long line, and a line
+#: the engine wrote itself.
+LINES = 600
+ERRORS = LINES // 20
+LONG = "long " + "x" * 300 + " end"
+NOTE = "uet: tool sim exited while its breaker was open"
+
+
+def log_text() -> str:
+    lines = [f"line {i}: {'ERROR disk full' if i % 20 == 0 else 'fine'}" for i in range(LINES)]
+    lines[301] = LONG
+    lines[302] = NOTE
+    return "\n".join(lines) + "\n"
+
+
+def three_steps(db: Path, logs: Path) -> Path:
+    """A finished run of three steps, each with one attempt and a log: ``build`` (log_text),
+    ``test`` and ``docs`` (two lines each)."""
+    Store(db).close()
+    logs.mkdir(parents=True, exist_ok=True)
+    start = stores.NOW - 120
+    with sqlite3.connect(db) as conn:
+        stores._run(conn, RUN, "logs", "succeeded", 3, 3, 0, start - 1, start, start + 30)
+        for i, name in enumerate(("build", "test", "docs")):
+            log = logs / f"{name}.1.log"
+            log.write_text(log_text() if name == "build" else f"{name} says hello\n{name} is done\n")
+            stores._step(conn, RUN, i, name, [], "succeeded", "sh", 1, 0, start + i, start + i + 5)
+            conn.execute(
+                "INSERT INTO attempts (run_id, step_id, number, tool, state, started_at, ended_at, exit_code, "
+                "log_path, duration) VALUES (?, ?, 1, 'sh', 'succeeded', ?, ?, 0, ?, 5)",
+                (RUN, name, start + i, start + i + 5, str(log)))
+    return db
+
+
+@pytest.fixture
+def log_db(tmp_path: Path) -> Path:
+    (tmp_path / ".uet").mkdir()
+    return three_steps(tmp_path / ".uet" / "uet.db", tmp_path / ".uet" / "logs" / RUN)
+
+
+def app_for(db: Path):  # noqa: ANN201
+    return make_app(db.parent.parent, db, clock=lambda: stores.NOW, live=False)
+
+
+async def open_log(pilot: Any) -> tuple[RunScreen, StepLog]:
+    """The run screen on ``build``, its log read, the log pane focused."""
+    app = pilot.app
+    await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
+    screen = RunScreen(RUN)
+    await app.push_screen(screen)
+    log = screen.query_one("#log", StepLog)
+    await settle(pilot, lambda: len(screen.query_one("#steps", LineTable).keys) == 3 and log.line_count == LINES
+                 and len(screen.logs) == 3)
+    log.focus()
+    await pilot.pause()
+    return screen, log
+
+
+def drive(db: Path, scenario: Callable[[Any], Awaitable[None]], size: tuple[int, int] = (80, 24)) -> None:
+    async def main() -> None:
+        async with app_for(db).run_test(size=size) as pilot:
+            await scenario(pilot)
+
+    asyncio.run(main())
+
+
+def drawn(log: StepLog, y: int) -> str:
+    return "".join(segment.text for segment in log.render_line(y))
+
+
+def styles_at(log: StepLog, y: int, text: str) -> list[Any]:
+    """The styles the characters of ``text`` are drawn with on row ``y`` of the pane."""
+    return [segment.style for segment in log.render_line(y) if text in segment.text]
+
+
+async def search(pilot: Any, screen: RunScreen, words: str) -> None:
+    await pilot.press("slash", *words, "enter")
+    await pilot.pause()
+
+
+def test_search_counts_and_highlights_matches_and_n_and_n_move_through_them(log_db: Path) -> None:
+    async def scenario(pilot: Any) -> None:
+        screen, log = await open_log(pilot)
+        await pilot.press("g")
+        await search(pilot, screen, "disk")
+        assert log.find_status == f"match 1 of {ERRORS}"
+        assert log.border_subtitle.startswith(f"match 1 of {ERRORS}")
+        assert log is screen.focused
+        await pilot.press("n", "n")
+        assert log.find_status == f"match 3 of {ERRORS}" and log.matches[2].line == 40
+        # The current match is drawn in reverse, bold and underlined; the others in reverse.
+        row = 40 - log.scroll_offset.y
+        assert "line 40: ERROR disk full" in drawn(log, row)
+        current = styles_at(log, row, "disk")
+        assert current and current[0].reverse and current[0].bold and current[0].underline
+        other = styles_at(log, 60 - log.scroll_offset.y, "disk")
+        assert other and other[0].reverse and not other[0].underline
+        await pilot.press("N", "N", "N")  # wraps to the last
+        assert log.find_status == f"match {ERRORS} of {ERRORS}"
+        assert log.matches[log.current].line == 580 and log.scroll_offset.y > 500
+        await pilot.press("n")
+        assert log.find_status == f"match 1 of {ERRORS}"
+
+        await search(pilot, screen, "Disk")  # a capital: case-sensitive
+        assert log.find_status == 'no match for "Disk"'
+        await pilot.press("slash", "escape")  # Esc clears the search
+        await pilot.pause()
+        assert log.find_status == "" and not log.matches and log is screen.focused
+
+    drive(log_db, scenario)
+
+
+def test_wrap_top_end_and_the_engine_s_own_lines(log_db: Path) -> None:
+    async def scenario(pilot: Any) -> None:
+        screen, log = await open_log(pilot)
+        assert log.virtual_size.height == LINES
+        await pilot.press("g")
+        assert log.scroll_offset.y == 0 and drawn(log, 0).startswith("line 0: ERROR disk full")
+        await pilot.press("G")
+        assert log.scroll_offset.y == LINES - log.scrollable_content_region.height
+        log.scroll_to(y=300, animate=False, immediate=True)
+        await pilot.pause()
+        assert drawn(log, 2).startswith(NOTE_MARK + "uet: tool sim")  # marked by a glyph, not by colour
+        assert drawn(log, 1).startswith("long xxx") and not drawn(log, 1).startswith(NOTE_MARK)
+
+        await pilot.press("w")
+        width = log.scrollable_content_region.width
+        assert log.wrap and "wrap" in log.border_subtitle
+        # Every line fits but the long one and the note (its mark takes two cells of the width).
+        assert log.virtual_size.height == LINES - 2 + -(-len(LONG) // width) + -(-len(NOTE) // (width - 2))
+        await pilot.press("w")
+        assert not log.wrap and log.virtual_size.height == LINES
+
+    drive(log_db, scenario)
+
+
+def test_save_writes_the_whole_log_and_says_where(log_db: Path) -> None:
+    root = log_db.parent.parent
+
+    async def scenario(pilot: Any) -> None:
+        screen, log = await open_log(pilot)
+        await pilot.press("S")
+        await settle(pilot, lambda: isinstance(pilot.app.screen, AskScreen))
+        await pilot.press("enter")  # the path offered
+        saved = root / ".uet" / "saved" / f"{RUN}.build.1.log"
+        await settle(pilot, lambda: saved.exists() and any("log saved" in n.message for n in pilot.app._notifications))
+        assert saved.read_text() == log_text()
+        assert any(n.message == f"log saved to {saved} ({len(log_text()):,} bytes)" for n in pilot.app._notifications)
+
+        await pilot.press("S")
+        await settle(pilot, lambda: isinstance(pilot.app.screen, AskScreen))
+        pilot.app.screen.query_one(Input).value = "elsewhere/build.txt"
+        await pilot.press("enter")
+        await settle(pilot, lambda: (root / "elsewhere" / "build.txt").exists())
+        assert (root / "elsewhere" / "build.txt").read_text() == log_text()
+
+    drive(log_db, scenario)
+
+
+def test_the_whole_run_view_shows_every_step_under_its_header(log_db: Path) -> None:
+    async def scenario(pilot: Any) -> None:
+        screen, _log = await open_log(pilot)
+        screen.query_one("#steps", LineTable).focus()
+        await pilot.press("M")
+        merged = screen.query_one("#merged", StepLog)
+        await settle(pilot, lambda: merged.line_count > 0)
+        assert merged.display and not screen.query_one("#main").display and merged is screen.focused
+        headers = [line for line in merged.lines if line.startswith("── ")]
+        assert headers == ["── build · attempt 1 · succeeded ──", "── test · attempt 1 · succeeded ──",
+                           "── docs · attempt 1 · succeeded ──"]
+        # A bounded tail of each: the last 40 lines of build, all of the others.
+        at = merged.lines.index(headers[0])
+        assert merged.lines[at + 1] == "line 560: ERROR disk full"
+        assert merged.lines[-2:] == ["docs says hello", "docs is done"]
+        await pilot.press("M")
+        assert not merged.display and screen.query_one("#main").display
+
+    drive(log_db, scenario)
+
+
+def test_a_50_mb_log_is_read_by_its_tail(tmp_path: Path) -> None:
+    (tmp_path / ".uet").mkdir()
+    db = three_steps(tmp_path / ".uet" / "uet.db", tmp_path / ".uet" / "logs" / RUN)
+    big = tmp_path / ".uet" / "logs" / RUN / "build.1.log"
+    line = b"y" * 99 + b"\n"
+    with open(big, "wb") as handle:
+        for _ in range(50):
+            handle.write(line * 10_000)
+        handle.write(b"the very last line\n")
+    size = big.stat().st_size
+
+    async def scenario(pilot: Any) -> None:
+        app = pilot.app
+        await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        screen = RunScreen(RUN)
+        await app.push_screen(screen)
+        log = screen.query_one("#log", StepLog)
+        await settle(pilot, lambda: log.line_count > 0)
+        assert log.lines[-1] == "the very last line"
+        # Only the last LOG_TAIL_BYTES were read, from the first whole line; the rest is said.
+        first = log.lines[0]
+        assert first.startswith("uet: … ") and first.endswith(" bytes before not shown (S saves the whole log)")
+        skipped = int(first.split()[2].replace(",", ""))
+        assert size - LOG_TAIL_BYTES < skipped <= size - LOG_TAIL_BYTES + len(line)
+        assert log.lines[1] == "y" * 99
+        assert log.line_count <= 5_000
+
+    drive(db, scenario)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_log_search(snap_compare: Any, log_db: Path, size: tuple[int, int]) -> None:
+    async def searched(pilot: Any) -> None:
+        screen, _log = await open_log(pilot)
+        await search(pilot, screen, "disk")
+        await pilot.press("n")
+        await pilot.pause()
+
+    assert snap_compare(app_for(log_db), terminal_size=size, run_before=searched)
