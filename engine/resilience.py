@@ -155,6 +155,16 @@ class Breaker:
                 return self._move(BreakerState.OPEN, reason)
         return None
 
+    def reset(self) -> None:
+        """Closed by a person, not by a probe: no state-machine move (open → closed is not one),
+        the failures forgotten. The store row and its event are written by ``engine.breakers``."""
+        self.state = BreakerState.CLOSED
+        self.window.clear()
+        self.failures = 0
+        self.consecutive = 0
+        self.opened_at = None
+        self.probe_started_at = None
+
     def snapshot(self, now: float) -> BreakerRecord:
         return BreakerRecord(
             tool=self.tool,

@@ -352,6 +352,13 @@ class RunExecutor:
             return "not paused"
         if kind == "retry":
             return self.retry_step(str(command.args.get("step", "")))
+        if kind == "reset_breaker":  # closed by a person (engine.breakers): what it held may start now
+            breaker = self.router.breakers.get(str(command.args.get("tool", "")))
+            if breaker is None:
+                return "no such breaker in this run"
+            breaker.reset()
+            self._kick()
+            return f"breaker {breaker.tool} closed"
         return f"{kind} is not a run command"
 
     # -- the loop --------------------------------------------------------------------------

@@ -76,3 +76,4 @@ class CommandKind(StrEnum):
     RESUME = "resume"
     APPROVE = "approve"
     REJECT = "reject"
+    RESET_BREAKER = "reset_breaker"

@@ -126,7 +126,8 @@ def test_the_dashboard_writes_the_sequence_through_its_driver_and_keeps_a_failur
 
     async def main() -> None:
         async with fixed_app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot, lambda: isinstance(fixed_app.screen, DashboardScreen))
+            # the first read (whose events are history, not news) is done once the runs show
+            await settle(pilot, lambda: isinstance(fixed_app.screen, DashboardScreen) and bool(fixed_app.screen.runs))
             driver = fixed_app._driver
             assert driver is not None
             real_write = driver.write
@@ -139,6 +140,7 @@ def test_the_dashboard_writes_the_sequence_through_its_driver_and_keeps_a_failur
             assert sequences[0].startswith("\a\x1b]9;uet: patch p9 waits for review")
             assert sequences[1].startswith("\a\x1b]9;uet: quality failed: run 3f2a9c81d0e4: docs")
             assert len(fixed_app.toasts) == 1
+            await settle(pilot, lambda: len(fixed_app._notifications) == 1)  # the toast is a message away
             toast = next(iter(fixed_app._notifications))
             assert toast.severity == "error" and toast.timeout > 3600
             await pilot.press("N")

@@ -90,9 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detach", action="store_true", help="run in the background, surviving the terminal")
     p.add_argument("--plain", action="store_true", help="plain lines instead of the live display")
     p.add_argument("--json", action="store_true", help="print the final status as JSON")
+    p.add_argument("--quiet", action="store_true", help="no bell or desktop notification when it ends")
 
     p = add("runs", "list runs, newest first")
-    p.add_argument("--quiet", action="store_true", help="no bell or desktop notification when it ends")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
 
@@ -212,6 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
     a = memory_sub.add_parser("forget", help="delete a lesson (recorded as an event)", parents=[common])
     a.add_argument("id", type=_count)
 
+    p = add("breakers", "each tool's circuit breaker and the runs it holds; reset one by hand")
+    p.add_argument("--json", action="store_true", help="every breaker as JSON, with the ids of the runs it holds")
+    breakers_sub = p.add_subparsers(dest="breakers_command", metavar="ACTION", parser_class=Parser)
+    a = breakers_sub.add_parser("list", help="the breakers (the default)", parents=[common])
+    a.add_argument("--json", action="store_true")
+    a = breakers_sub.add_parser("reset", help="close TOOL's breaker: its failures are forgotten, the runs it held "
+                                              "go on (recorded with who)", parents=[common])
+    a.add_argument("tool", metavar="TOOL")
+
     p = add("gc", "remove scratch worktrees no patch or run needs any more")
     p.add_argument("--dry-run", action="store_true")
 
@@ -275,7 +284,7 @@ GROUPS = {
     "runs": "read", "status": "read", "logs": "read", "schemas": "schemas",
     "patches": "patch", "patch": "patch", "costs": "patch", "gc": "patch", "profiles": "profiles",
     "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo", "tools": "tools", "map": "map",
-    "memory": "memory", "validate": "validate",
+    "memory": "memory", "validate": "validate", "breakers": "breakers",
     "export": "export", "sql": "sql", "mcp": "mcp",
 }
 
