@@ -98,6 +98,31 @@ def engine_lost(seconds: float) -> str:
     return "engine lost " + (f"{int(seconds)}s" if seconds < 60 else duration(seconds)) + " ago"
 
 
+def describe_trigger(kind: str, data: dict[str, Any]) -> str:
+    """A trigger's event in words (``uet serve``, ``uet logs``, the dashboard)."""
+    name = f"trigger {data.get('trigger')}" + (f" of {data['workstream']}" if data.get("workstream") else "")
+    fire = f"fire {data['fire']}" if data.get("fire") is not None else "a fire"
+    if kind == "trigger.fired":
+        return f"{name}: {fire} ({data.get('reason')})"
+    if kind == "trigger.started":
+        return f"{name}: {fire} started its run"
+    if kind == "trigger.queued":
+        return f"{name}: {fire} waits for run {data.get('behind')} to end"
+    if kind == "trigger.done":
+        return f"{name}: {fire} {data.get('outcome')}" + (f" ({data['why']})" if data.get("why") else "")
+    if kind == "trigger.missed":
+        what = "caught up once" if data.get("caught_up") else "skipped"
+        return f"{name}: {data.get('count')} fire(s) missed while no server ran, {what}"
+    if kind in ("trigger.paused", "trigger.resumed"):
+        return f"{name} {kind.split('.')[1]} by {data.get('by')}"
+    if kind == "trigger.invalid":
+        return (f"{data.get('workstream')} is not valid, its last valid triggers ({data.get('kept')}) go on: "
+                f"{data.get('problem')}")
+    if kind == "trigger.reloaded":
+        return f"triggers reloaded: {data.get('triggers')} trigger(s), {data.get('invalid')} invalid file(s)"
+    return f"{name}: {kind.split('.', 1)[1]}"
+
+
 def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
     """One line, in words, for an event."""
     step = f"step {step_id}" if step_id else ""
@@ -200,6 +225,8 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
         return text
     if kind == "budget.reached":
         return f"budget reached: {data.get('reason')}"
+    if kind.startswith("trigger."):
+        return describe_trigger(kind, data)
     if kind.startswith("worker."):
         return f"worker {str(data.get('worker', ''))[:8]} {data.get('from', '')} → {data.get('to', kind.split('.')[1])}"
     return f"{kind} {step} {data}"

@@ -267,6 +267,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("mcp", "serve this project to an AI assistant over the Model Context Protocol (stdio)")
 
+    p = add("serve", "host the project's triggers (on: in its workstreams) and run what they fire")
+    p.add_argument("--detach", action="store_true", help="serve in the background, surviving the terminal; "
+                   "prints the pid (log: .uet/logs/serve.log)")
+
+    p = add("watch", "run a workstream again whenever its files change (its files triggers, else its inputs)")
+    p.add_argument("file", type=Path)
+
+    p = add("triggers", "list the project's triggers: next fire, last fire and its run; fire, pause, resume one")
+    p.add_argument("--json", action="store_true")
+    triggers_sub = p.add_subparsers(dest="triggers_command", metavar="ACTION", parser_class=Parser)
+    a = triggers_sub.add_parser("fire", help="fire a trigger by hand (the live server runs it, else it runs here)",
+                                parents=[common])
+    a.add_argument("name", help="TRIGGER, or WORKSTREAM/TRIGGER")
+    a.add_argument("--detach", action="store_true", help="when no server runs, run it in the background")
+    a.add_argument("--plain", action="store_true")
+    for action, words in (("pause", "stop a trigger firing (a fire by hand still runs)"),
+                          ("resume", "let a paused trigger fire again")):
+        a = triggers_sub.add_parser(action, help=words, parents=[common])
+        a.add_argument("name", help="TRIGGER, or WORKSTREAM/TRIGGER")
+
     p = add("tui", "open the dashboard (also: `uet` alone inside a project)")
     p.add_argument("dir", nargs="?", type=Path, help="project directory (default: the current project)")
     p.add_argument("--slow-link", action="store_true", help="redraw at most once a second (slow SSH links)")
@@ -285,7 +305,7 @@ GROUPS = {
     "patches": "patch", "patch": "patch", "costs": "patch", "gc": "patch", "profiles": "profiles",
     "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo", "tools": "tools", "map": "map",
     "memory": "memory", "validate": "validate", "breakers": "breakers",
-    "export": "export", "sql": "sql", "mcp": "mcp",
+    "export": "export", "sql": "sql", "mcp": "mcp", "serve": "serve", "watch": "serve", "triggers": "serve",
 }
 
 
