@@ -101,6 +101,8 @@ class RunExecutor:
         #: What the run's row says it does besides executing: (pausing, waiting_on, waiting_until).
         # From the row: what a lost engine left there is corrected by this one's first housekeeping.
         self._activity: tuple[str | None, str | None, float | None] = (run.pausing, run.waiting_on, run.waiting_until)
+        #: The stored due times of the steps that were waiting when the run was loaded.
+        self._dues: dict[str, float] = {}
         #: A patch with changes requested whose step runs its revision round (``--revise``).
         self.revise_on_start: str | None = None
         # The hot path submits through the writer itself, skipping Store.submit's indirection.
@@ -213,6 +215,8 @@ class RunExecutor:
         for step in queries.step_rows(self.run_id):
             spec = step.spec  # decoded for us alone: adding the kind is safe
             spec["kind"] = step.kind
+            if step.due_at is not None and step.state == "waiting":
+                self._dues[step.id] = step.due_at  # kept: a recovered wait ends when it was due to
             table.add(step.id, _STEP_STATES[step.state], spec, key(spec), step.needs,
                       Row(step.tool, step.attempts, step.attempt_base, step.exit_code, step.started_at,
                           step.ended_at, step.reason))
@@ -251,6 +255,8 @@ class RunExecutor:
                 dispatcher.make_ready(sid)
             elif step_state in (S.READY, S.RETRYING):
                 dispatcher.enqueue(sid)
+            elif step_state is S.WAITING:
+                dispatcher.wait_until(sid, self._dues.get(sid, 0.0))
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -524,7 +530,7 @@ class RunExecutor:
         self.rec.write([ops.run_spec(self.run_id, self.spec)])
         if stops.canceling or stops.halted:
             for sid, state in table.state.items():
-                if state in (S.PENDING, S.READY, S.RETRYING):
+                if state in (S.PENDING, S.WAITING, S.READY, S.RETRYING):
                     table.finish(sid, S.CANCELED if stops.canceling else S.SKIPPED, None,
                                  stops.canceling or stops.halted, None)
         self._housekeeping()

@@ -42,7 +42,9 @@ RUN_ALLOWED: Mapping[RunState, frozenset[RunState]] = {
 
 STEP_TERMINAL = frozenset({T.SUCCEEDED, T.FAILED, T.SKIPPED, T.CANCELED})
 STEP_ALLOWED: Mapping[StepState, frozenset[StepState]] = {
-    T.PENDING: frozenset({T.READY, T.SKIPPED, T.CANCELED}),
+    T.PENDING: frozenset({T.READY, T.WAITING, T.SKIPPED, T.CANCELED}),
+    # A step with a `delay` or `not_before` waits for its due time; a cancel or a stop ends the wait.
+    T.WAITING: frozenset({T.READY, T.SKIPPED, T.CANCELED}),
     T.READY: frozenset({T.RUNNING, T.SKIPPED, T.CANCELED}),
     T.RUNNING: frozenset({T.SUCCEEDED, T.FAILED, T.RETRYING, T.CANCELED}),
     T.RETRYING: frozenset({T.RUNNING, T.FAILED, T.CANCELED}),

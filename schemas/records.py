@@ -60,6 +60,7 @@ class StepRecord(Record):
     ended_at: float | None = None
     reason: str | None = None
     spec: dict[str, Any] = Field(default_factory=dict, description="The expanded step as written.")
+    due_at: float | None = Field(None, description="When a waiting step may start (its `delay` or `not_before`).")
 
 
 class StepRow(NamedTuple):
@@ -82,6 +83,7 @@ class StepRow(NamedTuple):
     ended_at: float | None
     reason: str | None
     spec: dict[str, Any]
+    due_at: float | None = None
 
 
 class AttemptRecord(Record):

@@ -21,6 +21,8 @@ class RunState(StrEnum):
 
 class StepState(StrEnum):
     PENDING = "pending"
+    # Its needs are met; a `delay` or `not_before` keeps it from starting until its due time.
+    WAITING = "waiting"
     READY = "ready"
     RUNNING = "running"
     RETRYING = "retrying"

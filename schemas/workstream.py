@@ -24,6 +24,7 @@ from pydantic import (
 
 from schemas.durations import Duration, Timeout, format_duration
 from schemas.execution import EXIT_CODE_MAX, EXIT_CODE_MIN
+from schemas.times import parse_not_before
 from schemas.triggers import Trigger, inside_project, named_triggers, trigger_names
 
 STEP_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.{}-]*$"
@@ -115,6 +116,16 @@ class RepoMapOptions(Strict):
     context)."""
 
     tokens: int = Field(2048, ge=256, le=65536, description="At most this many tokens (about 4 characters each).")
+
+
+def _delay(seconds: float) -> float:
+    if seconds <= 0:
+        raise ValueError("a delay must be longer than 0s; leave it out for none")
+    return seconds
+
+
+#: How long a step waits after its needs finish: a duration longer than zero.
+Delay = Annotated[Duration, AfterValidator(_delay)]
 
 
 class RetryPolicy(Strict):
@@ -214,6 +225,13 @@ class Step(Strict):
     cwd: str | None = Field(None, max_length=4096, description="Working directory, relative to the project root.")
     timeout: Timeout | None = None
     retry: RetryPolicy | None = None
+    delay: Delay | None = Field(
+        None, description="After its needs finish, the step waits this long (state `waiting`) before it may start.")
+    not_before: str | None = Field(
+        None, max_length=100,
+        description="The step does not start before this time: a time of day in the machine's local time (\"02:00\"), "
+                    "in a time zone (\"02:00 Europe/Paris\"), or an ISO datetime; the next occurrence at or after its "
+                    "needs finish. With `delay` too, the later of the two.")
     success_codes: list[ExitStatus] = Field(
         default_factory=lambda: [0], min_length=1, max_length=256,
         description="Exit codes that mean success, each 0 to 255 (a process killed by a signal never succeeds).")
@@ -239,6 +257,13 @@ class Step(Strict):
         for position, arg in enumerate(value or ()):
             if "\0" in arg:
                 raise ValueError(f"argument {position} holds a NUL character, which no command can receive")
+        return value
+
+    @field_validator("not_before")
+    @classmethod
+    def _time_gate(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_not_before(value)
         return value
 
     @field_validator("env")

@@ -267,6 +267,12 @@ def _m0008_run_progress(db: SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _m0010_step_due(db: SqliteDatabase) -> None:
+    # When a waiting step (a `delay` or `not_before`) may start, as epoch seconds: kept in the
+    # store so an engine that recovers the run keeps the wait's end instead of starting it over.
+    db.execute_sql("ALTER TABLE steps ADD COLUMN due_at REAL")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "core tables", _m0001_core),
     (2, "patch ledger, gate results, costs", _m0002_ledger),
@@ -277,6 +283,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (7, "lessons, with their full-text index", migrate_lessons),
     (8, "run progress by step state, pausing and waiting", _m0008_run_progress),
     (9, "trigger fires, trigger state, the serve lease", migrate_triggers),
+    (10, "the due time of a waiting step", _m0010_step_due),
 ]
 LATEST = MIGRATIONS[-1][0]
 

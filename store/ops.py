@@ -121,6 +121,11 @@ def run_spec(run_id: str, spec: dict[str, Any]) -> Statement:
 
 
 
+def step_due(run_id: str, step_id: str, due_at: float | None) -> Statement:
+    """When a waiting step may start (None once it no longer waits)."""
+    return "UPDATE steps SET due_at = ? WHERE run_id = ? AND id = ?", (due_at, run_id, step_id)
+
+
 def step_finished(
     run_id: str, step_id: str, state: str, exit_code: int | None, ts: float | None, reason: str | None
 ) -> Statement:

@@ -91,7 +91,7 @@ def run_spec(run_id: str) -> dict:
 
 _STEP_SQL = (
     "SELECT run_id, id, kind, state, tool, needs, attempts, attempt_base, exit_code, started_at, ended_at, "
-    "reason, spec FROM steps WHERE run_id = ?"
+    "reason, spec, due_at FROM steps WHERE run_id = ?"
 )
 _decode = json.JSONDecoder().raw_decode
 
@@ -112,7 +112,7 @@ def step_rows(run_id: str) -> list[StepRow]:
     needs = _loads_many([r[5] for r in rows])
     specs = _loads_many([r[12] for r in rows])
     return [
-        StepRow(r[0], r[1], r[2], r[3], r[4], n, r[6], r[7], r[8], r[9], r[10], r[11], spec)
+        StepRow(r[0], r[1], r[2], r[3], r[4], n, r[6], r[7], r[8], r[9], r[10], r[11], spec, r[13])
         for r, n, spec in zip(rows, needs, specs, strict=True)
     ]
 
@@ -126,7 +126,7 @@ def step_rows_by_id(run_id: str, step_ids: Iterable[str]) -> list[StepRow]:
         marks = ", ".join("?" * len(chunk))
         cursor = database.execute_sql(_STEP_SQL + f" AND id IN ({marks})", (run_id, *chunk))
         out.extend(StepRow(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11],
-                           _loads(r[12])) for r in cursor.fetchall())
+                           _loads(r[12]), r[13]) for r in cursor.fetchall())
     return out
 
 
@@ -143,7 +143,7 @@ def get_step(run_id: str, step_id: str) -> StepRecord:
     if r is None:
         raise NoSuchRecord(f"run {run_id} has no step {step_id!r}")
     return _record(StepRow(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11],
-                           _loads(r[12])))
+                           _loads(r[12]), r[13]))
 
 
 def step_state_counts(run_id: str) -> dict[str, int]:

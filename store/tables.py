@@ -63,6 +63,7 @@ class Step(Base):
     ended_at = FloatField(null=True)
     reason = TextField(null=True)
     spec = TextField(default="{}")
+    due_at = FloatField(null=True)
 
     class Meta:
         table_name = "steps"

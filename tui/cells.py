@@ -13,7 +13,7 @@ from engine.monitor import BreakerView, RunCost, eta
 from engine.progress import Tally
 from schemas.records import RunRecord, StepRow
 from tui.bars import bar, counts, summary
-from tui.format import COLOURS, duration, glyph, waiting_words
+from tui.format import COLOURS, DUE_PREFIX, duration, glyph, waiting_glyph, waiting_words
 from tui.widgets.line_table import Column
 
 __all__ = ["STEP_COLUMNS", "activity", "activity_line", "bar", "breaker_cells", "counts", "lost_since", "money",
@@ -33,7 +33,8 @@ def activity(run: RunRecord, now: float) -> Text | None:
     if run.pausing:
         return Text(f"{glyph('paused')} pausing", style=COLOURS["paused"])
     if run.waiting_on:
-        return Text(f"{glyph('open')} waiting", style=COLOURS["open"])
+        held = "waiting" if run.waiting_on.startswith(DUE_PREFIX) else "open"
+        return Text(f"{waiting_glyph(run.waiting_on)} waiting", style=COLOURS[held])
     return None
 
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from tui import dag_layout
 from tui.dag_layout import GlyphSet, Layout
 
-SUMMARY_ORDER = ("succeeded", "failed", "canceled", "skipped", "running", "retrying", "ready", "pending")
+SUMMARY_ORDER = ("succeeded", "failed", "canceled", "skipped", "running", "retrying", "ready", "waiting", "pending")
 """Order of the counts on a layer line: finished, then active, then waiting."""
 
 WORD_WIDTH = max(len(state) for state in SUMMARY_ORDER)

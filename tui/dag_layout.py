@@ -33,6 +33,7 @@ MAX_LABEL = 18
 
 ASCII_STATE_GLYPHS = {
     "pending": ".",
+    "waiting": "w",
     "ready": "o",
     "running": "*",
     "retrying": "@",

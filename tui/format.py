@@ -11,6 +11,7 @@ from typing import Any
 
 GLYPHS = {
     "pending": "·",
+    "waiting": "⧖",
     "ready": "○",
     "running": "▶",
     "retrying": "↻",
@@ -30,6 +31,7 @@ GLYPHS = {
 
 COLOURS = {
     "pending": "bright_black",
+    "waiting": "cyan",
     "ready": "cyan",
     "running": "blue",
     "retrying": "yellow",
@@ -85,8 +87,28 @@ def age(ts: float | None, now: float | None = None) -> str:
     return duration(max(0.0, (now or time.time()) - ts)) + " ago"
 
 
+#: What a run's ``waiting_on`` starts with when a step's due time holds it, not a breaker
+#: (a tool's name never holds a colon).
+DUE_PREFIX = "step:"
+
+
+def when(ts: float, now: float) -> str:
+    """A time to come, for a person: the clock time (with the date when not within a day) and
+    how long until then: ``14:02:10 (in 9m00s)``; ``(due)`` once it passed."""
+    at = clock(ts) if abs(ts - now) < 86400 else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+    return f"{at} (in {duration(ts - now)})" if ts > now else f"{at} (due)"
+
+
+def waiting_glyph(waiting_on: str) -> str:
+    """The glyph of what a run waits on: an open breaker's, or a waiting step's."""
+    return glyph("waiting" if waiting_on.startswith(DUE_PREFIX) else "open")
+
+
 def waiting_words(tool: str, until: float | None, now: float) -> str:
-    """How a run held by an open breaker reads everywhere: ``waiting on breaker sim (probe in 12s)``."""
+    """How a run held by an open breaker reads everywhere: ``waiting on breaker sim (probe in 12s)``;
+    one whose only work left waits for a step's due time: ``waiting until 02:00:00 (in 4h12m) for step nightly``."""
+    if tool.startswith(DUE_PREFIX):
+        return f"waiting until {when(until, now) if until is not None else '?'} for step {tool[len(DUE_PREFIX):]}"
     if until is None:
         return f"waiting on breaker {tool}"
     left = until - now
@@ -153,6 +175,10 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
         if data.get("reason") and to not in ("ready",):
             text += f": {data['reason']}"
         return text
+    if kind == "step.waiting":
+        why = [f"delay {data['delay']}"] if data.get("delay") else []
+        why += [f"not before {data['not_before']}"] if data.get("not_before") else []
+        return f"{step} waits until {clock(data.get('due_at') or 0)}" + (f" ({', '.join(why)})" if why else "")
     if kind == "run.state":
         text = f"run {data.get('from', '?')} → {data.get('to', '?')}"
         return text + (f": {data['reason']}" if data.get("reason") else "")
@@ -187,6 +213,9 @@ def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
     if kind == "run.activity":
         if data.get("pausing"):
             return f"run pausing ({data['pausing']}): {data.get('running', 0)} running step(s) finish first"
+        if str(data.get("waiting_on", "")).startswith(DUE_PREFIX):
+            return (f"run waiting for step {data['waiting_on'][len(DUE_PREFIX):]}, nothing executing "
+                    f"(due at {clock(data['waiting_until'])})")
         if data.get("waiting_on"):
             return (f"run waiting on breaker {data['waiting_on']}, nothing executing "
                     f"(probe at {clock(data['waiting_until'])})")

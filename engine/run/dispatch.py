@@ -3,10 +3,15 @@ router) and start while ``max_parallel`` and the router (per-tool limits, breake
 
 A dispatch round costs O(keys), not O(ready steps), however many steps are blocked on a limit:
 a key whose head is blocked is left as it was until something changes.
+
+A step with a ``delay`` or a ``not_before`` whose needs are met waits (state ``waiting``) until
+its due time, kept in the store; the dispatcher holds the due times in a heap and asks to be
+woken at the earliest one, so a waiting run sleeps rather than polls.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -15,11 +20,26 @@ from engine.events import Event, Recorder
 from engine.resilience import BreakerChange
 from engine.router import Blocked, Route, Router
 from engine.run.table import Running, StepTable
+from schemas.durations import parse_duration
 from schemas.execution import ExecutionResult
 from schemas.states import StepState
+from schemas.times import next_occurrence, parse_not_before
 from store import ops
 
 S = StepState
+#: What a run's ``waiting_on`` starts with when a step's due time holds it (no tool's name has a colon).
+DUE_PREFIX = "step:"
+
+
+def due_time(spec: dict[str, Any], now: float) -> float:
+    """When a step whose needs were met at ``now`` may start: ``delay`` after it, and not before
+    the next occurrence of ``not_before`` (schemas.times); the later of the two when both are set."""
+    due = now
+    if spec.get("delay") is not None:
+        due = now + parse_duration(spec["delay"])
+    if spec.get("not_before") is not None:
+        due = max(due, next_occurrence(parse_not_before(spec["not_before"]), now))
+    return due
 
 
 class Dispatcher:
@@ -42,6 +62,12 @@ class Dispatcher:
         self.dirty_breakers: set[str] = set()
         #: Routing keys whose head step waits for an open breaker: the tool, and when it lets a probe through.
         self.held: dict[str, tuple[str, float]] = {}
+        #: Steps in state ``waiting``, with their due times; ``_dues`` is the same as a heap (entries
+        #: whose step no longer waits, or waits for another time, are dropped when they surface).
+        self.waiting: dict[str, float] = {}
+        self._dues: list[tuple[float, str]] = []
+        #: The due time the loop will wake the dispatcher for, once asked.
+        self._alarm: float | None = None
 
     def enqueue(self, sid: str) -> None:
         key = self.table.keys[sid]
@@ -51,15 +77,52 @@ class Dispatcher:
         queue.append(sid)
 
     def make_ready(self, sid: str) -> None:
-        self.table.move(sid, S.READY)
+        """The step's needs are met: it is ready, or waits for its due time when it has a delay
+        or a time gate that is not reached yet (the due time goes into its row, with its event)."""
+        table = self.table
+        spec = table.specs[sid]
+        if "delay" in spec or "not_before" in spec:
+            now = table.clock()
+            due = due_time(spec, now)
+            if due > now:
+                due = round(due, 3)
+                table.move(sid, S.WAITING, (ops.step_due(table.run_id, sid, due),))
+                self.wait_until(sid, due)
+                self.rec.event(Event(now, "step.waiting", table.run_id, sid,
+                                     {"due_at": due, "delay": spec.get("delay"), "not_before": spec.get("not_before")}))
+                return
+        table.move(sid, S.READY)
         self.enqueue(sid)
 
+    def wait_until(self, sid: str, due: float) -> None:
+        """Hold a waiting step until ``due`` (recorded already: a recovered run keeps its time)."""
+        self.waiting[sid] = due
+        heapq.heappush(self._dues, (due, sid))
+
+    def release(self, now: float) -> None:
+        """Make ready the waiting steps whose due time came, and ask to be woken at the next one."""
+        dues, waiting = self._dues, self.waiting
+        while dues and (dues[0][0] <= now or waiting.get(dues[0][1]) != dues[0][0]):
+            due, sid = heapq.heappop(dues)
+            if waiting.get(sid) != due:
+                continue  # it stopped waiting (canceled) or waits for another time now
+            del waiting[sid]
+            if self.table.state[sid] is S.WAITING:
+                self.table.move(sid, S.READY)
+                self.enqueue(sid)
+        if dues and (self._alarm is None or self._alarm <= now or dues[0][0] < self._alarm):
+            self._alarm = dues[0][0]
+            # The loop's timers run on another clock than the wall's: a little late rather than early.
+            self.wake(self._alarm - now + 0.01)
+
     def idle(self) -> bool:
-        return not self.running and not self.delayed and not any(self.queues.values())
+        return not self.running and not self.delayed and not self.waiting and not any(self.queues.values())
 
     def dispatch(self, now: float, start: Callable[[str, Route], None]) -> None:
         """Start what the limits and the router allow; a step whose tool can never be had
         fails here, one whose tool is busy or whose breaker is open waits at its queue's head."""
+        if self.waiting:
+            self.release(now)
         running, max_parallel, queues = self.running, self.max_parallel, self.queues
         specs, route = self.table.specs, self.router.route
         for key in list(queues):
@@ -113,10 +176,14 @@ class Dispatcher:
 
     def waiting_on(self, now: float) -> tuple[str, float] | None:
         """What the run waits on when nothing executes and a step is held by a breaker: the
-        breaker whose probe comes first, and when. None while something runs."""
+        breaker whose probe comes first, and when; or, when the only work left waits for its
+        due time, that step (``step:ID``) and the time. None while something runs or can run."""
         if self.running:
             return None
         held = [(until, tool) for key, (tool, until) in self.held.items() if self.queues.get(key)]
+        if self.waiting and not self.delayed and len(held) == sum(1 for queue in self.queues.values() if queue):
+            sid, due = min(self.waiting.items(), key=lambda item: item[1])
+            held.append((due, DUE_PREFIX + sid))
         if not held:
             return None
         until, tool = min(held)

@@ -28,7 +28,7 @@ from tui.dag_layout import (
 )
 from tui.format import GLYPHS
 
-STEP_STATES = ("pending", "ready", "running", "retrying", "succeeded", "failed", "skipped", "canceled")
+STEP_STATES = ("pending", "waiting", "ready", "running", "retrying", "succeeded", "failed", "skipped", "canceled")
 
 DIAMOND = [("a", []), ("b", ["a"]), ("c", ["a"]), ("d", ["a"]), ("e", ["b", "c", "d"])]
 DIAMOND_STATES = {"a": "succeeded", "b": "succeeded", "c": "running", "d": "failed", "e": "pending"}

@@ -22,7 +22,7 @@ from tui.widgets.event_log import EventLog
 from tui.widgets.line_table import LineTable
 
 GLYPHS = {
-    "pending": "·", "ready": "○", "running": "▶", "retrying": "↻", "paused": "‖", "succeeded": "✔",
+    "pending": "·", "waiting": "⧖", "ready": "○", "running": "▶", "retrying": "↻", "paused": "‖", "succeeded": "✔",
     "failed": "✘", "skipped": "↷", "canceled": "⊘", "quarantined": "⚠", "timed_out": "⧗", "crashed": "☠",
     "closed": "●", "open": "○", "half_open": "◐", "lost": "☠",
 }

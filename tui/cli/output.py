@@ -76,7 +76,8 @@ def step_document(run_id: str, step_id: str) -> dict[str, Any]:
     output = next((a["output"] for a in reversed(attempts) if a["output"] is not None), None)
     return {"run": run_id, "id": step.id, "kind": step.kind, "state": str(step.state), "tool": step.tool,
             "needs": step.needs, "attempts": attempts, "exit_code": step.exit_code, "reason": step.reason,
-            "duration": elapsed(step.started_at, step.ended_at) if step.ended_at else None, "output": output}
+            "duration": elapsed(step.started_at, step.ended_at) if step.ended_at else None, "output": output,
+            "due_at": step.due_at if step.state == "waiting" else None}
 
 
 def status_document(run_id: str) -> dict[str, Any]:
@@ -95,7 +96,7 @@ def status_document(run_id: str) -> dict[str, Any]:
             "id": step.id, "state": str(step.state), "attempts": step.attempts, "tool": step.tool,
             "kind": step.kind, "needs": step.needs, "exit_code": step.exit_code,
             "duration": elapsed(step.started_at, step.ended_at) if step.ended_at else None,
-            "reason": step.reason,
+            "reason": step.reason, "due_at": step.due_at if step.state == "waiting" else None,
         })
     tally = Tally.of_states(counts, len(steps))
     activity = activity_fields(run)

@@ -27,7 +27,16 @@ from tui.cli.output import (
     status_document,
     step_document,
 )
-from tui.format import describe, duration, engine_lost, glyph, label, waiting_words
+from tui.format import (
+    describe,
+    duration,
+    engine_lost,
+    glyph,
+    label,
+    waiting_glyph,
+    waiting_words,
+    when,
+)
 from tui.project import open_existing
 
 _LOG_CHUNK = 1 << 16  # bytes of a log read at a time
@@ -38,7 +47,7 @@ def _state_text(run: RunRecord, engine: RunEngine | None, now: float) -> str:
         if run.state is RunState.RUNNING and run.pausing:
             return f"{glyph('paused')} pausing"
         if run.state is RunState.RUNNING and run.waiting_on:
-            return f"{glyph('open')} " + waiting_words(run.waiting_on, run.waiting_until, now)
+            return f"{waiting_glyph(run.waiting_on)} " + waiting_words(run.waiting_on, run.waiting_until, now)
         return label(run.state.value)
     return f"{glyph('lost')} {engine_lost(engine.lost_for(now) or 0.0)}"
 
@@ -133,9 +142,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  {waiting_words(doc['waiting_on'], doc['waiting_until'], now)}: nothing executes until then")
         rows = [("STEP", "STATE", "ATTEMPTS", "TOOL", "EXIT", "DURATION", "NOTE")]
         for step in doc["steps"]:
+            note = f"until {when(step['due_at'], now)}" if step["state"] == "waiting" and step["due_at"] else \
+                (step["reason"] or "")[:60]
             rows.append((step["id"], label(step["state"]), str(step["attempts"]), step["tool"] or "-",
-                         "-" if step["exit_code"] is None else str(step["exit_code"]), duration(step["duration"]),
-                         (step["reason"] or "")[:60]))
+                         "-" if step["exit_code"] is None else str(step["exit_code"]), duration(step["duration"]), note))
         print()
         print_table(rows)
         if doc["breakers"]:
@@ -167,6 +177,8 @@ def _step_status(doc: dict[str, Any], as_json: bool) -> int:
         return EXIT_OK
     print(f"step {doc['id']}  {label(doc['state'])}  kind {doc['kind']}  tool {doc['tool'] or '-'}"
           + (f"  ({duration(doc['duration'])})" if doc["duration"] is not None else ""))
+    if doc["state"] == "waiting" and doc["due_at"]:
+        print(f"  waits until {when(doc['due_at'], time.time())}")
     if doc["reason"]:
         print(f"  {doc['reason']}")
     rows = [("ATTEMPT", "STATE", "TOOL", "DURATION", "TOKENS IN/OUT", "COST", "MODEL", "ERROR")]
