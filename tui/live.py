@@ -1,12 +1,13 @@
 """What ``uet run`` shows while a run goes on: on a terminal, a live panel (progress bar with
 ETA, the steps running now, breaker changes and recent notable events); elsewhere, one plain
-line per notable event so logs and CI output stay readable (``tui.plain``, which imports no rich)."""
+line per notable event so logs and CI output stay readable."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -20,15 +21,36 @@ from tui.format import (
     describe,
     duration,
     glyph,
+    label,
     styled,
     waiting_glyph,
     waiting_words,
 )
-from tui.plain import notable
 
 if TYPE_CHECKING:
     from engine.events import Event
     from engine.runner import RunExecutor
+
+QUIET_KINDS = {"step.output", "worker.state", "worker.started"}
+
+
+def notable(event: Event) -> bool:
+    if event.kind in QUIET_KINDS:
+        return False
+    return not (event.kind == "step.state" and event.data.get("to") == "ready")
+
+
+class PlainLines:
+    """Non-TTY output: a timestamped line per notable event."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def on_event(self, event: Event) -> None:
+        if notable(event):
+            stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+            print(f"{stamp} {describe(event.kind, event.step_id, event.data)}", file=self.stream, flush=True)
+
 
 class LivePanel:
     """A rich renderable that redraws from the executor's in-memory state, never the store."""
@@ -101,3 +123,16 @@ class LivePanel:
             stamp = time.strftime("%H:%M:%S", time.localtime(ts))
             parts.append(Text.from_markup(f"[dim]{stamp}[/] ") + Text(f"{glyph(state) if state else '•'} {text}"))
         return Group(*parts)
+
+
+def summary_lines(executor: RunExecutor) -> list[str]:
+    snap = executor.progress_snapshot()
+    run = executor.run
+    lines = [f"run {run.id} {label(run.state.value)}" + (f": {run.reason}" if getattr(run, 'reason', None) else "")]
+    if snap is not None:
+        lines.append(
+            f"{snap.succeeded} succeeded, {snap.failed} failed, {snap.skipped} skipped, {snap.canceled} canceled "
+            f"of {snap.total} in {duration(snap.elapsed)}"
+            + (f"; {executor.tokens_used:,} tokens" if executor.tokens_used else "")
+        )
+    return lines
