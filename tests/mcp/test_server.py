@@ -213,6 +213,8 @@ def test_a_run_is_started_followed_to_its_end_and_its_patch_sent_back(client: Cl
     rounds = wait_for(revised, timeout=120, interval=0.2, what="the revision round's patch")
     until_over(client, run)
     assert rounds[1]["state"] == "superseded" and rounds[2]["state"] == "gate_passed"
+    assert [p["id"] for p in client.ok("patches_list", state="superseded")] == [rounds[1]["id"]]
+    assert "superseded" in client.refused("patches_list", state="done"), "the states are named"
     assert '"hello, world"' in client.ok("patch_show", patch=rounds[2]["id"])["diff"]
 
     said = [e for e in events(repo) if e["tool"] in ("run_start", "patch_request_changes")]

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from engine.errors import ValidationFailed
 from engine.operations import head, patch_document, plan_text, profile_entries, tail_file
+from schemas.states import PatchState
 from store import queries
 from tui.mcp.project import TEXT_MAX, Project, Refused, client_name, clipped
 
@@ -188,13 +189,12 @@ def register(server: MCPServer[Any], project: Project) -> None:  # noqa: C901 - 
     @tool(description="The patch ledger, newest first (as `uet patches --json`), at most 200.")
     def patches_list(
         ctx: Context, run: RunId | None = None,
-        state: Annotated[str | None, Field(description="proposed, gating, gate_passed, gate_failed, "
-                                                       "changes_requested, approved, rejected, applied, reverted "
-                                                       "or superseded", max_length=40)] = None,
+        state: Annotated[PatchState | None, Field(description="Only patches in this state.")] = None,
     ) -> list[dict[str, Any]]:
         def work() -> list[dict[str, Any]]:
             run_id = project.run(run) if run else None
-            return [p.model_dump(mode="json") for p in queries.list_patches(run_id=run_id, state=state)]
+            return [p.model_dump(mode="json")
+                    for p in queries.list_patches(run_id=run_id, state=state.value if state else None)]
 
         return project.call(ctx, "patches_list", {"run": run, "state": state}, work)
 
