@@ -181,6 +181,12 @@ def test_next_failed_wraps_goes_back_and_says_when_there_is_none(wide_db: Path) 
         await pilot.press("n")  # and round to the first
         assert steps.cursor_key == "build-0000"
         assert any("wrapped" in n.message for n in pilot.app._notifications)
+        await pilot.press("right_square_bracket", "f")  # ]f and [f: as n and N, f following the log no more
+        assert steps.cursor_key == "build-0097" and screen.follow
+        await pilot.press("left_square_bracket", "f")
+        assert steps.cursor_key == "build-0000" and screen.follow
+        await pilot.press("f")
+        assert not screen.follow
 
         await retype(pilot, screen, "canceled")
         await pilot.pause()

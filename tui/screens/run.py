@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -94,6 +94,10 @@ class RunScreen(Screen[None]):
                 tooltip="Move to the next failed step, wrapping"),
         Binding("N", "next_failed(-1)", "Previous failed", id="run.previous_failed", show=False,
                 tooltip="Move to the previous failed step, wrapping"),
+        Binding("right_square_bracket", "chord(1)", "]f next failed", id="run.chord_next", show=False,
+                tooltip="]f: the next failed step, as n"),
+        Binding("left_square_bracket", "chord(-1)", "[f previous failed", id="run.chord_previous", show=False,
+                tooltip="[f: the previous failed step, as N"),
         Binding("s", "sort", "Sort", id="run.sort", show=False,
                 tooltip="Sort the steps: plan order, longest first (time running), state"),
         Binding("M", "merged", "Whole run output", id="run.merged", show=False,
@@ -135,6 +139,7 @@ class RunScreen(Screen[None]):
         self.logs: dict[str, tuple[int, str, str | None]] = {}  # step: its latest attempt, state, log
         self._asking: str | None = None  # what the line above the steps is typed for: filter, search
         self._asked_by: StepLog | None = None
+        self._chord = 0  # ] (1) or [ (-1) was pressed: an f next goes to the next or previous failed step
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
@@ -500,6 +505,17 @@ class RunScreen(Screen[None]):
     @on(Input.Submitted, "#query")
     def query_done(self, _message: Input.Submitted) -> None:
         self._close_query(cancel=False)
+
+    def action_chord(self, step: int) -> None:
+        self._chord = step
+
+    def on_key(self, event: events.Key) -> None:
+        """The second key of ``]f`` / ``[f`` (before the bindings, where ``f`` follows the log)."""
+        step, self._chord = self._chord, 0
+        if step and event.key == "f":
+            event.stop()
+            event.prevent_default()
+            self.action_next_failed(step)
 
     def action_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
