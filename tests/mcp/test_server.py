@@ -225,6 +225,31 @@ def test_a_run_is_started_followed_to_its_end_and_its_patch_sent_back(client: Cl
     assert by == f"mcp:{CLIENT}"
 
 
+def test_a_run_is_paused_resumed_and_canceled(client: Client, repo: Project) -> None:
+    repo.write("slow.yaml", """
+        name: slow
+        steps:
+          - id: one
+            run: [sh, -c, "sleep 0.5"]
+          - id: two
+            needs: [one]
+            run: [sleep, "60"]
+    """)
+    run = client.ok("run_start", file="slow.yaml")["run"]
+    assert "pause" in client.ok("run_pause", run=run, reason="lunch")["message"]
+    wait_for(lambda: client.ok("run_status", run=run)["state"] == "paused", timeout=60, interval=0.2,
+             what="the pause")
+    assert "resumed" in client.ok("run_resume", run=run)["message"]
+    wait_for(lambda: client.ok("run_status", run=run, step="two")["state"] == "running", timeout=60, interval=0.2,
+             what="step two to start")
+    client.ok("run_cancel", run=run, reason="enough")
+    status = until_over(client, run)
+    assert (status["state"], [s["state"] for s in status["steps"]]) == ("canceled", ["succeeded", "canceled"])
+    with closing(sqlite3.connect(repo.db)) as db:
+        asked = db.execute("SELECT kind, created_by FROM commands WHERE run_id = ? ORDER BY id", (run,)).fetchall()
+    assert (asked[-1][0], asked[-1][1]) == ("cancel", f"mcp:{CLIENT}")
+
+
 def test_paths_outside_the_project_and_approve_are_refused(client: Client, repo: Project, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere.yaml"
     outside.write_text("name: x\nsteps:\n  - {id: a, run: [echo]}\n")
