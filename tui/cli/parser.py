@@ -29,7 +29,7 @@ examples:
   uet map --focus src/app.py                   the repository map an agent is given (context: [repo_map])
   uet export attempts --format parquet -o a.parquet   the history as files (also csv, jsonl)
   uet sql "select * from v_tool_daily"         read-only SQL over the store
-  uet mcp                                      serve this project to an AI assistant (Model Context Protocol)
+  uet mcp                                      serve this project to an AI assistant over MCP (stdio)
   uet tui                                      the live dashboard (`uet` alone does the same)
 """
 
