@@ -68,6 +68,8 @@ class DashboardScreen(Screen[None]):
         Binding("R", "resume_run", "Resume", id="dashboard.resume", show=False, tooltip="Resume the selected run"),
         Binding("r", "retry_step", "Retry step", id="dashboard.retry", show=False,
                 tooltip="Retry the highlighted step"),
+        Binding("x", "reset_breaker", "Reset breaker", id="dashboard.reset_breaker", show=False,
+                tooltip="Close the highlighted breaker of the breaker pane by hand (asks first)"),
         Binding("escape", "clear_filter", "Clear filter", id="dashboard.clear_filter", show=False,
                 tooltip="Clear the filter of the runs (or of the events)"),
     ]
@@ -167,6 +169,8 @@ class DashboardScreen(Screen[None]):
             breakers.set_rows([(b.tool, b) for b in self.breakers])
         else:
             breakers.redraw(b.tool for b in self.breakers if b.state == "open")
+        if delta.breakers is not None or delta.runs:
+            self._title_breakers()
         if delta.watched is not None and delta.watched == self.selected:
             self._apply_steps(delta.steps, delta.steps_reset)
         if self.view == "steps":
@@ -413,6 +417,48 @@ class DashboardScreen(Screen[None]):
             self.steer("retry", self.selected, self.step, None)
         else:
             self.notify("highlight a step first (in the DAG, tree or steps view)", severity="warning")
+
+    def _waiting_on(self, tool: str) -> list[str]:
+        """The unfinished runs an open breaker holds, nothing of theirs executing."""
+        return [run.id for run in self.runs.values() if run.waiting_on == tool and run.ended_at is None]
+
+    def _title_breakers(self) -> None:
+        held = [f"{b.tool} holds {', '.join(r[:8] for r in waiting)}" for b in self.breakers
+                if (waiting := self._waiting_on(b.tool))]
+        self.query_one("#breakers").border_title = " · ".join(["Breakers", *held])
+
+    def action_reset_breaker(self) -> None:
+        from tui.screens.confirm import ConfirmScreen
+
+        pane = self.query_one("#breakers", LineTable)
+        tool = pane.cursor_key
+        if tool is None or not pane.has_focus:
+            self.notify("highlight a breaker in the breaker pane first (Tab moves there)", severity="warning")
+            return
+        view = next(b for b in self.breakers if b.tool == tool)
+        waiting = self._waiting_on(tool)
+        held = f"; it holds run(s) {', '.join(waiting)}" if waiting else ""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.reset_breaker(tool)
+
+        self.app.push_screen(ConfirmScreen(f"Reset breaker {tool}? It is {view.state}, {view.failures} of the last "
+                                           f"{view.calls} calls failed{held}."), answered)
+
+    @work(thread=True, group="steer", exit_on_error=False)
+    def reset_breaker(self, tool: str) -> None:
+        from engine.breakers import reset
+        from engine.errors import UetError
+
+        app = self.app
+        try:
+            said = reset(app.store, app.root, tool, app.user)  # type: ignore[attr-defined]
+        except UetError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self.notify, said)
+        self.app.call_from_thread(app.poke)  # type: ignore[attr-defined]
 
     @work(thread=True, group="steer", exit_on_error=False)
     def steer(self, kind: str, run_id: str, step_id: str | None, reason: str | None) -> None:
