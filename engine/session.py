@@ -1,27 +1,31 @@
 """The engine's front door for the faces (CLI, dashboard): open a project's store, turn a plan
 into a stored run, execute a run with a worker, heartbeat and command consumer around it, and
-act on runs that no live engine owns (cancel, retry) directly in the store."""
+act on runs that no live engine owns (cancel, retry) directly in the store.
+
+What executes (the runner, the controller, the worker, the reaper, asyncio) is imported by the
+functions that execute, not with the module: the faces that only name the operator or create a
+run (patch review, memory, the dashboard's start) do not pay for the engine.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import getpass
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.control import Controller
 from engine.events import Event, EventBus, Recorder
-from engine.planner import Plan
-from engine.reaper import end_run
-from engine.runner import RunExecutor
 from engine.states import RUN_TERMINAL, STEP_TERMINAL, transition
-from engine.workers import Worker, is_lost
 from schemas.states import RunState, StepState, WorkerState
-from store import ChangeFeed, Store, default_db_path, ops, queries
+from store import Store, default_db_path, ops, queries
+
+if TYPE_CHECKING:
+    from engine.planner import Plan
+    from engine.runner import RunExecutor
+    from engine.workers import Worker
 
 
 def operator() -> str:
@@ -70,6 +74,13 @@ async def execute(
     ``dedicated`` says the process exists for this run (the ``uet run`` command, a detached
     engine), so the executor may tune process-wide things such as the garbage collector; a
     process hosting runs beside other work (the dashboard) leaves it False."""
+    import asyncio
+
+    from engine.control import Controller
+    from engine.runner import RunExecutor
+    from engine.workers import Worker
+    from store.feed import ChangeFeed
+
     bus = bus or EventBus()
     recorder = Recorder(store, bus)
     worker = Worker(recorder)
@@ -124,6 +135,8 @@ async def execute(
 @contextlib.contextmanager
 def claimed(store: Store, run_id: str) -> Iterator[Worker]:
     """Own a run briefly to change it in the store while no engine executes it."""
+    from engine.workers import Worker, is_lost
+
     recorder = Recorder(store, EventBus())
     worker = Worker(recorder)
     store.claim_run(run_id, worker.id, is_lost)
@@ -140,6 +153,8 @@ def cancel_offline(store: Store, run_id: str, reason: str) -> RunState:
     ended (found by the marker in each child's environment and by the recorded process groups,
     all signaled at once: within about a second), then unfinished steps and attempts become
     canceled, and so does the run."""
+    from engine.reaper import end_run
+
     with claimed(store, run_id):
         run = queries.get_run(run_id)
         if run.state in RUN_TERMINAL:

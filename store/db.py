@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from peewee import SqliteDatabase
+if TYPE_CHECKING:
+    from peewee import SqliteDatabase
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -38,6 +40,8 @@ def default_db_path(root: Path) -> Path:
 
 
 def make_database(path: Path) -> SqliteDatabase:
+    from peewee import SqliteDatabase  # here: finding a project's store (uet validate) opens none
+
     path.parent.mkdir(parents=True, exist_ok=True)
     # Transactions are explicit (BEGIN IMMEDIATE) so a writer never upgrades a read lock and
     # deadlocks against another process's writer.

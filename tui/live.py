@@ -1,13 +1,12 @@
 """What ``uet run`` shows while a run goes on: on a terminal, a live panel (progress bar with
 ETA, the steps running now, breaker changes and recent notable events); elsewhere, one plain
-line per notable event so logs and CI output stay readable."""
+line per notable event so logs and CI output stay readable (``tui.plain``, which imports no rich)."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -16,41 +15,12 @@ from rich.text import Text
 from engine.progress import Tally
 from tui.bars import bar as progress_bar
 from tui.bars import summary
-from tui.format import (
-    DUE_PREFIX,
-    describe,
-    duration,
-    glyph,
-    label,
-    styled,
-    waiting_glyph,
-    waiting_words,
-)
+from tui.format import describe, duration, glyph, styled, waiting_words
+from tui.plain import notable
 
 if TYPE_CHECKING:
     from engine.events import Event
     from engine.runner import RunExecutor
-
-QUIET_KINDS = {"step.output", "worker.state", "worker.started"}
-
-
-def notable(event: Event) -> bool:
-    if event.kind in QUIET_KINDS:
-        return False
-    return not (event.kind == "step.state" and event.data.get("to") == "ready")
-
-
-class PlainLines:
-    """Non-TTY output: a timestamped line per notable event."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stdout
-
-    def on_event(self, event: Event) -> None:
-        if notable(event):
-            stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-            print(f"{stamp} {describe(event.kind, event.step_id, event.data)}", file=self.stream, flush=True)
-
 
 class LivePanel:
     """A rich renderable that redraws from the executor's in-memory state, never the store."""
@@ -99,8 +69,8 @@ class LivePanel:
                 parts.append(Text(f"{glyph('paused')} pausing ({pausing}): {tally.running} running step(s) finish, "
                                   "no new one starts", style="yellow"))
             elif waiting_on:
-                parts.append(Text(f"{waiting_glyph(waiting_on)} " + waiting_words(waiting_on, waiting_until, time.time()),
-                                  style="cyan" if waiting_on.startswith(DUE_PREFIX) else "red"))
+                parts.append(Text(f"{glyph('open')} " + waiting_words(waiting_on, waiting_until, time.time()),
+                                  style="red"))
         if executor is not None and executor.running:
             table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
             table.add_column("running")
@@ -123,16 +93,3 @@ class LivePanel:
             stamp = time.strftime("%H:%M:%S", time.localtime(ts))
             parts.append(Text.from_markup(f"[dim]{stamp}[/] ") + Text(f"{glyph(state) if state else '•'} {text}"))
         return Group(*parts)
-
-
-def summary_lines(executor: RunExecutor) -> list[str]:
-    snap = executor.progress_snapshot()
-    run = executor.run
-    lines = [f"run {run.id} {label(run.state.value)}" + (f": {run.reason}" if getattr(run, 'reason', None) else "")]
-    if snap is not None:
-        lines.append(
-            f"{snap.succeeded} succeeded, {snap.failed} failed, {snap.skipped} skipped, {snap.canceled} canceled "
-            f"of {snap.total} in {duration(snap.elapsed)}"
-            + (f"; {executor.tokens_used:,} tokens" if executor.tokens_used else "")
-        )
-    return lines

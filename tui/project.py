@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.projects import find_root, workstream_project
-from store import Store, default_db_path
+from store.db import default_db_path
+
+if TYPE_CHECKING:
+    from store import Store
 
 
 def project_root(args: argparse.Namespace, file: Path | None = None) -> Path:
@@ -22,7 +26,9 @@ def db_path(args: argparse.Namespace, root: Path) -> Path:
 
 
 def open_existing(args: argparse.Namespace) -> Store:
-    """Open the store for read commands; a project without one is an input error."""
+    """Open the store for read commands; a project without one is an input error. The store is
+    imported here: ``uet validate`` finds the project with this module and opens no store."""
+    from store import Store
     from store.errors import NoSuchRecord
 
     root = project_root(args)

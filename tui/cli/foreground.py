@@ -25,7 +25,7 @@ def run_in_foreground(store: Store, run_id: str, args: argparse.Namespace, *, op
     """Execute the run in this process: the live panel on a terminal, plain lines otherwise, the
     status document with ``--json``; Ctrl-C, SIGTERM and SIGHUP cancel it. Exit 0 when it succeeded."""
     from engine.events import EventBus
-    from tui.live import LivePanel, PlainLines, summary_lines
+    from tui.plain import PlainLines, summary_lines
 
     bus = EventBus()
     run = queries.get_run(run_id)
@@ -51,6 +51,8 @@ def run_in_foreground(store: Store, run_id: str, args: argparse.Namespace, *, op
         if interactive:
             from rich.console import Console
             from rich.live import Live
+
+            from tui.live import LivePanel
 
             console = Console()
             panel = LivePanel(console, run.workstream, run_id)
