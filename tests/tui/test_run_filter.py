@@ -198,10 +198,16 @@ def test_next_failed_wraps_goes_back_and_says_when_there_is_none(wide_db: Path) 
     drive(wide_db, scenario)
 
 
-def test_s_sorts_by_time_running_then_by_state_then_plan_order(wide_db: Path) -> None:
+def test_ran_and_queued_columns_and_s_sorting_by_time_running_then_by_state(wide_db: Path) -> None:
     async def scenario(pilot: Any) -> None:
         screen = await open_run(pilot)
         steps = table(screen)
+        # build-0097 failed twice: 3 s + 3 s running; queued 2 s before its first try and 5 s between.
+        assert [c.title for c in steps.columns][5:7] == ["RAN", "QUEUED"]
+        assert [str(c) for c in steps.row("build-0097")[5:7]] == ["6.0s", "7.0s"]
+        assert [str(c) for c in steps.row("build-0001")[5:7]] == ["3.0s", "2.0s"]
+        assert [str(c) for c in steps.row("build-0995")[5:7]] == ["-", "-"]
+
         await pilot.press("s")
         await pilot.pause()
         assert steps.border_title == "Steps (1,001) · longest first"
@@ -214,18 +220,6 @@ def test_s_sorts_by_time_running_then_by_state_then_plan_order(wide_db: Path) ->
         await pilot.press("s")
         await pilot.pause()
         assert steps.border_title == "Steps (1,001)" and steps.keys[:2] == ["build-0000", "build-0001"]
-
-    drive(wide_db, scenario)
-
-
-def test_ran_and_queued_columns_split_the_time_of_a_retried_step(wide_db: Path) -> None:
-    async def scenario(pilot: Any) -> None:
-        screen = await open_run(pilot)
-        # build-0097 failed twice: 3 s + 3 s running; queued 2 s before its first try and 5 s between.
-        assert [str(c) for c in table(screen).row("build-0097")[5:7]] == ["6.0s", "7.0s"]
-        assert [str(c) for c in table(screen).row("build-0001")[5:7]] == ["3.0s", "2.0s"]
-        assert [str(c) for c in table(screen).row("build-0995")[5:7]] == ["-", "-"]
-        assert [c.title for c in table(screen).columns][5:7] == ["RAN", "QUEUED"]
 
     drive(wide_db, scenario)
 
