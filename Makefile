@@ -48,6 +48,7 @@ bench: $(STAMP)
 
 bench-tui: $(STAMP)
 	$(PY) -m tests.bench.bench_tui
+	$(PY) -m tests.bench.bench_slowlink
 
 schemas: $(STAMP)
 	$(VENV)/bin/uet schemas export

@@ -30,6 +30,10 @@ from tui.feed import StoreChanged
 from tui.notify import STICKY_SECONDS, StickyToasts, TerminalNotifier
 from tui.palette import BindingCommands
 
+#: Seconds between reads of the store on a slow link: what changed in between is drawn at once,
+#: so two seconds of a busy run cost one repaint of the events pane instead of twenty.
+SLOW_LINK_REFRESH = 2.0
+
 
 class UetApp(App[None]):
     TITLE = "uet"
@@ -69,7 +73,7 @@ class UetApp(App[None]):
 
     @property
     def refresh_seconds(self) -> float:
-        return max(self.settings.refresh, 1.0) if self.settings.slow_link else self.settings.refresh
+        return max(self.settings.refresh, SLOW_LINK_REFRESH) if self.settings.slow_link else self.settings.refresh
 
     def on_mount(self) -> None:
         from tui.screens.dashboard import DashboardScreen

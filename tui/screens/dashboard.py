@@ -4,6 +4,7 @@ agents at work have used so far (``tui.feed.LiveCosts``)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from textual import on, work
@@ -42,6 +43,9 @@ RUN_COLUMNS = [Column("STATE", 11), Column("RUN", 8), Column("START", 6), Column
 BREAKER_COLUMNS = [Column("TOOL", 8, grow=True), Column("STATE", 11), Column("FAIL", 5, right=True),
                    Column("PROBE", 8, right=True)]
 VIEWS = ("dag", "tree", "steps")
+#: On a slow link the ticking cells (elapsed, countdowns) are drawn again this often, not on
+#: every read of the store.
+SLOW_LINK_CLOCKS = 10.0
 VIEW_NAMES = {"dag": "DAG", "tree": "tree", "steps": "steps"}
 
 
@@ -91,6 +95,7 @@ class DashboardScreen(Screen[None]):
         self.older_hidden = 0
         self.view = "dag"
         self._stale_views: set[str] = set()
+        self._clocks_at = float("-inf")
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
@@ -140,6 +145,9 @@ class DashboardScreen(Screen[None]):
     @on(StoreChanged)
     def apply_store_change(self, message: StoreChanged) -> None:
         delta = message.delta
+        clocks = self._clocks_due()
+        if clocks:
+            self._clocks_at = time.monotonic()
         self.costs.update(delta.costs)
         # The costs came with the events, read after them: attempts that ended are recorded.
         live_runs = {run_id for run_id, _step in self.live.note(delta.events) | self.live.settle()}
@@ -162,24 +170,33 @@ class DashboardScreen(Screen[None]):
             changed = {r.id for r in delta.runs} | set(delta.costs) | set(delta.engines) | live_runs
             table.update_rows([(rid, (self.runs[rid], self._cost(rid))) for rid in changed
                                if rid in table.index])
-            table.redraw(r.id for r in self.runs.values() if r.ended_at is None and r.started_at is not None)
+            if clocks:
+                table.redraw(r.id for r in self.runs.values() if r.ended_at is None and r.started_at is not None)
         breakers = self.query_one("#breakers", LineTable)
         if delta.breakers is not None:
             self.breakers = delta.breakers
             breakers.set_rows([(b.tool, b) for b in self.breakers])
-        else:
+        elif clocks:
             breakers.redraw(b.tool for b in self.breakers if b.state == "open")
         if delta.breakers is not None or delta.runs:
             self._title_breakers()
         if delta.watched is not None and delta.watched == self.selected:
             self._apply_steps(delta.steps, delta.steps_reset)
-        if self.view == "steps":
+        if self.view == "steps" and clocks:
             self.query_one("#steps", LineTable).redraw(s.id for s in self.steps.values() if s.state == "running")
         if delta.events:
             self.query_one(EventLog).add(delta.events)
         if (self.selected in delta.engines or self._lost_at(self.selected) is not None
                 or any(run.id == self.selected for run in delta.runs)):
             self._title_view()  # the selected run's engine or counts changed, or its lost age moved on
+
+    def _clocks_due(self) -> bool:
+        """Whether the ticking cells (elapsed, probe countdowns) are drawn again on this update:
+        each time, or on a slow link every SLOW_LINK_CLOCKS seconds (rows that changed are
+        drawn whatever the clock)."""
+        if not self.app.settings.slow_link:  # type: ignore[attr-defined]
+            return True
+        return time.monotonic() - self._clocks_at >= SLOW_LINK_CLOCKS
 
     def _cost(self, run_id: str) -> RunCost | None:
         """The recorded cost and the live usage of the run's attempts at work."""

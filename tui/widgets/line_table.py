@@ -180,10 +180,7 @@ class LineTable(ScrollView, can_focus=True):
         return widths
 
     def _resize(self) -> None:
-        lines = len(self.keys) + 1
-        if lines != self.virtual_size.height:
-            self.refresh(layout=True)  # a pane sized to its rows (height: auto) grows or shrinks
-        self.virtual_size = Size(0, lines)  # as wide as it is: no sideways scrolling
+        self.virtual_size = Size(0, len(self.keys) + 1)  # as wide as it is: no sideways scrolling
         self._note_hidden()
 
     def on_resize(self, _event: events.Resize) -> None:

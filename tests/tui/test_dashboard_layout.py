@@ -1,0 +1,156 @@
+"""The dashboard at 80x24 with many runs: the runs pane sized to its rows and saying how many
+more it holds, START in local time, the state filter (s), the typed filter (/), old finished
+runs hidden until a shows them, and ? Help and q Quit first in the footer. Snapshots with one
+run and with forty, at 80x24 and 120x40."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.tui import stores
+from tests.tui.test_dashboard import drive, settle
+from tui.app import make_app
+from tui.run_filter import RunFilter, started_cell
+from tui.widgets.line_table import LineTable
+
+DAY = 86_400.0
+#: Forty runs: the fixed store's five, twenty finished today and fifteen finished 8 to 22 days ago.
+RECENT, OLD = 20, 15
+STATES = ("succeeded", "failed", "canceled", "succeeded")
+
+
+def forty(db: Path) -> Path:
+    stores.small(db)
+    with sqlite3.connect(db) as conn:
+        for n in range(RECENT):
+            created = stores.NOW - 4 * 3600 - n * 60
+            stores._run(conn, f"b{n:03d}0000000", f"batch-{n % 3}", STATES[n % 4], 4, 4, 0, created, created + 1,
+                        created + 30)
+        for n in range(OLD):
+            created = stores.NOW - (8 + n) * DAY
+            stores._run(conn, f"o{n:03d}0000000", "weekly", STATES[n % 4], 4, 4, 0, created, created + 1,
+                        created + 30)
+    return db
+
+
+def one(db: Path) -> Path:
+    from store import Store
+
+    Store(db).close()
+    with sqlite3.connect(db) as conn:
+        created = stores.NOW - 600
+        stores._run(conn, "5b01c4e2a7d3", "quality", "succeeded", 3, 3, 0, created, created + 1, created + 95)
+        for i, step in enumerate(("lint", "test", "review")):
+            stores._step(conn, "5b01c4e2a7d3", i, step, [] if i == 0 else [("lint", "test")[i - 1]], "succeeded",
+                         "sh", 1, 0, created + 1 + i, created + 2 + i)
+    return db
+
+
+@pytest.fixture(scope="module")
+def forty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("forty")
+    (root / ".uet").mkdir()
+    return forty(root / ".uet" / "uet.db")
+
+
+@pytest.fixture(scope="module")
+def one_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("one")
+    (root / ".uet").mkdir()
+    return one(root / ".uet" / "uet.db")
+
+
+def app_for(db: Path):  # noqa: ANN201
+    return make_app(db.parent.parent, db, clock=lambda: stores.NOW, live=False)
+
+
+def test_start_reads_as_a_time_today_and_a_date_before() -> None:
+    assert started_cell(stores.NOW - 3600, stores.NOW) == "19:26"  # NOW is 20:26:40 UTC
+    assert started_cell(stores.NOW - 9 * DAY, stores.NOW) == "May 19"
+
+
+def test_a_typed_filter_it_cannot_read_names_the_word() -> None:
+    with pytest.raises(ValueError, match="since:soon"):
+        RunFilter.parse("since:soon", stores.NOW)
+    with pytest.raises(ValueError, match="state:bogus"):
+        RunFilter.parse("state:bogus", stores.NOW)
+    parsed = RunFilter.parse("ws:batch state:fail since:2d fix", stores.NOW)
+    assert (parsed.workstream, parsed.state, parsed.since, parsed.words) == ("batch", "failed", stores.NOW - 2 * DAY,
+                                                                            ("fix",))
+
+
+def test_forty_runs_at_80x24_filters_age_and_overflow(forty_db: Path) -> None:
+    app = app_for(forty_db)
+
+    async def scenario(pilot: Any) -> None:
+        runs = app.screen.query_one("#runs", LineTable)
+        await settle(pilot, lambda: len(runs.keys) == 5 + RECENT)
+        await pilot.pause()
+        # Old finished runs are hidden, and the title says so; the pane is capped and says what is below.
+        assert not any(key.startswith("o") for key in runs.keys)
+        assert f"{OLD} older hidden (a shows)" in str(runs.border_title)
+        assert runs.outer_size.height == 9
+        assert str(runs.border_subtitle) == f"… {5 + RECENT - 6} more"
+        assert runs.row(stores.LIVE_RUN)[2] == "20:21"
+        # The footer leads with the two keys a newcomer needs.
+        keys = [key.key for key in app.screen.query("FooterKey")]
+        assert keys[:2] == ["question_mark", "q"]
+        await pilot.press("a")
+        await settle(pilot, lambda: len(runs.keys) == 5 + RECENT + OLD)
+        assert "older shown (a hides)" in str(runs.border_title)
+        assert runs.row("o0000000000")[2] == "May 20"
+        await pilot.press("a", "s")  # state filter: the runs not finished
+        await settle(pilot, lambda: "state: active" in str(runs.border_title))
+        assert set(runs.keys) == {stores.LIVE_RUN, "c4d2aa019f3e"}
+        assert runs.outer_size.height == 5 and not runs.border_subtitle  # two rows: the pane shrinks
+        await pilot.press("s", "s")
+        await settle(pilot, lambda: "state: failed" in str(runs.border_title))
+        assert len(runs.keys) == 1 + RECENT // 4  # 77f0b9d21c08 and every fourth batch
+        await pilot.press("escape")
+        await settle(pilot, lambda: "state:" not in str(runs.border_title))
+        await pilot.press("slash", *"ws:batch-1 state:succ", "enter")
+        await settle(pilot, lambda: "/ws:batch-1 state:succ" in str(runs.border_title))
+        assert runs.keys == ["b0040000000", "b0070000000", "b0160000000", "b0190000000"]  # batch-1, succeeded
+        await pilot.press("slash", *" since:nope", "enter")  # refused: the filter stays as it was
+        await settle(pilot, lambda: app.screen.query_one("#filter").display is False)
+        assert "/ws:batch-1 state:succ" in str(runs.border_title)
+
+    drive(app, scenario)
+
+
+def test_one_run_leaves_the_room_to_the_run_and_the_events(one_db: Path) -> None:
+    app = app_for(one_db)
+
+    async def scenario(pilot: Any) -> None:
+        runs = app.screen.query_one("#runs", LineTable)
+        await settle(pilot, lambda: runs.keys == ["5b01c4e2a7d3"])
+        await pilot.pause()
+        assert runs.outer_size.height == 4 and not runs.border_subtitle
+        assert app.screen.query_one("#events").outer_size.height >= 7
+
+    drive(app, scenario)
+
+
+async def _loaded(pilot: Any) -> None:
+    for _ in range(200):
+        if pilot.app.screen.query_one("#runs", LineTable).keys:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_dashboard_with_forty_runs(snap_compare: Any, forty_db: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(app_for(forty_db), terminal_size=size, run_before=_loaded)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_dashboard_with_one_run(snap_compare: Any, one_db: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(app_for(one_db), terminal_size=size, run_before=_loaded)

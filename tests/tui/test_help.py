@@ -1,0 +1,60 @@
+"""The help groups the keys by area from their ids and leaves Textual's own keys out; the
+palette lists UET's actions first, with one Quit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.binding import Binding
+
+from tests.tui.test_dashboard import drive, settle
+from tui.app import UetApp
+from tui.palette import BindingCommands, commands
+from tui.screens.help import OTHER, HelpScreen, group_of
+from tui.widgets.line_table import LineTable
+
+
+def test_a_key_s_group_comes_from_its_id_and_an_unknown_one_is_other() -> None:
+    assert group_of(Binding("x", "a", "A", id="dashboard.a")) == "Runs"
+    assert group_of(Binding("x", "a", "A", id="patches.a")) == "Patches"
+    assert group_of(Binding("x", "a", "A", id="nobody-knows.a")) == OTHER
+    assert group_of(Binding("x", "cursor(1)", "Down")) == "Move"
+
+
+def test_help_groups_uet_keys_and_leaves_framework_keys_out(fixed_app: UetApp) -> None:
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(fixed_app.screen, HelpScreen))
+        table = fixed_app.screen.query_one("#keys", LineTable)
+        await settle(pilot, lambda: bool(table.keys))
+        groups, group = {}, None
+        for key in table.keys:
+            if key.startswith("group:"):
+                group = key.split(":", 1)[1]
+            elif "~" not in key:
+                groups.setdefault(group, []).append(table.rows[key])
+        assert list(groups)[:2] == ["General", "Runs"] and "Move" in groups
+        ids = {name: {row[2] for row in rows} for name, rows in groups.items()}
+        assert {"app.quit", "app.help", "app.launch"} <= ids["General"]
+        assert {"dashboard.cancel", "dashboard.filter", "dashboard.state_filter", "dashboard.older"} <= ids["Runs"]
+        words = {str(row[1]) for rows in groups.values() for row in rows}
+        assert not words & {"Page Left", "Page Right", "Scroll Right", "Scroll Left", "Copy selected text"}
+        assert sum(1 for word in words if word == "Quit") == 1
+        assert {"Focus Next", "Down"} <= words  # Tab and the table's moves stay
+        # Long descriptions wrap onto their own lines instead of being cut.
+        room = table._widths(table.scrollable_content_region.width)[2]
+        assert "dashboard.filter~1" in table.index
+        assert all(len(str(row[3])) <= room for row in table.rows.values())
+
+    drive(fixed_app, scenario)
+
+
+def test_palette_lists_uet_actions_first_and_one_quit(fixed_app: UetApp) -> None:
+    async def scenario(pilot: Any) -> None:
+        listed = [command.title for command in commands(BindingCommands(fixed_app.screen))]
+        assert listed[0].startswith("Quit (q")
+        assert [title for title in listed if title.startswith("Quit")] == [listed[0]]
+        assert "Theme" in listed and listed.index("Theme") > listed.index("Cancel (c)")
+        assert not any(title.startswith(("Keys", "Page", "Scroll")) for title in listed)
+
+    drive(fixed_app, scenario)
