@@ -1,12 +1,15 @@
 """The headless packages never pull in the terminal UI, and only ``store`` touches the ORM.
 
 Checked twice: by importing in a fresh interpreter (what actually loads) and by the
-import-linter contracts in ``pyproject.toml`` (what the code says it imports).
+import-linter contracts in ``pyproject.toml`` (what the code says it imports). And the commands a
+user waits on load only what they use: each runs once in a fresh interpreter, which then lists
+what it imported.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +59,57 @@ def test_schemas_do_not_import_the_orm() -> None:
         offenders(loaded, ("peewee", "playhouse", "textual", "rich", "store", "engine", "tui"))
         == []
     )
+
+
+COMMAND = """
+import contextlib, io, json, sys
+from tui.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+#: What a command that reads the store must not load: the engine that executes runs (runner,
+#: session, adapters, workers, bootstrap), the faces (Textual, rich), asyncio, the YAML reader.
+NOT_FOR_READING = ("engine.runner", "engine.session", "engine.adapters", "engine.bootstrap", "engine.workers",
+                   "engine.planner", "textual", "rich", "asyncio", "yaml")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose store holds one run of two steps, and a one-step workstream file."""
+    from store import Store
+
+    root = tmp_path_factory.mktemp("hygiene")
+    (root / "one.yaml").write_text("name: one\nsteps:\n  - id: first\n    run: [\"true\"]\n")
+    with Store(root / ".uet" / "uet.db") as store:
+        store.create_run(run_id="0123456789ab", workstream="two", source=None, root=str(root), max_parallel=1,
+                         spec={}, steps=[("a", "command", [], {"run": ["true"]}), ("b", "command", ["a"], {})])
+    return root
+
+
+def loaded_by_command(root: Path, *argv: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", COMMAND, *argv], cwd=root, capture_output=True, text=True,
+                          timeout=60, check=False, env={**os.environ, "UET_CONFIG": os.devnull})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0, done.stderr
+    return set(report["modules"])
+
+
+@pytest.mark.parametrize("argv", [("runs",), ("status", "0123456789ab"), ("logs", "0123456789ab")], ids=" ".join)
+def test_a_read_command_loads_no_engine_face_or_loop(project: Path, argv: tuple[str, ...]) -> None:
+    loaded = loaded_by_command(project, *argv)
+    assert "store.queries" in loaded
+    assert offenders(loaded, NOT_FOR_READING) == []
+
+
+def test_validate_loads_no_store_and_nothing_that_runs(project: Path) -> None:
+    loaded = loaded_by_command(project, "validate", "one.yaml")
+    assert "engine.planner" in loaded
+    allowed = {"store", "store.db"}  # where the store would be: a path, no database opened
+    assert offenders(loaded - allowed, ("store", "peewee", "engine.runner", "engine.session", "engine.adapters",
+                                        "textual", "rich", "asyncio")) == []
 
 
 def lint_imports() -> Path:
