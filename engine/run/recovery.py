@@ -114,7 +114,7 @@ class Recovery:
         round), whatever it ended as; no other step runs again. Its earlier attempts no longer
         count against its retries."""
         table = self.table
-        if table.state[sid] in (S.PENDING, S.READY, S.RUNNING, S.RETRYING):
+        if table.state[sid] in (S.PENDING, S.WAITING, S.READY, S.RUNNING, S.RETRYING):
             return
         row = table.rows[sid]
         row.base, row.exit_code, row.ended_at, row.reason = row.attempts, None, None, None
