@@ -226,6 +226,7 @@ def test_pause_holds_a_waiting_step_with_its_due_time_and_resume_starts_it_once_
     assert len(events(run_id, "step.waiting")) == 1, "the wait was not started over"
 
 
+@pytest.mark.slow
 def test_an_engine_killed_while_a_step_waits_leaves_the_due_time_to_the_next(project: Project) -> None:
     """kill -9 of the engine while its step waits; ``uet resume`` keeps the recorded due time."""
     workstream = project.write("ws.yaml", """
