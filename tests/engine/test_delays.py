@@ -315,3 +315,27 @@ def test_the_run_screen_shows_a_waiting_step_with_its_due_time_at_80x24(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_uet_status_shows_a_waiting_step_with_its_due_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import re
+
+    from tests.tui import stores
+    from tui.cli import main
+
+    (tmp_path / ".uet").mkdir()
+    db = stores.small(tmp_path / ".uet" / "uet.db")
+    due = time.time() + 540
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE steps SET state = 'waiting', due_at = ? WHERE run_id = ? AND id = 'review'",
+                     (due, stores.LIVE_RUN))
+    where = ["--db", str(db), "--project", str(tmp_path)]
+    assert main(["status", stores.LIVE_RUN, *where]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("review ")]
+    assert re.search(r"⧖ waiting +0 +- +- +- +until \d\d:\d\d:\d\d \(in [89]m\d\ds\)$", line), line
+    assert main(["status", stores.LIVE_RUN, "review", *where]) == 0
+    assert re.search(r"^  waits until \d\d:\d\d:\d\d \(in [89]m\d\ds\)$", capsys.readouterr().out, re.M)
+    assert main(["status", stores.LIVE_RUN, "--json", *where]) == 0
+    steps = {step["id"]: step for step in json.loads(capsys.readouterr().out)["steps"]}
+    assert steps["review"]["due_at"] == due and steps["report"]["due_at"] is None
