@@ -45,6 +45,8 @@ class UetApp(App[None]):
         Binding("L", "launch", "Launch", id="app.launch", tooltip="Start a workstream"),
         Binding("B", "bootstrap", "Bootstrap", id="app.bootstrap", show=False, tooltip="Scan a project and write its workstreams"),
         Binding("P", "patches", "Patches", id="app.patches", tooltip="Review, approve and apply proposed patches"),
+        Binding("H", "history", "History", id="app.history", show=False,
+                tooltip="The store's history: success rate and median duration per tool, cost per day, run durations"),
         Binding("E", "profiles", "Profiles", id="app.profiles", show=False, tooltip="List and edit domain profiles"),
         Binding("T", "tools", "Tools", id="app.tools", show=False,
                 tooltip="The project's tools and agents: installed or not, versions, breakers, record"),
@@ -265,6 +267,12 @@ class UetApp(App[None]):
 
         if not isinstance(self.screen, ToolsScreen):
             self.push_screen(ToolsScreen(self.root))
+
+    def action_history(self) -> None:
+        from tui.screens.history import HistoryScreen
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
 
     def action_quit_app(self) -> None:
         from tui.screens.quit import QuitScreen
