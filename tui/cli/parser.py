@@ -117,15 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("retry", "run a failed, canceled or skipped step again (and what depends on it)")
     p.add_argument("run")
     p.add_argument("step")
-    p.add_argument("--detach", action="store_true")
-    p.add_argument("--plain", action="store_true")
+    _placement_arguments(p)
+    p.add_argument("--plain", action="store_true", help="plain lines instead of the live display")
 
     p = add("resume", "continue a run that was interrupted, paused, failed or canceled")
     p.add_argument("run")
     p.add_argument("--budget", action="append", default=[], metavar="NAME=VALUE",
                    help="raise a budget before going on: usd=5, tokens=200000, wall=30m (repeatable)")
-    p.add_argument("--detach", action="store_true")
-    p.add_argument("--plain", action="store_true")
+    _placement_arguments(p)
+    p.add_argument("--plain", action="store_true", help="plain lines instead of the live display")
 
     p = add("pause", "stop starting new steps; running ones finish")
     p.add_argument("run")
@@ -319,6 +319,17 @@ def _comment_arguments(parser: argparse.ArgumentParser, *, required: bool) -> No
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--line", type=_count, metavar="N", help="a line of --file, numbered as in the patched file")
     where.add_argument("--hunk", type=int, metavar="K", help="a hunk of --file, counted from 0")
+
+
+def _placement_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where ``resume`` and ``retry`` go on: where the run last ran unless told."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--detach", action="store_true",
+                       help="go on in a background engine that survives the terminal (the default for a run that "
+                            "ran detached)")
+    where.add_argument("--foreground", action="store_true",
+                       help="take a run that ran detached over into this terminal, with the live display")
+    parser.add_argument("--quiet", action="store_true", help="no bell or desktop notification when it ends")
 
 
 def _count(text: str) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.errors import UsageError
 from engine.liveness import live_owner
+from engine.placement import ran_detached, record_placement
 from engine.planner import plan_file
 from engine.session import (
     cancel_offline,
@@ -77,6 +78,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
     try:
         run_id = queries.resolve_run_id(args.run)
         os.environ.setdefault("UET_DETACHED", "1")
+        record_placement(store, run_id, detached=True)  # so a resume of it stays in the background
         return run_in_foreground(store, run_id, argparse.Namespace(plain=True), operator_resume=args.resume,
                                  reopen=args.reopen or None, revise=args.revise)
     finally:
@@ -127,11 +129,20 @@ def cmd_resume(args: argparse.Namespace) -> int:
             print(f"run {run_id} already succeeded; nothing to resume")
             return EXIT_OK
         operator_resume = run.state in (RunState.FAILED, RunState.CANCELED, RunState.QUARANTINED)
-        if args.detach:
+        if _stays_detached(args, run_id):
             return _detach(store, Path(run.root), run_id, args, ["--resume"] if operator_resume else [])
+        record_placement(store, run_id, detached=False)
         return run_in_foreground(store, run_id, args, operator_resume=operator_resume)
     finally:
         store.close()
+
+
+def _stays_detached(args: argparse.Namespace, run_id: str) -> bool:
+    """A run goes on where it ran: in the background if its last engine was a detached one,
+    unless ``--foreground`` takes it over into this terminal; ``--detach`` sends any run there."""
+    if args.detach:
+        return True
+    return not getattr(args, "foreground", False) and ran_detached(run_id)
 
 
 def _report_resume(run_id: str, owner: str, answer: str | None, budget: bool) -> int:
@@ -172,8 +183,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
             print(f"uet: step {step.id} is {step.state}; only failed, canceled or skipped steps are retried",
                   file=sys.stderr)
             return EXIT_FAILED
-        if args.detach:
+        if _stays_detached(args, run_id):
             return _detach(store, Path(run.root), run_id, args, ["--reopen", step.id])
+        record_placement(store, run_id, detached=False)
         return run_in_foreground(store, run_id, args, reopen=[step.id])
     finally:
         store.close()
