@@ -299,9 +299,7 @@ class TriggerServer:
                             "trigger": fire.trigger, "workstream": fire.workstream, "behind": active[0]}))
                     return
                 for previous in active[:len(active) - concurrency.max_runs + 1]:
-                    hosted = self.host.runs.get(previous)
-                    if hosted is not None and hosted.executor is not None:
-                        hosted.executor.request_cancel(f"replaced by fire {fire.id} of trigger {fire.trigger}")
+                    self._cancel(previous, f"replaced by fire {fire.id} of trigger {fire.trigger}")
             if run is None:
                 try:
                     created = create_fire_run(self.store, fire, spec.plan)
@@ -318,6 +316,24 @@ class TriggerServer:
             self.fire_of_run[run_id] = fire.id
             self.say(f"{fire.trigger}: run {run_id} of {spec.plan.workstream.name} started (fire {fire.id})")
             self.host.start(run_id, on_end=lambda rid, result, k=key: self._ended(k, rid, result))
+
+    def _cancel(self, run_id: str, reason: str) -> None:
+        """Cancel a run this server hosts, once its executor exists (it is made when the run's
+        task first runs, so a fire right after another finds none yet)."""
+        hosted = self.host.runs.get(run_id)
+        if hosted is None:
+            return
+        if hosted.executor is not None:
+            hosted.executor.request_cancel(reason)
+            return
+
+        async def when_ready() -> None:
+            while hosted.executor is None and not hosted.task.done():
+                await asyncio.sleep(0.01)
+            if hosted.executor is not None:
+                hosted.executor.request_cancel(reason)
+
+        self._tasks.append(asyncio.get_running_loop().create_task(when_ready(), name=f"uet-cancel-{run_id}"))
 
     def _ended(self, key: tuple[str, str], run_id: str, result: RunState | BaseException) -> None:
         fire_id = self.fire_of_run.pop(run_id, None)
@@ -452,8 +468,10 @@ class TriggerServer:
 
         assert spec.trigger.files is not None and self.stopping is not None
         matcher = Matcher(self.root, spec.trigger.files)
-        async for changes in awatch(self.root, watch_filter=matcher.watch_filter,
-                                    debounce=max(1, int(spec.trigger.files.debounce * 1000)), step=50,
+        # A burst is over once `debounce` passed with no change (watchfiles' step); a change that
+        # never stops still fires every ten debounce windows.
+        quiet = max(1, int(spec.trigger.files.debounce * 1000))
+        async for changes in awatch(self.root, watch_filter=matcher.watch_filter, debounce=quiet * 10, step=quiet,
                                     stop_event=self.stopping, recursive=True):
             paths = sorted({rel for _change, path in changes if (rel := matcher.concerns(path)) is not None})
             self.fire_files(spec, paths)
