@@ -5,7 +5,9 @@ tools and gates, missing executables). Every problem names file, line, column an
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import gc
 import graphlib
 import importlib.util
 import itertools
@@ -67,9 +69,28 @@ def substitute(text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Keep the cycle collector from running while a workstream is validated and planned.
+
+    A big workstream is hundreds of thousands of objects that live until the plan is made, none
+    of them in a cycle, and each collection their allocations trigger walks all of them again:
+    measured on a 10,000-step file, about half the time of validation and planning. The YAML
+    reader pauses it the same way while it reads (engine.yamlsafe); it runs again afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_workstream(path: Path) -> tuple[Workstream, Located]:
     located = load(path)
-    return validate_document(located, Workstream), located
+    with _collection_paused():
+        return validate_document(located, Workstream), located
 
 
 # -- expansion and DAG checks --------------------------------------------------------------
@@ -186,6 +207,12 @@ def _executable_problem(argv0: str, cwd: Path, found: dict[str, str | None]) -> 
 
 def build_plan(workstream: Workstream, located: Located | None, source: Path | None, root: Path,
                router: RouterConfig | None = None) -> Plan:
+    with _collection_paused():
+        return _build_plan(workstream, located, source, root, router)
+
+
+def _build_plan(workstream: Workstream, located: Located | None, source: Path | None, root: Path,
+                router: RouterConfig | None) -> Plan:
     router = router if router is not None else load_router_config(root)
     problems: list[Problem] = []
     warnings: list[Problem] = []
