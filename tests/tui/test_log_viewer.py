@@ -142,10 +142,15 @@ def test_wrap_top_end_and_the_engine_s_own_lines(log_db: Path) -> None:
     async def scenario(pilot: Any) -> None:
         screen, log = await open_log(pilot)
         assert log.virtual_size.height == LINES
-        await pilot.press("g")
+        assert screen.follow
+        await pilot.press("g")  # up the log holds it, its end follows it again
         assert log.scroll_offset.y == 0 and drawn(log, 0).startswith("line 0: ERROR disk full")
+        assert not screen.follow and "held (f follows)" in log.border_subtitle
         await pilot.press("G")
         assert log.scroll_offset.y == LINES - log.scrollable_content_region.height
+        assert screen.follow and "following" in log.border_subtitle
+        await pilot.press("k")
+        assert not screen.follow and log.scroll_offset.y == LINES - log.scrollable_content_region.height - 1
         log.scroll_to(y=300, animate=False, immediate=True)
         await pilot.pause()
         assert drawn(log, 2).startswith(NOTE_MARK + "uet: tool sim")  # marked by a glyph, not by colour
@@ -200,8 +205,8 @@ def test_the_whole_run_view_shows_every_step_under_its_header(log_db: Path) -> N
         at = merged.lines.index(headers[0])
         assert merged.lines[at + 1] == "line 560: ERROR disk full"
         assert merged.lines[-2:] == ["docs says hello", "docs is done"]
-        await pilot.press("M")
-        assert not merged.display and screen.query_one("#main").display
+        await pilot.press("escape")  # as M again
+        assert not merged.display and screen.query_one("#main").display and isinstance(pilot.app.screen, RunScreen)
 
     drive(log_db, scenario)
 

@@ -422,6 +422,12 @@ class RunScreen(Screen[None]):
         hint = "o: output" if self._has_output else ""
         self.query_one("#log", StepLog).hint = " · ".join(part for part in (said, hint) if part)
 
+    @on(StepLog.Moved, "#log")
+    def hold_or_follow(self, message: StepLog.Moved) -> None:
+        """Up the log holds it where the reader is; its end follows it again."""
+        if message.to_end != self.follow:
+            self.action_toggle_follow()
+
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
         self._follow_said = True
@@ -444,15 +450,15 @@ class RunScreen(Screen[None]):
     # -- filter, sort, next failed -------------------------------------------------------------------
 
     def action_back(self) -> None:
-        """Esc: close the typing line, else clear the filter, else leave the whole-run view, else
+        """Esc: close the typing line, else leave the whole-run view, else clear the filter, else
         go back to the dashboard."""
         if self.query_one("#query", Input).display:
             self._close_query(cancel=True)
+        elif self.has_class("-merged"):
+            self.action_merged()
         elif self.keep:
             self.keep = StepFilter("")
             self._fill_steps()
-        elif self.has_class("-merged"):
-            self.action_merged()
         else:
             self.app.pop_screen()
 

@@ -7,7 +7,8 @@ screen. On top of a plain log it offers:
 - search (``/``): every match highlighted in reverse video, the current one also bold and
   underlined, ``n``/``N`` to the next or previous (wrapping), "match 3 of 17" in the border;
 - wrap (``w``): long lines folded to the pane, or cut and scrolled sideways;
-- top and end (``g``/Home, ``G``/End);
+- top and end (``g``/Home, ``G``/End); moving up holds a followed log where it is, the end
+  follows it again (``Moved``);
 - the engine's own lines (``uet: …``, why a tool could not start) marked with a ``!`` prefix,
   so they read apart from the tool's output without colour;
 - save (``S``): the owner asks where and copies the whole log file (see ``SaveAsked``).
@@ -73,9 +74,9 @@ class StepLog(ScrollView, can_focus=True):
         Binding("g,home", "top", "Top", id="log.top", show=False, tooltip="The first line held"),
         Binding("G,end", "end", "End", id="log.end", show=False, tooltip="The last line"),
         Binding("S", "save", "Save log", id="log.save", show=False, tooltip="Write the whole log to a file"),
-        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("up,k", "back(-1)", "Up", show=False),
         Binding("down,j", "scroll_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pageup", "back(-2)", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("left", "scroll_left", "Left", show=False),
         Binding("right", "scroll_right", "Right", show=False),
@@ -91,6 +92,19 @@ class StepLog(ScrollView, can_focus=True):
         def __init__(self, log: StepLog) -> None:
             super().__init__()
             self.log = log
+
+        @property
+        def control(self) -> StepLog:
+            return self.log
+
+    class Moved(Message):
+        """The reader moved up the log (``to_end`` False) or to its end (True): its owner holds
+        or follows it, as a terminal's scrollback does."""
+
+        def __init__(self, log: StepLog, to_end: bool) -> None:
+            super().__init__()
+            self.log = log
+            self.to_end = to_end
 
         @property
         def control(self) -> StepLog:
@@ -362,11 +376,21 @@ class StepLog(ScrollView, can_focus=True):
         self._subtitle()
         self.refresh()
 
+    def action_back(self, rows: int) -> None:
+        """Up a line (-1) or a page (-2)."""
+        if rows == -2:
+            self.scroll_page_up(animate=False)
+        else:
+            self.scroll_up(animate=False)
+        self.post_message(self.Moved(self, to_end=False))
+
     def action_top(self) -> None:
         self.scroll_home(animate=False, immediate=True)
+        self.post_message(self.Moved(self, to_end=False))
 
     def action_end(self) -> None:
         self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.post_message(self.Moved(self, to_end=True))
 
     def action_save(self) -> None:
         self.post_message(self.SaveAsked(self))
