@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(PY) -m tests.bench.bench_agents
 	$(PY) -m tests.bench.bench_repomap
 	$(PY) -m tests.bench.bench_scan --no-git
+	$(PY) -m tests.bench.bench_export
 	$(PY) -m tests.bench.bench_commands
 
 bench-tui: $(STAMP)
