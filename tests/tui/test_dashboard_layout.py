@@ -154,3 +154,22 @@ def test_dashboard_with_forty_runs(snap_compare: Any, forty_db: Path, size: tupl
 @pytest.mark.parametrize("size", SIZES)
 def test_dashboard_with_one_run(snap_compare: Any, one_db: Path, size: tuple[int, int]) -> None:
     assert snap_compare(app_for(one_db), terminal_size=size, run_before=_loaded)
+
+
+def test_at_80_columns_the_profile_editor_takes_the_width_while_it_has_focus(tmp_path: Path) -> None:
+    from tests.tui.test_profile_editor import drive as drive_profiles
+    from tests.tui.test_profile_editor import editor, open_profile, write_mine
+
+    write_mine(tmp_path)
+
+    async def scenario(pilot: Any, screen: Any) -> None:
+        await open_profile(pilot, screen, "local:mine")
+        area = editor(screen)
+        area.focus()
+        await pilot.pause()
+        assert area.outer_size.width == 80 and not screen.query_one("#side").display
+        await pilot.press("shift+tab")  # back to the list: it comes back beside the editor
+        await settle(pilot, lambda: screen.query_one("#side").display)
+        assert area.outer_size.width < 50
+
+    drive_profiles(tmp_path, scenario)

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DirectoryTree, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DirectoryTree, Footer, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from engine.bootstrap.orchestrate import bootstrap
@@ -152,6 +152,7 @@ def headline(report: BootstrapReport) -> str:
 
 class BootstrapScreen(Screen[None]):
     CSS_PATH = "bootstrap.tcss"
+    TITLE = "uet · bootstrap"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("escape", "back", "Back", id="bootstrap.back",
@@ -208,6 +209,7 @@ class BootstrapScreen(Screen[None]):
         self.busy = False
 
     def compose(self) -> ComposeResult:
+        yield Header(icon="◆")
         yield Input(".", placeholder="folder to bootstrap (Enter scans it; → completes)", id="path",
                     suggester=FolderSuggester(self.root))
         yield Static("choose a folder: type its path, or pick it in the tree and press Enter", id="status",

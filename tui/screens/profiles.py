@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -152,6 +152,10 @@ class ProfilesScreen(Screen[None]):
 
     def _highlighted(self) -> Entry | None:
         return self.query_one(ProfileList).highlighted
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """At 80 columns the list steps aside while the editor has focus (profiles.tcss)."""
+        self.set_class(isinstance(event.widget, YamlEditor), "-editing")
 
     @on(ProfileList.ProfileSelected)
     def open_selected(self, message: ProfileList.ProfileSelected) -> None:
