@@ -134,6 +134,7 @@ class StepLog(ScrollView, can_focus=True):
         self._rows_width = 0
         self.query = ""
         self.matches: list[Match] = []
+        self._on_line: dict[int, list[int]] = {}  # line: the numbers of its matches, for drawing
         self.current: int | None = None
         #: What the owner says in the border (following, o: output); the log adds its own.
         self._hint = ""
@@ -168,7 +169,7 @@ class StepLog(ScrollView, can_focus=True):
         self._width = 0
         self._rows.clear()
         self._rows_width = 0
-        self.matches, self.current = [], None
+        self.matches, self.current, self._on_line = [], None, {}
         self.scroll_to(0, 0, animate=False, immediate=True)
         self._resize()
         self._subtitle()
@@ -273,8 +274,9 @@ class StepLog(ScrollView, can_focus=True):
             text.append(NOTE_MARK, style=Style(bold=True))
         offset = text.cell_len - start
         text.append(line[start:end])
-        for number, match in enumerate(self.matches) if self.query else ():
-            if match.line == index and match.end > start and match.start < end:
+        for number in self._on_line.get(index, ()):
+            match = self.matches[number]
+            if match.end > start and match.start < end:
                 style = _CURRENT if number == self.current else _MATCH
                 text.stylize(style, max(match.start, start) + offset, min(match.end, end) + offset)
         strip = Strip(list(text.render(self.app.console)))
@@ -312,6 +314,9 @@ class StepLog(ScrollView, can_focus=True):
                     found.append(Match(i, at, at + size))
                     at = haystack.find(query, at + size)
         self.matches = found
+        self._on_line = {}
+        for number, match in enumerate(found):
+            self._on_line.setdefault(match.line, []).append(number)
         if was is not None:
             moved = Match(was.line - keep, was.start, was.end)
             self.current = next((n for n, m in enumerate(found) if m == moved), None)
