@@ -458,6 +458,10 @@ class RunExecutor:
             if done is not None and not done.done() and not self._holds(self.worker.id):
                 done.set_exception(self._lost())
                 return
+            if self.dispatcher.waiting:
+                # Due times are wall-clock times and the loop's timers are not: after the wall
+                # clock was set back, the timer rings early and only a later look starts the step.
+                self._kick()
         except BaseException as exc:  # a callback's exception would only be printed: end the run with it
             if done is not None and not done.done():
                 done.set_exception(exc)

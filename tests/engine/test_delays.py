@@ -339,3 +339,29 @@ def test_uet_status_shows_a_waiting_step_with_its_due_time(tmp_path: Path, capsy
     assert main(["status", stores.LIVE_RUN, "--json", *where]) == 0
     steps = {step["id"]: step for step in json.loads(capsys.readouterr().out)["steps"]}
     assert steps["review"]["due_at"] == due and steps["report"]["due_at"] is None
+
+
+def test_a_wall_clock_set_back_during_a_wait_still_starts_the_step_when_due(store: Store, tmp_path: Path) -> None:
+    """The loop's timer rings when the delay has passed on its own clock; the wall clock, set
+    back meanwhile, says the step is not due yet: a later look starts it once the wall says so."""
+    run_id = new_run(store, tmp_path, [{"id": "a", "run": mark("a")},
+                                       {"id": "b", "needs": ["a"], "delay": "200ms", "run": mark("b")}])
+    back = [0.0]
+
+    def wall() -> float:
+        return time.time() - back[0]
+
+    def skew(executor: RunExecutor) -> None:
+        executor.clock = executor.table.clock = wall
+
+    def set_back(event: Any) -> None:
+        if event.kind == "step.waiting":  # once the engine asked to be woken at the due time
+            asyncio.get_running_loop().call_later(0.1, back.__setitem__, 0, 1.0)
+
+    bus = EventBus()
+    bus.subscribe(set_back)
+    ended = asyncio.run(asyncio.wait_for(execute(store, run_id, bus=bus, on_executor=skew), 30))
+    assert ended is RunState.SUCCEEDED
+    store.sync()
+    b = queries.get_step(run_id, "b")
+    assert b.due_at is not None and b.started_at is not None and b.started_at >= b.due_at
