@@ -50,6 +50,8 @@ class UetApp(App[None]):
         Binding("E", "profiles", "Profiles", id="app.profiles", show=False, tooltip="List and edit domain profiles"),
         Binding("T", "tools", "Tools", id="app.tools", show=False,
                 tooltip="The project's tools and agents: installed or not, versions, breakers, record"),
+        Binding("W", "triggers", "Triggers", id="app.triggers", show=False,
+                tooltip="Triggers: next fire, last result, the serve engine; pause or resume one"),
         Binding("N", "dismiss_notices", "Dismiss", id="app.dismiss_notices", show=False,
                 tooltip="Dismiss the failure notices that stay until seen"),
     ]
@@ -267,6 +269,12 @@ class UetApp(App[None]):
 
         if not isinstance(self.screen, ToolsScreen):
             self.push_screen(ToolsScreen(self.root))
+
+    def action_triggers(self) -> None:
+        from tui.screens.triggers import TriggersScreen
+
+        if not isinstance(self.screen, TriggersScreen):
+            self.push_screen(TriggersScreen(self.root))
 
     def action_history(self) -> None:
         from tui.screens.history import HistoryScreen
