@@ -7,6 +7,7 @@ of the same run.
 
     python -m tests.bench.bench_commands            # the table
     python -m tests.bench.bench_commands --quick    # fewer rounds, smaller store, no 100,000 steps
+    python -m tests.bench.bench_commands --tree DIR # the commands of another checkout (before/after)
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ def task_steps():
 """
 
 
+#: Runs the code of another checkout (``--tree``) with this interpreter and its packages: the
+#: editable install's finder, which points at this checkout, is taken out first.
+SHIM = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+        "sys.path.insert(0, {tree!r}); ")
+
+
 def chain_workstream(name: str, step: dict, chains: int, length: int) -> dict:
     """``chains`` chains of ``length`` steps and a join that needs the end of each."""
     steps = []
@@ -93,6 +100,19 @@ def chain_workstream(name: str, step: dict, chains: int, length: int) -> dict:
         for i in range(length):
             steps.append({"id": f"c{c}-{i}", **step, **({"needs": [f"c{c}-{i - 1}"]} if i else {})})
     steps.append({"id": "join", **step, "needs": [f"c{c}-{length - 1}" for c in range(chains)]})
+    return {"name": name, "max_parallel": 2, "steps": steps}
+
+
+def matrix_chains(name: str, chains: int, length: int, copies: int) -> dict:
+    """``chains`` chains of ``length`` templates, each expanded ``copies`` times by a matrix, each
+    copy needing the same copy of the step before: ``chains * copies`` chains in all."""
+    steps = []
+    for c in range(chains):
+        for i in range(length):
+            step = {"id": f"c{c}-{i}-{{k}}", "run": ["true"], "matrix": {"k": list(range(copies))}}
+            if i:
+                step["needs"] = [f"c{c}-{i - 1}-{{k}}"]
+            steps.append(step)
     return {"name": name, "max_parallel": 2, "steps": steps}
 
 
@@ -146,10 +166,12 @@ def median(values: list[float]) -> float:
 
 
 class Bench:
-    def __init__(self, workdir: Path, quick: bool) -> None:
+    def __init__(self, workdir: Path, quick: bool, tree: Path | None = None) -> None:
         self.dir = workdir
         self.quick = quick
-        self.env = dict(os.environ, UET_CONFIG=os.devnull, PYTHONPATH=str(REPO), NO_COLOR="1")
+        self.shim = SHIM.format(tree=str(tree)) if tree else ""
+        self.uet_argv = [sys.executable, "-c", self.shim + "from tui.cli import main; sys.exit(main())"] if tree else UET
+        self.env = dict(os.environ, UET_CONFIG=os.devnull, PYTHONPATH=str(tree or REPO), NO_COLOR="1")
         self.env.pop("UET_DB", None)
         self.big_project = workdir / "big"
         self.run_project = workdir / "runs"
@@ -159,23 +181,28 @@ class Bench:
     # -- set-up ---------------------------------------------------------------------------------
 
     def build(self, runs: int, steps: int) -> None:
-        os.environ.setdefault("UET_CONFIG", os.devnull)
-        from tests.tui.stores import big
-
         for project in (self.big_project, self.run_project, self.empty_project):
             (project / ".uet").mkdir(parents=True)
         t0 = time.perf_counter()
-        self.big_id = big(self.big_project / ".uet" / "uet.db", runs=runs, steps=steps, events=steps * 2)
+        # Built by the code under test: its migrations make the schema its commands read.
+        code = self.shim + ("import sys; from pathlib import Path; from tests.tui.stores import big; "
+                            "print(big(Path(sys.argv[1]), runs=int(sys.argv[2]), steps=int(sys.argv[3]), "
+                            "events=2 * int(sys.argv[3])))")
+        built = self.python("-c", code, str(self.big_project / ".uet" / "uet.db"), str(runs), str(steps), cwd=REPO)
+        self.big_id = built.output.split()[-1]
         print(f"store: {runs:,} runs and a {steps:,}-step run, built in {time.perf_counter() - t0:.1f} s")
         files = {
             "one.json": {"name": "one", "steps": [{"id": "first", "run": ["sh", "-c", "date +%s.%N > started"]}]},
             "noop1000.json": chain_workstream("noop", NOOP, 10, 100),
             "true200.json": chain_workstream("true", TRUE, 10, 20),
-            "plan10k.json": chain_workstream("plan", TRUE, 10, 1_000),
-            "plan100k.json": chain_workstream("plan", TRUE, 10, 10_000),
         }
         for name, doc in files.items():
             (self.run_project / name).write_text(json.dumps(doc))
+        import yaml  # what people write; the 100,000 steps as templates, the file under the size limit
+
+        for name, doc in (("plan10k.yaml", chain_workstream("plan", TRUE, 10, 1_000)),
+                          ("plan100k.yaml", matrix_chains("plan", 10, 1_000, 10))):
+            (self.run_project / name).write_text(yaml.safe_dump(doc, sort_keys=False))
         for kind, length in (("noop", 100), ("true", 20)):
             folder = self.dir / f"doit-{kind}"
             folder.mkdir()
@@ -184,7 +211,7 @@ class Bench:
     # -- measures -------------------------------------------------------------------------------
 
     def uet(self, *args: str, project: Path | None = None) -> Child:
-        return run_child([*UET, *args], project or self.big_project, self.env)
+        return run_child([*self.uet_argv, *args], project or self.big_project, self.env)
 
     def python(self, *args: str, cwd: Path | None = None) -> Child:
         return run_child([sys.executable, *args], cwd or self.dir, self.env)
@@ -199,7 +226,7 @@ class Bench:
     def plan(self, name: str, rows: list[Row]) -> float:
         """Validation and planning of a file in a fresh interpreter, after its imports (the
         child prints the seconds); peak RSS of that child recorded beside."""
-        code = ("import sys, time; from pathlib import Path; from engine.planner import plan_file; "
+        code = self.shim + ("import sys, time; from pathlib import Path; from engine.planner import plan_file; "
                 "t = time.perf_counter(); plan = plan_file(Path(sys.argv[1]), Path('.')); "
                 "print(time.perf_counter() - t, len(plan.steps))")
         child = self.python("-c", code, self.run_project / name, cwd=self.run_project)
@@ -209,7 +236,12 @@ class Bench:
     def first_paint(self, project: Path, runs: int) -> float:
         """Seconds from exec to the dashboard listing the runs, in a child that opens the app
         headless (as ``uet tui`` would in a terminal of 120x40)."""
-        child = self.python("-m", "tests.bench.bench_commands", "--paint", str(project), str(runs), cwd=REPO)
+        if self.shim:
+            child = self.python("-c", self.shim + "import runpy; runpy.run_module('tests.bench.bench_commands', "
+                                "run_name='__main__', alter_sys=True)",
+                                "--paint", str(project), str(runs), cwd=REPO)
+        else:
+            child = self.python("-m", "tests.bench.bench_commands", "--paint", str(project), str(runs), cwd=REPO)
         return float(child.output.strip().splitlines()[-1]) - child.started
 
     def rounds(self, count: int) -> list[Row]:
@@ -236,11 +268,11 @@ class Bench:
                 "run", "--plain", "true200.json", project=self.run_project).seconds, "raw pool, 200 true", 1.3),
             Row("uet run (no flag, piped), 200 `true`", lambda: self.uet(
                 "run", "true200.json", project=self.run_project).seconds, "uet run --plain, 200 `true` steps", 1.05),
-            Row("validate + plan 10,000 steps (in-process)", lambda: self.plan("plan10k.json", [rss10k]), "", 0.5),
+            Row("validate + plan 10,000 steps (in-process)", lambda: self.plan("plan10k.yaml", [rss10k]), "", 0.5),
             rss10k,
         ]
         if not self.quick:
-            rows += [Row("validate + plan 100,000 steps (in-process)", lambda: self.plan("plan100k.json", [rss100k]),
+            rows += [Row("validate + plan 100,000 steps (in-process)", lambda: self.plan("plan100k.yaml", [rss100k]),
                          "", 5.0), rss100k]
         rows += [
             Row("uet tui first paint, empty project", lambda: self.first_paint(self.empty_project, 0), "", 0.5),
@@ -333,12 +365,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="3 rounds, 200 runs and a 2,000-step run, no 100k")
     parser.add_argument("--rounds", type=int, help="rounds of every command (default 5, 3 with --quick)")
+    parser.add_argument("--tree", type=Path, metavar="DIR", help="time the commands of the checkout in DIR "
+                        "(e.g. `git archive REV | tar -x -C DIR`) with this interpreter: before and after a change")
     parser.add_argument("--paint", nargs=2, metavar=("PROJECT", "RUNS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.paint:
         paint(Path(args.paint[0]), int(args.paint[1]))
         return
-    bench = Bench(Path(tempfile.mkdtemp(prefix="uet-bench-cmd-")), args.quick)
+    if args.tree and not (args.tree / "tests" / "bench" / "bench_commands.py").exists():
+        import shutil  # the first-paint child runs this module from the other checkout
+
+        shutil.copy(__file__, args.tree / "tests" / "bench" / "bench_commands.py")
+    bench = Bench(Path(tempfile.mkdtemp(prefix="uet-bench-cmd-")), args.quick, args.tree.resolve() if args.tree else None)
     if args.quick:
         bench._runs, bench._steps = 200, 2_000
     bench.build(bench._runs, bench._steps)
