@@ -96,6 +96,10 @@ def test_forty_runs_at_80x24_filters_age_and_overflow(forty_db: Path) -> None:
         assert runs.outer_size.height == 9
         assert str(runs.border_subtitle) == f"… {5 + RECENT - 6} more"
         assert runs.row(stores.LIVE_RUN)[2] == "20:21"
+        # The selected run's DAG is taller than its pane: the pane's foot says how much follows.
+        views = app.screen.query_one("#views")
+        await settle(pilot, lambda: len(app.screen.steps) == 8 and "more ↓" in str(views.border_subtitle))
+        assert str(views.border_subtitle).endswith(" · … 2 more ↓")
         # The footer leads with the two keys a newcomer needs.
         keys = [key.key for key in app.screen.query("FooterKey")]
         assert keys[:2] == ["question_mark", "q"]

@@ -269,6 +269,7 @@ class DashboardScreen(Screen[None]):
                 widget = self.query_one(DagView) if self.view == "dag" else self.query_one(DagTree)
                 widget.set_graph(graph, states)
         self._title_view()
+        self.call_after_refresh(self._title_view)  # once the view knows its size
 
     # -- selection -------------------------------------------------------------------------------
 
@@ -295,6 +296,10 @@ class DashboardScreen(Screen[None]):
     @on(DagView.StepHighlighted)
     def highlight_drawn_step(self, message: DagView.StepHighlighted) -> None:
         self.step = message.step_id
+        self.call_after_refresh(self._title_view)  # the view may have scrolled
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._title_view)
 
     @on(DagView.StepSelected)
     @on(DagTree.StepSelected)
@@ -324,7 +329,15 @@ class DashboardScreen(Screen[None]):
         views.border_title = f"{self.selected[:8]} · {VIEW_NAMES[self.view]}{lost}" + (f" · {doing}" if doing else "")
         # The same counts as the run's row: one record, one definition (engine.progress.Tally).
         tally = Tally.of_run(run) if run is not None else Tally(len(self.steps))
-        views.border_subtitle = f"{summary(tally)} · t: DAG/tree/steps"
+        below = self._below_view()
+        # A view cut at the pane's foot says how much follows (its right edge is marked by "…").
+        views.border_subtitle = f"{summary(tally)} · " + (f"… {below} more ↓" if below else "t: DAG/tree/steps")
+
+    def _below_view(self) -> int:
+        """Lines of the current view below what the pane shows."""
+        widget = self.query_one(f"#{self.view}")
+        shown = widget.scrollable_content_region.height
+        return max(0, widget.virtual_size.height - round(widget.scroll_offset.y) - shown) if shown else 0
 
     def _title_events(self) -> None:
         log = self.query_one(EventLog)
