@@ -12,7 +12,7 @@ from tests.triggers.conftest import TriggerProject
 WORKSTREAM = """\
 name: onsave
 on:
-  - files: {paths: ["src/**"], debounce: 1s}
+  - files: {paths: ["**"], debounce: 1s}
 steps:
   - id: a
     run: [echo, saved]
