@@ -11,7 +11,6 @@ per batch through pyarrow's ``ParquetWriter``; CSV and JSON lines use the standa
 from __future__ import annotations
 
 import csv
-import json
 import re
 import sqlite3
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from schemas.analytics import DATASETS, Dataset
+from store.codec import dumps
 from store.views import SOURCES, ReadOnlyStoreError, expression, select_list
 
 FORMATS = ("parquet", "csv", "jsonl")
@@ -106,7 +106,7 @@ def iso(seconds: float | None) -> str | None:
     """Epoch seconds as ISO 8601 in UTC, to the microsecond: ``2026-12-02T20:17:29.123456Z``."""
     if seconds is None:
         return None
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 class Sink(Protocol):
@@ -144,12 +144,12 @@ class CsvSink(_TextSink):
 
 
 class JsonlSink(_TextSink):
-    """One JSON object per line, keys in the schema's order; NULL is ``null``."""
+    """One compact JSON object per line (the store's own encoder), keys in the schema's order;
+    NULL is ``null``."""
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         names = self.names
-        self.out.write("".join(json.dumps(dict(zip(names, self._converted(row), strict=True)), ensure_ascii=False)
-                               + "\n" for row in rows))
+        self.out.write("".join(dumps(dict(zip(names, self._converted(row), strict=True))) + "\n" for row in rows))
 
 
 class ParquetSink:
