@@ -134,12 +134,28 @@ def test_a_gate_run_again_can_fail_and_then_needs_an_override(repo: Project) -> 
             Ledger(store).approve(patch["id"], "bob")
 
 
-def test_approving_hunks_gates_the_new_patch_at_once(repo: Project) -> None:
-    from engine.patches.hunks import approve_hunks
+def test_approving_hunks_gates_the_new_patch_and_approves_it_once_it_passes(repo: Project) -> None:
+    from engine.patches.hunks import approve_hunks, not_approved
 
     patch = only_patch(repo)
     heard: list[str] = []
     with Store(repo.db) as store:
         new = approve_hunks(store, patch["id"], {"0.0"}, "carol", on_split=lambda p: heard.append(p.state.value))
-        assert heard == ["proposed"] and new.state is PatchState.GATE_PASSED and new.parent_id == patch["id"]
+        assert heard == ["proposed"] and new.state is PatchState.APPROVED and new.parent_id == patch["id"]
+        assert new.decided_by == "carol" and not_approved(new) is None
         assert [g.round for g in queries.gate_results(new.id)] == [1]
+
+
+def test_hunks_approved_under_a_failing_gate_stay_unapproved_and_say_why(project: Project) -> None:
+    from engine.patches.hunks import approve_hunks, not_approved
+
+    two_hunk_repo(project, gate_passes=False)
+    patch = only_patch(project)
+    with Store(project.db) as store:
+        new = approve_hunks(store, patch["id"], {"0.0"}, "carol")
+        assert new.state is PatchState.GATE_FAILED
+        why = not_approved(new)
+        assert why is not None and why.startswith("not approved: its gate check failed") and "--override" in why
+        proposed = [e.data for e in queries.events_after(0, new.run_id)
+                    if e.kind == "patch.state" and e.data.get("patch") == new.id and e.data.get("to") == "proposed"]
+        assert [d["why"] for d in proposed] == [f"hunks 0.0 of patch {patch['id']}, chosen by carol to approve"]

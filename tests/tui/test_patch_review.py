@@ -21,6 +21,7 @@ from tests.engine.patch_repos import LINES
 from tests.engine.patch_repos import two_hunk_repo as make_repo
 from tests.tui.test_dashboard import settle
 from tui.app import UetApp, make_app
+from tui.screens.apply import ApplyScreen
 from tui.screens.ask import AskScreen
 from tui.screens.patches import PatchesScreen
 from tui.widgets.diff_view import DiffView
@@ -74,16 +75,15 @@ def test_approving_one_hunk_applies_exactly_that_hunk(project: Project) -> None:
         assert view.viewed == {0}
         await pilot.press("s")
         await answer(pilot, "only the second change")
+        # chosen to approve: once its gate passes the new patch is approved, no second approve
         await settle(pilot, lambda: screen.patch is not None and screen.patch.parent_id == original.id
-                     and screen.patch.state.value == "gate_passed", timeout=30)
+                     and screen.patch.state.value == "approved", timeout=30)
         new = screen.patch
         assert view.units == ["0.0"] and (new.added, new.removed) == (1, 1)
         assert [g.outcome for g in screen.gates] == ["succeeded"]
-        await pilot.press("a")
-        await answer(pilot, "")
-        await settle(pilot, lambda: screen.patch is not None and screen.patch.state.value == "approved")
-        await pilot.press("A")
-        await answer(pilot, "")
+        await pilot.press("A")  # a plain confirm: Enter applies
+        await settle(pilot, lambda: isinstance(pilot.app.screen, ApplyScreen))
+        await pilot.press("enter")
         await settle(pilot, lambda: screen.patch is not None and screen.patch.state.value == "applied")
         await pilot.press("escape")
         await settle(pilot, lambda: set(screen.query_one("#list", LineTable).keys) == {original.id, new.id})

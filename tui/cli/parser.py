@@ -157,10 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--commit", action="store_true")
     a = patch_sub.add_parser("hunks", help="list a patch's hunks with the ids `split` takes", parents=[common])
     a.add_argument("id")
-    a = patch_sub.add_parser("split", help="keep some hunks as a new patch (gated again); reject the rest",
+    a.add_argument("--lines", action="store_true", help="and each hunk's lines, numbered as `split --lines` takes them")
+    a = patch_sub.add_parser("split", help="approve some hunks (or lines of a hunk) as a new patch: it is gated "
+                                           "again and approved when its gate passes; the rest is rejected",
                              parents=[common])
     a.add_argument("id")
-    a.add_argument("--hunks", required=True, help="comma-separated hunk ids from `uet patch hunks`, e.g. 0.1,1.0")
+    a.add_argument("--hunks", default="", help="comma-separated hunk ids from `uet patch hunks`, e.g. 0.1,1.0")
+    a.add_argument("--lines", action="append", default=[], metavar="HUNK:LINES",
+                   help="only these added/removed lines of a hunk, numbered as `uet patch hunks --lines` shows them, "
+                        "e.g. 0.1:3-5,7 (repeatable)")
     a.add_argument("--reason")
     a = patch_sub.add_parser("regate", help="run the patch's gate again", parents=[common])
     a.add_argument("id")

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
+from engine.errors import UsageError
 from engine.session import operator
 from schemas.patch import PatchRecord
 from store import queries
-from tui.cli.exits import EXIT_OK
+from tui.cli.exits import EXIT_FAILED, EXIT_OK
 from tui.format import age, duration
 from tui.project import open_existing
 
@@ -223,17 +225,50 @@ def _hunk_action(store, ledger, args: argparse.Namespace, who: str) -> int:  # n
                 added = sum(1 for line in hunk.lines if line.startswith("+"))
                 removed = sum(1 for line in hunk.lines if line.startswith("-"))
                 print(f"  {hunk.id:6} {hunk.header}  +{added} -{removed}")
+                if getattr(args, "lines", False):
+                    for number, line in enumerate(hunk.lines, 1):
+                        print(f"  {number:>6} {line}")
         return EXIT_OK
     if args.patch_command == "split":
         keep = {part.strip() for part in args.hunks.split(",") if part.strip()}
-        new = hunks.approve_hunks(store, patch.id, keep, who, args.reason,
-                                  on_split=lambda p: print(f"patch {p.id} holds hunks {', '.join(sorted(keep))}; "
-                                                           f"patch {patch.id} rejected"))
+        lines = _line_choices(args.lines)
+        if not keep and not lines:
+            raise UsageError("patch split: say what to keep with --hunks 0.1,1.0 or --lines 0.1:3-5")
+        chosen = ", ".join([*sorted(keep), *(f"{unit} lines {text}" for unit, text in _raw_lines(args.lines))])
+        new = hunks.approve_hunks(store, patch.id, keep, who, args.reason, lines=lines,
+                                  on_split=lambda p: print(f"patch {p.id} holds {chosen}; patch {patch.id} rejected"))
         print(f"patch {new.id} {patch_label(new.state.value)}" + (f": {new.reason}" if new.reason else ""))
+        why_not = hunks.not_approved(new)
+        if why_not:
+            print(f"uet: patch {new.id} {why_not}", file=sys.stderr)
+            return EXIT_FAILED
         return EXIT_OK
     new, _outcome = hunks.regate(store, patch.id, who)
     print(f"patch {new.id} {patch_label(new.state.value)}" + (f": {new.reason}" if new.reason else ""))
     return EXIT_OK
+
+
+def _raw_lines(items: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        unit, sep, numbers = item.partition(":")
+        if not sep or not unit.strip() or not numbers.strip():
+            raise UsageError(f"--lines {item!r}: write HUNK:LINES, e.g. 0.1:3-5,7")
+        out.append((unit.strip(), numbers.strip()))
+    return out
+
+
+def _line_choices(items: list[str]) -> dict[str, set[int]]:
+    """``["0.1:3-5", "0.1:7"]`` → {"0.1": {3, 4, 5, 7}}; bad text is a usage error (exit 2)."""
+    from engine.patches.lines import LineChoiceError, parse_ranges
+
+    lines: dict[str, set[int]] = {}
+    for unit, numbers in _raw_lines(items):
+        try:
+            lines.setdefault(unit, set()).update(parse_ranges(numbers))
+        except LineChoiceError as exc:
+            raise UsageError(f"--lines {unit}:{numbers}: {exc}") from None
+    return lines
 
 
 def cmd_costs(args: argparse.Namespace) -> int:

@@ -391,16 +391,24 @@ class PatchesScreen(Screen[None]):
     def action_apply(self) -> None:
         patch = self._target()
         if patch is not None:
-            self._ask(f"Apply patch {patch.id} to the working tree?",
-                      "Enter applies; type commit, then Enter, to commit it too; Esc goes back",
-                      lambda answer: self.decide("apply", patch.id, commit=answer.lower() == "commit"))
+            self._confirm("apply", patch, f"Apply patch {patch.id} to the working tree ({len(patch.files)} file(s), "
+                                          f"+{patch.added} -{patch.removed})?")
 
     def action_revert(self) -> None:
         patch = self._target()
         if patch is not None:
-            self._ask(f"Revert patch {patch.id} in the working tree?",
-                      "Enter reverts; type commit, then Enter, to commit the revert; Esc goes back",
-                      lambda answer: self.decide("revert", patch.id, commit=answer.lower() == "commit"))
+            self._confirm("revert", patch, f"Revert patch {patch.id} in the working tree?")
+
+    def _confirm(self, kind: str, patch: PatchRecord, question: str) -> None:
+        """A plain confirm: y/Enter goes ahead, c commits too (the ledger refuses a tree the
+        patch does not apply to cleanly, and says why)."""
+        from tui.screens.apply import ApplyScreen
+
+        def answered(choice: str | None) -> None:
+            if choice is not None:
+                self.decide(kind, patch.id, commit=choice == "commit")
+
+        self.app.push_screen(ApplyScreen(question, kind), answered)
 
     def action_regate(self) -> None:
         patch = self._target()
@@ -433,7 +441,7 @@ class PatchesScreen(Screen[None]):
                 keep: set[str] | None) -> None:
         """One decision through the ledger, by the app's user; gates run here too, so the
         screen stays live while they do."""
-        from engine.patches.hunks import approve_hunks, regate
+        from engine.patches.hunks import approve_hunks, not_approved, regate
         from engine.patches.ledger import Ledger
 
         app = self.app
@@ -455,6 +463,10 @@ class PatchesScreen(Screen[None]):
             else:
                 patch = approve_hunks(store, patch_id, keep or set(), who, text,
                                       on_split=lambda new: app.call_from_thread(self._switch, new))
+                why_not = not_approved(patch)
+                if why_not:
+                    app.call_from_thread(self.notify, f"patch {patch.id} {why_not}", title="Not approved",
+                                         severity="warning", timeout=30)
         except (UetError, StoreError) as exc:
             app.call_from_thread(self._done, None, str(exc))
             return
