@@ -17,6 +17,7 @@ Either way the store is read in WAL mode, which takes no lock an engine's writer
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -130,6 +131,7 @@ def duckdb_available() -> bool:
     return _duckdb_scanner() is not None
 
 
+@functools.cache
 def _duckdb_scanner() -> tuple[Any, str | None] | None:
     """DuckDB and how to load its SQLite scanner: a packaged extension file, or the one DuckDB
     installed itself (None); None when either is missing."""

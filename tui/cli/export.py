@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -56,16 +57,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _to_file(conn: object, args: argparse.Namespace, output: Path, since: float | None, run_id: str | None) -> int:
+def _to_file(conn: sqlite3.Connection, args: argparse.Namespace, output: Path, since: float | None, run_id: str | None) -> int:
     handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
     os.close(handle)
     part = Path(temporary)
     try:
         if args.format == "parquet":
-            count = export(conn, args.dataset, "parquet", path=part, since=since, run_id=run_id)  # type: ignore[arg-type]
+            count = export(conn, args.dataset, "parquet", path=part, since=since, run_id=run_id)
         else:
             with part.open("w", encoding="utf-8", newline="") as out:
-                count = export(conn, args.dataset, args.format, out=out, since=since, run_id=run_id)  # type: ignore[arg-type]
+                count = export(conn, args.dataset, args.format, out=out, since=since, run_id=run_id)
         os.replace(part, output)
     except BaseException:
         with contextlib.suppress(OSError):
