@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import UetError
+from engine.errors import NotFound, UetError
 from engine.planner import Plan, plan_file
 from schemas.triggers import Trigger, trigger_names
 
@@ -56,8 +56,8 @@ class Catalog:
             return wanted[0]
         known = ", ".join(sorted(spec.label for spec in self.specs.values())) or "none"
         if not wanted:
-            raise UetError(f"no trigger named {name!r} (triggers: {known})")
-        raise UetError(f"{name!r} names {len(wanted)} triggers; write WORKSTREAM/TRIGGER ({known})")
+            raise NotFound(f"no trigger named {name!r} (triggers: {known})")
+        raise NotFound(f"{name!r} names {len(wanted)} triggers; write WORKSTREAM/TRIGGER ({known})")
 
 
 def relative(root: Path, file: Path) -> str:

@@ -293,6 +293,9 @@ class TriggerServer:
                     return
                 if concurrency.on_busy == "queue":
                     queue = self.waiting.setdefault(key, deque())
+                    if queue and fire.id not in queue:  # one waiting fire stands for every later one
+                        self._done(fire, "skipped", f"fire {queue[0]} already waits for the running one")
+                        return
                     if fire.id not in queue:
                         queue.append(fire.id)
                         fires_db.set_fire(self.store, fire.id, state="queued", event=("trigger.queued", {

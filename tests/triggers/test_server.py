@@ -149,10 +149,13 @@ def test_a_fire_while_the_trigger_runs_follows_on_busy(tp: TriggerProject, on_bu
         clock.at += 1
         two = server.fire_files(spec, ["b.txt"])
         assert one is not None and two is not None
+        seen = {}
         if on_busy == "queue":
             waiting = fires_db.get_fire(two)
             assert waiting is not None and waiting.state == "queued"
-        seen = {}
+            clock.at += 1
+            three = server.fire_files(spec, ["c.txt"])  # one waiting fire stands for the later ones
+            assert three is not None and await settled(server) == (three, "skipped")
         if on_busy == "skip":
             seen.update([await settled(server)])
         (tp.root / "go").touch()
