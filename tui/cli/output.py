@@ -29,10 +29,12 @@ def engine_fields(engine: RunEngine | None) -> dict[str, Any]:
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
-    """Columns padded to their widest cell, two spaces apart; the first row is the header."""
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    """Columns padded to their widest cell, two spaces apart; the first row is the header. One
+    write for the whole table: a run of 10,000 steps is 10,000 lines."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max(map(len, column)) for column in zip(*cells, strict=True)]
+    print("\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+                    for row in cells))
 
 
 def activity_fields(run: RunRecord) -> dict[str, Any]:
@@ -84,7 +86,7 @@ def status_document(run_id: str) -> dict[str, Any]:
     run = queries.get_run(run_id)
     worker = live_owner(run)
     engine = run_engine(run)
-    steps = queries.steps(run_id)
+    steps = queries.step_rows(run_id)  # tuples: a Pydantic model per step cost 10x more, for a read
     counts: dict[str, int] = {}
     tools: set[str] = set()
     out_steps = []
