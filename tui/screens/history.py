@@ -49,6 +49,10 @@ def fit(text: str, width: int) -> str:
     return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"
+
+
 def money(usd: float | None) -> str:
     return "-" if usd is None else f"${usd:,.2f}"
 
@@ -147,8 +151,8 @@ class HistoryScreen(Screen[None]):
     def show_history(self, message: HistoryRead) -> None:
         history = self.history = message.history
         self.query_one("#status", Static).update(
-            Text(f"last {len(history.days)} days · {len(history.tools)} tools · "
-                 f"{len(history.workstreams)} workstreams · r refresh · Esc back"))
+            Text(f"last {len(history.days)} days · {plural(len(history.tools), 'tool')} · "
+                 f"{plural(len(history.workstreams), 'workstream')} · r refresh · Esc back"))
         self.query_one("#tools", Static).update(tools_text(history))
         self.query_one("#costs", Static).update(cost_text(history))
         self.query_one("#workstreams", Static).update(workstreams_text(history))
