@@ -125,3 +125,13 @@ def test_sql_reads_while_a_writer_holds_the_store(copy_db: Path) -> None:
         assert run_sql(copy_db, "select count(*) from runs", backend="duckdb").rows == [(RUNS,)]
         assert writer.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == RUNS + 1
         writer.execute("ROLLBACK")
+
+
+def test_without_duckdb_auto_reads_through_sqlite(history_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("store.sql._duckdb_scanner", lambda: None)  # as if the extra were not installed
+    monkeypatch.delenv("UET_SQL_BACKEND", raising=False)
+    assert run_sql(history_db, "select count(*) from v_runs").backend == "sqlite"
+    with pytest.raises(SqlFailed, match=r"pip install 'uet\[analytics\]'"):
+        run_sql(history_db, "select 1", backend="duckdb")
+    monkeypatch.undo()
+    assert run_sql(history_db, "select count(*) from v_runs").backend == "duckdb"
