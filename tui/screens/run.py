@@ -189,7 +189,7 @@ class RunScreen(Screen[None]):
         self.query_one("#output").border_title = "Output"
         self.query_one("#output").border_subtitle = "o: log"
         self.query_one("#merged").border_title = "Whole run"
-        self.query_one("#merged").border_subtitle = "M: back"
+        self.query_one("#merged", StepLog).hint = "M: back"
         self.query_one("#steps", LineTable).focus()
         self.app.watch_run(self.run_id)  # type: ignore[attr-defined]
         if self.steps:

@@ -83,7 +83,7 @@ class StepLog(ScrollView, can_focus=True):
     ]
 
     DEFAULT_CSS = """
-    StepLog { background: $surface; color: $text; overflow: scroll; scrollbar-size-vertical: 1; }
+    StepLog { background: $surface; color: $text; overflow: auto auto; scrollbar-size-vertical: 1; }
     """
 
     class SearchAsked(Message):
