@@ -27,6 +27,7 @@ from typing import Any
 from engine.errors import UetError
 from engine.events import Event, EventBus, Recorder
 from engine.hosted import Host
+from engine.liveness import live_owner
 from engine.planner import Plan
 from engine.states import RUN_TERMINAL
 from engine.triggers.catalog import ROUTER, WORKSTREAMS, Catalog, TriggerSpec, load_catalog
@@ -42,6 +43,8 @@ from store import triggers as fires_db
 FEED_SECONDS = 1.0
 #: Event kinds an event trigger answers, by the trigger's field.
 RUN_ENDS = {"succeeded": "run_succeeded", "failed": "run_failed"}
+#: A run's ends, as its ``run.state`` event words them.
+ENDED = frozenset(state.value for state in RUN_TERMINAL)
 
 
 class ServeBusy(UetError):
@@ -129,6 +132,8 @@ class TriggerServer:
         self.active: dict[tuple[str, str], list[str]] = {}
         self.waiting: dict[tuple[str, str], deque[int]] = {}
         self.fire_of_run: dict[str, int] = {}
+        #: Runs of open fires that another engine executes, and their fires.
+        self.elsewhere: dict[str, int] = {}
         self.known: set[int] = set()
         self.outcomes: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self.cursor = EventCursor()
@@ -284,6 +289,9 @@ class TriggerServer:
         if run is not None and run.state in RUN_TERMINAL:
             self._done(fire, run.state.value)
             return
+        if run is not None and run_id not in self.host.runs and live_owner(run) is not None:
+            self.elsewhere[run_id] = fire.id  # another engine executes it (handed over): its end closes the fire
+            return
         if run is None or run_id not in self.host.runs:
             active = self.active.setdefault(key, [])
             concurrency = spec.trigger.concurrency
@@ -431,6 +439,10 @@ class TriggerServer:
     def read_feed(self) -> None:
         """Answer what the store recorded since the last look."""
         for event in self.cursor.read():
+            if event.kind == "run.state" and event.run_id in self.elsewhere and event.data.get("to") in ENDED:
+                fire = fires_db.get_fire(self.elsewhere.pop(event.run_id))
+                if fire is not None:
+                    self._done(fire, str(event.data["to"]))
             if event.kind == "run.state" and event.data.get("to") in RUN_ENDS:
                 self._event_fire(RUN_ENDS[event.data["to"]], event.run_id, event.seq, event.ts)
             elif event.kind == "patch.state" and event.data.get("to") == "approved":

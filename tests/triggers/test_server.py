@@ -310,3 +310,41 @@ def test_bad_triggers_name_their_field() -> None:
     assert problem("name: w\nsteps:\n  - id: a\n    run: [echo]\n    inputs: ['../x']\n").startswith(
         "w.yaml:5:5: steps[0].inputs: '../x' climbs out")
     assert Trigger.model_validate({"every": "30m"}).kind == "every"
+
+
+def test_a_fire_whose_run_another_engine_executes_is_left_to_it_and_closed_when_it_ends(tp: TriggerProject) -> None:
+    """A server that stopped handed its run to a background engine; the next server does not
+    start that run a second time, and closes the fire when the run's end is recorded."""
+    import time
+
+    from engine.events import EventBus, Recorder
+    from engine.workers import Worker, is_lost
+    from store import ops
+
+    file = tp.workstream("tick", "name: tick\non:\n  - every: 1h\n" + ECHO)
+    fire_id = fires_db.record_fire(tp.store, workstream=".uet/workstreams/tick.yaml", trigger="every",
+                                   kind="every", reason="due", due_at=T0)
+    assert fire_id is not None
+    run_id = fires_db.fire_run_id(fire_id, ".uet/workstreams/tick.yaml", "every")
+    plan = plan_file(file, tp.root)
+    tp.store.create_run(run_id=run_id, workstream="tick", source=str(file), root=str(tp.root), max_parallel=1,
+                        spec=plan.spec, steps=[(s.id, s.kind, s.needs, s.spec) for s in plan.steps])
+    fires_db.set_fire(tp.store, fire_id, state="running", run_id=run_id)
+    other = Worker(Recorder(tp.store, EventBus()))
+    tp.store.claim_run(run_id, other.id, is_lost)
+
+    async def scenario() -> tuple[int, str]:
+        server = TriggerServer(tp.store, tp.root, clock=MovedClock(T0 + 1), watch=False)
+        await server.start()
+        assert server.host.runs == {} and server.elsewhere == {run_id: fire_id}
+        now = time.time()
+        tp.store.execute_now([ops.run_state(run_id, "succeeded", ended_at=now),
+                              ops.insert_event(now, "run.state", run_id, None, {"from": "running", "to": "succeeded"})])
+        server.read_feed()
+        outcome = await settled(server)
+        await server.stop()
+        return outcome
+
+    assert asyncio.run(scenario()) == (fire_id, "succeeded")
+    assert len(tp.runs()) == 1
+    other.stop()
