@@ -88,8 +88,9 @@ def group_of(binding: Binding) -> str:
 
 
 def entries(screen: Screen, key_display: object) -> list[Entry]:
-    """The keys of ``screen`` (its focused widget's, its own and the app's), grouped and in the
-    order they are bound, one entry per action (two keys for one action share a line)."""
+    """The keys of ``screen`` (its focused widget's, its own and the app's), grouped (the
+    screen's own group first) and in the order they are bound, one entry per action (two keys
+    for one action share a line)."""
     found: dict[tuple[str, str], Entry] = {}
     for active in screen.active_bindings.values():
         binding = active.binding
@@ -114,8 +115,11 @@ def entries(screen: Screen, key_display: object) -> list[Entry]:
         key = binding.id or f"{group.lower()}:{binding.action}"
         found[name] = Entry(group, shown, binding.description, binding.id, binding.tooltip or "", key,
                             active.node, binding.action)
-    rank = {name: i for i, name in enumerate(ORDER)}
-    return sorted(found.values(), key=lambda e: rank.get(e.group, len(ORDER)))
+    # The screen's own keys first (its area, as k9s shows the current view's), then the rest.
+    own = [e.group for e in found.values() if e.node is screen and e.id]
+    order = list(dict.fromkeys([*own, *ORDER]))
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(found.values(), key=lambda e: rank.get(e.group, len(order)))
 
 
 def rows(listed: Iterable[Entry], width: int) -> list[tuple[str, tuple]]:
