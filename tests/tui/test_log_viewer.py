@@ -187,6 +187,15 @@ def test_save_writes_the_whole_log_and_says_where(log_db: Path) -> None:
         await settle(pilot, lambda: (root / "elsewhere" / "build.txt").exists())
         assert (root / "elsewhere" / "build.txt").read_text() == log_text()
 
+        await pilot.press("S")  # a path under a file: said, nothing written
+        await settle(pilot, lambda: isinstance(pilot.app.screen, AskScreen))
+        pilot.app.screen.query_one(Input).value = "elsewhere/build.txt/inside.log"
+        await pilot.press("enter")
+        await settle(pilot, lambda: any(n.message.startswith("not saved: ") for n in pilot.app._notifications))
+        said = next(n for n in pilot.app._notifications if n.message.startswith("not saved: "))
+        assert said.message == f"not saved: {root / 'elsewhere' / 'build.txt'}: File exists"
+        assert said.severity == "error" and (root / "elsewhere" / "build.txt").is_file()
+
     drive(log_db, scenario)
 
 

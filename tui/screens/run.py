@@ -618,7 +618,8 @@ class RunScreen(Screen[None]):
                 target.write_text(text or "")
             size = target.stat().st_size
         except OSError as exc:
-            self.app.call_from_thread(self.notify, f"not saved: {target}: {exc.strerror or exc}", severity="error")
+            self.app.call_from_thread(self.notify, f"not saved: {exc.filename or target}: {exc.strerror or exc}",
+                                      severity="error")
             return
         self.app.call_from_thread(self.notify, f"log saved to {target} ({size:,} bytes)")
 
