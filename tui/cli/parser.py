@@ -27,6 +27,8 @@ examples:
   uet tools                                    which tools and agents are installed, and how they did
   uet memory search "fix the parser"           the lessons of earlier runs a step like it would get
   uet map --focus src/app.py                   the repository map an agent is given (context: [repo_map])
+  uet serve --detach                           run workstreams whenever their triggers (on:) fire
+  uet triggers                                 each trigger: next fire, last fire and its run
   uet export attempts --format parquet -o a.parquet   the history as files (also csv, jsonl)
   uet sql "select * from v_tool_daily"         read-only SQL over the store
   uet mcp                                      serve this project to an AI assistant over MCP (stdio)
