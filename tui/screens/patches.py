@@ -107,6 +107,8 @@ class PatchesScreen(Screen[None]):
         Binding("r", "reject", "Reject", id="patches.reject", tooltip="Reject the patch, with a reason"),
         Binding("s", "approve_hunks", "Approve hunks", id="patches.approve_hunks",
                 tooltip="Approve the selected hunks as a new patch (gated again) and reject the rest"),
+        Binding("e", "choose_lines", "Lines", id="patches.choose_lines", show=False,
+                tooltip="Choose single + and - lines of the current hunk and approve just those (as lazygit stages lines)"),
         Binding("g", "regate", "Re-gate", id="patches.regate", tooltip="Run the patch's gate again"),
         Binding("A", "apply", "Apply", id="patches.apply", tooltip="Write the approved patch to the working tree"),
         Binding("R", "revert", "Revert", id="patches.revert", tooltip="Take an applied patch out again"),
@@ -353,7 +355,7 @@ class PatchesScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Each key where it means something: the review's own keys while reviewing, the list's
         in the list (hidden elsewhere, so the footer at 80 columns keeps the ones that work)."""
-        if action in ("approve_hunks", "comment", "toggle_interdiff", "drop_draft"):
+        if action in ("approve_hunks", "choose_lines", "comment", "toggle_interdiff", "drop_draft"):
             return self.reviewing
         if action in ("toggle_old_rounds", "cycle_filter"):
             return not self.reviewing
@@ -429,16 +431,38 @@ class PatchesScreen(Screen[None]):
                   "reason (optional), Enter goes ahead, Esc goes back",
                   lambda reason: self.decide("split", patch.id, text=reason or None, keep=keep))
 
+    def action_choose_lines(self) -> None:
+        from tui.screens.hunk_lines import HunkLinesScreen
+
+        patch = self._target()
+        view = self.query_one("#diff", DiffView)
+        if patch is None or not self.reviewing:
+            return
+        unit, file = view.current_unit, view.current_file
+        hunk = next((h for h in view.files[file].hunks if h.id == unit), None) if file is not None else None
+        if hunk is None or unit is None:
+            self.notify("move to a hunk with text first (n/p)", severity="warning")
+            return
+
+        def chosen(numbers: set[int] | None) -> None:
+            if numbers:
+                self._ask(f"Approve {len(numbers)} line(s) of hunk {unit} of patch {patch.id} as a new patch "
+                          "and reject the rest?", "reason (optional), Enter goes ahead, Esc goes back",
+                          lambda reason: self.decide("split", patch.id, text=reason or None, keep=set(),
+                                                     lines={unit: numbers}))
+
+        self.app.push_screen(HunkLinesScreen(view.files[file].path, hunk), chosen)
+
     def decide(self, kind: str, patch_id: str, text: str | None = None, override: str | None = None,
-               commit: bool = False, keep: set[str] | None = None) -> None:
+               commit: bool = False, keep: set[str] | None = None, lines: dict[str, set[int]] | None = None) -> None:
         self.busy = {"regate": "gating…", "split": "cutting the patch…", "apply": "applying…",
                      "revert": "reverting…"}.get(kind, "recording…")
         self._summary()
-        self._decide(kind, patch_id, text, override, commit, keep)
+        self._decide(kind, patch_id, text, override, commit, keep, lines)
 
     @work(thread=True, group="decide", exclusive=True, exit_on_error=False)
     def _decide(self, kind: str, patch_id: str, text: str | None, override: str | None, commit: bool,
-                keep: set[str] | None) -> None:
+                keep: set[str] | None, lines: dict[str, set[int]] | None = None) -> None:
         """One decision through the ledger, by the app's user; gates run here too, so the
         screen stays live while they do."""
         from engine.patches.hunks import approve_hunks, not_approved, regate
@@ -461,7 +485,7 @@ class PatchesScreen(Screen[None]):
                 app.call_from_thread(self.load_patch, patch_id, False)
                 patch, _ = regate(store, patch_id, who)
             else:
-                patch = approve_hunks(store, patch_id, keep or set(), who, text,
+                patch = approve_hunks(store, patch_id, keep or set(), who, text, lines=lines,
                                       on_split=lambda new: app.call_from_thread(self._switch, new))
                 why_not = not_approved(patch)
                 if why_not:
