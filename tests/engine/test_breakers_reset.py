@@ -67,7 +67,8 @@ def test_reset_of_an_unknown_tool_is_refused_with_exit_2_and_nothing_written(
 
 
 @pytest.mark.slow
-def test_a_live_engine_starts_the_held_step_once_its_breaker_is_reset(project: Project) -> None:
+def test_a_live_engine_starts_the_held_step_once_its_breaker_is_reset(project: Project,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """The first step's failure opens the breaker for ten minutes; the second, of the same
     tool, waits. Reset, it runs now: the engine took the reset, not the probe time."""
     project.write(".uet/router.yaml", """
@@ -88,9 +89,11 @@ def test_a_live_engine_starts_the_held_step_once_its_breaker_is_reset(project: P
     try:
         wait_for(lambda: _rows(project, "SELECT waiting_on FROM runs WHERE id = ?", run_id) == [("flaky",)],
                  what="the run to wait on the breaker")
-        listed = project.uet("breakers", check=True).stdout
+        assert _uet(project, "breakers") == 0  # in this process: the engine is the only other one
+        listed = capsys.readouterr().out
         assert "flaky" in listed and "○ open" in listed and run_id in listed, listed
-        reset = project.uet("breakers", "reset", "flaky", check=True).stdout
+        assert _uet(project, "breakers", "reset", "flaky") == 0
+        reset = capsys.readouterr().out
         assert "1 running engine(s) told" in reset, reset
         engine.wait(timeout=60)  # without the reset the second step would wait ten minutes
     finally:

@@ -16,6 +16,7 @@ from engine.patches.hunks import select
 from engine.patches.lines import LineChoiceError, changed_lines, parse_ranges
 from tests.conftest import Project
 from tests.engine.patch_repos import LINES, git
+from tui.cli import main
 
 BEFORE = "".join(f"line {n}\n" for n in range(1, 11))
 # two nearby edits, one hunk: line 4 replaced, a line added after line 6
@@ -115,7 +116,8 @@ def test_bad_choices_are_refused_in_words(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_cli_split_by_lines_is_gated_approved_and_applies(project: Project) -> None:
+def test_cli_split_by_lines_is_gated_approved_and_applies(project: Project,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """A tool makes two nearby edits (one hunk); `uet patch split --lines` keeps one of them:
     the new patch is gated, approved for the person who chose it, and applies exactly it."""
     project.write("f.txt", LINES)
@@ -140,13 +142,16 @@ def test_cli_split_by_lines_is_gated_approved_and_applies(project: Project) -> N
     """)
     project.uet("run", "--plain", str(project.root / "ws.yaml"), timeout=120, check=True)
     [patch] = json.loads(project.uet("patches", "--json", check=True).stdout)
-    listed = project.uet("patch", "hunks", patch["id"], "--lines", check=True).stdout
+    cli = ["--db", str(project.db), "--project", str(project.root)]  # the rest in this process
+    assert main(["patch", "hunks", patch["id"], "--lines", *cli]) == 0
+    listed = capsys.readouterr().out
     plus = next(int(line.split()[0]) for line in listed.splitlines() if line.endswith(" +line 6.5"))
-    assert project.uet("patch", "split", patch["id"], "--lines", "0.0:1").returncode == 2, "a context line"
-    split = project.uet("patch", "split", patch["id"], "--lines", f"0.0:{plus}")
-    assert split.returncode == 0, split.stderr
-    assert "approved" in split.stdout, split.stdout
-    kept = next(p for p in json.loads(project.uet("patches", "--json", check=True).stdout) if p["state"] == "approved")
+    assert main(["patch", "split", patch["id"], "--lines", "0.0:1", *cli]) == 2, "a context line"
+    assert "no added or removed line 1" in capsys.readouterr().err
+    assert main(["patch", "split", patch["id"], "--lines", f"0.0:{plus}", *cli]) == 0
+    assert "approved" in capsys.readouterr().out
+    assert main(["patches", "--json", *cli]) == 0
+    kept = next(p for p in json.loads(capsys.readouterr().out) if p["state"] == "approved")
     assert (kept["added"], kept["removed"]) == (1, 0)
-    project.uet("patch", "apply", kept["id"], check=True)
+    assert main(["patch", "apply", kept["id"], *cli]) == 0
     assert (project.root / "f.txt").read_text() == LINES.replace("line 6\n", "line 6\nline 6.5\n")

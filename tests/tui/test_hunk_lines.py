@@ -15,6 +15,7 @@ from tests.engine.patch_repos import two_hunk_repo as make_repo
 from tests.tui.test_dashboard import settle
 from tests.tui.test_patch_review import answer, review
 from tui.app import make_app
+from tui.cli import main
 from tui.screens.hunk_lines import HunkLinesScreen
 from tui.screens.patches import PatchesScreen
 from tui.widgets.line_table import LineTable
@@ -49,7 +50,7 @@ def test_taking_one_line_of_a_hunk_approves_and_applies_only_that_line(project: 
     review(app, scenario)
     new = seen["new"]
     assert (new.added, new.removed) == (1, 0)
-    assert "applied" in repo.uet("patch", "apply", new.id, check=True).stdout
+    assert main(["patch", "apply", new.id, "--db", str(repo.db), "--project", str(repo.root)]) == 0
     assert (repo.root / "f.txt").read_text() == LINES.replace("line 2\n", "line 2\nline two\n")
 
 
