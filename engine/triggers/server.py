@@ -504,7 +504,10 @@ class TriggerServer:
         def config(_change: object, path: str) -> bool:
             return path == router or path.startswith(workstreams + "/") and path.endswith((".yaml", ".yml"))
 
-        async for _changes in awatch(folder, watch_filter=config, debounce=300, step=50, stop_event=self.stopping):
+        # Not recursive: scratch copies and logs under .uet/ change all the time and hold no config.
+        watched = [folder, *([self.root / WORKSTREAMS] if (self.root / WORKSTREAMS).is_dir() else [])]
+        async for _changes in awatch(*watched, watch_filter=config, debounce=300, step=50, stop_event=self.stopping,
+                                     recursive=False):
             self.reload()
 
     # -- events ---------------------------------------------------------------------------
