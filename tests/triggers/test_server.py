@@ -348,3 +348,18 @@ def test_a_fire_whose_run_another_engine_executes_is_left_to_it_and_closed_when_
     assert asyncio.run(scenario()) == (fire_id, "succeeded")
     assert len(tp.runs()) == 1
     other.stop()
+
+
+def test_watch_hosts_only_the_files_triggers_of_its_workstream_or_one_over_its_inputs(tp: TriggerProject) -> None:
+    own = tp.workstream("own", "name: own\non:\n  - every: 1m\n  - files: {paths: ['docs/**']}\n" + ECHO)
+    bare = tp.workstream("bare", "name: bare\non:\n  - every: 1m\nsteps:\n  - id: a\n    run: [echo]\n"
+                                 "    inputs: ['src/*.py']\n  - id: b\n    run: [echo]\n    inputs: ['lib/**']\n")
+    whole = tp.workstream("whole", "name: whole\n" + ECHO)
+    found = {}
+    for file in (own, bare, whole):
+        server = TriggerServer(tp.store, tp.root, watch=False, files=[file], only_files=True)
+        server.reload(initial=True)
+        [spec] = server.catalog.specs.values()
+        assert spec.kind == "files" and spec.workstream == f".uet/workstreams/{file.name}"
+        found[file.stem] = spec.trigger.files.paths if spec.trigger.files else None
+    assert found == {"own": ["docs/**"], "bare": ["lib/**", "src/*.py"], "whole": ["**"]}
