@@ -50,6 +50,19 @@ class TerminalNotifier:
         self.notice(event.kind, event.run_id, event.step_id, event.data)
 
 
+def for_terminal(stream: TextIO, workstreams: Callable[[str], str | None], quiet: bool = False,
+                 settings: NotifySettings | None = None) -> TerminalNotifier | None:
+    """A notifier writing to ``stream`` when it is a terminal and ``--quiet`` was not given
+    (``uet watch``); the settings file is read here, so a bad one stops the command first."""
+    if quiet or not stream.isatty():
+        return None
+    if settings is None:
+        from tui.settings import load_settings
+
+        settings = load_settings().notify
+    return TerminalNotifier(settings, stream.write, stream.flush, workstreams)
+
+
 def wanted(settings: NotifySettings, quiet: bool) -> NotifySettings:
     """The settings with everything off under ``--quiet``."""
     if not quiet:

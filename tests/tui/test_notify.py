@@ -18,7 +18,7 @@ from tests.conftest import Project
 from tests.tui import stores
 from tests.tui.test_dashboard import settle
 from tui.app import UetApp
-from tui.notify import TerminalNotifier, wanted
+from tui.notify import TerminalNotifier, for_terminal, wanted
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.text import TextScreen
 
@@ -71,6 +71,18 @@ def test_the_terminal_notifier_writes_and_flushes_each_notice() -> None:
     notifier.notice("step.state", "r", "s", {"to": "failed"})
     notifier.notice("run.state", "r", None, {"to": "failed"})
     assert written == ["\a\x1b]9;uet: q failed: run r\a"] and flushed == [True]
+
+
+def test_a_notifier_for_a_terminal_only_and_not_under_quiet(tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    with open(slave, "w", encoding="utf-8", closefd=True) as tty, open(tmp_path / "out", "w") as plain:
+        assert for_terminal(plain, lambda run_id: "q", settings=NotifySettings()) is None
+        assert for_terminal(tty, lambda run_id: "q", quiet=True, settings=NotifySettings()) is None
+        notifier = for_terminal(tty, lambda run_id: "q", settings=NotifySettings(bell=False))
+        assert notifier is not None
+        notifier.notice("run.state", "r1", None, {"to": "succeeded"})
+    assert os.read(master, 1000) == b"\x1b]9;uet: q succeeded: run r1\x07"
+    os.close(master)
 
 
 # -- uet run in a terminal ------------------------------------------------------------------

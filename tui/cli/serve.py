@@ -24,6 +24,7 @@ from store import triggers as fires_db
 from tui.cli.exits import EXIT_FAILED, EXIT_OK
 from tui.cli.foreground import run_in_foreground
 from tui.cli.output import print_table
+from tui.notify import for_terminal
 from tui.project import db_path, project_root
 
 #: How long ``uet serve --detach`` waits for the server to hold the lease.
@@ -49,6 +50,9 @@ def _print_event(event: Event) -> None:
 def _run_server(store: Store, root: Path, files: list[Path] | None = None, only_files: bool = False) -> int:
     bus = EventBus()
     bus.subscribe(_print_event)
+    notifier = for_terminal(sys.stdout, lambda run_id: queries.get_run(run_id).workstream)
+    if notifier is not None:  # the bell and a desktop notification when a run it started ends
+        bus.subscribe(notifier.on_event)
     os.chdir(root)
 
     async def main() -> list[tuple[str, int]]:
