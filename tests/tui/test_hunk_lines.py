@@ -70,3 +70,16 @@ def test_hunk_lines_snapshot(snap_compare: Any) -> None:
             self.push_screen(screen)
 
     assert snap_compare(One(), terminal_size=(80, 24))
+
+
+def test_apply_confirm_snapshot(snap_compare: Any) -> None:
+    """Applying is a plain confirm: y or Enter, c to commit too; nothing to type."""
+    from textual.app import App
+
+    from tui.screens.apply import ApplyScreen
+
+    class One(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(ApplyScreen("Apply patch 4aa4c0de to the working tree (1 file(s), +1 -0)?"))
+
+    assert snap_compare(One(), terminal_size=(80, 24))
