@@ -233,11 +233,10 @@ class RunScreen(Screen[None]):
         else:
             self.spans.update(spans)
             self.logs.update(logs)
-        table = self.query_one("#steps", LineTable)
-        if self.sort != SORTS[0]:
-            self._fill_steps()
+        if whole or self.sort != SORTS[0]:
+            self._fill_steps()  # every line drawn again (the table's lines are cached by row)
         else:
-            table.redraw(self.steps if whole else spans)
+            self.query_one("#steps", LineTable).redraw(spans)
 
     def _loaded(self, run: RunRecord, engine: RunEngine | None, costs: dict[str, RunCost],
                 rows: list[StepRow] | None, generation: int = 0) -> None:
