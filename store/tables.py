@@ -275,10 +275,55 @@ class Lesson(Base):
         table_name = "lessons"
 
 
+class Fire(Base):
+    """A trigger's fire (migration 9; read and written through ``store.triggers``)."""
+
+    id = IntegerField(primary_key=True)
+    workstream = TextField()
+    trigger = TextField()
+    kind = TextField()
+    reason = TextField(default="")
+    due_at = FloatField()
+    fired_at = FloatField()
+    run_id = TextField(null=True)
+    state = TextField(default="pending")
+    outcome = TextField(null=True)
+    data = TextField(default="{}")
+
+    class Meta:
+        table_name = "fires"
+
+
+class TriggerState(Base):
+    """Whether a trigger is paused, and who changed that last (``store.triggers``)."""
+
+    workstream = TextField()
+    trigger = TextField()
+    paused = IntegerField(default=0)
+    changed_by = TextField(null=True)
+    changed_at = FloatField(null=True)
+
+    class Meta:
+        table_name = "trigger_state"
+        primary_key = CompositeKey("workstream", "trigger")
+
+
+class ServeLease(Base):
+    """The project's one ``uet serve``: the worker holding the lease (``store.triggers``)."""
+
+    id = IntegerField(primary_key=True)
+    worker_id = TextField()
+    since = FloatField()
+    root = TextField()
+
+    class Meta:
+        table_name = "serve_lease"
+
+
 #: The lessons' full-text index: an FTS5 virtual table and the tables FTS5 keeps for it, which no
 #: model maps (``store.lessons``).
 INDEX_TABLES = ("lessons_fts", "lessons_fts_config", "lessons_fts_data", "lessons_fts_docsize", "lessons_fts_idx")
 
 ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, Worker, Command, Meta, Patch, GateResult, PatchComment,
-              Lesson]
+              Lesson, Fire, TriggerState, ServeLease]
 ALL_VIEWS = [Cost]
