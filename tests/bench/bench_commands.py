@@ -244,9 +244,7 @@ class Bench:
             child = self.python("-m", "tests.bench.bench_commands", "--paint", str(project), str(runs), cwd=REPO)
         return float(child.output.strip().splitlines()[-1]) - child.started
 
-    def rounds(self, count: int) -> list[Row]:
-        baselines: dict[str, list[float]] = {"python -c pass": [], "raw pool, 1,000 no-op": [],
-                                             "raw pool, 200 true": [], "doit, 1,000 no-op": []}
+    def make_rows(self) -> list[Row]:
         have_doit = importlib.util.find_spec("doit") is not None
         rss100k = Row("  peak RSS of 100,000-step planning", lambda: 0.0, "", 500, unit="MB")
         rss10k = Row("  peak RSS of 10,000-step planning", lambda: 0.0, "", 0, unit="MB")
@@ -279,6 +277,16 @@ class Bench:
             Row(f"uet tui first paint, {self._runs:,} runs", lambda: self.first_paint(self.big_project, self._runs),
                 "", 1.0),
         ]
+        return rows
+
+    def rounds(self, count: int, before: Bench | None = None) -> tuple[list[Row], list[Row] | None]:
+        """Every round: the baselines, then each command, and with ``before`` the same command of
+        the other checkout right after it, so that both see the machine in the same state."""
+        baselines: dict[str, list[float]] = {"python -c pass": [], "raw pool, 1,000 no-op": [],
+                                             "raw pool, 200 true": [], "doit, 1,000 no-op": []}
+        have_doit = importlib.util.find_spec("doit") is not None
+        rows = self.make_rows()
+        old = before.make_rows() if before else None
         for n in range(count):
             print(f"round {n + 1} of {count}", file=sys.stderr)
             baselines["python -c pass"].append(self.python("-c", "pass").seconds)
@@ -291,39 +299,47 @@ class Bench:
                 baselines["doit, 1,000 no-op"].append(self.python(
                     "-m", "doit", "-f", str(self.dir / "doit-noop" / "dodo.py"), "--db-file", str(db),
                     cwd=self.dir / "doit-noop").seconds)
-            for row in rows:
+            for i, row in enumerate(rows):
                 if row.unit == "s":
                     row.samples.append(row.measure())
+                    if old is not None:
+                        old[i].samples.append(old[i].measure())
         self.baselines = {name: median(values) for name, values in baselines.items()}
         self.baselines.update({row.name: median(row.samples) for row in rows})
-        return rows
+        return rows, old
 
-    def table(self, rows: list[Row]) -> None:
+    def table(self, rows: list[Row], old: list[Row] | None = None) -> None:
         base = self.baselines["python -c pass"]
         print(f"\nwhole-process timings ({os.cpu_count()} cores, Python {sys.version.split()[0]}), medians of "
-              f"{len(rows[0].samples)} rounds; this run's `python -c pass`: {base:.3f} s")
-        lines = [("command", "median", "baseline", "ratio", "target", "")]
-        for row in rows:
+              f"{len(rows[0].samples)} rounds; this run's `python -c pass`: {base:.3f} s"
+              + ("; `before`: the --compare checkout, each command right after this one's" if old else ""))
+        lines = [("command", "median", "baseline", "ratio", "target", "", *(("before",) if old else ()))]
+        for i, row in enumerate(rows):
             value = median(row.samples)
+            then = ()
+            if old is not None:
+                was = median(old[i].samples)
+                then = (f"{was:.0f} MB" if row.unit == "MB" else f"{was:.3f} s",)
             if row.unit == "MB":
                 lines.append((row.name, f"{value:.0f} MB", "", "", f"<= {row.target:.0f} MB" if row.target else "",
-                              ("OK" if value <= row.target else "MISS") if row.target else ""))
+                              ("OK" if value <= row.target else "MISS") if row.target else "", *then))
                 continue
             if row.baseline:
                 ref = self.baselines[row.baseline]
                 ratio = value / ref
                 target = f"<= {row.target:.2f}x {row.baseline}" if row.target else f"(vs {row.baseline})"
                 verdict = ("OK" if ratio <= row.target else "MISS") if row.target else ""
-                lines.append((row.name, f"{value:.3f} s", f"{ref:.3f} s", f"{ratio:.2f}x", target, verdict))
+                lines.append((row.name, f"{value:.3f} s", f"{ref:.3f} s", f"{ratio:.2f}x", target, verdict, *then))
             else:
                 lines.append((row.name, f"{value:.3f} s", f"{base:.3f} s", f"{value / base:.1f}x",
-                              f"<= {row.target:.2f} s", "OK" if value <= row.target else "MISS"))
+                              f"<= {row.target:.2f} s", "OK" if value <= row.target else "MISS", *then))
         for name in ("raw pool, 1,000 no-op", "raw pool, 200 true", "doit, 1,000 no-op"):
             if self.baselines[name] == self.baselines[name]:  # not nan: measured
-                lines.append((f"baseline: {name}", f"{self.baselines[name]:.3f} s", "", "", "", ""))
+                lines.append((f"baseline: {name}", f"{self.baselines[name]:.3f} s"))
         if self.baselines["doit, 1,000 no-op"] != self.baselines["doit, 1,000 no-op"]:
-            lines.append(("baseline: doit", "not installed", "", "", "", ""))
-        widths = [max(len(line[i]) for line in lines) for i in range(6)]
+            lines.append(("baseline: doit", "not installed"))
+        lines = [line + ("",) * (len(lines[0]) - len(line)) for line in lines]
+        widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
         for line in lines:
             print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
@@ -367,21 +383,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="rounds of every command (default 5, 3 with --quick)")
     parser.add_argument("--tree", type=Path, metavar="DIR", help="time the commands of the checkout in DIR "
                         "(e.g. `git archive REV | tar -x -C DIR`) with this interpreter: before and after a change")
+    parser.add_argument("--compare", type=Path, metavar="DIR", help="also time the commands of the checkout in "
+                        "DIR, each right after this one's, and print them as `before`")
     parser.add_argument("--paint", nargs=2, metavar=("PROJECT", "RUNS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.paint:
         paint(Path(args.paint[0]), int(args.paint[1]))
         return
-    if args.tree and not (args.tree / "tests" / "bench" / "bench_commands.py").exists():
-        import shutil  # the first-paint child runs this module from the other checkout
+    for other in (args.tree, args.compare):
+        if other and not (other / "tests" / "bench" / "bench_commands.py").exists():
+            import shutil  # the first-paint child runs this module from the other checkout
 
-        shutil.copy(__file__, args.tree / "tests" / "bench" / "bench_commands.py")
-    bench = Bench(Path(tempfile.mkdtemp(prefix="uet-bench-cmd-")), args.quick, args.tree.resolve() if args.tree else None)
-    if args.quick:
-        bench._runs, bench._steps = 200, 2_000
-    bench.build(bench._runs, bench._steps)
-    rows = bench.rounds(args.rounds or (3 if args.quick else 5))
-    bench.table(rows)
+            shutil.copy(__file__, other / "tests" / "bench" / "bench_commands.py")
+    benches = [Bench(Path(tempfile.mkdtemp(prefix="uet-bench-cmd-")), args.quick, tree.resolve() if tree else None)
+               for tree in (args.tree, *((args.compare,) if args.compare else ()))]
+    for bench in benches:
+        if args.quick:
+            bench._runs, bench._steps = 200, 2_000
+        bench.build(bench._runs, bench._steps)
+    rows, old = benches[0].rounds(args.rounds or (3 if args.quick else 5), benches[1] if args.compare else None)
+    benches[0].table(rows, old)
 
 
 if __name__ == "__main__":
