@@ -62,6 +62,11 @@ def _data_loc(data: Any, loc: tuple, *, absent_key: bool = False) -> Loc:
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             out.append(part)
             node = node[part]
+        elif isinstance(node, dict) and isinstance(part, int) and 0 <= part < len(node):
+            # a mapping a model reads as a list of its entries (`on:` of name → trigger): its n-th key
+            key = list(node)[part]
+            out.append(key if isinstance(key, str) else str(key))
+            node = node[key]
         elif absent_key and position == len(loc) - 1 and isinstance(node, dict):
             out.append(str(part))
         elif not isinstance(node, dict | list):

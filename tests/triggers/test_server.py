@@ -309,6 +309,8 @@ def test_bad_triggers_name_their_field() -> None:
     assert problem(head + "  - files: {paths: ['/etc/*']}\n").startswith("w.yaml:6:13: on[0].files.paths: '/etc/*'")
     assert problem("name: w\nsteps:\n  - id: a\n    run: [echo]\n    inputs: ['../x']\n").startswith(
         "w.yaml:5:5: steps[0].inputs: '../x' climbs out")
+    assert problem("name: w\nsteps:\n  - id: a\n    run: [echo]\non:\n  nightly:\n    every: -1m\n").startswith(
+        "w.yaml:7:5: on.nightly.every: a duration cannot be negative")
     assert Trigger.model_validate({"every": "30m"}).kind == "every"
 
 
