@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Header, Input
 
@@ -47,6 +48,17 @@ VIEWS = ("dag", "tree", "steps")
 #: every read of the store.
 SLOW_LINK_CLOCKS = 10.0
 VIEW_NAMES = {"dag": "DAG", "tree": "tree", "steps": "steps"}
+
+
+class ViewSwitcher(ContentSwitcher):
+    """The pane of the run's view (DAG, tree or steps); it says when its size changed, so the
+    count of lines below what it shows is taken again once the layout has settled."""
+
+    class Resized(Message):
+        """The pane's size changed."""
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self.post_message(self.Resized())
 
 
 class DashboardScreen(Screen[None]):
@@ -103,7 +115,7 @@ class DashboardScreen(Screen[None]):
             yield LineTable(RUN_COLUMNS, id="runs", classes="pane", cells=self._run_cells, note_overflow=True,
                             empty="no runs yet: press L to launch a workstream, or run `uet run FILE`")
             with Horizontal(id="middle"):
-                with ContentSwitcher(id="views", initial="dag", classes="pane"):
+                with ViewSwitcher(id="views", initial="dag", classes="pane"):
                     ascii_only = True if self.app.settings.ascii else None  # type: ignore[attr-defined]
                     yield DagView(id="dag", ascii_only=ascii_only)
                     yield DagTree(id="tree", ascii_only=ascii_only)
@@ -298,7 +310,8 @@ class DashboardScreen(Screen[None]):
         self.step = message.step_id
         self.call_after_refresh(self._title_view)  # the view may have scrolled
 
-    def on_resize(self) -> None:
+    @on(ViewSwitcher.Resized)
+    def recount_the_view(self) -> None:
         self.call_after_refresh(self._title_view)
 
     @on(DagView.StepSelected)
