@@ -401,8 +401,14 @@ def main() -> None:
         if args.quick:
             bench._runs, bench._steps = 200, 2_000
         bench.build(bench._runs, bench._steps)
-    rows, old = benches[0].rounds(args.rounds or (3 if args.quick else 5), benches[1] if args.compare else None)
-    benches[0].table(rows, old)
+    try:
+        rows, old = benches[0].rounds(args.rounds or (3 if args.quick else 5), benches[1] if args.compare else None)
+        benches[0].table(rows, old)
+    finally:
+        import shutil
+
+        for bench in benches:
+            shutil.rmtree(bench.dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
