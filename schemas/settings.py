@@ -27,7 +27,7 @@ class TuiSettings(BaseModel):
 
     refresh: float = Field(0.1, ge=0.05, le=10.0,
                            description="Shortest time between two redraws of live data, in seconds.")
-    slow_link: bool = Field(False, description="Redraw at most once a second and cap the frame rate (for slow SSH).")
+    slow_link: bool = Field(False, description="Read the store every 4 s, clocks every 10 s, no animations (for slow SSH).")
     ascii: bool = Field(False, description="Draw DAGs with ASCII characters only (terminals or fonts without box drawing).")
     theme: str = Field("textual-dark", description="A Textual theme name; ansi-dark follows the terminal's palette.")
     keymap: dict[str, str] = Field(

@@ -31,8 +31,8 @@ from tui.notify import STICKY_SECONDS, StickyToasts, TerminalNotifier
 from tui.palette import BindingCommands
 
 #: Seconds between reads of the store on a slow link: what changed in between is drawn at once,
-#: so two seconds of a busy run cost one repaint of the events pane instead of twenty.
-SLOW_LINK_REFRESH = 2.0
+#: so four seconds of a busy run cost one repaint of the events pane instead of forty.
+SLOW_LINK_REFRESH = 4.0
 
 
 class UetApp(App[None]):

@@ -297,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("tui", "open the dashboard (also: `uet` alone inside a project)")
     p.add_argument("dir", nargs="?", type=Path, help="project directory (default: the current project)")
-    p.add_argument("--slow-link", action="store_true", help="redraw every 2 s, no animations (slow SSH links)")
+    p.add_argument("--slow-link", action="store_true", help="redraw every 4 s, no animations (slow SSH links)")
 
     p = sub.add_parser("_exec", parents=[common])  # the detached engine; not for people
     p.add_argument("run")

@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Header, Input
 
 from engine.liveness import RunEngine
@@ -48,6 +49,16 @@ VIEWS = ("dag", "tree", "steps")
 #: every read of the store.
 SLOW_LINK_CLOCKS = 10.0
 VIEW_NAMES = {"dag": "DAG", "tree": "tree", "steps": "steps"}
+
+
+def _retitle(pane: Widget, title: str | None = None, subtitle: str | None = None) -> None:
+    """Set a pane's border title or subtitle only when it reads differently: setting one
+    repaints the border's whole line, which on a slow link was 2 KB every few seconds for a
+    lost engine's age that did not change on screen."""
+    if title is not None and str(pane.border_title) != title:
+        pane.border_title = title
+    if subtitle is not None and str(pane.border_subtitle) != subtitle:
+        pane.border_subtitle = subtitle
 
 
 class ViewSwitcher(ContentSwitcher):
@@ -232,7 +243,7 @@ class DashboardScreen(Screen[None]):
         self.older_hidden = len(kept) - len(rows)
         table = self.query_one("#runs", LineTable)
         table.set_rows(rows)
-        table.border_title = self._runs_title(len(rows))
+        _retitle(table, self._runs_title(len(rows)))
 
     def _runs_title(self, shown: int) -> str:
         """``Runs (3)``; with filters or hidden runs, ``Runs 3 of 45 · state: failed · 40 older
@@ -332,19 +343,19 @@ class DashboardScreen(Screen[None]):
     def _title_view(self) -> None:
         views = self.query_one("#views")
         if self.selected is None:
-            views.border_title = VIEW_NAMES[self.view]
+            _retitle(views, VIEW_NAMES[self.view])
             return
         run = self.runs.get(self.selected)
         lost_at = self._lost_at(self.selected)
         lost = "" if lost_at is None else \
             f" · {glyph('lost')} {engine_lost(max(0.0, self._now() - lost_at))} · R resume"
         doing = activity_line(run, self._now()) if run is not None and lost_at is None else None
-        views.border_title = f"{self.selected[:8]} · {VIEW_NAMES[self.view]}{lost}" + (f" · {doing}" if doing else "")
+        _retitle(views, f"{self.selected[:8]} · {VIEW_NAMES[self.view]}{lost}" + (f" · {doing}" if doing else ""))
         # The same counts as the run's row: one record, one definition (engine.progress.Tally).
         tally = Tally.of_run(run) if run is not None else Tally(len(self.steps))
         below = self._below_view()
         # A view cut at the pane's foot says how much follows (its right edge is marked by "…").
-        views.border_subtitle = f"{summary(tally)} · " + (f"… {below} more ↓" if below else "t: DAG/tree/steps")
+        _retitle(views, subtitle=f"{summary(tally)} · " + (f"… {below} more ↓" if below else "t: DAG/tree/steps"))
 
     def _below_view(self) -> int:
         """Lines of the current view below what the pane shows."""
@@ -468,7 +479,7 @@ class DashboardScreen(Screen[None]):
     def _title_breakers(self) -> None:
         held = [f"{b.tool} holds {', '.join(r[:8] for r in waiting)}" for b in self.breakers
                 if (waiting := self._waiting_on(b.tool))]
-        self.query_one("#breakers").border_title = " · ".join(["Breakers", *held])
+        _retitle(self.query_one("#breakers"), " · ".join(["Breakers", *held]))
 
     def action_reset_breaker(self) -> None:
         from tui.screens.confirm import ConfirmScreen

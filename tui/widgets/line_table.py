@@ -202,7 +202,8 @@ class LineTable(ScrollView, can_focus=True):
             return
         above, below = self.hidden()
         notes = ([f"↑ {above} above"] if above else []) + ([f"… {below} more"] if below else [])
-        self.border_subtitle = " · ".join(notes)
+        if str(self.border_subtitle) != " · ".join(notes):  # setting it repaints the border line
+            self.border_subtitle = " · ".join(notes)
 
     def _line(self, cells: Sequence[Cell], widths: list[int], style: Style) -> list[Segment]:
         text = Text(no_wrap=True, end="")
