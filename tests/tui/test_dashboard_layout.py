@@ -5,6 +5,7 @@ run and with forty, at 80x24 and 120x40."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from tests.tui import stores
 from tests.tui.test_dashboard import drive, settle
 from tui.app import make_app
 from tui.run_filter import RunFilter, started_cell
+from tui.screens.dashboard import DashboardScreen
 from tui.widgets.line_table import LineTable
 
 DAY = 86_400.0
@@ -130,13 +132,25 @@ def test_one_run_leaves_the_room_to_the_run_and_the_events(one_db: Path) -> None
     app = app_for(one_db)
 
     async def scenario(pilot: Any) -> None:
+        await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
         runs = app.screen.query_one("#runs", LineTable)
         await settle(pilot, lambda: runs.keys == ["5b01c4e2a7d3"])
         await pilot.pause()
         assert runs.outer_size.height == 4 and not runs.border_subtitle
-        assert app.screen.query_one("#events").outer_size.height >= 7
+        events = app.screen.query_one("#events")
+        assert events.outer_size.height >= 7
+        # A notification sits at the top right, over the runs' last columns, not over the events.
+        app.notify("run 5b01c4e2 started here", title="Launched")
+        await settle(pilot, lambda: bool(app.screen.query("Toast")))
+        await pilot.pause()
+        toast = app.screen.query_one("Toast").region
+        assert toast.height and not toast.overlaps(events.region) and toast.y <= 2
 
-    drive(app, scenario)
+    async def main() -> None:
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await scenario(pilot)
+
+    asyncio.run(main())
 
 
 async def _loaded(pilot: Any) -> None:
