@@ -15,7 +15,15 @@ from rich.text import Text
 from engine.progress import Tally
 from tui.bars import bar as progress_bar
 from tui.bars import summary
-from tui.format import describe, duration, glyph, styled, waiting_words
+from tui.format import (
+    DUE_PREFIX,
+    describe,
+    duration,
+    glyph,
+    styled,
+    waiting_glyph,
+    waiting_words,
+)
 from tui.plain import notable
 
 if TYPE_CHECKING:
@@ -69,8 +77,8 @@ class LivePanel:
                 parts.append(Text(f"{glyph('paused')} pausing ({pausing}): {tally.running} running step(s) finish, "
                                   "no new one starts", style="yellow"))
             elif waiting_on:
-                parts.append(Text(f"{glyph('open')} " + waiting_words(waiting_on, waiting_until, time.time()),
-                                  style="red"))
+                parts.append(Text(f"{waiting_glyph(waiting_on)} " + waiting_words(waiting_on, waiting_until, time.time()),
+                                  style="cyan" if waiting_on.startswith(DUE_PREFIX) else "red"))
         if executor is not None and executor.running:
             table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
             table.add_column("running")
