@@ -16,6 +16,7 @@ from tui.app import make_app
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.launch import LaunchScreen
 from tui.screens.quit import QuitScreen
+from tui.screens.text import TextScreen
 from tui.widgets.line_table import LineTable
 
 pytestmark = pytest.mark.slow
@@ -111,6 +112,11 @@ def test_launch_refuses_an_invalid_workstream_without_writing(project: Project, 
             await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
             assert app.start_run(bad, detached=False) is None
             await pilot.pause(0.2)
+            problems = app.screen
+            assert isinstance(problems, TextScreen), "the problems stay on a screen of their own"
+            assert "1 problem(s)" in problems.summary and "nowhere" in problems.text
+            await pilot.press("escape")
+            await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
             assert not app.host.active and not app.screen.runs
 
     asyncio.run(main())
