@@ -58,3 +58,26 @@ def test_palette_lists_uet_actions_first_and_one_quit(fixed_app: UetApp) -> None
         assert not any(title.startswith(("Keys", "Page", "Scroll")) for title in listed)
 
     drive(fixed_app, scenario)
+
+
+def test_help_draws_under_no_color(fixed_db: Any, monkeypatch: Any) -> None:
+    """Under NO_COLOR Textual passes every line through its monochrome filter, which needs a
+    style on each segment: the help's wrapped lines once had none and the dashboard crashed on ?."""
+    from tests.tui import stores
+    from tui.app import make_app
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(fixed_db.parent.parent, fixed_db, clock=lambda: stores.NOW, live=False)
+    assert app.no_color
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        table = app.screen.query_one("#keys", LineTable)
+        await settle(pilot, lambda: bool(table.keys))
+        await pilot.pause()
+        lines = [table.render_line(y) for y in range(table.size.height)]
+        assert all(segment.style is not None for line in lines for segment in line)
+        assert "dashboard.filter" in table.index
+
+    drive(app, scenario)

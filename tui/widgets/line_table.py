@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 Cell = str | Text
+NULL_STYLE = Style()
 
 MIN_TEXT_WIDTH = 4
 """The fewest cells a text column is cut to at the table's edge (three characters and "…")."""
@@ -224,7 +225,9 @@ class LineTable(ScrollView, can_focus=True):
             if i < last:
                 text.append(" ")
         text.stylize(style)
-        return list(text.render(self.app.console))
+        # A segment without a style breaks Textual's NO_COLOR filter: give each one (null draws alike).
+        return [segment if segment.style is not None else Segment(segment.text, NULL_STYLE, segment.control)
+                for segment in text.render(self.app.console)]
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
