@@ -58,6 +58,7 @@ class _Output:
         self.log: int | None = None
         self.on_output = on_output
         self.callback_error: BaseException | None = None
+        self.log_error: OSError | None = None
         self.tail = bytearray()
         self._decoder: codecs.IncrementalDecoder | None = None  # made on the first bytes, if anyone listens
 
@@ -71,9 +72,19 @@ class _Output:
 
     def _write(self, data: bytes) -> None:
         if self.log_path is not None:
-            if self.log is None:
-                self.log = _open_log(self.log_path)
-            os.write(self.log, data)
+            try:
+                if self.log is None:
+                    self.log = _open_log(self.log_path)
+                os.write(self.log, data)
+            except OSError as exc:
+                # A full or failing disk under the log: the output still reaches the tail and the
+                # callback, and the pipe is still drained (a child blocked on a full pipe would
+                # hang the attempt); the engine says what happened to the disk on its own.
+                self.log_error = exc
+                self.log_path = None
+                if self.log is not None:
+                    os.close(self.log)
+                    self.log = None
         self.tail += data
         if len(self.tail) > 8 * TAIL_CHARS:
             del self.tail[: -4 * TAIL_CHARS]

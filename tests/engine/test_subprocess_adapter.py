@@ -125,6 +125,18 @@ def test_log_is_appended_and_tail_is_bounded(tmp_path: Path) -> None:
     assert (tmp_path / "logs" / "step1.log").read_text().count("x") == 20000
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full, a file every write to fails with ENOSPC")
+def test_a_full_disk_under_the_log_does_not_break_the_attempt(tmp_path: Path) -> None:
+    """A log write failing with ENOSPC inside the pipe's reader used to escape the event loop
+    ("Exception in callback"), leaving the pipe unread: the child's output still reaches the tail
+    and the callback, and the attempt ends on its own terms."""
+    code = "print('a' * 200000); print('done')"
+    result, chunks = _run(_request(tmp_path, [PY, "-c", code], log_path="/dev/full"))
+    assert result.outcome == "succeeded" and result.exit_code == 0
+    assert "done" in result.output_tail
+    assert "".join(chunks).endswith("done\n")
+
+
 def test_no_log_path_writes_no_file(tmp_path: Path) -> None:
     result, chunks = _run(_request(tmp_path, [PY, "-c", "print('hi')"], log_path=None))
     assert result.outcome == "succeeded"
