@@ -14,6 +14,7 @@ import pytest
 from tests.tui import stores
 from tui.app import make_app
 from tui.screens.dashboard import DashboardScreen
+from tui.widgets.event_log import EventLog
 from tui.widgets.line_table import LineTable
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -31,6 +32,20 @@ async def loaded(pilot: Any) -> None:
             break
         await pilot.pause(0.02)
     await pilot.pause()
+    # The events pane follows its end once its lines are laid out: on a busy machine the picture
+    # could be taken before that scroll, with the first events showing instead of the last.
+    # The panes size to their content, so the events pane's height (and its end) can move once
+    # more after the runs arrive: wait until it has stood still at its end for a few frames.
+    log = app.screen.query_one(EventLog)
+    seen, steady = None, 0
+    for _ in range(300):
+        now = (len(log.lines), log.size, log.max_scroll_y, log.scroll_y)
+        at_end = log.lines and log.scroll_y >= log.max_scroll_y
+        steady = steady + 1 if at_end and now == seen else 0
+        if steady >= 3:
+            break
+        seen = now
+        await pilot.pause(0.03)
 
 
 async def above_the_dashboard(pilot: Any) -> None:

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from rich.text import Text
+from textual import events
 from textual.reactive import reactive
 from textual.widgets import RichLog
 
@@ -73,6 +74,12 @@ class EventLog(RichLog):
 
     def watch_pattern(self, _pattern: str) -> None:
         self._redraw()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        # The panes size to their content: when this one changes height while it follows, its
+        # end stays in view (a resize alone keeps the old top line, so the newest lines fell off).
+        if self.follow:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
     def watch_follow(self, follow: bool) -> None:
         self.auto_scroll = follow
