@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from engine.triggers.catalog import Catalog, TriggerSpec, load_catalog, workstream_files
 from engine.triggers.schedule import Clock, next_after, slots_between
-from engine.triggers.server import ServeBusy, TriggerServer, create_fire_run, live_server
+from engine.triggers.server import ServeBusy, TriggerServer, create_fire_run
 
 __all__ = [
     "Catalog",
@@ -15,7 +15,6 @@ __all__ = [
     "TriggerServer",
     "TriggerSpec",
     "create_fire_run",
-    "live_server",
     "load_catalog",
     "next_after",
     "slots_between",

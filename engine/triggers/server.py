@@ -69,17 +69,6 @@ def describe_holder(lease: ServeLease) -> ServeBusy:
     return ServeBusy(lease, worker.pid if worker else None, worker.host if worker else None)
 
 
-def live_server() -> tuple[ServeLease, Any] | None:
-    """The lease and worker of the project's live server, if one runs."""
-    lease = fires_db.lease()
-    if lease is None:
-        return None
-    worker = queries.get_worker(lease.worker_id)
-    if worker is None or is_lost(worker):
-        return None
-    return lease, worker
-
-
 def create_fire_run(store: Store, fire: FireRecord, plan: Plan) -> str | None:
     """Make the run of ``fire`` (once: its id is the fire's) and note it on the fire. Returns
     the run id, or None when a files fire concerns no step (the fire is then done)."""
