@@ -15,12 +15,15 @@ def git(root: Path, *args: str) -> str:
                           check=True, capture_output=True, text=True).stdout
 
 
-def two_hunk_repo(project: Project, gate_passes: bool = True) -> Project:
-    """A file of twenty lines; a tool (sed) that edits line 2 and line 19, two hunks; a gate;
-    the workstream run once, so the ledger holds its patch."""
+TWO_PLACES = "-e 's/^line 2$/line two/' -e 's/^line 19$/line nineteen/'"
+
+
+def two_hunk_repo(project: Project, gate_passes: bool = True, edits: str = TWO_PLACES) -> Project:
+    """A file of twenty lines; a tool (sed) that makes ``edits`` (by default line 2 and line 19,
+    two hunks); a gate; the workstream run once, so the ledger holds its patch."""
     project.write("f.txt", LINES)
     project.write(".gitignore", ".uet/\n")
-    project.script("edit.sh", "sed -i -e 's/^line 2$/line two/' -e 's/^line 19$/line nineteen/' f.txt\n")
+    project.script("edit.sh", f"sed -i {edits} f.txt\n")
     project.script("check.sh", "grep -q 'line 1' f.txt\n" if gate_passes else "echo 'check: not yet' >&2\nexit 1\n")
     git(project.root, "init", "-q", "-b", "main")
     git(project.root, "add", "-A")

@@ -14,6 +14,7 @@ import pytest
 from engine.events import Event, EventBus, Recorder
 from store import Store, ops
 from tests.conftest import Project, wait_for
+from tests.engine.breaker_projects import held_by_breaker
 from tui.cli import main
 
 
@@ -71,20 +72,7 @@ def test_a_live_engine_starts_the_held_step_once_its_breaker_is_reset(project: P
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     """The first step's failure opens the breaker for ten minutes; the second, of the same
     tool, waits. Reset, it runs now: the engine took the reset, not the probe time."""
-    project.write(".uet/router.yaml", """
-        tools:
-          flaky:
-            command: [sh, -c, "test -f ok || { touch ok; exit 1; }"]
-            capabilities: [flaky]
-            breaker: {consecutive_failures: 1, open_for: 10m}
-    """)
-    project.write("ws.yaml", """
-        name: held
-        max_parallel: 1
-        steps:
-          - {id: first, kind: flaky}
-          - {id: second, kind: flaky}
-    """)
+    held_by_breaker(project, "10m")
     engine, run_id = project.start(project.root / "ws.yaml")
     try:
         wait_for(lambda: _rows(project, "SELECT waiting_on FROM runs WHERE id = ?", run_id) == [("flaky",)],

@@ -15,7 +15,7 @@ from engine.patches.diffs import parse
 from engine.patches.hunks import select
 from engine.patches.lines import LineChoiceError, changed_lines, parse_ranges
 from tests.conftest import Project
-from tests.engine.patch_repos import LINES, git
+from tests.engine.patch_repos import LINES, git, two_hunk_repo
 from tui.cli import main
 
 BEFORE = "".join(f"line {n}\n" for n in range(1, 11))
@@ -120,27 +120,7 @@ def test_cli_split_by_lines_is_gated_approved_and_applies(project: Project,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """A tool makes two nearby edits (one hunk); `uet patch split --lines` keeps one of them:
     the new patch is gated, approved for the person who chose it, and applies exactly it."""
-    project.write("f.txt", LINES)
-    project.write(".gitignore", ".uet/\n")
-    project.script("edit.sh", "sed -i -e 's/^line 4$/line four/' -e 's/^line 6$/line 6\\nline 6.5/' f.txt\n")
-    project.script("check.sh", "grep -q 'line 1' f.txt\n")
-    git(project.root, "init", "-q", "-b", "main")
-    git(project.root, "add", "-A")
-    git(project.root, "commit", "-q", "-m", "start")
-    project.write(".uet/router.yaml", """
-        tools:
-          editor:
-            command: [sh, "{root}/edit.sh"]
-            capabilities: [code_edit]
-    """)
-    project.write("ws.yaml", """
-        name: near
-        steps:
-          - {id: edit, kind: code_edit, tool: editor, produces: patch, gate: check}
-        gates:
-          check: [[sh, "{root}/check.sh"]]
-    """)
-    project.uet("run", "--plain", str(project.root / "ws.yaml"), timeout=120, check=True)
+    two_hunk_repo(project, edits="-e 's/^line 4$/line four/' -e 's/^line 6$/line 6\\nline 6.5/'")
     [patch] = json.loads(project.uet("patches", "--json", check=True).stdout)
     cli = ["--db", str(project.db), "--project", str(project.root)]  # the rest in this process
     assert main(["patch", "hunks", patch["id"], "--lines", *cli]) == 0

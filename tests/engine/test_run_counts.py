@@ -15,6 +15,7 @@ import sqlite3
 from typing import Any
 
 from tests.conftest import Project, wait_for
+from tests.engine.breaker_projects import held_by_breaker
 
 #: The row's counts and the same counted from the steps.
 STORED = "SELECT done_steps, failed_steps, skipped_steps, canceled_steps, running_steps FROM runs WHERE id = ?"
@@ -240,20 +241,7 @@ def test_four_flaky_scripts_do_not_stall_an_unrelated_step(project: Project) -> 
 def test_a_run_held_by_an_open_breaker_reads_waiting_with_its_probe_time(project: Project) -> None:
     """The first step's failure opens its tool's breaker; the second step, of the same tool, can
     only wait: nothing executes, and the run says what it waits on instead of "running"."""
-    project.write(".uet/router.yaml", """
-        tools:
-          flaky:
-            command: [sh, -c, "test -f ok || { touch ok; exit 1; }"]
-            capabilities: [flaky]
-            breaker: {consecutive_failures: 1, open_for: 15s}
-    """)
-    project.write("ws.yaml", """
-        name: held
-        max_parallel: 1
-        steps:
-          - {id: first, kind: flaky}
-          - {id: second, kind: flaky}
-    """)
+    held_by_breaker(project, "15s")
     engine, run_id = project.start(project.root / "ws.yaml")
     try:
         row = wait_for(lambda: (r := run_row(project, run_id))["waiting_on"] and r, what="the run to say it waits")
