@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,22 +19,28 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux to give the app a terminal")]
 
 
-def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+def tmux(name: str, *args: str) -> str:
+    """tmux on a server of the session's own (``-L NAME``): a session ended by the test before
+    leaves its server exiting, and a new session that reached that server failed at random."""
+    return subprocess.run(["tmux", "-L", name, *args], check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture
 def session(project: Project) -> Iterator[str]:
     name = f"uet-{uuid.uuid4().hex[:8]}"
     env = f"PYTHONPATH={REPO} TZ=UTC UET_CONFIG=/dev/null TERM=xterm-256color"
-    tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24",
+    tmux(name, "new-session", "-d", "-s", name, "-x", "80", "-y", "24",
          f"cd {project.root} && env {env} {sys.executable} -m tui.cli tui; sleep 5")
     yield name
-    subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+    socket = subprocess.run(["tmux", "-L", name, "display-message", "-p", "#{socket_path}"], capture_output=True,
+                            text=True).stdout.strip()
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+    if socket:
+        Path(socket).unlink(missing_ok=True)
 
 
 def screen(name: str) -> str:
-    return tmux("capture-pane", "-p", "-t", name)
+    return tmux(name, "capture-pane", "-p", "-t", name)
 
 
 def wait_screen(name: str, text: str, timeout: float = 20.0) -> str:
@@ -63,15 +70,15 @@ def test_uet_tui_in_a_terminal(project: Project, session: str) -> None:
     shown = wait_screen(session, "✔ succeeded")
     assert "smoke" in shown and "Runs (1)" in shown
     wait_screen(session, "✔ world")
-    tmux("send-keys", "-t", session, "?")
+    tmux(session, "send-keys", "-t", session, "?")
     wait_screen(session, "dashboard.cancel")
-    tmux("send-keys", "-t", session, "Escape")
+    tmux(session, "send-keys", "-t", session, "Escape")
     wait_screen(session, "Breakers")  # a key sent right after Esc would read as alt+key
-    tmux("send-keys", "-t", session, "Enter")
+    tmux(session, "send-keys", "-t", session, "Enter")
     wait_screen(session, "Attempts of hello")
-    tmux("send-keys", "-t", session, "Escape")
+    tmux(session, "send-keys", "-t", session, "Escape")
     wait_screen(session, "Breakers")
-    tmux("send-keys", "-t", session, "q")
+    tmux(session, "send-keys", "-t", session, "q")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and "Runs (" in screen(session):
         time.sleep(0.1)
