@@ -9,12 +9,15 @@ period (a cancel's is at most ``CANCEL_GRACE_SECONDS``, and a cancel during a ti
 cuts what is left of it to that); once the leader has exited, whether on its own or not,
 anything of the attempt still alive is killed and reaped before the attempt ends.
 
-Output (stdout and stderr merged) comes through a pipe read on the event loop: each chunk goes
-(through the request's ``stream``, when it has one: whole lines, secrets masked, an agent's
-stream made readable) to the attempt's log file, which is created only when the first byte arrives (a silent tool
-costs no file), to ``on_output``, and to a bounded tail. After the leader exits and its group
-is killed, the pipe is drained for at most ``DRAIN_SECONDS``, so a grandchild that escaped into
-its own session and kept stdout open cannot hold the attempt up.
+Stdout and stderr come through two pipes, both read on the event loop as data arrives (a child
+that fills one pipe while we wait on the other cannot hang it). Each chunk goes (through the
+request's ``stream``, when it has one: whole lines, secrets masked, an agent's stream made
+readable; stderr gets the same masking but no agent parser) to the attempt's log file, which is
+created only when the first byte arrives (a silent tool costs no file), to ``on_output``, and to
+a bounded tail. The log holds both streams merged in arrival order, as one pipe did; beside it
+``engine.logindex`` keeps which bytes came from stderr, and when (``<log>.idx``). After the
+leader exits and its group is killed, the pipes are drained for at most ``DRAIN_SECONDS``, so a
+grandchild that escaped into its own session and kept stdout open cannot hold the attempt up.
 
 Exit is noticed through a pidfd on the event loop (no thread per child; where pidfds are
 missing, a worker thread waits). Children that run in the engine's own working directory start
@@ -36,6 +39,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.adapters.base import TAIL_CHARS, CancelToken, OutputCallback
+from engine.logindex import STDERR, STDOUT, UNMARKED, IndexWriter
 from engine.reaper import MARKER, AttemptTree, attempt_marker, become_subreaper
 from schemas.execution import ExecutionRequest, ExecutionResult, Outcome
 
@@ -45,7 +49,8 @@ _READ_SIZE = 1 << 16
 
 
 class _Output:
-    """Copies the child's output to the log (created on first write), the callback and a tail.
+    """Copies the child's output to the log (created on first write, its stream index beside it),
+    the callback and a tail.
 
     Decoding is incremental so a multi-byte character split across two reads is not mangled.
     A failing ``on_output`` is the caller's bug: it is kept, the callback disabled, and the
@@ -55,27 +60,37 @@ class _Output:
     def __init__(self, log_path: str | None, on_output: OutputCallback | None, stream: Any = None) -> None:
         self.log_path = log_path
         self.stream = stream
+        # Stderr is masked like stdout but never given to an agent's parser (it is not its stream).
+        self.err_stream = stream.for_stderr() if stream is not None else None
         self.log: int | None = None
+        self.index: IndexWriter | None = None
+        self.size = 0  # where the next byte lands in the log
         self.on_output = on_output
         self.callback_error: BaseException | None = None
         self.log_error: OSError | None = None
         self.tail = bytearray()
         self._decoder: codecs.IncrementalDecoder | None = None  # made on the first bytes, if anyone listens
 
-    def feed(self, data: bytes) -> None:
-        if self.stream is not None:
-            data = self.stream.feed(data)
+    def feed(self, data: bytes, source: str = STDOUT) -> None:
+        stream = self.stream if source == STDOUT else self.err_stream
+        if stream is not None:
+            data = stream.feed(data)
             if data:
-                self._write(data)
+                self._write(data, source)
         else:
-            self._write(data)
+            self._write(data, source)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, source: str = UNMARKED) -> None:
         if self.log_path is not None:
             try:
                 if self.log is None:
                     self.log = _open_log(self.log_path)
-                os.write(self.log, data)
+                    self.size = os.fstat(self.log).st_size
+                    self.index = IndexWriter(self.log_path)
+                at = self.size
+                self.size += os.write(self.log, data)
+                if self.index is not None:
+                    self.index.mark(at, source)
             except OSError as exc:
                 # A full or failing disk under the log: the output still reaches the tail and the
                 # callback, and the pipe is still drained (a child blocked on a full pipe would
@@ -98,13 +113,18 @@ class _Output:
         self._write(f"uet: {text}\n".encode())
 
     def finish(self) -> str:
-        if self.stream is not None:
-            stream, self.stream = self.stream, None
-            rest = stream.finish()
-            if rest:
-                self._write(rest)
+        for source in (STDOUT, STDERR):
+            stream = self.stream if source == STDOUT else self.err_stream
+            if stream is not None:
+                rest = stream.finish()
+                if rest:
+                    self._write(rest, source)
+        self.stream = self.err_stream = None
         if self._decoder is not None:
             self._emit(self._decoder.decode(b"", final=True))
+        if self.index is not None:
+            self.index.close(self.size)
+            self.index = None
         if self.log is not None:
             os.close(self.log)
             self.log = None
@@ -223,8 +243,8 @@ def _here(cwd: str) -> bool:
     return real == os.getcwd()
 
 
-def _spawn(request: ExecutionRequest, out_fd: int, here: bool) -> _Child:
-    """Start the child in its own session with stdout and stderr on ``out_fd`` and stdin from
+def _spawn(request: ExecutionRequest, out_fd: int, err_fd: int, here: bool) -> _Child:
+    """Start the child in its own session with stdout on ``out_fd``, stderr on ``err_fd`` and stdin from
     the request's ``stdin_path`` (else /dev/null); ``here`` says
     whether ``request.cwd`` is this process's working directory. The attempt's marker goes into
     its environment last, so a step cannot set it."""
@@ -244,14 +264,14 @@ def _spawn(request: ExecutionRequest, out_fd: int, here: bool) -> _Child:
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, request.stdin_path or os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_DUP2, out_fd, 1),
-                (os.POSIX_SPAWN_DUP2, out_fd, 2),
+                (os.POSIX_SPAWN_DUP2, err_fd, 2),
             ],
             setsid=True,
         )
         return _Child(pid)
     stdin = os.open(request.stdin_path, os.O_RDONLY | os.O_CLOEXEC) if request.stdin_path else subprocess.DEVNULL
     try:
-        popen = subprocess.Popen(argv, stdin=stdin, stdout=out_fd, stderr=subprocess.STDOUT,
+        popen = subprocess.Popen(argv, stdin=stdin, stdout=out_fd, stderr=err_fd,
                                  cwd=request.cwd, env=env, start_new_session=True, close_fds=True)
     finally:
         if stdin != subprocess.DEVNULL:
@@ -306,21 +326,24 @@ async def run_subprocess(
     # Before the first child: from now on whatever an attempt orphans is re-parented to us.
     become_subreaper()
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    err_read_fd, err_write_fd = os.pipe2(os.O_CLOEXEC)
     try:
         try:
-            child = _spawn(request, write_fd, here)
+            child = _spawn(request, write_fd, err_write_fd, here)
         except OSError as exc:
             code, error = _spawn_error(request, exc)
             output.note(error)
             output.finish()
             return _result(start, "failed", code, error)
         finally:
-            os.close(write_fd)  # only the child's process tree holds the write end now
+            os.close(write_fd)  # only the child's process tree holds the write ends now
+            os.close(err_write_fd)
         if on_spawn is not None:
             on_spawn(child.pid)
-        outcome = await _supervise(child, request, cancel, output, read_fd)
+        outcome = await _supervise(child, request, cancel, output, read_fd, err_read_fd)
     finally:
         os.close(read_fd)
+        os.close(err_read_fd)
     out = output.finish()
     if output.callback_error is not None:
         raise output.callback_error
@@ -338,11 +361,11 @@ async def run_subprocess(
 
 
 async def _supervise(
-    child: _Child, request: ExecutionRequest, cancel: asyncio.Event, output: _Output, read_fd: int
+    child: _Child, request: ExecutionRequest, cancel: asyncio.Event, output: _Output, read_fd: int, err_fd: int
 ) -> Outcome | None:
     """Wait for exit, timeout or cancel; return who ended it (None: the child itself).
 
-    Whatever happens, every process of the attempt is dead, the leader reaped and the pipe
+    Whatever happens, every process of the attempt is dead, the leader reaped and both pipes
     drained when this returns. No task is created per attempt: exit, timer, cancel and EOF each
     settle a future.
     """
@@ -359,20 +382,24 @@ async def _supervise(
         elif reason == "canceled" and hurry is not None and not hurry.done() and not exited.done():
             hurry.set_result(None)  # a cancel during a timeout's grace: cut the grace short
 
-    def readable() -> None:
+    open_fds = {read_fd, err_fd}
+
+    def readable(fd: int, source: str) -> None:
         try:
-            data = os.read(read_fd, _READ_SIZE)
+            data = os.read(fd, _READ_SIZE)
         except BlockingIOError:
             return
         if data:
-            output.feed(data)
+            output.feed(data, source)
         else:
-            loop.remove_reader(read_fd)
-            if not drained.done():
+            loop.remove_reader(fd)
+            open_fds.discard(fd)
+            if not open_fds and not drained.done():
                 drained.set_result(None)
 
-    os.set_blocking(read_fd, False)
-    loop.add_reader(read_fd, readable)
+    for fd, source in ((read_fd, STDOUT), (err_fd, STDERR)):
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, readable, fd, source)
     handle = _watch_exit(child, exited, lambda: fire(None))
     timer = loop.call_later(request.timeout, fire, "timed_out") if request.timeout else None
     on_cancel = functools.partial(fire, "canceled")
@@ -415,8 +442,8 @@ async def _supervise(
         raise
     finally:
         tree.close()
-        if not drained.done():
-            loop.remove_reader(read_fd)
+        for fd in open_fds:
+            loop.remove_reader(fd)
         if timer is not None:
             timer.cancel()
         if isinstance(cancel, CancelToken):

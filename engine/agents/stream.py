@@ -46,6 +46,11 @@ class LineStream:
         self._raw: int | None = None
         self.lines = 0
 
+    def for_stderr(self) -> LineStream:
+        """The child's stderr: whole lines and the same secrets masked, but no parser (an
+        agent's stream is its stdout) and no raw copy."""
+        return LineStream(secrets=self.secrets)
+
     def feed(self, data: bytes) -> bytes:
         self._pending += data
         end = self._pending.rfind(b"\n")
