@@ -11,24 +11,27 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.notifications import Notification, Notify
 
-from engine.errors import ValidationFailed
-from engine.hosted import Host
 from engine.monitor import Delta, Monitor
 from engine.notify import Notice
-from engine.projects import Project
-from engine.session import operator
 from schemas.settings import TuiSettings
-from store import ChangeFeed, Store
 from tui.feed import StoreChanged
 from tui.notify import STICKY_SECONDS, StickyToasts, TerminalNotifier
 from tui.palette import BindingCommands
+
+if TYPE_CHECKING:  # the engine that executes runs loads when a run starts, not before the first frame
+    from engine.errors import ValidationFailed
+    from engine.hosted import Host
+    from engine.projects import Project
+    from store import Store
 
 #: Seconds between reads of the store on a slow link: what changed in between is drawn at once,
 #: so four seconds of a busy run cost one repaint of the events pane instead of forty.
@@ -67,26 +70,43 @@ class UetApp(App[None]):
         self.to_start = list(start or [])
         self.live = live
         self.store: Store | None = None
-        self.host: Host | None = None
+        self._host: Host | None = None
         self.monitor = Monitor(clock=clock)
-        self.user = operator()
         self._kick = asyncio.Event()
         self._workstreams: dict[str, str] = {}
         self.notifier = TerminalNotifier(self.settings.notify, self.write_terminal, workstreams=self._workstreams.get)
         self.toasts = StickyToasts(self._show_sticky, self._unnotify)
 
     @property
+    def host(self) -> Host:
+        """The runs this app executes, made when first needed: ``engine.hosted`` brings the
+        runner, the planner and the adapters, which the first frame has no use for."""
+        if self._host is None:
+            from engine.hosted import Host
+
+            assert self.store is not None
+            self._host = Host(self.store, self.root)
+        return self._host
+
+    @cached_property
+    def user(self) -> str:
+        """Who acts from this dashboard (recorded with each command, comment and reset)."""
+        from engine.session import operator
+
+        return operator()
+
+    @property
     def refresh_seconds(self) -> float:
         return max(self.settings.refresh, SLOW_LINK_REFRESH) if self.settings.slow_link else self.settings.refresh
 
     def on_mount(self) -> None:
+        from store import Store
         from tui.screens.dashboard import DashboardScreen
 
         self.theme = self.settings.theme if self.settings.theme in self.available_themes else "textual-dark"
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.store = Store(self.db_path)
-        self.host = Host(self.store, self.root)
         self.push_screen(DashboardScreen())
         self.follow_store()
         for file in self.to_start:
@@ -112,6 +132,8 @@ class UetApp(App[None]):
         """Read the store whenever the feed (or a screen, through ``poke``) says something may
         have changed, at most once per ``refresh_seconds``. Without ``live`` only pokes count
         (tests over a fixed store)."""
+        from store import ChangeFeed
+
         self._broadcast(await asyncio.to_thread(self.monitor.load), news=False)
         changes = ChangeFeed(self.db_path, tick=1.0, debounce=0.05).changes().__aiter__() if self.live else None
         pending: asyncio.Future | None = None
@@ -173,9 +195,8 @@ class UetApp(App[None]):
         """Validate and start ``file`` in its project; problems are shown, never raised into
         the UI. A workstream of another project is started there, in a background engine (see
         ``engine.hosted``): its id comes in a notification, and None is returned."""
-        from engine.errors import UetError
+        from engine.errors import UetError, ValidationFailed
 
-        assert self.host is not None
         try:
             placement = self.host.place(file)
             if not placement.here:
@@ -211,6 +232,7 @@ class UetApp(App[None]):
     @work(thread=True, group="launch", exit_on_error=False)
     def start_elsewhere(self, file: Path, project: Project) -> None:
         from engine.errors import UetError
+        from engine.hosted import Host
 
         try:
             started = Host.start_elsewhere(file, project)
@@ -285,7 +307,7 @@ class UetApp(App[None]):
     def action_quit_app(self) -> None:
         from tui.screens.quit import QuitScreen
 
-        if self.host is None or not self.host.active:
+        if self._host is None or not self._host.active:
             self.exit()
             return
         self.push_screen(QuitScreen(len(self.host.active), self.host.running_steps()), self._quit_choice)
@@ -296,7 +318,6 @@ class UetApp(App[None]):
 
     @work(group="quit", exclusive=True, exit_on_error=False)
     async def leave(self, how: str) -> None:
-        assert self.host is not None
         if how == "cancel":
             self.notify("canceling the runs started here…", timeout=30)
             await self.host.cancel_all(f"canceled by {self.user} on quitting the dashboard")

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui.screens.help import entries
-
 #: Textual's commands kept, by their palette name.
 FRAMEWORK_COMMANDS = ("Theme", "Screenshot", "Maximize", "Minimize")
 #: Help groups that are moving around, not actions worth a palette line.
@@ -27,6 +25,8 @@ class Command:
 
 
 def commands(provider: Provider) -> Iterator[Command]:
+    from tui.screens.help import entries  # the help screen loads when the palette first opens
+
     screen, app = provider.screen, provider.app
     for entry in entries(screen, app.get_key_display):
         if entry.group in LEFT_OUT or entry.action == "command_palette":
