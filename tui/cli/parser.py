@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attempt", type=int, help="which attempt (default: the latest)")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing until it ends")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--marks", choices=("auto", "always", "never"), default="auto",
+                   help="'2| ' before each line the step wrote to stderr: auto (on a terminal, not in a pipe), "
+                        "always, never (--json always says each line's stream)")
 
     p = add("cancel", "cancel a run, here or in another process")
     p.add_argument("run")

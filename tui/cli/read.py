@@ -40,6 +40,7 @@ from tui.format import (
 from tui.project import open_existing
 
 _LOG_CHUNK = 1 << 16  # bytes of a log read at a time
+_STDERR_MARK = "2| "  # before a line of stderr in ``uet logs`` text on a terminal
 
 
 def _state_text(run: RunRecord, engine: RunEngine | None, now: float) -> str:
@@ -245,10 +246,17 @@ async def _follow_events(store: Store, run_id: str, as_json: bool) -> None:
 
 class _StepLog:
     """Copies a step's attempt logs to stdout chunk by chunk (a log of any size costs the same
-    memory), as text or, with ``--json``, one object per line."""
+    memory), as text or, with ``--json``, one object per line.
 
-    def __init__(self, run_id: str, step_id: str, as_json: bool) -> None:
-        self.run_id, self.step_id, self.as_json = run_id, step_id, as_json
+    Where the log's stream index says a line came from stderr (``engine.logindex``), ``--json``
+    says so in ``stream`` and text ``marks`` it with ``2| `` in front (on a terminal by default;
+    a pipe gets the log as it is)."""
+
+    def __init__(self, run_id: str, step_id: str, as_json: bool, marks: bool = False) -> None:
+        self.run_id, self.step_id, self.as_json, self.marks = run_id, step_id, as_json, marks
+        self.index: Any = None  # the log's stream index (engine.logindex.LogIndex), once read
+        self.stream = "-"  # the stream of the line being printed
+        self.line_begins = True  # the next byte read begins a line
         self.number: int | None = None
         self.path: str | None = None
         self.offset = 0
@@ -267,6 +275,7 @@ class _StepLog:
                 sys.stdout.write(f"── attempt {attempt.number} ({attempt.tool}) ──\n")
                 self.at_line_start = True
         self.number, self.path, self.offset = attempt.number, attempt.log_path, 0
+        self.index, self.stream, self.line_begins = None, "-", True
         self.decoder.reset()
 
     def drain(self) -> None:
@@ -277,12 +286,34 @@ class _StepLog:
             handle = open(self.path, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
             return
+        if self.as_json or self.marks:
+            from engine.logindex import read_index  # standard library only
+
+            self.index = read_index(self.path)
         with handle:
             handle.seek(self.offset)
             while chunk := handle.read(_LOG_CHUNK):
+                start = self.offset
                 self.offset += len(chunk)
-                self._text(self.decoder.decode(chunk))
+                if self.index is None:
+                    self._text(self.decoder.decode(chunk))
+                else:
+                    self._marked(start, chunk)
         sys.stdout.flush()
+
+    def _marked(self, start: int, chunk: bytes) -> None:
+        """Print ``chunk`` (read at ``start``) line by line, each with the stream it began on."""
+        at, size = 0, len(chunk)
+        while at < size:
+            if self.line_begins:
+                self.stream = self.index.stream_at(start + at)
+                if self.marks and self.stream == "e":
+                    sys.stdout.write(_STDERR_MARK)
+            end = chunk.find(b"\n", at)
+            end = size if end < 0 else end + 1
+            self._text(self.decoder.decode(chunk[at:end]))
+            self.line_begins = chunk[end - 1] == 0x0A
+            at = end
 
     def end(self) -> None:
         """The attempt's output is complete: print a character cut short and the last line."""
@@ -308,8 +339,9 @@ class _StepLog:
             self.pending = self.pending[_LOG_CHUNK:]
 
     def _line(self, text: str) -> None:
+        stream = {"o": "stdout", "e": "stderr"}.get(self.stream)
         sys.stdout.write(json.dumps({"run": self.run_id, "step": self.step_id, "attempt": self.number,
-                                     "text": text}) + "\n")
+                                     "stream": stream, "text": text}) + "\n")
 
 
 def _no_attempt(step_id: str, number: int, attempts: list[AttemptRecord]) -> NotFound:
@@ -319,7 +351,7 @@ def _no_attempt(step_id: str, number: int, attempts: list[AttemptRecord]) -> Not
 
 
 async def _print_step(store: Store, run_id: str, step_id: str, wanted: int | None, follow: bool,
-                      as_json: bool) -> None:
+                      as_json: bool, marks: bool = False) -> None:
     """Print the step's latest attempt (or ``wanted``); with ``follow``, keep printing as it is
     written, through the attempts that follow, until the step (or the run) is over. A step that
     ends without running — skipped, canceled while it waited — ends the follow too."""
@@ -327,7 +359,7 @@ async def _print_step(store: Store, run_id: str, step_id: str, wanted: int | Non
 
     from store.feed import ChangeFeed
 
-    out = _StepLog(run_id, step_id, as_json)
+    out = _StepLog(run_id, step_id, as_json, marks)
     if wanted is not None and wanted < 1:
         raise _no_attempt(step_id, wanted, queries.attempts(run_id, step_id))
 
@@ -389,7 +421,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
         step = queries.get_step(run_id, args.step)
         import asyncio
 
-        asyncio.run(_print_step(store, run_id, step.id, args.attempt, args.follow, args.json))
+        marks = args.marks == "always" or args.marks == "auto" and sys.stdout.isatty()
+        asyncio.run(_print_step(store, run_id, step.id, args.attempt, args.follow, args.json, marks))
         return EXIT_OK
     finally:
         store.close()
