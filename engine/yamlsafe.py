@@ -2,10 +2,12 @@
 limits, YAML's core tags only, and a map of where every value was written so errors can name
 the line and column.
 
-PyYAML's parser (libyaml's where PyYAML has it) gives the events; we compose the node tree
-from them, checking depth and alias expansion as it grows, and build the Python values
-ourselves so that duplicate keys are errors (YAML says they are; PyYAML keeps the last one)
-and so that an alias bomb is refused before it is expanded.
+PyYAML's parser (libyaml's where PyYAML has it) gives the events. A plain document (values,
+lists, mappings with text keys, anchors and aliases) is read from them straight into values
+and marks (``_Quick``); anything else, and anything wrong, is read again carefully: we compose
+the node tree from the events, checking depth and alias expansion as it grows, and build the
+Python values ourselves so that duplicate keys are errors (YAML says they are; PyYAML keeps the
+last one) and so that an alias bomb is refused before it is expanded.
 """
 
 from __future__ import annotations
@@ -226,6 +228,20 @@ def parse(text: str, file: str) -> Located:
             f"character U+{ord(control.group()):04X} is not allowed in YAML (a control character)",
             *_line_column(text, control.start()),
         )
+    loader = Loader(text)
+    try:
+        with cycle_collection_paused():
+            read = _Quick(loader).read()
+    finally:
+        loader.dispose()
+    if read is not None:
+        return Located(read[0], file, read[1], text)
+    return _read_carefully(text, file)
+
+
+def _read_carefully(text: str, file: str) -> Located:
+    """The document read through a node tree: what ``parse`` does with any file the quick
+    reading leaves to it, and every problem's own wording and position."""
     loader = Loader(text)
     try:
         with cycle_collection_paused():
@@ -527,3 +543,216 @@ class _Builder:
             self.marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = self.build(value_node, child, depth + 1)
         return out
+
+
+class _Unusual(Exception):
+    """What the quick reading leaves to the careful one."""
+
+
+_NO_KEY = object()
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+class _Quick:
+    """The document's values and marks straight from the parser's events, without a node tree:
+    most of the time of reading a big file went on making, walking and dropping its nodes.
+
+    It reads what workstreams are made of: plain values, lists, mappings with text keys, and
+    anchors and aliases (``yaml.safe_dump`` writes a list used twice as one). Anything else, and
+    anything wrong, stops it (``read`` returns None) and the careful reading, which has the
+    words and the position of every problem, reads the file again: merge keys, tags written
+    out, keys that are not text, duplicate keys, values it cannot construct, a nesting too deep,
+    aliases that add too much, syntax errors. What it gives is what the careful reading gives,
+    values and marks alike (tests/engine/test_yamlsafe_limits.py compares them).
+    """
+
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.pairs: list[tuple[Loc, tuple[int, int]]] = []  # becomes the marks: every place is marked once
+        # anchor -> (value, marks inside it relative to it, its own mark, values once expanded, levels below it)
+        self.anchors: dict[str, tuple[Any, list[tuple[Loc, tuple[int, int]]], tuple[int, int], int, int]] = {}
+        self.named: set[str] = set()
+        self.added = 0  # values that aliases add, in the whole document
+        resolvers = loader.yaml_implicit_resolvers
+        if None in resolvers or loader.yaml_path_resolvers:
+            raise _Unusual  # the resolver looks past the first character: let it resolve each value
+        self.resolvers = resolvers
+
+    def read(self) -> tuple[Any, dict[Loc, tuple[int, int]]] | None:
+        try:
+            return self._read()
+        except (_Unusual, yaml.YAMLError):
+            return None
+
+    def _read(self) -> tuple[Any, dict[Loc, tuple[int, int]]]:
+        loader = self.loader
+        get_event = loader.get_event
+        pairs = self.pairs
+        mark = pairs.append
+        resolvers = self.resolvers
+        get_event()
+        if loader.check_event(StreamEndEvent):
+            raise _Unusual
+        get_event()
+        # an open collection: [value, loc, is a mapping, key waiting for its value, anchor,
+        # len(pairs) once its own mark is made, its own mark]
+        stack: list[list[Any]] = []
+        depth = 0
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is MappingEndEvent or kind is SequenceEndEvent:
+                frame = stack.pop()
+                depth -= 1
+                value = frame[0]
+                if frame[4] is not None:
+                    self._keep(frame[4], value, frame[1], frame[5], frame[6])
+            else:
+                if depth > MAX_DEPTH:
+                    raise _Unusual
+                frame = stack[-1] if stack else None
+                if frame is None:
+                    loc: Loc = ()
+                elif frame[2]:
+                    key = frame[3]
+                    if key is _NO_KEY:
+                        if kind is not ScalarEvent or event.anchor is not None:
+                            raise _Unusual
+                        key = self._key(event)
+                        if key in frame[0]:
+                            raise _Unusual
+                        frame[3] = key
+                        start = event.start_mark
+                        mark(((*frame[1], key), (start.line + 1, start.column + 1)))
+                        continue
+                    loc = (*frame[1], key)
+                else:
+                    loc = (*frame[1], len(frame[0]))
+                if kind is ScalarEvent:
+                    if event.tag is not None:
+                        raise _Unusual
+                    value = event.value
+                    if event.implicit[0]:
+                        tag = self._tag(value, resolvers)
+                        if tag is not None:
+                            value = self._construct(event, tag)
+                    if frame is None or not frame[2]:
+                        start = event.start_mark
+                        mark((loc, (start.line + 1, start.column + 1)))
+                    if event.anchor is not None:
+                        self._name(event.anchor)
+                        start = event.start_mark
+                        self._keep(event.anchor, value, loc, len(pairs), (start.line + 1, start.column + 1))
+                elif kind is AliasEvent:
+                    value = self._expand(event.anchor, loc, depth, frame is None or not frame[2])
+                else:
+                    if event.tag is not None:
+                        raise _Unusual
+                    start = event.start_mark
+                    own = (start.line + 1, start.column + 1)
+                    if frame is None or not frame[2]:
+                        mark((loc, own))
+                    anchor = event.anchor
+                    if anchor is not None:
+                        self._name(anchor)
+                    is_map = kind is MappingStartEvent
+                    stack.append([{} if is_map else [], loc, is_map, _NO_KEY, anchor, len(pairs), own])
+                    depth += 1
+                    continue
+            if not stack:
+                break
+            parent = stack[-1]
+            if parent[2]:
+                parent[0][parent[3]] = value
+                parent[3] = _NO_KEY
+            else:
+                parent[0].append(value)
+        get_event()
+        if not loader.check_event(StreamEndEvent):
+            raise _Unusual
+        return value, dict(pairs)
+
+    @staticmethod
+    def _tag(value: str, resolvers: dict[Any, Any]) -> str | None:
+        """The tag of a plain value when it is not text (what the resolver says), else None."""
+        candidates = resolvers.get(value[:1])
+        if candidates:
+            for tag, regexp in candidates:
+                if regexp.match(value):
+                    return None if tag == _STR_TAG else tag
+        return None
+
+    def _key(self, event: ScalarEvent) -> str:
+        if event.tag is not None:
+            raise _Unusual
+        value = event.value
+        if event.implicit[0]:
+            tag = self._tag(value, self.resolvers)
+            # YAML 1.1's `on:`, `yes:` keys are words (as in YAML 1.2), not booleans
+            if tag is not None and (tag != _BOOL_TAG or value.lower() in ("true", "false")):
+                raise _Unusual
+        return value
+
+    def _construct(self, event: ScalarEvent, tag: str) -> Any:
+        if tag == _MERGE_TAG:
+            raise _Unusual
+        node = ScalarNode(tag, event.value, event.start_mark, None, style=event.style)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+            raise _Unusual from None
+
+    def _name(self, anchor: str) -> None:
+        if anchor in self.named:  # a duplicate anchor
+            raise _Unusual
+        self.named.add(anchor)
+
+    def _keep(self, anchor: str, value: Any, loc: Loc, first: int, own: tuple[int, int]) -> None:
+        """Remember an anchored value, once its end is read: the marks made inside it (from
+        ``first`` on), its own, its size once expanded and its height."""
+        size, height = _measure(value)
+        cut = len(loc)
+        inside = [(where[cut:], at) for where, at in self.pairs[first:]]
+        self.anchors[anchor] = (value, inside, own, size, height)
+
+    def _expand(self, anchor: str, loc: Loc, depth: int, marked: bool) -> Any:
+        kept = self.anchors.get(anchor)
+        if kept is None:  # undefined, or an alias inside its own anchor's value
+            raise _Unusual
+        value, inside, own, size, height = kept
+        self.added += size
+        if self.added > MAX_NODES or depth + height > MAX_DEPTH:
+            raise _Unusual
+        if marked:
+            self.pairs.append((loc, own))
+        self.pairs.extend(((*loc, *where), at) for where, at in inside)
+        return _copy(value)
+
+
+def _measure(value: Any) -> tuple[int, int]:
+    """How many values ``value`` holds, itself and each mapping key included, and how many
+    levels deep it goes below itself."""
+    if isinstance(value, list):
+        size, height = 1, 0
+        for item in value:
+            s, h = _measure(item)
+            size += s
+            height = max(height, h + 1)
+        return size, height
+    if isinstance(value, dict):
+        size, height = 1, 0
+        for item in value.values():
+            s, h = _measure(item)
+            size += s + 1
+            height = max(height, h + 1)
+        return size, height
+    return 1, 0
+
+
+def _copy(value: Any) -> Any:
+    """A fresh copy of the containers of ``value`` (an alias gives a value of its own)."""
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    return value

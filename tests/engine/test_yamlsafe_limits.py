@@ -236,6 +236,78 @@ def test_both_parsers_give_the_same_values_marks_and_problems(monkeypatch: pytes
             assert fast == slow, name
 
 
+
+# -- 3b. the quick reading (values straight from the parser's events) against the careful one ----
+
+_UNUSUAL = {
+    "merge": "base: &b {x: 1, y: [2, 3]}\nuse:\n  <<: *b\n  y: 4\n",
+    "tag": "q: !!str 12\n",
+    "non-text key": "1: a\n",
+    "true key": "true: a\n",
+    "duplicate key": "a: 1\na: 2\n",
+    "duplicate anchor": "a: &x 1\nb: &x 2\n",
+    "recursive alias": "a: &x [*x]\n",
+    "undefined alias": "a: *x\n",
+    "bad date": "a: 2024-13-01\n",
+    "two documents": "a: 1\n---\nb: 2\n",
+    "syntax": "a: [1, 2\n",
+}
+_USUAL = {
+    "aliases": "a: &a [x, {k: &s v, m: [1, 2.5, null, true, 2024-01-02]}]\nb: *a\nc: [*a, *s, *a]\nd: *s\n",
+    "words as keys": "on: yes\n'on2': 1\nYes: off\n",
+    "list root": "- &x {a: 1}\n- *x\n- [*x, '']\n",
+    "scalar root": "hello\n",
+    "flow": "{a: [1, {b: c}], d: '', e: [], f: {}}\n",
+    "block text": "a: |\n  line one\n  line two\nb: >-\n  folded\n",
+    "workstream": yaml.safe_dump({"name": "w", "steps": [{"id": f"s{i}", "run": ["true"], "needs": [f"s{i - 1}"]}
+                                                          for i in range(1, 4)]}, sort_keys=False),
+}
+
+
+def _quick(text: str) -> object:
+    loader = yamlsafe.Loader(text)
+    try:
+        return yamlsafe._Quick(loader).read()
+    finally:
+        loader.dispose()
+
+
+@pytest.mark.parametrize("text", list(_USUAL.values()), ids=list(_USUAL))
+def test_the_quick_reading_reads_plain_values_and_aliases(loader: type, text: str) -> None:
+    assert _quick(text) is not None
+
+
+@pytest.mark.parametrize("text", list(_UNUSUAL.values()), ids=list(_UNUSUAL))
+def test_the_quick_reading_leaves_the_unusual_to_the_careful_one(loader: type, text: str) -> None:
+    assert _quick(text) is None
+
+
+def test_the_quick_reading_gives_the_values_marks_and_problems_of_the_careful_one(
+        loader: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [path.read_text(encoding="utf-8") for path in _documents()] + [*_USUAL.values(), *_UNUSUAL.values()]
+    quick = [_outcome(text) for text in texts]
+    monkeypatch.setattr(yamlsafe._Quick, "read", lambda self: None)
+    careful = [_outcome(text) for text in texts]
+    for text, fast, slow in zip(texts, quick, careful, strict=True):
+        assert fast == slow, text
+
+
+def test_each_alias_gives_a_value_of_its_own(loader: type) -> None:
+    data = yamlsafe.parse("a: &a {k: [1]}\nb: *a\n", "ws.yaml").data
+    data["b"]["k"].append(2)
+    assert data["a"] == {"k": [1]}
+
+
+def test_the_quick_reading_stops_where_aliases_would_add_too_much(loader: type, low_limit: int) -> None:
+    assert _quick(_aliased(low_limit // 10)) is not None
+    assert _quick(_aliased(low_limit // 10 + 1)) is None
+    lines = ["a: &a [" + ", ".join(["lol"] * 9) + "]"]
+    lines += [f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]"
+              for previous, name in zip("abc", "bcd", strict=True)]
+    assert _quick("\n".join(lines[:3]) + "\n") is not None  # b adds 9 * 10 values, c 9 * 91: 909
+    assert _quick("\n".join(lines) + "\n") is None  # and d 9 * 820 more
+
+
 # -- 4. regular files only: no pipe, device, directory or loop of links ----------------------------
 
 
