@@ -2,9 +2,10 @@
 ``--plain``: one line per notable event, and the summary at the end. No rich here: a run whose
 output is piped does not import the live display.
 
-Lines are written as they come and flushed together, at most ``FLUSH_SECONDS`` after the first
-of them, so a burst of events costs one write while a reader on the other end of a pipe (``tee``,
-a CI log) still sees each line within that time.
+Lines gather in a list and are written together, at most ``FLUSH_SECONDS`` after the first of
+them, so a burst of events costs one write (one system call even under ``PYTHONUNBUFFERED``)
+while a reader on the other end of a pipe (``tee``, a CI log) still sees each line within that
+time. Whoever ends the loop calls ``flush`` for what is still gathered.
 """
 
 from __future__ import annotations
@@ -32,28 +33,41 @@ def notable(event: Event) -> bool:
 
 
 class PlainLines:
-    """Non-TTY output: a timestamped line per notable event, flushed in batches."""
+    """Non-TTY output: a timestamped line per notable event, written in batches."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
+        self._lines: list[str] = []
         self._flush_due: asyncio.TimerHandle | None = None
+        # The stamp of the second the last line fell in: thousands of lines a second share it.
+        self._second = -1
+        self._stamp = ""
 
     def on_event(self, event: Event) -> None:
         if not notable(event):
             return
-        stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-        print(f"{stamp} {describe(event.kind, event.step_id, event.data)}", file=self.stream)
+        second = int(event.ts)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%H:%M:%S", time.localtime(second))
+        self._lines.append(f"{self._stamp} {describe(event.kind, event.step_id, event.data)}\n")
         if self._flush_due is not None:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop to flush later from: now
-            self.stream.flush()
+            self.flush()
             return
         self._flush_due = loop.call_later(FLUSH_SECONDS, self.flush)
 
     def flush(self) -> None:
-        self._flush_due = None
+        """Write what has gathered, now."""
+        if self._flush_due is not None:
+            self._flush_due.cancel()
+            self._flush_due = None
+        if self._lines:
+            text = "".join(self._lines)
+            self._lines.clear()
+            self.stream.write(text)
         self.stream.flush()
 
 

@@ -62,11 +62,16 @@ def run_in_foreground(store: Store, run_id: str, args: argparse.Namespace, *, op
                 return await execute(store, run_id, bus=bus, operator_resume=operator_resume, reopen=reopen,
                                      revise=revise, on_executor=attach, dedicated=True)
         if not getattr(args, "json", False):
-            bus.subscribe(PlainLines().on_event)
+            holder["plain"] = PlainLines()
+            bus.subscribe(holder["plain"].on_event)
         return await execute(store, run_id, bus=bus, operator_resume=operator_resume, reopen=reopen,
                              revise=revise, on_executor=attach, dedicated=True)
 
-    state = asyncio.run(main())
+    try:
+        state = asyncio.run(main())
+    finally:
+        if "plain" in holder:  # the lines of the run's last moments, before its summary (or error)
+            holder["plain"].flush()
     if getattr(args, "json", False):
         print(json.dumps(status_document(run_id), indent=2))
     elif "executor" in holder:
