@@ -135,7 +135,11 @@ class UetApp(App[None]):
         from store import ChangeFeed
 
         self._broadcast(await asyncio.to_thread(self.monitor.load), news=False)
-        changes = ChangeFeed(self.db_path, tick=1.0, debounce=0.05).changes().__aiter__() if self.live else None
+        changes = None
+        if self.live:  # watching the files loads watchfiles and anyio: after the first frame, not before it
+            await self._drawn()
+            changes = ChangeFeed(self.db_path, tick=1.0, debounce=0.05).changes().__aiter__()
+            self.poke()  # what changed while the watch was starting is read at once
         pending: asyncio.Future | None = None
         while True:
             kick = asyncio.ensure_future(self._kick.wait())
@@ -155,6 +159,13 @@ class UetApp(App[None]):
                 delta = await asyncio.to_thread(self.monitor.poll)
             self._broadcast(delta, tick=changes is not None)
             await asyncio.sleep(max(0.0, self.refresh_seconds - (time.monotonic() - started)))
+
+    async def _drawn(self) -> None:
+        """Return once the screen in front has been drawn. A refresh callback asked for before
+        the app runs would be dropped, so this first waits for it to run (a few ms at most)."""
+        while not self.is_running:
+            await asyncio.sleep(0.01)
+        await self.screen.wait_for_refresh()
 
     def _broadcast(self, delta: Delta, tick: bool = False, news: bool = True) -> None:
         if not delta and not tick:

@@ -3,12 +3,13 @@ run screen offer the same keys, so both call ``steer_run``."""
 
 from __future__ import annotations
 
-from engine import steering
 from tui.feed import StoreFeed
 
 
 def steer_run(app: StoreFeed, kind: str, run_id: str, step_id: str | None, reason: str | None) -> str:
-    """Carry out one steering request for a screen; the answer is a sentence for the user."""
+    """Carry out one steering request for a screen; the answer is a sentence for the user. The
+    engine's steering (with its session and writer) loads with the first request."""
+    from engine import steering
     from engine.errors import UetError
 
     store = app.store
