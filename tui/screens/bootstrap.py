@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DirectoryTree, Footer, Header, Input, Static, TabbedContent, TabPane
+from textual.widgets import DirectoryTree, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from engine.bootstrap.orchestrate import bootstrap
@@ -28,6 +28,7 @@ from schemas.bootstrap import BootstrapReport, Evidence, PhaseOutcome, PlannedFi
 from schemas.scan import ScanProgress
 from tui.screens.ask import AskScreen
 from tui.widgets.folder_picker import FolderSuggester, FolderTree, resolve, shown
+from tui.widgets.footer import KeysFirstFooter
 from tui.widgets.line_table import Column, LineTable
 
 RANKING_COLUMNS = [Column("", 1), Column("PROFILE", 24, grow=True), Column("SCORE", 6, right=True),
@@ -231,7 +232,7 @@ class BootstrapScreen(Screen[None]):
             with TabPane("5 Launch", id="launch"):
                 yield LineTable(WORKSTREAM_COLUMNS, id="workstreams", classes="pane", cells=self._workstream_cells,
                                 empty="nothing written yet: preview the files, then press w")
-        yield Footer()
+        yield KeysFirstFooter()
 
     def on_mount(self) -> None:
         self.query_one("#path").border_title = "Folder"

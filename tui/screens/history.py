@@ -17,10 +17,11 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from store.history import History, load
 from tui.format import duration
+from tui.widgets.footer import KeysFirstFooter
 
 BARS = "▁▂▃▄▅▆▇█"
 GAP = "·"
@@ -123,7 +124,7 @@ class HistoryScreen(Screen[None]):
             yield Static(id="tools", classes="pane")
             yield Static(id="costs", classes="pane")
             yield Static(id="workstreams", classes="pane")
-        yield Footer()
+        yield KeysFirstFooter()
 
     def on_mount(self) -> None:
         self.query_one("#tools", Static).border_title = "Tools: success rate and median duration per day"

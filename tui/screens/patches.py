@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header, Static
+from textual.widgets import ContentSwitcher, Header, Static
 
 from engine.errors import UetError
 from schemas.patch import CommentRecord, GateResultRecord, PatchRecord
@@ -29,6 +29,7 @@ from tui.feed import StoreChanged
 from tui.format import duration
 from tui.screens.comment import CommentScreen, Scope, Written
 from tui.widgets.diff_view import DiffView, Note
+from tui.widgets.footer import KeysFirstFooter
 from tui.widgets.line_table import Column, LineTable
 
 GLYPHS = {
@@ -145,7 +146,7 @@ class PatchesScreen(Screen[None]):
                     yield DiffView(id="diff")
                     with VerticalScroll(id="gate"):
                         yield Static(id="gate-text")
-        yield Footer()
+        yield KeysFirstFooter()
 
     def on_mount(self) -> None:
         self.query_one("#list", LineTable).focus()

@@ -28,7 +28,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Static, TextArea
+from textual.widgets import Header, Static, TextArea
 from textual.worker import get_current_worker
 from watchfiles import awatch
 
@@ -47,6 +47,7 @@ from schemas.workstream import NAME
 from tui.screens.ask import AskScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.text import TextScreen
+from tui.widgets.footer import KeysFirstFooter
 from tui.widgets.problem_list import ProblemList
 from tui.widgets.profile_list import ProfileList
 from tui.widgets.yaml_editor import MARK, YamlEditor, yaml_language
@@ -125,7 +126,7 @@ class ProfilesScreen(Screen[None]):
             yield Static(id="disk", markup=False)
             yield YamlEditor(id="editor")
             yield ProblemList()
-        yield Footer()
+        yield KeysFirstFooter()
 
     def on_mount(self) -> None:
         self.query_one("#editor").border_title = "no profile open"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TextArea
+from textual.widgets import Header, Static, TextArea
+
+from tui.widgets.footer import KeysFirstFooter
 
 
 class TextScreen(Screen[None]):
@@ -27,7 +29,7 @@ class TextScreen(Screen[None]):
         yield Header(icon="◆")
         yield Static(self.summary, id="text-summary", markup=False)
         yield TextArea(self.text, read_only=True, soft_wrap=False, language=self.language, id="text-body")
-        yield Footer()
+        yield KeysFirstFooter()
 
     def on_mount(self) -> None:
         self.query_one("#text-body").focus()

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.errors import UetError
 from engine.toolinfo import add_versions, tool_rows
@@ -33,6 +33,7 @@ from tui.tool_words import (
     notes,
     success_cell,
 )
+from tui.widgets.footer import KeysFirstFooter
 from tui.widgets.line_table import Column, LineTable
 
 COLUMNS = [Column("TOOL", 10, grow=True), Column("SOURCE", 8), Column("VERSION", 10), Column("CAN DO", 10, grow=True),
@@ -87,7 +88,7 @@ class ToolsScreen(Screen[None]):
         yield LineTable(COLUMNS, id="tools", classes="pane", cells=tool_cells, empty="reading the router…")
         yield Static(id="detail")
         yield Static(id="notes")
-        yield Footer()
+        yield KeysFirstFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#tools", LineTable)

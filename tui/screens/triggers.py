@@ -18,13 +18,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.triggers import control
 from engine.triggers.catalog import Catalog
 from tui.cells import state_cell
 from tui.feed import StoreChanged
 from tui.format import duration
+from tui.widgets.footer import KeysFirstFooter
 from tui.widgets.line_table import Column, LineTable
 
 COLUMNS = [Column("TRIGGER", 12, grow=True), Column("ON", 10, grow=True), Column("KIND", 8),
@@ -72,7 +73,7 @@ class TriggersScreen(Screen[None]):
         yield Static(id="server")
         yield LineTable(COLUMNS, id="triggers", classes="pane", cells=self._cells, empty="reading the workstreams…")
         yield Static(id="detail")
-        yield Footer()
+        yield KeysFirstFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#triggers", LineTable)
