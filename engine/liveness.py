@@ -10,7 +10,10 @@ owns is lost too. A lost run moves again only when someone resumes it, so the fa
 the worker's last heartbeat or the run's last event, whichever came later.
 
 One function serves ``uet runs``, ``uet status`` and the dashboard: one read of the workers
-of the runs asked about and a signal 0 per worker of this host; nothing per step.
+of the runs asked about and a signal 0 per worker of this host; nothing per step. It reads with
+``store.reads`` on the connection it is given (a read command's own) or, by default, on the
+connection of the ``Store`` the process opened; a run is anything with a run row's fields
+(``RunRecord`` or ``reads.RunRow``), so a read command loads no Pydantic for it.
 """
 
 from __future__ import annotations
@@ -20,11 +23,18 @@ import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from engine.states import RUN_TERMINAL
-from schemas.records import RunRecord, WorkerRecord
 from schemas.states import RunState, WorkerState
-from store import queries
+from store import reads
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from schemas.records import RunRecord, WorkerRecord
+
+    Run = RunRecord | reads.RunRow
 
 STALE_SECONDS = 10.0
 HOST = socket.gethostname()
@@ -46,7 +56,7 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def is_lost(worker: WorkerRecord, now: float | None = None) -> bool:
+def is_lost(worker: WorkerRecord | reads.WorkerRow, now: float | None = None) -> bool:
     if worker.state in (WorkerState.STOPPED, WorkerState.LOST):
         return True
     if worker.host == HOST and not pid_alive(worker.pid):
@@ -74,39 +84,42 @@ class RunEngine:
         return max(0.0, now - self.last_seen)
 
 
-def run_engines(runs: Iterable[RunRecord], now: float | None = None) -> dict[str, RunEngine]:
+def run_engines(runs: Iterable[Run], now: float | None = None,
+                conn: sqlite3.Connection | None = None) -> dict[str, RunEngine]:
     """The engine of each run given that is not finished and that an engine owns or should own
     (a ``running`` run); other runs (finished, or paused or pending with no owner) are left out.
-    ``now`` is the clock staleness is judged by (the wall clock by default)."""
+    ``now`` is the clock staleness is judged by (the wall clock by default); ``conn`` the
+    connection to read with (the open ``Store``'s by default)."""
     asked = [run for run in runs if run.state not in RUN_TERMINAL
              and (run.worker_id is not None or run.state is RunState.RUNNING)]
     if not asked:
         return {}
     at = time.time() if now is None else now
-    workers = queries.workers_by_id({run.worker_id for run in asked if run.worker_id})
+    conn = conn or reads.connection()
+    workers = reads.workers_by_id(conn, {run.worker_id for run in asked if run.worker_id})
     out: dict[str, RunEngine] = {}
     for run in asked:
         worker = workers.get(run.worker_id) if run.worker_id else None
         if worker is not None and not is_lost(worker, at):
             out[run.id] = RunEngine(True, worker.id)
             continue
-        event = queries.last_event_at(run.id)
+        event = reads.last_event_at(conn, run.id)
         seen = max(worker.heartbeat_at, event or 0.0) if worker is not None else \
             event or run.started_at or run.created_at
         out[run.id] = RunEngine(False, worker.id if worker else run.worker_id, seen)
     return out
 
 
-def run_engine(run: RunRecord, now: float | None = None) -> RunEngine | None:
+def run_engine(run: Run, now: float | None = None, conn: sqlite3.Connection | None = None) -> RunEngine | None:
     """The engine of one run, as ``run_engines`` tells it; None when none is expected."""
-    return run_engines([run], now).get(run.id)
+    return run_engines([run], now, conn).get(run.id)
 
 
-def live_owner(run: RunRecord) -> str | None:
+def live_owner(run: Run, conn: sqlite3.Connection | None = None) -> str | None:
     """The id of the live worker executing ``run``, if any."""
     if not run.worker_id:
         return None
-    worker = queries.get_worker(run.worker_id)
+    worker = reads.get_worker(conn or reads.connection(), run.worker_id)
     if worker is None or is_lost(worker):
         return None
     return worker.id

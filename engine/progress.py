@@ -16,8 +16,11 @@ early guess is worse than none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from schemas.records import ProgressSnapshot, RunRecord
+if TYPE_CHECKING:  # a read command tallies plain rows and loads no Pydantic
+    from schemas.records import ProgressSnapshot, RunRecord
+    from store.reads import RunRow
 
 #: The ends a step can reach, in the order the faces show them.
 ENDS = ("succeeded", "failed", "skipped", "canceled")
@@ -33,7 +36,7 @@ class Tally:
     running: int = 0
 
     @classmethod
-    def of_run(cls, run: RunRecord) -> Tally:
+    def of_run(cls, run: RunRecord | RunRow) -> Tally:
         """From the run's row: the counts its engine (or the last change made without one) stored."""
         succeeded = run.done_steps - run.failed_steps - run.skipped_steps - run.canceled_steps
         return cls(run.total_steps, max(0, succeeded), run.failed_steps, run.skipped_steps, run.canceled_steps,
@@ -112,6 +115,8 @@ class Progress:
         return remaining * self.ewma / lanes
 
     def snapshot(self, now: float) -> ProgressSnapshot:
+        from schemas.records import ProgressSnapshot
+
         return ProgressSnapshot(
             run_id=self.run_id,
             total=self.total,

@@ -10,6 +10,8 @@ from engine.projects import find_root, workstream_project
 from store.db import default_db_path
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from store import Store
 
 
@@ -29,10 +31,24 @@ def open_existing(args: argparse.Namespace) -> Store:
     """Open the store for read commands; a project without one is an input error. The store is
     imported here: ``uet validate`` finds the project with this module and opens no store."""
     from store import Store
+
+    return Store(_existing(args))
+
+
+def read_existing(args: argparse.Namespace) -> tuple[Path, sqlite3.Connection]:
+    """The store's path and a plain connection to read it with (``store.reads``), for the read
+    commands: no ORM, no Pydantic. An out-of-date store is migrated first, as ``open_existing``
+    would."""
+    from store.reads import connect
+
+    path = _existing(args)
+    return path, connect(path)
+
+
+def _existing(args: argparse.Namespace) -> Path:
     from store.errors import NoSuchRecord
 
-    root = project_root(args)
-    path = db_path(args, root)
+    path = db_path(args, project_root(args))
     if not path.exists():
         raise NoSuchRecord(f"no UET database at {path}: run a workstream first (uet run FILE), or pass --db")
-    return Store(path)
+    return path

@@ -21,11 +21,12 @@ __all__ = ["main", "report"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)  # the command named, built whole; the others only listed
     args = parser.parse_args(argv)
     if not args.command:
         if _inside_project() and sys.stdin.isatty() and sys.stdout.isatty():
-            args = parser.parse_args(["tui", *(argv or sys.argv[1:])])
+            args = build_parser(["tui"]).parse_args(["tui", *argv])
         else:
             parser.print_help()
             return EXIT_OK

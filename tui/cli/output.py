@@ -1,17 +1,25 @@
 """What several commands print: the status document (``uet status --json``, and the final word
-of ``uet run --json``), its pieces, and plain aligned tables."""
+of ``uet run --json``), its pieces, and plain aligned tables.
+
+The documents are read with ``store.reads`` (plain rows, no Pydantic) on the connection given: a
+read command's own, or by default the connection of the ``Store`` the process opened.
+"""
 
 from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.liveness import RunEngine, live_owner, run_engine
 from engine.progress import Tally
-from schemas.records import RunRecord
 from schemas.states import RunState
-from store import queries
+from store import reads
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from schemas.records import RunRecord
 
 
 def elapsed(started: float | None, ended: float | None) -> float | None:
@@ -37,7 +45,7 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
                     for row in cells))
 
 
-def activity_fields(run: RunRecord) -> dict[str, Any]:
+def activity_fields(run: RunRecord | reads.RunRow) -> dict[str, Any]:
     """``pausing``: why a running run is pausing; ``waiting_on``/``waiting_until``: the tool
     whose open breaker holds it with nothing executing, and when that breaker probes."""
     running = run.state is RunState.RUNNING
@@ -45,28 +53,30 @@ def activity_fields(run: RunRecord) -> dict[str, Any]:
             "waiting_until": run.waiting_until if running else None}
 
 
-def pause_requested(run: RunRecord, worker: str | None) -> str | None:
+def pause_requested(run: RunRecord | reads.RunRow, worker: str | None,
+                    conn: sqlite3.Connection | None = None) -> str | None:
     """Why a running run is pausing, when a pause was asked of the engine executing it (or is
     waiting for it) and no resume came after; None otherwise."""
     if run.state is not RunState.RUNNING or worker is None:
         return None
-    commands = queries.run_commands(run.id, ("pause", "resume"))
+    commands = reads.run_commands(conn or reads.connection(), run.id, ("pause", "resume"))
     if not commands:
         return None
     last = commands[-1]
-    if last.kind.value == "resume" or last.claimed_by not in (None, worker):
+    if last.kind == "resume" or last.claimed_by not in (None, worker):
         return None  # answered by a resume, or taken by an engine before this one
     if last.claimed_by is None and last.done_at is not None:
         return None  # answered without being carried out (its engine stopped before it took it)
     return str(last.args.get("reason") or f"paused by {last.created_by or 'operator'}")
 
 
-def step_document(run_id: str, step_id: str) -> dict[str, Any]:
+def step_document(run_id: str, step_id: str, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
     """One step: its state and every attempt, with what each cost and answered (``output``),
     and where its prompt and log are."""
-    step = queries.get_step(run_id, step_id)
+    conn = conn or reads.connection()
+    step = reads.get_step(conn, run_id, step_id)
     attempts = []
-    for a in queries.attempts(run_id, step.id):
+    for a in reads.attempts(conn, run_id, step.id):
         prompt = a.log_path[: -len(".log")] + ".prompt.md" if a.log_path and a.log_path.endswith(".log") else None
         attempts.append({
             "number": a.number, "tool": a.tool, "state": str(a.state), "started_at": a.started_at,
@@ -82,11 +92,12 @@ def step_document(run_id: str, step_id: str) -> dict[str, Any]:
             "due_at": step.due_at if step.state == "waiting" else None}
 
 
-def status_document(run_id: str) -> dict[str, Any]:
-    run = queries.get_run(run_id)
-    worker = live_owner(run)
-    engine = run_engine(run)
-    steps = queries.step_rows(run_id)  # tuples: a Pydantic model per step cost 10x more, for a read
+def status_document(run_id: str, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
+    conn = conn or reads.connection()
+    run = reads.get_run(conn, run_id)
+    worker = live_owner(run, conn)
+    engine = run_engine(run, conn=conn)
+    steps = reads.step_lines(conn, run_id)  # tuples: a Pydantic model per step cost 10x more, for a read
     counts: dict[str, int] = {}
     tools: set[str] = set()
     out_steps = []
@@ -104,7 +115,7 @@ def status_document(run_id: str) -> dict[str, Any]:
     activity = activity_fields(run)
     if engine is not None and not engine.live:
         activity = dict.fromkeys(activity)  # its engine is gone: nothing pauses or waits
-    activity["pausing"] = activity["pausing"] or pause_requested(run, worker)  # asked, not taken yet
+    activity["pausing"] = activity["pausing"] or pause_requested(run, worker, conn)  # asked, not taken yet
     return {
         "id": run.id, "state": run.state.value, "workstream": run.workstream, "source": run.source,
         "root": run.root, "reason": run.reason, "created_at": run.created_at, "started_at": run.started_at,
@@ -112,5 +123,5 @@ def status_document(run_id: str) -> dict[str, Any]:
         **engine_fields(engine),
         "progress": {**tally.as_dict(), "counts": counts},
         "steps": out_steps,
-        "breakers": [b.model_dump(mode="json") for b in queries.breakers(sorted(tools))],
+        "breakers": reads.breakers(conn, sorted(tools)),
     }

@@ -1,23 +1,30 @@
 """Read commands: runs, status, logs. Each takes ``--json``; ``logs --follow`` is driven by
-the store's change feed."""
+the store's change feed.
+
+They read with ``store.reads`` on a plain ``sqlite3`` connection (``read_existing``): no ORM, no
+Pydantic, no asyncio unless a log is followed, so a command costs little more than Python's
+start. ``uet logs`` writes each event as it is read, a batch at a time.
+"""
 
 from __future__ import annotations
 
 import argparse
 import codecs
 import json
+import sqlite3
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from engine.errors import NotFound, UsageError
 from engine.liveness import RunEngine, live_owner, run_engines
 from engine.progress import Tally
 from engine.states import RUN_TERMINAL, STEP_TERMINAL
-from schemas.records import AttemptRecord, RunRecord
 from schemas.states import RunState
-from store import Store, queries
-from store.feed import EventCursor
+from store import reads
+from store.reads import AttemptRow, RunRow
 from tui.cli.exits import EXIT_OK
 from tui.cli.output import (
     activity_fields,
@@ -37,13 +44,14 @@ from tui.format import (
     waiting_words,
     when,
 )
-from tui.project import open_existing
+from tui.project import read_existing
 
 _LOG_CHUNK = 1 << 16  # bytes of a log read at a time
 _STDERR_MARK = "2| "  # before a line of stderr in ``uet logs`` text on a terminal
+_EVENT_BATCH = 2_000  # events written at a time
 
 
-def _state_text(run: RunRecord, engine: RunEngine | None, now: float) -> str:
+def _state_text(run: RunRow, engine: RunEngine | None, now: float) -> str:
     if engine is None or engine.live:
         if run.state is RunState.RUNNING and run.pausing:
             return f"{glyph('paused')} pausing"
@@ -53,7 +61,7 @@ def _state_text(run: RunRecord, engine: RunEngine | None, now: float) -> str:
     return f"{glyph('lost')} {engine_lost(engine.lost_for(now) or 0.0)}"
 
 
-def _stopped_at(run: RunRecord, engine: RunEngine | None) -> float | None:
+def _stopped_at(run: RunRow, engine: RunEngine | None) -> float | None:
     """Where the run's clock stops: its end, or the last sign of life of its lost engine."""
     return run.ended_at if engine is None or engine.live else run.ended_at or engine.last_seen
 
@@ -73,11 +81,11 @@ def progress_words(tally: Tally) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError(f"--limit must be at least 1 (got {args.limit})")
-    store = open_existing(args)
+    path, conn = read_existing(args)
     try:
-        runs = queries.list_runs(limit=args.limit)
+        runs = reads.list_runs(conn, limit=args.limit)
         now = time.time()
-        engines = run_engines(runs, now)
+        engines = run_engines(runs, now, conn)
         if args.json:
             out = []
             for run in runs:
@@ -108,16 +116,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
             print("\n".join(hints))
         return EXIT_OK
     finally:
-        store.close()
+        conn.close()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    store = open_existing(args)
+    path, conn = read_existing(args)
     try:
-        run_id = queries.resolve_run_id(args.run)
+        run_id = reads.resolve_run_id(conn, args.run)
         if args.step is not None:
-            return _step_status(step_document(run_id, args.step), args.json)
-        doc = status_document(run_id)
+            return _step_status(step_document(run_id, args.step, conn), args.json)
+        doc = status_document(run_id, conn)
         if args.json:
             print(json.dumps(doc, indent=2))
             return EXIT_OK
@@ -161,7 +169,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print_table(rows)
         return EXIT_OK
     finally:
-        store.close()
+        conn.close()
 
 
 def _tokens(count: int | None) -> str:
@@ -209,38 +217,59 @@ def _step_status(doc: dict[str, Any], as_json: bool) -> int:
     return EXIT_OK
 
 
-def _finished(run_id: str) -> bool:
-    run = queries.get_run(run_id)
-    return (run.state in RUN_TERMINAL or run.state is RunState.PAUSED) and live_owner(run) is None
+def _finished(conn: sqlite3.Connection, run_id: str) -> bool:
+    run = reads.get_run(conn, run_id)
+    return (run.state in RUN_TERMINAL or run.state is RunState.PAUSED) and live_owner(run, conn) is None
 
 
-async def _follow_events(store: Store, run_id: str, as_json: bool) -> None:
+class _EventLines:
+    """Writes a run's events from a sequence number on, as lines of words or, with ``--json``,
+    one object per line (the fields of ``EventRecord``). Rows are written as the cursor yields
+    them, ``_EVENT_BATCH`` lines a write: a run of any length costs the same memory."""
+
+    def __init__(self, conn: sqlite3.Connection, run_id: str, as_json: bool) -> None:
+        self.conn, self.run_id, self.as_json = conn, run_id, as_json
+        self.seq = 0  # the last event written
+        self._stamps: dict[int, str] = {}  # whole second -> HH:MM:SS; events come many a second
+
+    def _stamp(self, ts: float) -> str:
+        second = int(ts)
+        stamp = self._stamps.get(second)
+        if stamp is None:
+            if len(self._stamps) > 4_096:
+                self._stamps.clear()
+            stamp = self._stamps[second] = time.strftime("%H:%M:%S", time.localtime(second))
+        return stamp
+
+    def write_new(self) -> None:
+        """Write every event after the last one written."""
+        lines: list[str] = []
+        for seq, ts, step_id, kind, text in reads.events(self.conn, self.run_id, self.seq):
+            data = {} if text == "{}" else json.loads(text)
+            if self.as_json:
+                lines.append(json.dumps({"seq": seq, "ts": ts, "run_id": self.run_id, "step_id": step_id,
+                                         "kind": kind, "data": data}))
+            else:
+                lines.append(f"{self._stamp(ts)} {describe(kind, step_id, data)}")
+            self.seq = seq
+            if len(lines) >= _EVENT_BATCH:
+                sys.stdout.write("\n".join(lines) + "\n")
+                lines.clear()
+        if lines:
+            sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+
+
+async def _follow_events(path: Path, out: _EventLines) -> None:
     import asyncio
 
     from store.feed import ChangeFeed
 
-    cursor = EventCursor(run_id)
-    stop = asyncio.Event()
-
-    def flush() -> None:
-        while True:
-            batch = cursor.read()
-            for event in batch:
-                if as_json:
-                    print(json.dumps(event.model_dump(mode="json")), flush=True)
-                else:
-                    stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-                    print(f"{stamp} {describe(event.kind, event.step_id, event.data)}", flush=True)
-            if len(batch) < 5_000:
-                return
-
-    flush()
-    if stop.is_set():
-        return
-    async for _ in ChangeFeed(store.path).changes(stop):
-        flush()
-        if _finished(run_id):
-            flush()
+    out.write_new()
+    async for _ in ChangeFeed(path).changes(asyncio.Event()):
+        out.write_new()
+        if _finished(out.conn, out.run_id):
+            out.write_new()
             return
 
 
@@ -264,7 +293,7 @@ class _StepLog:
         self.pending = ""  # JSON: the line not ended yet
         self.at_line_start = True
 
-    def switch(self, attempt: AttemptRecord) -> None:
+    def switch(self, attempt: AttemptRow) -> None:
         """Finish the attempt being printed (its last bytes included), then go on with this one."""
         if self.number is not None:
             self.drain()
@@ -344,32 +373,28 @@ class _StepLog:
                                      "stream": stream, "text": text}) + "\n")
 
 
-def _no_attempt(step_id: str, number: int, attempts: list[AttemptRecord]) -> NotFound:
+def _no_attempt(step_id: str, number: int, attempts: list[AttemptRow]) -> NotFound:
     have = ", ".join(str(a.number) for a in attempts)
     return NotFound(f"step {step_id} has no attempt {number}; "
                     + (f"its attempts are {have}" if have else "it has not run yet"))
 
 
-async def _print_step(store: Store, run_id: str, step_id: str, wanted: int | None, follow: bool,
-                      as_json: bool, marks: bool = False) -> None:
+def _print_step(path: Path, conn: sqlite3.Connection, run_id: str, step_id: str, wanted: int | None,
+                follow: bool, as_json: bool, marks: bool = False) -> None:
     """Print the step's latest attempt (or ``wanted``); with ``follow``, keep printing as it is
     written, through the attempts that follow, until the step (or the run) is over. A step that
     ends without running — skipped, canceled while it waited — ends the follow too."""
-    import asyncio
-
-    from store.feed import ChangeFeed
-
     out = _StepLog(run_id, step_id, as_json, marks)
     if wanted is not None and wanted < 1:
-        raise _no_attempt(step_id, wanted, queries.attempts(run_id, step_id))
+        raise _no_attempt(step_id, wanted, reads.attempts(conn, run_id, step_id))
 
     def pump() -> bool:
         """Print what is new; True when there is nothing more to wait for."""
         # The step and the run are read before the attempts: once they say "over", the
         # attempts read after them are all there will be.
-        step = queries.get_step(run_id, step_id)
-        over = step.state in STEP_TERMINAL or _finished(run_id)
-        attempts = queries.attempts(run_id, step_id)
+        step = reads.get_step(conn, run_id, step_id)
+        over = step.state in STEP_TERMINAL or _finished(conn, run_id)
+        attempts = reads.attempts(conn, run_id, step_id)
         if wanted is not None:
             target = next((a for a in attempts if a.number == wanted), None)
             if target is None:
@@ -393,36 +418,37 @@ async def _print_step(store: Store, run_id: str, step_id: str, wanted: int | Non
 
     if pump():
         return
-    stop = asyncio.Event()
-    async for _ in ChangeFeed(store.path, tick=0.25).changes(stop):
+    import asyncio  # only to follow: what is there already is printed without it
+
+    asyncio.run(_follow_step(path, pump))
+
+
+async def _follow_step(path: Path, pump: Callable[[], bool]) -> None:
+    import asyncio
+
+    from store.feed import ChangeFeed
+
+    async for _ in ChangeFeed(path, tick=0.25).changes(asyncio.Event()):
         if pump():
             return
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    store = open_existing(args)
+    path, conn = read_existing(args)
     try:
-        run_id = queries.resolve_run_id(args.run)
+        run_id = reads.resolve_run_id(conn, args.run)
         if args.step is None:
+            out = _EventLines(conn, run_id, args.json)
             if args.follow:
                 import asyncio  # only to follow: a run's events are read without it
 
-                asyncio.run(_follow_events(store, run_id, args.json))
+                asyncio.run(_follow_events(path, out))
             else:
-                cursor = EventCursor(run_id)
-                while batch := cursor.read():
-                    for event in batch:
-                        if args.json:
-                            print(json.dumps(event.model_dump(mode="json")))
-                        else:
-                            stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-                            print(f"{stamp} {describe(event.kind, event.step_id, event.data)}")
+                out.write_new()
             return EXIT_OK
-        step = queries.get_step(run_id, args.step)
-        import asyncio
-
+        step = reads.get_step(conn, run_id, args.step)
         marks = args.marks == "always" or args.marks == "auto" and sys.stdout.isatty()
-        asyncio.run(_print_step(store, run_id, step.id, args.attempt, args.follow, args.json, marks))
+        _print_step(path, conn, run_id, step.id, args.attempt, args.follow, args.json, marks)
         return EXIT_OK
     finally:
-        store.close()
+        conn.close()

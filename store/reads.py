@@ -1,0 +1,266 @@
+"""Reads for the commands a person waits on (``uet runs``, ``status``, ``logs``): plain
+``sqlite3`` rows into small named tuples, no ORM and no Pydantic, so such a command costs little
+more than the interpreter's start.
+
+Every function takes the ``sqlite3.Connection`` to read: ``connect`` opens one for a read
+command, and a process that opened the whole ``Store`` passes its own (``connection()``). A
+database whose schema is not the one this version writes (older, or newer) is opened through
+``Store`` once, which migrates it or says why it cannot; only then are the migrations imported.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from schemas.states import RunState
+from store.db import BUSY_TIMEOUT_MS
+from store.errors import NoSuchRecord, StoreError
+
+#: The schema version this version of uet writes: ``store.migrations.LATEST`` (a test holds the
+#: two equal). A store at another version is opened through the migrations first.
+SCHEMA_VERSION = 10
+
+_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
+
+
+def connection() -> sqlite3.Connection:
+    """The connection of the ``Store`` this process opened (Peewee's, for this thread)."""
+    from store.tables import database
+
+    return database.connection()
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to read the store at ``path`` with, the schema brought up to date first."""
+    try:
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open the database: {exc}") from exc
+    if version != SCHEMA_VERSION:
+        conn.close()
+        from store.store import Store  # migrates an older store; says so for a newer one
+
+        Store(path).close()
+        return connect_unchecked(path)
+    return conn
+
+
+def connect_unchecked(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+# -- runs --------------------------------------------------------------------------------------
+
+
+class RunRow(NamedTuple):
+    """A run as ``schemas.records.RunRecord`` has it (same fields, same order), ``spec`` left out."""
+
+    id: str
+    workstream: str
+    source: str | None
+    root: str
+    state: RunState
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    worker_id: str | None
+    total_steps: int
+    done_steps: int
+    failed_steps: int
+    skipped_steps: int
+    canceled_steps: int
+    running_steps: int
+    max_parallel: int
+    reason: str | None
+    pausing: str | None
+    waiting_on: str | None
+    waiting_until: float | None
+
+
+_RUN_SQL = f"SELECT {', '.join(RunRow._fields)} FROM runs"
+
+
+def _run(row: tuple[Any, ...]) -> RunRow:
+    return RunRow(*row[:4], RunState(row[4]), *row[5:])
+
+
+def list_runs(conn: sqlite3.Connection, limit: int = 50, offset: int = 0) -> list[RunRow]:
+    """Newest first, as ``queries.list_runs``."""
+    rows = conn.execute(_RUN_SQL + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
+    return [_run(row) for row in rows]
+
+
+def get_run(conn: sqlite3.Connection, run_id: str) -> RunRow:
+    row = conn.execute(_RUN_SQL + " WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise NoSuchRecord(f"no run {run_id!r}")
+    return _run(row)
+
+
+def resolve_run_id(conn: sqlite3.Connection, prefix: str) -> str:
+    """The run whose id is ``prefix`` or starts with it; an ambiguous prefix is an error."""
+    if not prefix:
+        raise NoSuchRecord("a run id is needed")
+    if conn.execute("SELECT 1 FROM runs WHERE id = ?", (prefix,)).fetchone() is not None:
+        return prefix
+    rows = conn.execute("SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 6",
+                        (len(prefix), prefix)).fetchall()
+    matches = [str(r[0]) for r in rows]
+    if not matches:
+        raise NoSuchRecord(f"no run matches {prefix!r}; `uet runs` lists them")
+    if len(matches) > 1:
+        raise NoSuchRecord(f"{prefix!r} matches several runs ({', '.join(matches[:5])}); give more of the id")
+    return matches[0]
+
+
+# -- engines -----------------------------------------------------------------------------------
+
+
+class WorkerRow(NamedTuple):
+    id: str
+    pid: int
+    host: str
+    state: str
+    started_at: float
+    heartbeat_at: float
+
+
+_WORKER_SQL = f"SELECT {', '.join(WorkerRow._fields)} FROM workers"
+
+
+def workers_by_id(conn: sqlite3.Connection, worker_ids: Iterable[str]) -> dict[str, WorkerRow]:
+    """The workers named, by id; unknown ids are left out."""
+    ids = list(worker_ids)
+    out: dict[str, WorkerRow] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        for row in conn.execute(_WORKER_SQL + f" WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
+            out[row[0]] = WorkerRow(*row)
+    return out
+
+
+def get_worker(conn: sqlite3.Connection, worker_id: str) -> WorkerRow | None:
+    row = conn.execute(_WORKER_SQL + " WHERE id = ?", (worker_id,)).fetchone()
+    return None if row is None else WorkerRow(*row)
+
+
+def last_event_at(conn: sqlite3.Connection, run_id: str) -> float | None:
+    """When the run's newest event was written (one probe of the (run_id, seq) index)."""
+    row = conn.execute("SELECT ts FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)).fetchone()
+    return None if row is None else float(row[0])
+
+
+# -- steps and attempts ------------------------------------------------------------------------
+
+
+class StepLine(NamedTuple):
+    """What ``uet status`` shows of a step: ``needs`` decoded, its spec not read."""
+
+    id: str
+    kind: str
+    state: str
+    tool: str | None
+    needs: list[str]
+    attempts: int
+    exit_code: int | None
+    started_at: float | None
+    ended_at: float | None
+    reason: str | None
+    due_at: float | None
+
+
+def step_lines(conn: sqlite3.Connection, run_id: str) -> list[StepLine]:
+    """Every step of a run in plan order. The ``needs`` lists are decoded in one call of the
+    JSON decoder (one array of them all), not one call per step."""
+    rows = conn.execute("SELECT id, kind, state, tool, needs, attempts, exit_code, started_at, ended_at, reason, "
+                        "due_at FROM steps WHERE run_id = ? ORDER BY idx", (run_id,)).fetchall()
+    needs = json.loads("[" + ",".join(r[4] for r in rows) + "]") if rows else []
+    return [StepLine(r[0], r[1], r[2], r[3], n, *r[5:]) for r, n in zip(rows, needs, strict=True)]
+
+
+def get_step(conn: sqlite3.Connection, run_id: str, step_id: str) -> StepLine:
+    row = conn.execute("SELECT id, kind, state, tool, needs, attempts, exit_code, started_at, ended_at, reason, "
+                       "due_at FROM steps WHERE run_id = ? AND id = ?", (run_id, step_id)).fetchone()
+    if row is None:
+        raise NoSuchRecord(f"run {run_id} has no step {step_id!r}")
+    return StepLine(row[0], row[1], row[2], row[3], json.loads(row[4]), *row[5:])
+
+
+class AttemptRow(NamedTuple):
+    """An attempt as ``schemas.records.AttemptRecord`` has it (same fields, same order)."""
+
+    run_id: str
+    step_id: str
+    number: int
+    tool: str
+    state: str
+    worker_id: str | None
+    started_at: float
+    ended_at: float | None
+    exit_code: int | None
+    log_path: str | None
+    error: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    usd: float | None
+    model: str | None
+    tokens_cached: int | None
+    pid: int | None
+    duration: float | None
+    output: str | None
+
+
+def attempts(conn: sqlite3.Connection, run_id: str, step_id: str) -> list[AttemptRow]:
+    """A step's attempts, oldest first."""
+    rows = conn.execute(f"SELECT {', '.join(AttemptRow._fields)} FROM attempts WHERE run_id = ? AND step_id = ? "
+                        "ORDER BY started_at, number", (run_id, step_id))
+    return [AttemptRow(*row) for row in rows]
+
+
+# -- commands, breakers, events ----------------------------------------------------------------
+
+
+class CommandRow(NamedTuple):
+    id: int
+    kind: str
+    args: dict[str, Any]
+    created_by: str | None
+    claimed_by: str | None
+    done_at: float | None
+
+
+def run_commands(conn: sqlite3.Connection, run_id: str, kinds: Iterable[str]) -> list[CommandRow]:
+    """A run's commands of these kinds, oldest first; a run has few."""
+    wanted = list(kinds)
+    rows = conn.execute("SELECT id, kind, args, created_by, claimed_by, done_at FROM commands WHERE run_id = ? "
+                        f"AND kind IN ({', '.join('?' * len(wanted))}) ORDER BY id", (run_id, *wanted))
+    return [CommandRow(r[0], r[1], json.loads(r[2]) if r[2] not in ("{}", "") else {}, *r[3:]) for r in rows]
+
+
+def breakers(conn: sqlite3.Connection, tools: Iterable[str]) -> list[dict[str, Any]]:
+    """The breakers of these tools, by tool, as ``BreakerRecord`` dumps them to JSON."""
+    names = list(tools)
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(names), _CHUNK):
+        chunk = names[start:start + _CHUNK]
+        rows = conn.execute("SELECT tool, state, consecutive_failures, window, opened_at, probe_started_at, "
+                            f"updated_at FROM breakers WHERE tool IN ({', '.join('?' * len(chunk))})", chunk)
+        out += [{"tool": r[0], "state": r[1], "consecutive_failures": r[2],
+                 "window": [bool(x) for x in json.loads(r[3])], "opened_at": r[4], "probe_started_at": r[5],
+                 "updated_at": r[6]} for r in rows]
+    return sorted(out, key=lambda b: b["tool"])
+
+
+def events(conn: sqlite3.Connection, run_id: str, after: int = 0) -> Iterator[tuple[int, float, str | None, str, str]]:
+    """The run's events after ``after``, oldest first, as ``(seq, ts, step_id, kind, data)`` with
+    ``data`` the stored JSON text: rows come as SQLite steps the cursor, nothing held whole."""
+    return conn.execute("SELECT seq, ts, step_id, kind, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
+                        (run_id, after))
