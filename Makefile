@@ -2,15 +2,20 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+# The stamp's name changes with the way uet is installed, so an existing venv is installed again.
+STAMP  := $(VENV)/.installed-compat
 BWRAP  ?= bwrap
 
 .PHONY: demo test bench bench-tui schemas lint clean sandbox
 
+# editable_mode=compat: the editable install is a plain path in a .pth file, where the default is
+# an import hook (setuptools' editable finder) that every `uet` process loaded at start-up. setuptools
+# calls the mode transitional: should a release drop it, the default install is made instead.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat \
+	  || $(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 # Patch steps run in bubblewrap's sandbox and refuse to run without it (README: Containment).

@@ -107,6 +107,8 @@ def test_a_read_command_loads_no_engine_face_or_loop(project: Path, argv: tuple[
     loaded = loaded_by_command(project, *argv)
     assert "store.reads" in loaded
     assert offenders(loaded, NOT_FOR_READING) == []
+    hooks = sorted(m for m in loaded if m.startswith("__editable__"))
+    assert hooks == [], "the venv's editable install loads an import hook: reinstall it with `make` (editable_mode=compat)"
 
 
 def test_validate_loads_no_store_and_nothing_that_runs(project: Path) -> None:
