@@ -13,7 +13,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Header, Input
 
 from engine.liveness import RunEngine
@@ -38,10 +37,14 @@ from tui.widgets.dag_view import DagView
 from tui.widgets.event_log import EventLog
 from tui.widgets.footer import KeysFirstFooter
 from tui.widgets.line_table import Column, LineTable
+from tui.widgets.titles import retitle
 
 RUN_COLUMNS = [Column("STATE", 11), Column("RUN", 8), Column("START", 6), Column("WORKSTREAM", 7, grow=True),
-               Column("PROGRESS", 13), Column("STEPS", 10, right=True), Column("ELAPSED", 8, right=True),
-               Column("ETA", 6, right=True), Column("COST", 7, right=True)]
+               Column("PROGRESS", 13), Column("STEPS", 10, right=True, drop=1),
+               Column("ELAPSED", 8, right=True, drop=2), Column("ETA", 6, right=True, drop=3),
+               Column("COST", 7, right=True)]
+"""At 80 columns ETA goes first, then ELAPSED, then STEPS (the bar says the progress), so the
+row keeps its state, id, start, workstream, progress and cost."""
 BREAKER_COLUMNS = [Column("TOOL", 8, grow=True), Column("STATE", 11), Column("FAIL", 5, right=True),
                    Column("PROBE", 8, right=True)]
 VIEWS = ("dag", "tree", "steps")
@@ -51,14 +54,10 @@ SLOW_LINK_CLOCKS = 10.0
 VIEW_NAMES = {"dag": "DAG", "tree": "tree", "steps": "steps"}
 
 
-def _retitle(pane: Widget, title: str | None = None, subtitle: str | None = None) -> None:
-    """Set a pane's border title or subtitle only when it reads differently: setting one
-    repaints the border's whole line, which on a slow link was 2 KB every few seconds for a
-    lost engine's age that did not change on screen."""
-    if title is not None and str(pane.border_title) != title:
-        pane.border_title = title
-    if subtitle is not None and str(pane.border_subtitle) != subtitle:
-        pane.border_subtitle = subtitle
+_retitle = retitle
+"""A pane's title or subtitle, set only when it reads differently and repainting only its border
+line: a lost engine's age that did not change on screen cost 2 KB every few seconds on a slow
+link, and the view's counts sent the whole DAG inside the pane on every step's change."""
 
 
 class ViewSwitcher(ContentSwitcher):
@@ -206,7 +205,9 @@ class DashboardScreen(Screen[None]):
         if delta.watched is not None and delta.watched == self.selected:
             self._apply_steps(delta.steps, delta.steps_reset)
         if self.view == "steps" and clocks:
-            self.query_one("#steps", LineTable).redraw(s.id for s in self.steps.values() if s.state == "running")
+            # Running steps' times and waiting steps' countdowns move with the clock.
+            self.query_one("#steps", LineTable).redraw(s.id for s in self.steps.values()
+                                                       if s.state in ("running", "waiting"))
         if delta.events:
             self.query_one(EventLog).add(delta.events)
         if (self.selected in delta.engines or self._lost_at(self.selected) is not None
