@@ -15,15 +15,17 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
+from engine.logindex import IndexWriter
 from store import Store
 from tests.tui import stores
 from tests.tui.test_dashboard import settle
+from tui import log_window
 from tui.app import make_app
 from tui.screens.ask import AskScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.run import LOG_TAIL_BYTES, RunScreen
 from tui.widgets.line_table import LineTable
-from tui.widgets.step_log import NOTE_MARK, StepLog
+from tui.widgets.step_log import ERR_MARK, NOTE_MARK, StepLog
 
 RUN = "l0g000000001"
 #: The first step's log: 600 lines, every 20th an error (30 in all), one long line, and a line
@@ -199,13 +201,15 @@ def test_save_writes_the_whole_log_and_says_where(log_db: Path) -> None:
     drive(log_db, scenario)
 
 
-def test_the_whole_run_view_shows_every_step_under_its_header(log_db: Path) -> None:
+def test_the_whole_run_view_step_by_step_shows_every_step_under_its_header(log_db: Path) -> None:
     async def scenario(pilot: Any) -> None:
         screen, _log = await open_log(pilot)
         screen.query_one("#steps", LineTable).focus()
         await pilot.press("M")
         merged = screen.query_one("#merged", StepLog)
         await settle(pilot, lambda: merged.line_count > 0)
+        await pilot.press("t")  # from merged by time to step after step
+        await settle(pilot, lambda: any(line.startswith("── ") for line in merged.lines))
         assert merged.display and not screen.query_one("#main").display and merged is screen.focused
         headers = [line for line in merged.lines if line.startswith("── ")]
         assert headers == ["── build · attempt 1 · succeeded ──", "── test · attempt 1 · succeeded ──",
@@ -259,3 +263,149 @@ def test_log_search(snap_compare: Any, log_db: Path, size: tuple[int, int]) -> N
         await pilot.pause()
 
     assert snap_compare(app_for(log_db), terminal_size=size, run_before=searched)
+
+
+def index_lines(log: Path, records: list[tuple[int, str, float]]) -> None:
+    """Write ``log``'s stream index: from line ``n`` on, ``stream``, written at ``time``."""
+    starts = [0]
+    for line in log.read_bytes().splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    writer = IndexWriter(str(log))
+    for n, stream, when in records:
+        writer.mark(starts[n], stream, now=when)
+    writer.close(starts[-1])
+
+
+def test_stderr_lines_are_marked_without_colour(log_db: Path) -> None:
+    """Lines 590 to 594 of build came through stderr: drawn with ▌ in front, in bold, and the
+    border says what ▌ means; the others as they are."""
+    index_lines(log_db.parent / "logs" / RUN / "build.1.log", [(0, "o", 1.0), (590, "e", 2.0), (595, "o", 3.0)])
+
+    async def scenario(pilot: Any) -> None:
+        screen, log = await open_log(pilot)
+        assert log.streams[588:597] == ["o", "o", "e", "e", "e", "e", "e", "o", "o"]
+        top = log.scroll_offset.y
+        rows = {n: drawn(log, n - top) for n in (589, 590, 594, 595)}
+        assert rows[590].startswith(ERR_MARK + "line 590: fine")
+        assert rows[594].startswith(ERR_MARK + "line 594: fine")
+        assert rows[589].startswith("line 589: fine") and rows[595].startswith("line 595: fine")
+        assert any(s is not None and s.bold for s in styles_at(log, 590 - top, ERR_MARK.strip()))
+        assert f"{ERR_MARK.strip()} stderr" in log.border_subtitle
+
+    drive(log_db, scenario)
+
+
+def test_an_old_log_without_index_is_all_unmarked(log_db: Path) -> None:
+    async def scenario(pilot: Any) -> None:
+        _screen, log = await open_log(pilot)
+        assert set(log.streams) == {"-"}
+        assert not any(drawn(log, y).startswith(ERR_MARK) for y in range(10))
+        assert "stderr" not in log.border_subtitle
+
+    drive(log_db, scenario)
+
+
+def test_log_stderr_marks(snap_compare: Any, log_db: Path) -> None:
+    index_lines(log_db.parent / "logs" / RUN / "build.1.log", [(0, "o", 1.0), (590, "e", 2.0), (595, "o", 3.0)])
+
+    async def opened(pilot: Any) -> None:
+        await open_log(pilot)
+        await pilot.press("G")
+        await pilot.pause()
+
+    assert snap_compare(app_for(log_db), terminal_size=(80, 24), run_before=opened)
+
+
+def big_log(tmp_path: Path) -> tuple[Path, int]:
+    """A 3 MB build log: "needle" on lines 100 and 200 (far above the 256 KiB held) and on the
+    line before the last."""
+    (tmp_path / ".uet").mkdir()
+    db = three_steps(tmp_path / ".uet" / "uet.db", tmp_path / ".uet" / "logs" / RUN)
+    lines = [f"row {n:06d} " + "z" * 88 for n in range(30_000)]
+    lines[100] = "row 000100 the needle is here"
+    lines[200] = "row 000200 another Needle"
+    lines[-2] = "row 029998 a needle at the end"
+    (tmp_path / ".uet" / "logs" / RUN / "build.1.log").write_text("\n".join(lines) + "\n")
+    return db, len(lines)
+
+
+def test_search_covers_the_whole_file_and_n_moves_the_window_to_a_match(tmp_path: Path) -> None:
+    db, count = big_log(tmp_path)
+
+    async def scenario(pilot: Any) -> None:
+        app = pilot.app
+        await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        screen = RunScreen(RUN)
+        await app.push_screen(screen)
+        log = screen.query_one("#log", StepLog)
+        await settle(pilot, lambda: log.line_count > 1 and log.lines[-1].startswith("row 029999"))
+        log.focus()
+        await search(pilot, screen, "needle")
+        await settle(pilot, lambda: log.hits is not None)
+        # Three in the file, one of them among the lines held (the window is the last 256 KiB).
+        assert len(log.matches) == 1
+        assert len(log.hits or []) == 3 and log.find_status == "match 3 of 3"
+        await pilot.press("n")  # wraps to the first, 2.9 MB above the lines held
+        await settle(pilot, lambda: log.moved_window and log.current is not None)
+        assert log.find_status == "match 1 of 3"
+        line = log.matches[log.current].line
+        assert log.lines[line] == "row 000100 the needle is here"
+        top = log.scroll_offset.y
+        assert top <= line < top + log.scrollable_content_region.height  # in view
+        assert not any(text.startswith("row 029999") for text in log.lines)  # the end is not held
+        assert not screen.follow  # a window away from the end holds the log
+        await pilot.press("n")
+        await settle(pilot, lambda: log.find_status == "match 2 of 3")
+        assert log.lines[log.matches[log.current].line] == "row 000200 another Needle"
+        await pilot.press("G")  # the end again: the tail is read afresh
+        await settle(pilot, lambda: not log.moved_window and log.line_count > 1
+                     and log.lines[-1].startswith("row 029999"))
+        assert screen.follow
+
+    drive(db, scenario)
+
+
+def test_the_whole_file_search_reads_in_chunks_and_caps_what_it_keeps(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    db, _count = big_log(tmp_path)
+    path = str(db.parent / "logs" / RUN / "build.1.log")
+    said: list[int] = []
+    hits, capped = log_window.scan(path, "needle", said.append)
+    assert len(hits) == 3 and not capped
+    assert len(said) == 3 and said == sorted(said) and said[-1] == 100  # 1 MiB at a time
+    with open(path, "rb") as handle:
+        data = handle.read()
+    assert [data[at:at + 6].lower() for at in hits] == [b"needle"] * 3
+    assert log_window.scan(path, "Needle")[0] == [hits[1]]  # a capital: case-sensitive
+    monkeypatch.setattr(log_window, "MAX_HITS", 100)
+    hits, capped = log_window.scan(path, "row")
+    assert len(hits) == 100 and capped
+
+
+def test_the_whole_run_view_merges_lines_by_the_time_they_were_written(log_db: Path) -> None:
+    """build's last 40 lines in two runs (stdout at +10 s, stderr at +30 s), test's two lines at
+    +20 s and +40 s, docs with no index at its attempt's start (before all of them)."""
+    logs = log_db.parent / "logs" / RUN
+    t = stores.NOW
+    index_lines(logs / "build.1.log", [(0, "o", t + 10), (580, "e", t + 30)])
+    index_lines(logs / "test.1.log", [(0, "o", t + 20), (1, "e", t + 40)])
+
+    async def scenario(pilot: Any) -> None:
+        screen, _log = await open_log(pilot)
+        screen.query_one("#steps", LineTable).focus()
+        await pilot.press("M")
+        merged = screen.query_one("#merged", StepLog)
+        await settle(pilot, lambda: merged.line_count > 0)
+        body = [line for line in merged.lines if not line.startswith("uet: ")]
+        expected = (["docs  │ docs says hello", "docs  │ docs is done"]
+                    + [f"build │ line {n}: {'ERROR disk full' if n % 20 == 0 else 'fine'}" for n in range(560, 580)]
+                    + ["test  │ test says hello"]
+                    + [f"build │ line {n}: {'ERROR disk full' if n % 20 == 0 else 'fine'}" for n in range(580, 600)]
+                    + ["test  │ test is done"])
+        assert body == expected
+        assert merged.lines[0].startswith("uet: … the last 40 lines of each step")  # build wrote more
+        err = [merged.lines[n] for n, stream in enumerate(merged.streams) if stream == "e"]
+        assert err == expected[23:43] + expected[-1:]
+        assert "by time" in str(merged.border_title)
+
+    drive(log_db, scenario)

@@ -5,7 +5,8 @@ latest attempt that gave one; and the actions that steer the run.
 Built for runs of 10,000 steps: ``/`` filters the steps (by id or state, see tui.step_filter),
 ``n``/``N`` go to the next or previous failed step, ``s`` sorts them (plan order, longest first,
 state), all on the rows in memory, the table drawing only the lines on screen. ``M`` shows the
-whole run's output in one pane: the tail of each shown step's latest log under a header line.
+whole run's output in one pane: the last lines of each shown step's latest log merged by the time
+they were written, each headed by its step id (``t`` there: step after step instead).
 
 Costs are the recorded ones (an attempt's cost is recorded when it ends) plus what the agents
 at work have used so far, from the feed's ``step.output`` events (``tui.feed.LiveCosts``)."""
@@ -32,6 +33,7 @@ from store import queries
 from tui.cells import activity, activity_line, bar, counts, lost_since, money, state_cell
 from tui.feed import LiveCosts, StoreChanged, plus
 from tui.format import COLOURS, duration, engine_lost, glyph
+from tui.log_window import StepTail, Window, merged_by_time, read_tail
 from tui.steer import steer_run
 from tui.step_filter import (
     SORTS,
@@ -103,6 +105,8 @@ class RunScreen(Screen[None]):
                 tooltip="Sort the steps: plan order, longest first (time running), state"),
         Binding("M", "merged", "Whole run output", id="run.merged", show=False,
                 tooltip="Every shown step's latest log (its last lines) in one pane, or back"),
+        Binding("t", "merged_order", "By time/by step", id="run.merged_order", show=False,
+                tooltip="The whole-run view: lines merged by time, or each step's lines together"),
         Binding("c", "cancel_run", "Cancel", id="run.cancel", tooltip="Cancel this run"),
         Binding("p", "pause_run", "Pause", id="run.pause", tooltip="No new steps start; running ones finish"),
         Binding("R", "resume_run", "Resume", id="run.resume", tooltip="Resume this run"),
@@ -141,6 +145,7 @@ class RunScreen(Screen[None]):
         self._asking: str | None = None  # what the line above the steps is typed for: filter, search
         self._asked_by: StepLog | None = None
         self._chord = 0  # ] (1) or [ (-1) was pressed: an f next goes to the next or previous failed step
+        self._merged_by_time = True  # M: lines merged by time (t: step after step)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
@@ -379,6 +384,7 @@ class RunScreen(Screen[None]):
         if latest != self._log_path or step_id != self._log_step:
             self._log_path, self._log_step, self._log_offset = latest, step_id, 0
             log.clear()
+            log.source = latest
             log.border_title = f"Log · {step_id}"
             log.placeholder = "no output yet" if rows else "not run yet"
             if latest:
@@ -386,32 +392,23 @@ class RunScreen(Screen[None]):
 
     @work(thread=True, group="log", exclusive=True, exit_on_error=False)
     def tail_log(self, path: str, offset: int) -> None:
-        try:
-            size = os.path.getsize(path)
-        except OSError:
-            return
-        if size <= offset:
-            return
         # At most the last LOG_TAIL_BYTES of what is new: a log that grew by 50 MB since the
-        # last look costs what 256 KiB cost, and says what it skipped.
-        start = max(offset, size - LOG_TAIL_BYTES)
-        with open(Path(path), "rb") as handle:
-            handle.seek(start)
-            data = handle.read(size - start)
-        if start > offset:
-            newline = data.find(b"\n")
-            data = data[newline + 1:] if 0 <= newline < len(data) - 1 else data
-        skipped = size - len(data) - offset
-        text = data.decode("utf-8", errors="replace")
-        if skipped > 0:
-            text = f"uet: … {skipped:,} bytes {'before' if offset == 0 else 'meanwhile'} not shown (S saves the whole log)\n" + text
-        self.app.call_from_thread(self._append_log, path, size, text)
+        # last look costs what 256 KiB cost, and says what it skipped. Each line comes with its
+        # stream, from the log's index.
+        window = read_tail(path, offset, LOG_TAIL_BYTES)
+        if window is not None:
+            self.app.call_from_thread(self._append_log, path, offset, window)
 
-    def _append_log(self, path: str, offset: int, text: str) -> None:
-        if path != self._log_path:
+    def _append_log(self, path: str, offset: int, window: Window) -> None:
+        if path != self._log_path or offset != self._log_offset:
             return
-        self._log_offset = offset
-        self.query_one("#log", StepLog).write(text, scroll_end=self.follow)
+        self._log_offset = window.end
+        log = self.query_one("#log", StepLog)
+        if window.skipped:
+            # What is held and what follows are no longer one stretch of the file: start afresh.
+            log.clear()
+            log.write(f"uet: … {window.start:,} bytes before not shown (S saves the whole log)\n", self.follow)
+        log.write(window.text, scroll_end=self.follow, start=window.start, streams=window.streams)
 
     # -- actions -------------------------------------------------------------------------------------
 
@@ -424,7 +421,12 @@ class RunScreen(Screen[None]):
 
     @on(StepLog.Moved, "#log")
     def hold_or_follow(self, message: StepLog.Moved) -> None:
-        """Up the log holds it where the reader is; its end follows it again."""
+        """Up the log holds it where the reader is; its end follows it again (read afresh when a
+        search had moved it to a match far from the end)."""
+        if message.to_end and message.log.moved_window and self._log_path:
+            message.log.clear()
+            self._log_offset = 0
+            self.tail_log(self._log_path, 0)
         if message.to_end != self.follow:
             self.action_toggle_follow()
 
@@ -481,6 +483,8 @@ class RunScreen(Screen[None]):
         if cancel and mode == "search" and self._asked_by is not None:
             self._asked_by.search("")
         if mode == "search" and self._asked_by is not None:
+            if not cancel:
+                self._asked_by.search_file()  # the lines held are searched; now the whole file
             self._asked_by.focus()
         else:
             self.query_one("#steps", LineTable).focus()
@@ -547,7 +551,8 @@ class RunScreen(Screen[None]):
     # -- the whole run's output ------------------------------------------------------------------------
 
     def action_merged(self) -> None:
-        """The tail of every shown step's latest log, one after the other in table order."""
+        """The tail of every shown step's latest log, merged by time or one after the other in
+        table order."""
         merged = self.query_one("#merged", StepLog)
         if self.has_class("-merged"):
             self.remove_class("-merged")
@@ -558,8 +563,35 @@ class RunScreen(Screen[None]):
         merged.focus()
         keys = list(self.query_one("#steps", LineTable).keys)
         merged.border_title = f"Whole run · last lines of {len(keys):,} step(s)" + \
+            (" by time" if self._merged_by_time else " step by step") + \
             (f" · filter: {self.keep.text}" if self.keep else "")
-        self.read_merged(keys, dict(self.logs))
+        merged.hint = "t: " + ("by step" if self._merged_by_time else "by time") + " · M: back"
+        if self._merged_by_time:
+            starts = {sid: spans[-1][0] for sid, spans in self.spans.items() if spans}
+            self.read_merged_by_time([StepTail(sid, (self.logs.get(sid) or (0, "", None))[2], starts.get(sid))
+                                      for sid in keys])
+        else:
+            self.read_merged(keys, dict(self.logs))
+
+    def action_merged_order(self) -> None:
+        """``t`` in the whole-run view: merged by time, or step after step."""
+        if not self.has_class("-merged"):
+            return
+        self._merged_by_time = not self._merged_by_time
+        self.remove_class("-merged")
+        self.action_merged()
+
+    @work(thread=True, group="merged", exclusive=True, exit_on_error=False)
+    def read_merged_by_time(self, steps: list[StepTail]) -> None:
+        """At most MERGED_STEP_LINES lines (MERGED_STEP_BYTES) of each step, merged by time."""
+        lines, streams, cut = merged_by_time(steps, MERGED_STEP_BYTES, MERGED_STEP_LINES)
+        note = f"uet: … the last {MERGED_STEP_LINES} lines of each step at most ({cut:,} step(s) wrote more: " \
+            "their logs hold it all)\n" if cut else ""
+        body = "".join(line + "\n" for line in lines) or "(no output)\n"
+        self.app.call_from_thread(self._show_merged, note, body, ["-"] * bool(note) + streams)
+
+    def _show_merged(self, note: str, body: str, streams: list[str]) -> None:
+        self.query_one("#merged", StepLog).write(note + body, False, streams=streams)
 
     @work(thread=True, group="merged", exclusive=True, exit_on_error=False)
     def read_merged(self, keys: list[str], logs: dict[str, tuple[int, str, str | None]]) -> None:

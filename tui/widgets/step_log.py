@@ -10,39 +10,49 @@ screen. On top of a plain log it offers:
 - top and end (``g``/Home, ``G``/End); moving up holds a followed log where it is, the end
   follows it again (``Moved``);
 - the engine's own lines (``uet: …``, why a tool could not start) marked with a ``!`` prefix,
-  so they read apart from the tool's output without colour;
+  and the lines the tool wrote to stderr with a ``▌`` prefix in bold (the log's index says
+  which: ``engine.logindex``), so both read apart from the tool's output without colour;
+- search over the whole file (``/`` then Enter, when the owner set ``source``): a worker reads
+  the file in chunks ("searching… 40%"), keeps the offsets of at most 10,000 matches, and ``n``
+  to a match outside the lines held asks for the window around it (``read_around``);
 - save (``S``): the owner asks where and copies the whole log file (see ``SaveAsked``).
 
 A step that has not written anything yet (or has no attempt) shows a dim placeholder instead
 of an empty pane, which would read as "still loading" or "broken".
-
-Stdout and stderr cannot be told apart here: the subprocess adapter gives the child one pipe
-for both (``engine/adapters/subprocess.py`` ``_spawn``), so the log file holds them merged.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import on, work
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.log_window import Window, read_around, scan
+
 NO_OUTPUT = "no output yet"
 #: The prefix of a line the engine wrote into a log itself (``engine/adapters/subprocess.py``).
 NOTE_PREFIX = "uet: "
 #: What such a line is drawn with in front: a mark that shows without colour.
 NOTE_MARK = "! "
+#: What a line the tool wrote to stderr is drawn with in front.
+ERR_MARK = "▌ "
+#: How much of the file is held around a match that ``n`` went to outside the lines held.
+WINDOW_BYTES = 256 * 1024
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 _CONTROL = {c: "\ufffd" for c in [*range(0, 9), *range(11, 32), 127]}
 _MATCH = Style(reverse=True)
 _CURRENT = Style(reverse=True, bold=True, underline=True)
+_ERR = Style(italic=True)
 
 
 def clean(line: str) -> str:
@@ -121,12 +131,48 @@ class StepLog(ScrollView, can_focus=True):
         def control(self) -> StepLog:
             return self.log
 
+    class FileSearched(Message):
+        """The whole-file search made progress (``done`` False, ``percent`` read) or ended."""
+
+        def __init__(self, log: StepLog, generation: int, percent: int, hits: list[int] | None = None,
+                     capped: bool = False) -> None:
+            super().__init__()
+            self.log = log
+            self.generation = generation
+            self.percent = percent
+            self.hits = hits
+            self.capped = capped
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, StepLog.FileSearched) and message.hits is None and self.hits is None
+
+        @property
+        def control(self) -> StepLog:
+            return self.log
+
+    class WindowRead(Message):
+        """The lines around a match outside those held were read."""
+
+        def __init__(self, log: StepLog, generation: int, window: Window | None, hit: int) -> None:
+            super().__init__()
+            self.log = log
+            self.generation = generation
+            self.window = window
+            self.hit = hit
+
+        @property
+        def control(self) -> StepLog:
+            return self.log
+
     def __init__(self, *, placeholder: str = NO_OUTPUT, max_lines: int | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._placeholder = placeholder
         self.max_lines = max_lines
         self.lines: list[str] = []
+        self.streams: list[str] = []  # each line's stream: o, e, or - (not known, or the engine's)
+        self.offsets: list[int] = []  # where each line begins in the file (-1: not from the file)
+        self._end = -1  # where the text held ends in the file
         self._partial = False  # the last line has no end yet: the next write continues it
         self._width = 0
         self.wrap = False
@@ -138,6 +184,16 @@ class StepLog(ScrollView, can_focus=True):
         self.current: int | None = None
         #: What the owner says in the border (following, o: output); the log adds its own.
         self._hint = ""
+        #: The file the lines come from, searched whole on Enter (None: only the lines held).
+        self.source: str | None = None
+        self.hits: list[int] | None = None  # the whole-file search's match offsets, once done
+        self.hits_capped = False
+        self.hit: int | None = None  # the whole-file match we are at
+        self._scan_percent: int | None = None  # reading the file to search it
+        self._generation = 0  # bumped by each new search: late answers of an older one are dropped
+        #: The lines held are a window around a match, not the file's end.
+        self.moved_window = False
+        self._has_err = False  # some line held came from stderr: the border says what ▌ is
 
     # -- content ----------------------------------------------------------------------------------
 
@@ -165,6 +221,11 @@ class StepLog(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         self.lines.clear()
+        self.streams.clear()
+        self.offsets.clear()
+        self._end = -1
+        self.moved_window = False
+        self._has_err = False
         self._partial = False
         self._width = 0
         self._rows.clear()
@@ -175,11 +236,14 @@ class StepLog(ScrollView, can_focus=True):
         self._subtitle()
         self.refresh()
 
-    def write(self, text: str, scroll_end: bool = True) -> None:
-        """Append ``text`` (any number of lines, the last one maybe unfinished)."""
+    def write(self, text: str, scroll_end: bool = True, *, start: int | None = None,
+              streams: list[str] | None = None) -> None:
+        """Append ``text`` (any number of lines, the last one maybe unfinished). ``start``: where
+        it begins in ``source`` (None: it is not from the file, as a note of the owner's);
+        ``streams``: the stream of each line that begins in it."""
         if not text:
             return
-        pieces = text.replace("\r\n", "\n").split("\n")
+        pieces = text.split("\n")
         ended = pieces[-1] == ""
         if ended:
             pieces.pop()
@@ -187,12 +251,26 @@ class StepLog(ScrollView, can_focus=True):
         if self._partial and self.lines and pieces:
             self.lines[-1] = clean(self.lines[-1] + pieces[0])
             first = 1
+        at = start if start is not None else -1
+        for n, piece in enumerate(pieces):
+            if n >= first:
+                self.offsets.append(at)
+                self.streams.append(streams[n] if streams is not None and n < len(streams) else "-")
+            if at >= 0:
+                at += len(piece.encode("utf-8", errors="replace")) + 1
+        if start is not None:
+            self._end = start + len(text.encode("utf-8", errors="replace"))
+        if not self._has_err and streams is not None and "e" in streams:
+            self._has_err = True
+            self._subtitle()
         self.lines.extend(clean(piece) for piece in pieces[first:])
         self._partial = not ended
         dropped = 0
         if self.max_lines is not None and len(self.lines) > self.max_lines:
             dropped = len(self.lines) - self.max_lines
             del self.lines[:dropped]
+            del self.streams[:dropped]
+            del self.offsets[:dropped]
         self._width = max(self._width, max((len(line) for line in self.lines[-len(pieces):]), default=0) + 2)
         self._rows_width = 0  # re-fold on the next draw
         if self.query:
@@ -204,6 +282,12 @@ class StepLog(ScrollView, can_focus=True):
 
     # -- layout -----------------------------------------------------------------------------------
 
+    def _mark(self, index: int) -> str:
+        """What line ``index`` is drawn with in front: the engine's own, stderr, or nothing."""
+        if self.lines[index].startswith(NOTE_PREFIX):
+            return NOTE_MARK
+        return ERR_MARK if self.streams[index] == "e" else ""
+
     def _text_width(self) -> int:
         return max(1, self.scrollable_content_region.width)
 
@@ -214,7 +298,7 @@ class StepLog(ScrollView, can_focus=True):
             return
         rows: list[tuple[int, int]] = []
         for i, line in enumerate(self.lines):
-            room = width - (len(NOTE_MARK) if line.startswith(NOTE_PREFIX) else 0)
+            room = width - len(self._mark(i))
             rows.extend((i, start) for start in range(0, max(1, len(line)), max(1, room)))
         self._rows, self._rows_width = rows, width
 
@@ -261,7 +345,7 @@ class StepLog(ScrollView, can_focus=True):
                 return Strip.blank(width, base)
             index, start = self._rows[row]
             line = self.lines[index]
-            room = self._text_width() - (len(NOTE_MARK) if line.startswith(NOTE_PREFIX) else 0)
+            room = self._text_width() - len(self._mark(index))
             end, scroll_x = start + max(1, room), 0
         else:
             if row >= len(self.lines):
@@ -270,10 +354,11 @@ class StepLog(ScrollView, can_focus=True):
             line = self.lines[index]
             end = len(line)
         text = Text(no_wrap=True, end="")
-        if start == 0 and line.startswith(NOTE_PREFIX):
-            text.append(NOTE_MARK, style=Style(bold=True))
+        mark = self._mark(index) if start == 0 else ""
+        if mark:
+            text.append(mark, style=Style(bold=True))
         offset = text.cell_len - start
-        text.append(line[start:end])
+        text.append(line[start:end], style=_ERR if mark == ERR_MARK else None)
         for number in self._on_line.get(index, ()):
             match = self.matches[number]
             if match.end > start and match.start < end:
@@ -287,6 +372,9 @@ class StepLog(ScrollView, can_focus=True):
     def search(self, query: str) -> int:
         """Highlight every match of ``query`` (case-insensitive unless it has a capital) and go
         to the first at or after the top of the pane; returns how many there are."""
+        if query != self.query:
+            self._generation += 1
+            self.hits, self.hits_capped, self.hit, self._scan_percent = None, False, None, None
         self.query = query
         self.current = None
         self._find()
@@ -327,8 +415,7 @@ class StepLog(ScrollView, can_focus=True):
         match = self.matches[number]
         row = self._row_of(match.line)
         if self.wrap:
-            row += match.start // max(1, self._rows_width - (len(NOTE_MARK) if
-                                                            self.lines[match.line].startswith(NOTE_PREFIX) else 0))
+            row += match.start // max(1, self._rows_width - len(self._mark(match.line)))
         height = max(1, self.scrollable_content_region.height)
         top = self.scroll_offset.y
         if not top <= row < top + height:
@@ -340,11 +427,123 @@ class StepLog(ScrollView, can_focus=True):
         self._subtitle()
         self.refresh()
 
+    def search_file(self) -> None:
+        """Search the whole of ``source`` for the query, in a worker (the lines held are searched
+        already): the count and ``n``/``N`` then cover the whole file."""
+        if not self.query or self.source is None:
+            return
+        self._generation += 1
+        self.hits, self.hit, self._scan_percent = None, None, 0
+        self._subtitle()
+        self._scan(self.source, self.query, self._generation)
+
+    @work(thread=True, exclusive=True, group="log-search", exit_on_error=False)
+    def _scan(self, path: str, query: str, generation: int) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        hits, capped = scan(path, query, lambda percent: self.post_message(self.FileSearched(self, generation, percent)),
+                            lambda: worker.is_cancelled or generation != self._generation)
+        if not worker.is_cancelled:
+            self.post_message(self.FileSearched(self, generation, 100, hits, capped))
+
+    @on(FileSearched)
+    def _searched(self, message: FileSearched) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return
+        if message.hits is None:
+            self._scan_percent = message.percent
+            self._subtitle()
+            return
+        self._scan_percent = None
+        self.hits, self.hits_capped = message.hits, message.capped
+        if self.hits:
+            # The file's match nearest where the reader is: the current match of the lines held,
+            # else the top of the pane.
+            line = self.matches[self.current].line if self.current is not None else \
+                self._line_at_row(self.scroll_offset.y)
+            at = next((o for o in self.offsets[line:] if o >= 0), -1) if self.offsets else -1
+            number = bisect.bisect_left(self.hits, at) if at >= 0 else 0
+            self._go_hit(min(number, len(self.hits) - 1))
+        self._subtitle()
+        self.refresh()
+
+    def _line_at_row(self, row: int) -> int:
+        if not self.lines:
+            return 0
+        if self.wrap:
+            self._fold()
+            return self._rows[min(row, len(self._rows) - 1)][0] if self._rows else 0
+        return min(row, len(self.lines) - 1)
+
+    def _held(self, offset: int) -> int | None:
+        """The line held that the file's byte ``offset`` falls in, if it is held."""
+        if self._end < 0 or offset >= self._end:
+            return None
+        line = bisect.bisect_right(self.offsets, offset) - 1
+        if line < 0 or self.offsets[line] < 0:
+            return None
+        return line
+
+    def _go_hit(self, number: int) -> None:
+        """To the whole-file match ``number``: among the lines held, or (outside them) once the
+        window around it is read."""
+        self.hit = number
+        offset = self.hits[number] if self.hits else 0
+        line = self._held(offset)
+        if line is None:
+            if self.source is not None:
+                self._subtitle()
+                self._read_window(self.source, offset, self._generation, number)
+            return
+        before = bisect.bisect_left(self.hits or [], self.offsets[line])
+        on_line = self._on_line.get(line, [])
+        if on_line:
+            self._go(on_line[min(number - before, len(on_line) - 1)])
+        else:
+            self.current = None
+            self.scroll_to(y=max(0, self._row_of(line) - self.scrollable_content_region.height // 2),
+                           animate=False, immediate=True)
+            self._subtitle()
+            self.refresh()
+
+    @work(thread=True, exclusive=True, group="log-window", exit_on_error=False)
+    def _read_window(self, path: str, offset: int, generation: int, number: int) -> None:
+        self.post_message(self.WindowRead(self, generation, read_around(path, offset, WINDOW_BYTES), number))
+
+    @on(WindowRead)
+    def _window_read(self, message: WindowRead) -> None:
+        message.stop()
+        if message.generation != self._generation or message.window is None:
+            return
+        window = message.window
+        query, hits, capped = self.query, self.hits, self.hits_capped
+        self.clear()
+        if window.skipped:
+            self.write(f"{NOTE_PREFIX}… {window.skipped:,} bytes before not shown (G: the end)\n", False)
+        self.write(window.text, False, start=window.start, streams=window.streams)
+        self.moved_window = True
+        self.query, self.hits, self.hits_capped = query, hits, capped
+        self._find()
+        self.post_message(self.Moved(self, to_end=False))
+        self._go_hit(message.hit)
+
     @property
     def find_status(self) -> str:
-        """``match 3 of 17``, ``no match for "x"``, or "" when nothing is searched."""
+        """``match 3 of 17``, ``no match for "x"``, ``searching… 40%`` or "" when nothing is
+        searched; after a whole-file search, over the whole file (``match 3 of 10,000+``)."""
         if not self.query:
             return ""
+        if self._scan_percent is not None:
+            return f"searching… {self._scan_percent}%"
+        if self.hits is not None:
+            if not self.hits:
+                return f'no match for "{self.query}"'
+            total = f"{len(self.hits):,}" + ("+" if self.hits_capped else "")
+            if self.hit is None:
+                return f"{total} matches"
+            return f"match {self.hit + 1:,} of {total}"
         if not self.matches:
             return f'no match for "{self.query}"'
         if self.current is None:
@@ -352,7 +551,8 @@ class StepLog(ScrollView, can_focus=True):
         return f"match {self.current + 1:,} of {len(self.matches):,}"
 
     def _subtitle(self) -> None:
-        parts = [self.find_status, "wrap" if self.wrap else "", self._hint]
+        parts = [self.find_status, "wrap" if self.wrap else "", f"{ERR_MARK.strip()} stderr" if self._has_err else "",
+                 self._hint]
         self.border_subtitle = " · ".join(part for part in parts if part)
 
     # -- actions ----------------------------------------------------------------------------------
@@ -363,6 +563,10 @@ class StepLog(ScrollView, can_focus=True):
     def action_next_match(self, step: int) -> None:
         if not self.query:
             self.notify("nothing searched yet: / searches the log", severity="warning")
+            return
+        if self.hits:
+            self._go_hit(0 if self.hit is None and step > 0 else
+                         len(self.hits) - 1 if self.hit is None else (self.hit + step) % len(self.hits))
             return
         if not self.matches:
             self.notify(f'no match for "{self.query}"', severity="warning")
