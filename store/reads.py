@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -180,10 +180,17 @@ class StepLine(NamedTuple):
 def step_lines(conn: sqlite3.Connection, run_id: str) -> list[StepLine]:
     """Every step of a run in plan order. The ``needs`` lists are decoded in one call of the
     JSON decoder (one array of them all), not one call per step."""
-    rows = conn.execute("SELECT id, kind, state, tool, needs, attempts, exit_code, started_at, ended_at, reason, "
-                        "due_at FROM steps WHERE run_id = ? ORDER BY idx", (run_id,)).fetchall()
-    needs = json.loads("[" + ",".join(r[4] for r in rows) + "]") if rows else []
-    return [StepLine(r[0], r[1], r[2], r[3], n, *r[5:]) for r, n in zip(rows, needs, strict=True)]
+    # Read in the table's own order (one pass over its primary key) and sorted here: ordering by
+    # the plan-order index looked every row up from that index, a third slower.
+    rows = conn.execute("SELECT idx, id, kind, state, tool, needs, attempts, exit_code, started_at, ended_at, "
+                        "reason, due_at FROM steps WHERE run_id = ?", (run_id,)).fetchall()
+    rows.sort(key=_first)
+    needs = json.loads("[" + ",".join([r[5] for r in rows]) + "]") if rows else []
+    return [StepLine(r[1], r[2], r[3], r[4], n, *r[6:]) for r, n in zip(rows, needs, strict=True)]
+
+
+def _first(row: tuple[Any, ...]) -> Any:
+    return row[0]
 
 
 def get_step(conn: sqlite3.Connection, run_id: str, step_id: str) -> StepLine:
@@ -259,7 +266,7 @@ def breakers(conn: sqlite3.Connection, tools: Iterable[str]) -> list[dict[str, A
     return sorted(out, key=lambda b: b["tool"])
 
 
-def events(conn: sqlite3.Connection, run_id: str, after: int = 0) -> Iterator[tuple[int, float, str | None, str, str]]:
+def events(conn: sqlite3.Connection, run_id: str, after: int = 0) -> sqlite3.Cursor:
     """The run's events after ``after``, oldest first, as ``(seq, ts, step_id, kind, data)`` with
     ``data`` the stored JSON text: rows come as SQLite steps the cursor, nothing held whole."""
     return conn.execute("SELECT seq, ts, step_id, kind, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",

@@ -39,10 +39,10 @@ def engine_fields(engine: RunEngine | None) -> dict[str, Any]:
 def print_table(rows: list[tuple[str, ...]]) -> None:
     """Columns padded to their widest cell, two spaces apart; the first row is the header. One
     write for the whole table: a run of 10,000 steps is 10,000 lines."""
-    cells = [[str(cell) for cell in row] for row in rows]
+    cells = [tuple(map(str, row)) for row in rows]
     widths = [max(map(len, column)) for column in zip(*cells, strict=True)]
-    print("\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-                    for row in cells))
+    line = "  ".join(f"{{:<{width}}}" for width in widths).format  # one call a row, not one a cell
+    print("\n".join([line(*row).rstrip() for row in cells]))
 
 
 def activity_fields(run: RunRecord | reads.RunRow) -> dict[str, Any]:
@@ -93,6 +93,20 @@ def step_document(run_id: str, step_id: str, conn: sqlite3.Connection | None = N
 
 
 def status_document(run_id: str, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
+    doc, steps = status_parts(run_id, conn)
+    doc["steps"] = [{
+        "id": step.id, "state": step.state, "attempts": step.attempts, "tool": step.tool,
+        "kind": step.kind, "needs": step.needs, "exit_code": step.exit_code,
+        "duration": elapsed(step.started_at, step.ended_at) if step.ended_at else None,
+        "reason": step.reason, "due_at": step.due_at if step.state == "waiting" else None,
+    } for step in steps]
+    doc["breakers"] = doc.pop("breakers")  # after the steps, as it always was
+    return doc
+
+
+def status_parts(run_id: str, conn: sqlite3.Connection | None = None) -> tuple[dict[str, Any], list[reads.StepLine]]:
+    """The status document but its ``steps``, and the steps as read: ``uet status`` prints a
+    table of them without making a dictionary per step first."""
     conn = conn or reads.connection()
     run = reads.get_run(conn, run_id)
     worker = live_owner(run, conn)
@@ -100,17 +114,10 @@ def status_document(run_id: str, conn: sqlite3.Connection | None = None) -> dict
     steps = reads.step_lines(conn, run_id)  # tuples: a Pydantic model per step cost 10x more, for a read
     counts: dict[str, int] = {}
     tools: set[str] = set()
-    out_steps = []
     for step in steps:
         counts[step.state] = counts.get(step.state, 0) + 1
         if step.tool:
             tools.add(step.tool)
-        out_steps.append({
-            "id": step.id, "state": str(step.state), "attempts": step.attempts, "tool": step.tool,
-            "kind": step.kind, "needs": step.needs, "exit_code": step.exit_code,
-            "duration": elapsed(step.started_at, step.ended_at) if step.ended_at else None,
-            "reason": step.reason, "due_at": step.due_at if step.state == "waiting" else None,
-        })
     tally = Tally.of_states(counts, len(steps))
     activity = activity_fields(run)
     if engine is not None and not engine.live:
@@ -122,6 +129,5 @@ def status_document(run_id: str, conn: sqlite3.Connection | None = None) -> dict
         "ended_at": run.ended_at, "worker": worker, **activity,
         **engine_fields(engine),
         "progress": {**tally.as_dict(), "counts": counts},
-        "steps": out_steps,
         "breakers": reads.breakers(conn, sorted(tools)),
-    }
+    }, steps

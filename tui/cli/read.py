@@ -32,6 +32,7 @@ from tui.cli.output import (
     engine_fields,
     print_table,
     status_document,
+    status_parts,
     step_document,
 )
 from tui.format import (
@@ -125,10 +126,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         run_id = reads.resolve_run_id(conn, args.run)
         if args.step is not None:
             return _step_status(step_document(run_id, args.step, conn), args.json)
-        doc = status_document(run_id, conn)
         if args.json:
-            print(json.dumps(doc, indent=2))
+            print(json.dumps(status_document(run_id, conn), indent=2))
             return EXIT_OK
+        doc, steps = status_parts(run_id, conn)
         progress = doc["progress"]
         now = time.time()
         lost = doc["engine"] == "lost"
@@ -150,11 +151,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         elif doc["waiting_on"] and not lost:
             print(f"  {waiting_words(doc['waiting_on'], doc['waiting_until'], now)}: nothing executes until then")
         rows = [("STEP", "STATE", "ATTEMPTS", "TOOL", "EXIT", "DURATION", "NOTE")]
-        for step in doc["steps"]:
-            note = f"until {when(step['due_at'], now)}" if step["state"] == "waiting" and step["due_at"] else \
-                (step["reason"] or "")[:60]
-            rows.append((step["id"], label(step["state"]), str(step["attempts"]), step["tool"] or "-",
-                         "-" if step["exit_code"] is None else str(step["exit_code"]), duration(step["duration"]), note))
+        labels: dict[str, str] = {}
+        for step in steps:
+            state = step.state
+            note = f"until {when(step.due_at, now)}" if state == "waiting" and step.due_at else \
+                (step.reason or "")[:60]
+            rows.append((step.id, labels.get(state) or labels.setdefault(state, label(state)), str(step.attempts),
+                         step.tool or "-", "-" if step.exit_code is None else str(step.exit_code),
+                         duration(step.ended_at - step.started_at if step.ended_at and step.started_at is not None
+                                  else None), note))
         print()
         print_table(rows)
         if doc["breakers"]:
@@ -242,21 +247,20 @@ class _EventLines:
         return stamp
 
     def write_new(self) -> None:
-        """Write every event after the last one written."""
-        lines: list[str] = []
-        for seq, ts, step_id, kind, text in reads.events(self.conn, self.run_id, self.seq):
-            data = {} if text == "{}" else json.loads(text)
+        """Write every event after the last one written. A batch's ``data`` is decoded in one
+        call of the JSON decoder (one array of them all), not one call per event."""
+        cursor = reads.events(self.conn, self.run_id, self.seq)
+        run_id, stamp = self.run_id, self._stamp
+        while batch := cursor.fetchmany(_EVENT_BATCH):
+            datas = json.loads("[" + ",".join([row[4] for row in batch]) + "]")
             if self.as_json:
-                lines.append(json.dumps({"seq": seq, "ts": ts, "run_id": self.run_id, "step_id": step_id,
-                                         "kind": kind, "data": data}))
+                lines = [json.dumps({"seq": seq, "ts": ts, "run_id": run_id, "step_id": step_id, "kind": kind,
+                                     "data": data}) for (seq, ts, step_id, kind, _), data in zip(batch, datas, strict=True)]
             else:
-                lines.append(f"{self._stamp(ts)} {describe(kind, step_id, data)}")
-            self.seq = seq
-            if len(lines) >= _EVENT_BATCH:
-                sys.stdout.write("\n".join(lines) + "\n")
-                lines.clear()
-        if lines:
+                lines = [f"{stamp(ts)} {describe(kind, step_id, data)}"
+                         for (_, ts, step_id, kind, _), data in zip(batch, datas, strict=True)]
             sys.stdout.write("\n".join(lines) + "\n")
+            self.seq = batch[-1][0]
         sys.stdout.flush()
 
 
