@@ -231,6 +231,7 @@ class StepLog(ScrollView, can_focus=True):
         self._rows.clear()
         self._rows_width = 0
         self.matches, self.current, self._on_line = [], None, {}
+        self.hit = None  # the whole-file matches are kept, but none is where the reader is
         self.scroll_to(0, 0, animate=False, immediate=True)
         self._resize()
         self._subtitle()
