@@ -58,6 +58,19 @@ def count_runs() -> int:
     return Run.select().count()
 
 
+def run_counts(finished: Iterable[str], ended_before: float) -> dict[str, tuple[int, int]]:
+    """``{state: (runs, of them finished before ended_before)}`` over every run, in one pass:
+    what a page of the newest runs cannot count. A run ended at its ``ended_at``, else its
+    ``started_at``, else its ``created_at``. No index serves the age test (runs_created only
+    has the creation time), so it reads the table: about 0.1 s at 100,000 runs."""
+    states = sorted(set(finished))
+    marks = ", ".join("?" * len(states))
+    rows = database.execute_sql(
+        f"SELECT state, COUNT(*), SUM(state IN ({marks}) AND COALESCE(ended_at, started_at, created_at) < ?) "
+        "FROM runs GROUP BY state", (*states, ended_before)).fetchall()
+    return {str(state): (int(runs), int(old or 0)) for state, runs, old in rows}
+
+
 def get_run(run_id: str) -> RunRecord:
     row = Run.get_or_none(Run.id == run_id)
     if row is None:

@@ -75,6 +75,18 @@ def test_start_reads_as_a_time_today_and_a_date_before() -> None:
     assert started_cell(stores.NOW - 9 * DAY, stores.NOW) == "May 19"
 
 
+def test_the_runs_table_leaves_out_eta_elapsed_and_steps_before_cost() -> None:
+    from tui.screens.dashboard import RUN_COLUMNS
+
+    table = LineTable(RUN_COLUMNS)
+    shown = {width: [c.title for c, w in zip(RUN_COLUMNS, table._widths(width), strict=True) if w]
+             for width in (118, 78, 70, 60)}
+    assert shown[118] == [c.title for c in RUN_COLUMNS]  # 120 columns: everything
+    assert shown[78] == ["STATE", "RUN", "START", "WORKSTREAM", "PROGRESS", "STEPS", "ELAPSED", "COST"]
+    assert shown[70] == ["STATE", "RUN", "START", "WORKSTREAM", "PROGRESS", "STEPS", "COST"]
+    assert shown[60] == ["STATE", "RUN", "START", "WORKSTREAM", "PROGRESS", "COST"]
+
+
 def test_a_typed_filter_it_cannot_read_names_the_word() -> None:
     with pytest.raises(ValueError, match="since:soon"):
         RunFilter.parse("since:soon", stores.NOW)
@@ -98,6 +110,11 @@ def test_forty_runs_at_80x24_filters_age_and_overflow(forty_db: Path) -> None:
         assert runs.outer_size.height == 9
         assert str(runs.border_subtitle) == f"… {5 + RECENT - 6} more"
         assert runs.row(stores.LIVE_RUN)[2] == "20:21"
+        # At 80 columns ETA, not COST, gives way: the row keeps state, id, start, workstream,
+        # progress and cost.
+        header = "".join(segment.text for segment in runs.render_line(0))
+        assert [title[:5] for title in header.split()] == ["STATE", "RUN", "START", "WORKS", "PROGR", "STEPS",
+                                                           "ELAPS", "COST"]
         # The selected run's DAG is taller than its pane: the pane's foot says how much follows.
         views = app.screen.query_one("#views")
         await settle(pilot, lambda: len(app.screen.steps) == 8 and "more ↓" in str(views.border_subtitle))
@@ -124,6 +141,27 @@ def test_forty_runs_at_80x24_filters_age_and_overflow(forty_db: Path) -> None:
         await pilot.press("slash", *" since:nope", "enter")  # refused: the filter stays as it was
         await settle(pilot, lambda: app.screen.query_one("#filter").display is False)
         assert "/ws:batch-1 state:succ" in str(runs.border_title)
+
+    drive(app, scenario)
+
+
+def test_the_runs_title_counts_the_store_not_the_runs_loaded(forty_db: Path) -> None:
+    """The app loads the newest runs only (1,000; here 10): the total and the older hidden in the
+    runs pane's title are the store's, for every run and for a state filter."""
+    app = app_for(forty_db)
+    app.monitor.runs_shown = 10  # the 5 of the fixed store and 5 of today's batch: none of them old
+
+    async def scenario(pilot: Any) -> None:
+        runs = app.screen.query_one("#runs", LineTable)
+        await settle(pilot, lambda: len(runs.keys) == 10 and "older hidden" in str(runs.border_title))
+        assert str(runs.border_title) == f"Runs 10 of 40 · {OLD} older hidden (a shows)"
+        await pilot.press("s", "s", "s")  # active, running, failed
+        await settle(pilot, lambda: "state: failed" in str(runs.border_title))
+        # Two failed runs loaded; of the fifteen old ones every fourth from the second failed.
+        assert str(runs.border_title) == f"Runs 2 of 40 · state: failed · {len(range(1, OLD, 4))} older hidden (a shows)"
+        await pilot.press("slash", *"ws:weekly", "enter")  # typed words match the loaded runs only
+        await settle(pilot, lambda: "/ws:weekly" in str(runs.border_title))
+        assert str(runs.border_title) == "Runs 0 of 40 · state: failed · /ws:weekly · older not counted (a shows)"
 
     drive(app, scenario)
 

@@ -30,7 +30,7 @@ from tui.cells import (
 )
 from tui.feed import LiveCosts, StoreChanged, plus
 from tui.format import engine_lost, glyph
-from tui.run_filter import OLD_DAYS, RunFilter, started_at, started_cell
+from tui.run_filter import OLD_DAYS, OLD_SECONDS, RunFilter, started_at, started_cell
 from tui.steer import steer_run
 from tui.widgets.dag_tree import DagTree
 from tui.widgets.dag_view import DagView
@@ -48,6 +48,9 @@ row keeps its state, id, start, workstream, progress and cost."""
 BREAKER_COLUMNS = [Column("TOOL", 8, grow=True), Column("STATE", 11), Column("FAIL", 5, right=True),
                    Column("PROBE", 8, right=True)]
 VIEWS = ("dag", "tree", "steps")
+#: The store's run counts (the runs title's total and older hidden) are read again when a run
+#: comes or changes state, and at least this often, as the age cut moves on with the clock.
+RECOUNT_SECONDS = 60.0
 #: On a slow link the ticking cells (elapsed, countdowns) are drawn again this often, not on
 #: every read of the store.
 SLOW_LINK_CLOCKS = 10.0
@@ -113,8 +116,12 @@ class DashboardScreen(Screen[None]):
         self.selected: str | None = None
         self.step: str | None = None
         self.filter = RunFilter()
-        #: Runs the filters keep but the age rule hides (for the pane title).
+        #: Runs the filters keep but the age rule hides, of those loaded (for the pane title).
         self.older_hidden = 0
+        #: The store's runs per state: (all, finished more than OLD_DAYS ago); None until read.
+        #: The app loads only the newest runs (engine.monitor.RUNS_SHOWN): the title counts here.
+        self.run_counts: dict[str, tuple[int, int]] | None = None
+        self._counted_at = float("-inf")
         self.view = "dag"
         self._stale_views: set[str] = set()
         self._clocks_at = float("-inf")
@@ -181,11 +188,15 @@ class DashboardScreen(Screen[None]):
         table = self.query_one("#runs", LineTable)
         # Rows change in place; the list is made again (from memory, not the store) only when a
         # run comes, or one of them enters or leaves what the filters show.
-        refill = False
+        refill = recount = False
         for run in delta.runs:
             old = self.runs.get(run.id)
             self.runs[run.id] = run
             refill = refill or old is None or self._shown(old) != self._shown(run)
+            recount = recount or old is None or old.state != run.state
+        if recount or time.monotonic() - self._counted_at >= RECOUNT_SECONDS:
+            self._counted_at = time.monotonic()
+            self.count_runs(self._now() - OLD_SECONDS)
         if refill or (self.filter.words and delta.engines):
             self._fill_runs()
         else:
@@ -246,17 +257,49 @@ class DashboardScreen(Screen[None]):
         table.set_rows(rows)
         _retitle(table, self._runs_title(len(rows)))
 
+    @work(thread=True, exclusive=True, group="run-counts", exit_on_error=False)
+    def count_runs(self, cut: float) -> None:
+        from engine.states import RUN_TERMINAL
+        from store import queries
+
+        counts = queries.run_counts([state.value for state in RUN_TERMINAL], cut)
+        self.app.call_from_thread(self._counted, counts)
+
+    def _counted(self, counts: dict[str, tuple[int, int]]) -> None:
+        self.run_counts = counts
+        _retitle(self.query_one("#runs"), self._runs_title(len(self.query_one("#runs", LineTable).keys)))
+
+    def _older_hidden(self) -> int | None:
+        """The runs the filters keep and the age rule hides, in the whole store: counted by the
+        store for a state filter; for typed words among the runs loaded, or None (not counted)
+        when those are not every run."""
+        counts = self.run_counts
+        if self.filter.show_old:
+            return 0
+        if counts is None or self.filter.text:
+            loaded_all = counts is None or sum(runs for runs, _old in counts.values()) <= len(self.runs)
+            return self.older_hidden if loaded_all else None
+        state = self.filter.state
+        if state == "active":
+            return 0  # only finished runs age out
+        return sum(old for name, (_runs, old) in counts.items() if state is None or name == state)
+
     def _runs_title(self, shown: int) -> str:
-        """``Runs (3)``; with filters or hidden runs, ``Runs 3 of 45 · state: failed · 40 older
-        hidden (a shows)``."""
+        """``Runs (3)``; with filters, hidden runs or more runs than loaded, ``Runs 3 of 45 ·
+        state: failed · 40 older hidden (a shows)``: the total and the older hidden are the
+        store's, not the newest runs' the app holds."""
         notes = [self.filter.words_shown()] if self.filter.active else []
-        if self.older_hidden:
-            notes.append(f"{self.older_hidden} older hidden (a shows)")
+        hidden = self._older_hidden()
+        if hidden is None:
+            notes.append("older not counted (a shows)")
+        elif hidden:
+            notes.append(f"{hidden:,} older hidden (a shows)")
         elif self.filter.show_old:
             notes.append("older shown (a hides)")
-        if not notes:
+        total = len(self.runs) if self.run_counts is None else sum(runs for runs, _old in self.run_counts.values())
+        if not notes and total == shown:
             return f"Runs ({shown})"
-        return f"Runs {shown} of {len(self.runs)} · " + " · ".join(notes)
+        return f"Runs {shown:,} of {total:,}" + "".join(f" · {note}" for note in notes)
 
     def _apply_steps(self, rows: list[StepRow], reset: bool) -> None:
         steps_table = self.query_one("#steps", LineTable)

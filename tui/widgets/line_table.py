@@ -35,6 +35,10 @@ class Column:
     width: int
     right: bool = False
     grow: bool = False
+    #: When the columns do not fit, the ones with the highest ``drop`` are left out first (at
+    #: equal ``drop``, from the right): a table can keep a column on its right edge at 80
+    #: columns and give up one in the middle.
+    drop: int = 0
 
 
 class LineTable(ScrollView, can_focus=True):
@@ -162,20 +166,23 @@ class LineTable(ScrollView, can_focus=True):
 
     def _widths(self, width: int) -> list[int]:
         """Each column's width; 0 for a column left out. When the columns do not fit, they are
-        left out from the right (the first always stays), never cut at the edge: a cut
-        right-aligned ``48.0s`` would read as a lone ``4``. Only a column of text (left-aligned)
-        may take the room that is left, at least MIN_TEXT_WIDTH cells, its cells ending in an
-        ellipsis when cut."""
+        left out by ``Column.drop``, then from the right (the first always stays), never cut at
+        the edge: a cut right-aligned ``48.0s`` would read as a lone ``4``. Only a column of text
+        (left-aligned) may take the room that is left, at least MIN_TEXT_WIDTH cells, its cells
+        ending in an ellipsis when cut."""
         count = len(self.columns)
-        shown = count
-        while shown > 1 and sum(c.width for c in self.columns[:shown]) + shown - 1 > width:
-            shown -= 1
-        widths = [c.width for c in self.columns[:shown]] + [0] * (count - shown)
+        widths = [c.width for c in self.columns]
+        leaving = sorted(range(1, count), key=lambda i: (-self.columns[i].drop, -i))
+        last_out = None
+        while leaving and sum(widths) + sum(1 for w in widths if w) - 1 > width:
+            last_out = leaving.pop(0)
+            widths[last_out] = 0
+        shown = sum(1 for w in widths if w)
         spare = max(0, width - sum(widths) - (shown - 1))
-        if shown < count and not self.columns[shown].right and spare - 1 >= MIN_TEXT_WIDTH:
-            widths[shown] = spare - 1
+        if last_out is not None and not self.columns[last_out].right and spare - 1 >= MIN_TEXT_WIDTH:
+            widths[last_out] = spare - 1
             return widths
-        growers = [i for i, c in enumerate(self.columns[:shown]) if c.grow]
+        growers = [i for i, c in enumerate(self.columns) if c.grow and widths[i]]
         for n, i in enumerate(growers):
             widths[i] += spare // len(growers) + (1 if n < spare % len(growers) else 0)
         return widths
