@@ -13,11 +13,11 @@ from engine.monitor import BreakerView, RunCost, eta
 from engine.progress import Tally
 from schemas.records import RunRecord, StepRow
 from tui.bars import bar, counts, summary
-from tui.format import COLOURS, DUE_PREFIX, duration, glyph, waiting_glyph, waiting_words
+from tui.format import COLOURS, DUE_PREFIX, due_short, duration, glyph, waiting_glyph, waiting_words
 from tui.widgets.line_table import Column
 
 __all__ = ["STEP_COLUMNS", "activity", "activity_line", "bar", "breaker_cells", "counts", "lost_since", "money",
-           "run_cells", "short_age", "state_cell", "step_cells", "summary"]
+           "run_cells", "short_age", "state_cell", "step_cells", "step_state_cell", "summary"]
 
 #: The runs table's STEPS column.
 STEPS_ROOM = 10
@@ -25,6 +25,14 @@ STEPS_ROOM = 10
 
 def state_cell(state: str) -> Text:
     return Text(f"{glyph(state)} {state}", style=COLOURS.get(state, ""))
+
+
+def step_state_cell(state: str, due_at: float | None, now: float) -> Text:
+    """A step's state cell; a waiting step's says, in the column's eleven cells, when it may
+    start: ``⧖ in 3h22m`` (``uet status`` and the attempts pane say ``23:59:00 (in 3h22m)``)."""
+    if state == "waiting" and due_at is not None:
+        return Text(f"{glyph(state)} {due_short(due_at, now)}", style=COLOURS.get(state, ""))
+    return state_cell(state)
 
 
 def activity(run: RunRecord, now: float) -> Text | None:
@@ -102,7 +110,7 @@ STEP_COLUMNS = [Column("STATE", 11), Column("STEP", 10, grow=True), Column("TOOL
 def step_cells(step: StepRow, now: float, cost: RunCost | None = None) -> tuple[Text | str, ...]:
     took = "-" if step.started_at is None else duration((step.ended_at or now) - step.started_at)
     return (
-        state_cell(step.state),
+        step_state_cell(step.state, step.due_at, now),
         step.id,
         step.tool or "-",
         str(step.attempts),

@@ -99,6 +99,31 @@ def when(ts: float, now: float) -> str:
     return f"{at} (in {duration(ts - now)})" if ts > now else f"{at} (due)"
 
 
+def short(seconds: float | None) -> str:
+    """A duration in five cells at most: ``0.4s``, ``42s``, ``9m05s``, ``42m``, ``5h07m``, ``12h``, ``3d``."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 600:
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 36_000:
+        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+    if seconds < 86_400:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86_400)}d"
+
+
+def due_short(ts: float, now: float) -> str:
+    """When a waiting step may start, in eight cells at most (a table's state cell, beside the
+    waiting glyph): ``in 3h22m``, ``in 42s``; ``due`` once it passed. `when` says it whole."""
+    return f"in {short(ts - now)}" if ts > now else "due"
+
+
 def waiting_glyph(waiting_on: str) -> str:
     """The glyph of what a run waits on: an open breaker's, or a waiting step's."""
     return glyph("waiting" if waiting_on.startswith(DUE_PREFIX) else "open")

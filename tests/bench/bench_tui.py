@@ -5,7 +5,13 @@ dashboard, then its step list on the run screen), change-feed latency from anoth
 write to the app applying it (p50 and p95 over 200 writes), idle CPU over a few seconds, and
 peak RSS. Targets: first paint < 1 s, open < 0.5 s, p95 < 250 ms, RSS < 250 MB.
 
-    python -m tests.bench.bench_tui
+Then the run screen at scale, on a store of its own: runs of 10, 1,000 and 10,000 steps (each
+started step with an attempt), each opened as Enter on the dashboard opens it, in turn, for a
+few rounds: the time from Enter to the step table painted with every row, and to the screen
+settled (every attempt read and the times drawn), as medians and as ratios against the 10-step
+run opened in the same rounds. The machine's load drifts; the ratios are what to compare.
+
+    python -m tests.bench.bench_tui [--scale-only]
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import argparse
 import asyncio
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -131,14 +138,109 @@ async def measure(root: Path, db: Path, big_id: str, writes: int) -> dict[str, f
     return out
 
 
+SCALE_SIZES = (10, 1_000, 10_000)
+
+
+def scale_store(db: Path, sizes: tuple[int, ...] = SCALE_SIZES) -> dict[int, str]:
+    """One run per size, the big fixture run cut to its first ``n`` steps, each step that started
+    given one attempt (ended, or running for the running ones). Returns the run id of each size."""
+    import sqlite3
+
+    from tests.tui.stores import big
+
+    big_id = big(db, runs=2, steps=max(sizes), events=2_000)
+    ids = {max(sizes): big_id}
+    with sqlite3.connect(db) as conn:
+        for n in sizes:
+            if n == max(sizes):
+                continue
+            run_id = f"s{n:011d}"
+            ids[n] = run_id
+            conn.execute("INSERT INTO runs (id, workstream, source, root, state, created_at, started_at, ended_at, "
+                         "total_steps, done_steps, failed_steps, max_parallel, spec, reason) "
+                         "SELECT ?, workstream, source, root, state, created_at + ?, started_at, ended_at, ?, 0, 0, "
+                         "max_parallel, spec, reason FROM runs WHERE id = ?", (run_id, n, n, big_id))
+            conn.execute("INSERT INTO steps (run_id, id, idx, kind, state, tool, needs, attempts, spec) "
+                         "SELECT ?, id, idx, kind, state, tool, needs, attempts, spec FROM steps "
+                         "WHERE run_id = ? AND idx < ?", (run_id, big_id, n))
+        conn.execute("INSERT INTO attempts (run_id, step_id, number, tool, state, started_at, ended_at, exit_code) "
+                     "SELECT run_id, id, 1, 'sh', CASE state WHEN 'running' THEN 'running' "
+                     "WHEN 'failed' THEN 'failed' WHEN 'retrying' THEN 'failed' ELSE 'succeeded' END, "
+                     "1779999000 + idx * 0.05, CASE state WHEN 'running' THEN NULL ELSE 1779999000 + idx * 0.05 + 3 END, "
+                     "CASE state WHEN 'running' THEN NULL WHEN 'succeeded' THEN 0 ELSE 1 END "
+                     "FROM steps WHERE attempts > 0")
+    return ids
+
+
+async def measure_scale(root: Path, db: Path, ids: dict[int, str], rounds: int) -> dict[int, dict[str, list[float]]]:
+    """Open each run as Enter does, ``rounds`` times in turn: seconds to the table painted with
+    all its rows, and to the screen settled (its attempts read, its times drawn)."""
+    from tui.app import make_app
+    from tui.screens.run import RunScreen
+    from tui.widgets.line_table import LineTable
+
+    out: dict[int, dict[str, list[float]]] = {n: {"painted": [], "settled": []} for n in sorted(ids)}
+    draws = FirstDraw()
+    draws.install()
+    app = make_app(root, db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.5)
+        dashboard = app.screen
+        for k in range(rounds):
+            for n, run_id in sorted(ids.items()):
+                dashboard.query_one("#runs", LineTable).move_to(run_id)
+                while dashboard.selected != run_id or len(dashboard.steps) != n:
+                    await asyncio.sleep(0.01)
+                await pilot.pause(0.3)
+                t0 = time.perf_counter()
+                dashboard.action_open_run()  # what Enter on the selected run does
+                painted = await draws.wait(
+                    f"run-{n}-{k}", lambda w, n=n: isinstance(w.screen, RunScreen) and w.id == "steps" and len(w.keys) == n)
+                screen = app.screen
+                assert isinstance(screen, RunScreen)
+                while len(screen.spans) < min(n, sum(1 for row in screen.steps.values() if row.attempts)) or \
+                        any(not w.is_finished for w in screen.workers if w.group in ("run-load", "spans")):
+                    await asyncio.sleep(0.002)
+                settled = time.perf_counter()
+                out[n]["painted"].append(painted - t0)
+                out[n]["settled"].append(settled - t0)
+                app.pop_screen()
+                await pilot.pause(0.3)
+    return out
+
+
+def print_scale(figures: dict[int, dict[str, list[float]]], rounds: int) -> None:
+    base = min(figures)
+    print(f"run screen, Enter to table painted / screen settled, medians of {rounds} rounds, "
+          f"ratio against the {base:,}-step run:")
+    base_paint = statistics.median(figures[base]["painted"])
+    base_settle = statistics.median(figures[base]["settled"])
+    for n, got in figures.items():
+        paint, settle = statistics.median(got["painted"]), statistics.median(got["settled"])
+        print(f"  {n:>7,} steps  painted {paint:.3f} s ({paint / base_paint:4.1f}x)   "
+              f"settled {settle:.3f} s ({settle / base_settle:4.1f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=1_000)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--writes", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the run screen's scaling")
+    parser.add_argument("--scale-only", action="store_true", help="only the run screen's scaling")
     args = parser.parse_args()
     os.environ.setdefault("UET_CONFIG", os.devnull)
+    scale_root = Path(tempfile.mkdtemp(prefix="uet-bench-scale-"))
+    (scale_root / ".uet").mkdir()
+    try:
+        ids = scale_store(scale_root / ".uet" / "uet.db")
+        print_scale(asyncio.run(measure_scale(scale_root, scale_root / ".uet" / "uet.db", ids, args.rounds)),
+                    args.rounds)
+    finally:
+        shutil.rmtree(scale_root, ignore_errors=True)
+    if args.scale_only:
+        return
 
     from tests.tui.stores import big
 

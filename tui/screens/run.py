@@ -30,9 +30,18 @@ from engine.monitor import RunCost, eta
 from engine.progress import Tally
 from schemas.records import AttemptRecord, RunRecord, StepRow
 from store import queries
-from tui.cells import activity, activity_line, bar, counts, lost_since, money, state_cell
+from tui.cells import (
+    activity,
+    activity_line,
+    bar,
+    counts,
+    lost_since,
+    money,
+    state_cell,
+    step_state_cell,
+)
 from tui.feed import LiveCosts, StoreChanged, plus
-from tui.format import COLOURS, duration, engine_lost, glyph
+from tui.format import COLOURS, duration, engine_lost, glyph, short, when
 from tui.log_window import StepTail, Window, merged_by_time, read_tail
 from tui.steer import steer_run
 from tui.step_filter import (
@@ -65,25 +74,6 @@ MERGED_STEP_LINES = 40
 MERGED_BYTES = 2 * 1024 * 1024
 #: Steps whose QUEUED time grows with the clock (they are ready, or wait for their next attempt).
 WAITING = frozenset({"ready", "waiting", "retrying"})
-
-
-def short(seconds: float | None) -> str:
-    """A duration in five cells at most: ``0.4s``, ``42s``, ``9m05s``, ``42m``, ``5h07m``, ``12h``, ``3d``."""
-    if seconds is None:
-        return "-"
-    if seconds < 10:
-        return f"{seconds:.1f}s"
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 600:
-        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m"
-    if seconds < 36_000:
-        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
-    if seconds < 86_400:
-        return f"{int(seconds // 3600)}h"
-    return f"{int(seconds // 86_400)}d"
 
 
 class RunScreen(Screen[None]):
@@ -173,7 +163,7 @@ class RunScreen(Screen[None]):
         started = self.run.started_at if self.run is not None else None
         ready = ready_at(row, self.steps, started) if spans or row.state in WAITING else None
         return (
-            state_cell(row.state),
+            step_state_cell(row.state, row.due_at, now),
             row.id,
             row.tool or "-",
             str(row.attempts),
@@ -217,20 +207,17 @@ class RunScreen(Screen[None]):
 
     @work(thread=True, group="spans", exit_on_error=False)
     def load_spans(self, step_ids: list[str] | None) -> None:
-        """The attempts of the steps that changed (None: of every step): their times and latest logs."""
-        if step_ids is None or len(step_ids) > 100:
-            self._spans_read(queries.attempts(self.run_id), None)
-            return
-        self._spans_read([a for step_id in step_ids for a in queries.attempts(self.run_id, step_id)], step_ids)
-
-    def _spans_read(self, attempts: list[AttemptRecord], step_ids: list[str] | None) -> None:
-        """Group attempts by step (in a worker thread) and hand them to the screen."""
-        spans: dict[str, list[Span]] = {step_id: [] for step_id in step_ids or ()}
+        """The attempts of the steps that changed (None: of every step): their times and latest
+        logs, as plain tuples in one query (see queries.attempt_spans), grouped by step here in
+        the worker thread."""
+        whole = step_ids is None or len(step_ids) > 2_000
+        spans: dict[str, list[Span]] = {step_id: [] for step_id in (() if whole else step_ids or ())}
         logs: dict[str, tuple[int, str, str | None]] = {}
-        for a in attempts:
-            spans.setdefault(a.step_id, []).append((a.started_at, a.ended_at))
-            logs[a.step_id] = (a.number, str(getattr(a.state, "value", a.state)), a.log_path)
-        self.app.call_from_thread(self._spans_loaded, spans, logs, step_ids is None)
+        for step_id, number, state, started, ended, log_path in \
+                queries.attempt_spans(self.run_id, None if whole else step_ids):
+            spans.setdefault(step_id, []).append((started, ended))
+            logs[step_id] = (number, state, log_path)
+        self.app.call_from_thread(self._spans_loaded, spans, logs, whole)
 
     def _spans_loaded(self, spans: dict[str, list[Span]], logs: dict[str, tuple[int, str, str | None]],
                       whole: bool) -> None:
@@ -373,6 +360,9 @@ class RunScreen(Screen[None]):
             self._log_subtitle()
         now = self._now()
         table = self.query_one("#attempts", LineTable)
+        row = self.steps.get(step_id)
+        table.empty = f"waits until {when(row.due_at, now)}" if row is not None and row.state == "waiting" \
+            and row.due_at is not None else "no attempt yet"
         table.set_rows([(str(a.number), (
             str(a.number), state_cell(a.state.value if hasattr(a.state, "value") else str(a.state)), a.tool,
             "-" if a.exit_code is None else str(a.exit_code), duration((a.ended_at or now) - a.started_at),
