@@ -11,20 +11,25 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.session import execute
 from schemas.states import RunState
-from store import Store, queries
 from tui.cli.exits import EXIT_FAILED, EXIT_OK
-from tui.cli.output import status_document
 from tui.settings import load_settings
+
+if TYPE_CHECKING:
+    from store import Store
 
 
 def run_in_foreground(store: Store, run_id: str, args: argparse.Namespace, *, operator_resume: bool = False,
                       reopen: list[str] | None = None, revise: str | None = None) -> int:
     """Execute the run in this process: the live panel on a terminal, plain lines otherwise, the
-    status document with ``--json``; Ctrl-C, SIGTERM and SIGHUP cancel it. Exit 0 when it succeeded."""
+    status document with ``--json``; Ctrl-C, SIGTERM and SIGHUP cancel it. Exit 0 when it succeeded.
+    The engine loads here: the dashboard, the other face of this module, starts without it."""
     from engine.events import EventBus
+    from engine.session import execute
+    from store import queries
+    from tui.cli.output import status_document
     from tui.plain import PlainLines, summary_lines
 
     bus = EventBus()
