@@ -409,3 +409,20 @@ def test_the_whole_run_view_merges_lines_by_the_time_they_were_written(log_db: P
         assert "by time" in str(merged.border_title)
 
     drive(log_db, scenario)
+
+
+def test_e_shows_only_the_stderr_lines_and_back(log_db: Path) -> None:
+    index_lines(log_db.parent / "logs" / RUN / "build.1.log", [(0, "o", 1.0), (590, "e", 2.0), (595, "o", 3.0)])
+
+    async def scenario(pilot: Any) -> None:
+        _screen, log = await open_log(pilot)
+        await pilot.press("E")
+        assert [drawn(log, y).rstrip() for y in range(5)] == [ERR_MARK + f"line {n}: fine" for n in range(590, 595)]
+        assert log.virtual_size.height == 5 and "stderr only" in log.border_subtitle
+        await pilot.press("slash", *"line 59", "enter")
+        await pilot.pause()
+        assert len(log.matches) == 5  # only the lines shown are searched
+        await pilot.press("E")
+        assert log.virtual_size.height == LINES and "stderr only" not in log.border_subtitle
+
+    drive(log_db, scenario)

@@ -15,6 +15,8 @@ screen. On top of a plain log it offers:
 - search over the whole file (``/`` then Enter, when the owner set ``source``): a worker reads
   the file in chunks ("searching… 40%"), keeps the offsets of at most 10,000 matches, and ``n``
   to a match outside the lines held asks for the window around it (``read_around``);
+- stderr only (``E``): the lines held that came from stderr, the others hidden until ``E``
+  again (a search then looks only at those shown);
 - save (``S``): the owner asks where and copies the whole log file (see ``SaveAsked``).
 
 A step that has not written anything yet (or has no attempt) shows a dim placeholder instead
@@ -84,6 +86,8 @@ class StepLog(ScrollView, can_focus=True):
         Binding("g,home", "top", "Top", id="log.top", show=False, tooltip="The first line held"),
         Binding("G,end", "end", "End", id="log.end", show=False, tooltip="The last line"),
         Binding("S", "save", "Save log", id="log.save", show=False, tooltip="Write the whole log to a file"),
+        Binding("E", "toggle_stderr", "Stderr only", id="log.stderr", show=False,
+                tooltip="Show only the lines the tool wrote to stderr, or every line again"),
         Binding("up,k", "back(-1)", "Up", show=False),
         Binding("down,j", "scroll_down", "Down", show=False),
         Binding("pageup", "back(-2)", "Page up", show=False),
@@ -194,6 +198,8 @@ class StepLog(ScrollView, can_focus=True):
         #: The lines held are a window around a match, not the file's end.
         self.moved_window = False
         self._has_err = False  # some line held came from stderr: the border says what ▌ is
+        #: E: only the stderr lines are shown; ``_shown`` holds their numbers (None: every line).
+        self._shown: list[int] | None = None
 
     # -- content ----------------------------------------------------------------------------------
 
@@ -226,6 +232,8 @@ class StepLog(ScrollView, can_focus=True):
         self._end = -1
         self.moved_window = False
         self._has_err = False
+        if self._shown is not None:
+            self._shown = []
         self._partial = False
         self._width = 0
         self._rows.clear()
@@ -274,6 +282,8 @@ class StepLog(ScrollView, can_focus=True):
             del self.offsets[:dropped]
         self._width = max(self._width, max((len(line) for line in self.lines[-len(pieces):]), default=0) + 2)
         self._rows_width = 0  # re-fold on the next draw
+        if self._shown is not None:
+            self._reshow()
         if self.query:
             self._find(keep=dropped)
         self._resize()
@@ -282,6 +292,12 @@ class StepLog(ScrollView, can_focus=True):
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True, x_axis=False)
 
     # -- layout -----------------------------------------------------------------------------------
+
+    def _reshow(self) -> None:
+        self._shown = [i for i, stream in enumerate(self.streams) if stream == "e"]
+
+    def _line_numbers(self) -> range | list[int]:
+        return range(len(self.lines)) if self._shown is None else self._shown
 
     def _mark(self, index: int) -> str:
         """What line ``index`` is drawn with in front: the engine's own, stderr, or nothing."""
@@ -298,7 +314,8 @@ class StepLog(ScrollView, can_focus=True):
         if self._rows_width == width:
             return
         rows: list[tuple[int, int]] = []
-        for i, line in enumerate(self.lines):
+        for i in self._line_numbers():
+            line = self.lines[i]
             room = width - len(self._mark(i))
             rows.extend((i, start) for start in range(0, max(1, len(line)), max(1, room)))
         self._rows, self._rows_width = rows, width
@@ -309,7 +326,7 @@ class StepLog(ScrollView, can_focus=True):
             self._fold()
             self.virtual_size = Size(0, len(self._rows))
         else:
-            self.virtual_size = Size(self._width, len(self.lines))
+            self.virtual_size = Size(self._width, len(self._line_numbers()))
 
     def on_resize(self) -> None:
         self._resize()
@@ -317,7 +334,7 @@ class StepLog(ScrollView, can_focus=True):
     def _row_of(self, line: int) -> int:
         """The first row line ``line`` is drawn on."""
         if not self.wrap:
-            return line
+            return line if self._shown is None else bisect.bisect_left(self._shown, line)
         self._fold()
         low, high = 0, len(self._rows)
         while low < high:
@@ -333,11 +350,12 @@ class StepLog(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self.rich_style
-        if not self.lines:
+        if not self.lines or self._shown == []:
             if y:
                 return Strip.blank(width, base)
             style = base + Style(dim=True, italic=True)
-            return Strip([Segment(self._placeholder, style)]).adjust_cell_length(width, base)
+            said = self._placeholder if not self.lines else "no line from stderr among those held (E: every line)"
+            return Strip([Segment(said, style)]).adjust_cell_length(width, base)
         scroll_x, scroll_y = self.scroll_offset
         row = scroll_y + y
         if self.wrap:
@@ -349,9 +367,10 @@ class StepLog(ScrollView, can_focus=True):
             room = self._text_width() - len(self._mark(index))
             end, scroll_x = start + max(1, room), 0
         else:
-            if row >= len(self.lines):
+            shown = self._line_numbers()
+            if row >= len(shown):
                 return Strip.blank(width, base)
-            index, start = row, 0
+            index, start = shown[row], 0
             line = self.lines[index]
             end = len(line)
         text = Text(no_wrap=True, end="")
@@ -396,7 +415,8 @@ class StepLog(ScrollView, can_focus=True):
         found: list[Match] = []
         if query:
             size = len(query)
-            for i, line in enumerate(self.lines):
+            for i in self._line_numbers():
+                line = self.lines[i]
                 haystack = line.lower() if folded else line
                 at = haystack.find(query)
                 while at >= 0:
@@ -459,7 +479,7 @@ class StepLog(ScrollView, can_focus=True):
             return
         self._scan_percent = None
         self.hits, self.hits_capped = message.hits, message.capped
-        if self.hits:
+        if self.hits and self._shown is None:
             # The file's match nearest where the reader is: the current match of the lines held,
             # else the top of the pane.
             line = self.matches[self.current].line if self.current is not None else \
@@ -476,7 +496,8 @@ class StepLog(ScrollView, can_focus=True):
         if self.wrap:
             self._fold()
             return self._rows[min(row, len(self._rows) - 1)][0] if self._rows else 0
-        return min(row, len(self.lines) - 1)
+        shown = self._line_numbers()
+        return shown[min(row, len(shown) - 1)] if shown else 0
 
     def _held(self, offset: int) -> int | None:
         """The line held that the file's byte ``offset`` falls in, if it is held."""
@@ -538,7 +559,7 @@ class StepLog(ScrollView, can_focus=True):
             return ""
         if self._scan_percent is not None:
             return f"searching… {self._scan_percent}%"
-        if self.hits is not None:
+        if self.hits is not None and self._shown is None:
             if not self.hits:
                 return f'no match for "{self.query}"'
             total = f"{len(self.hits):,}" + ("+" if self.hits_capped else "")
@@ -552,7 +573,8 @@ class StepLog(ScrollView, can_focus=True):
         return f"match {self.current + 1:,} of {len(self.matches):,}"
 
     def _subtitle(self) -> None:
-        parts = [self.find_status, "wrap" if self.wrap else "", f"{ERR_MARK.strip()} stderr" if self._has_err else "",
+        parts = [self.find_status, "wrap" if self.wrap else "",
+                 "stderr only" if self._shown is not None else f"{ERR_MARK.strip()} stderr" if self._has_err else "",
                  self._hint]
         self.border_subtitle = " · ".join(part for part in parts if part)
 
@@ -565,7 +587,7 @@ class StepLog(ScrollView, can_focus=True):
         if not self.query:
             self.notify("nothing searched yet: / searches the log", severity="warning")
             return
-        if self.hits:
+        if self.hits and self._shown is None:
             self._go_hit(0 if self.hit is None and step > 0 else
                          len(self.hits) - 1 if self.hit is None else (self.hit + step) % len(self.hits))
             return
@@ -583,6 +605,19 @@ class StepLog(ScrollView, can_focus=True):
         self._resize()
         if self.current is not None:
             self._go(self.current)
+        self._subtitle()
+        self.refresh()
+
+    def action_toggle_stderr(self) -> None:
+        if self._shown is None:
+            self._reshow()
+        else:
+            self._shown = None
+        self._rows_width = 0
+        self._resize()
+        if self.query:
+            self._find()
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
         self._subtitle()
         self.refresh()
 
