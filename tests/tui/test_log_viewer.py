@@ -361,6 +361,7 @@ def test_search_covers_the_whole_file_and_n_moves_the_window_to_a_match(tmp_path
         await settle(pilot, lambda: not log.moved_window and log.line_count > 1
                      and log.lines[-1].startswith("row 029999"))
         assert screen.follow
+        assert log.find_status == "3 matches"  # the file's count again, at none of them
 
     drive(db, scenario)
 
