@@ -13,7 +13,7 @@ from engine.monitor import BreakerView, RunCost, eta
 from engine.progress import Tally
 from schemas.records import RunRecord, StepRow
 from tui.bars import bar, counts, summary
-from tui.format import COLOURS, DUE_PREFIX, due_short, duration, glyph, waiting_glyph, waiting_words
+from tui.format import COLOURS, due_short, duration, glyph, waiting
 from tui.widgets.line_table import Column
 
 __all__ = ["STEP_COLUMNS", "activity", "activity_line", "bar", "breaker_cells", "counts", "lost_since", "money",
@@ -41,8 +41,8 @@ def activity(run: RunRecord, now: float) -> Text | None:
     if run.pausing:
         return Text(f"{glyph('paused')} pausing", style=COLOURS["paused"])
     if run.waiting_on:
-        held = "waiting" if run.waiting_on.startswith(DUE_PREFIX) else "open"
-        return Text(f"{waiting_glyph(run.waiting_on)} waiting", style=COLOURS[held])
+        held = waiting(run.waiting_on, run.waiting_until, now).state
+        return Text(f"{glyph(held)} waiting", style=COLOURS[held])
     return None
 
 
@@ -52,7 +52,7 @@ def activity_line(run: RunRecord, now: float) -> str | None:
     if run.pausing:
         return f"pausing ({run.pausing}): {run.running_steps} running step(s) finish, no new one starts"
     if run.waiting_on:
-        return waiting_words(run.waiting_on, run.waiting_until, now)
+        return waiting(run.waiting_on, run.waiting_until, now).words
     return None
 
 

@@ -7,7 +7,7 @@ an extra that ``NO_COLOR`` and 16-colour terminals can drop.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 GLYPHS = {
     "pending": "·",
@@ -124,20 +124,31 @@ def due_short(ts: float, now: float) -> str:
     return f"in {short(ts - now)}" if ts > now else "due"
 
 
-def waiting_glyph(waiting_on: str) -> str:
-    """The glyph of what a run waits on: an open breaker's, or a waiting step's."""
-    return glyph("waiting" if waiting_on.startswith(DUE_PREFIX) else "open")
+class Waiting(NamedTuple):
+    """What holds a run that executes nothing, as every face says it (see ``waiting``)."""
+
+    state: str
+    """``open`` for a breaker, ``waiting`` for a step's due time: the glyph's and colour's key."""
+    words: str
+
+    @property
+    def line(self) -> str:
+        """The words behind their glyph: ``○ waiting on breaker sim (probe in 12s)``."""
+        return f"{glyph(self.state)} {self.words}"
 
 
-def waiting_words(tool: str, until: float | None, now: float) -> str:
-    """How a run held by an open breaker reads everywhere: ``waiting on breaker sim (probe in 12s)``;
-    one whose only work left waits for a step's due time: ``waiting until 02:00:00 (in 4h12m) for step nightly``."""
-    if tool.startswith(DUE_PREFIX):
-        return f"waiting until {when(until, now) if until is not None else '?'} for step {tool[len(DUE_PREFIX):]}"
+def waiting(waiting_on: str, until: float | None, now: float) -> Waiting:
+    """A run's ``waiting_on`` and ``waiting_until`` in words: held by an open breaker, ``waiting
+    on breaker sim (probe in 12s)``; its only work left waiting for a step's due time (``step:``
+    before the step's id), ``waiting until 02:00:00 (in 4h12m) for step nightly``."""
+    if waiting_on.startswith(DUE_PREFIX):
+        at = when(until, now) if until is not None else "?"
+        return Waiting("waiting", f"waiting until {at} for step {waiting_on[len(DUE_PREFIX):]}")
     if until is None:
-        return f"waiting on breaker {tool}"
+        return Waiting("open", f"waiting on breaker {waiting_on}")
     left = until - now
-    return f"waiting on breaker {tool} (" + (f"probe in {duration(left)})" if left > 0 else "probe due)")
+    return Waiting("open", f"waiting on breaker {waiting_on} ("
+                   + (f"probe in {duration(left)})" if left > 0 else "probe due)"))
 
 
 def engine_lost(seconds: float) -> str:

@@ -16,13 +16,12 @@ from engine.progress import Tally
 from tui.bars import bar as progress_bar
 from tui.bars import summary
 from tui.format import (
-    DUE_PREFIX,
+    COLOURS,
     describe,
     duration,
     glyph,
     styled,
-    waiting_glyph,
-    waiting_words,
+    waiting,
 )
 from tui.plain import notable
 
@@ -77,8 +76,8 @@ class LivePanel:
                 parts.append(Text(f"{glyph('paused')} pausing ({pausing}): {tally.running} running step(s) finish, "
                                   "no new one starts", style="yellow"))
             elif waiting_on:
-                parts.append(Text(f"{waiting_glyph(waiting_on)} " + waiting_words(waiting_on, waiting_until, time.time()),
-                                  style="cyan" if waiting_on.startswith(DUE_PREFIX) else "red"))
+                held = waiting(waiting_on, waiting_until, time.time())
+                parts.append(Text(held.line, style=COLOURS[held.state]))
         if executor is not None and executor.running:
             table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
             table.add_column("running")

@@ -270,10 +270,11 @@ def test_waiting_reads_with_its_glyph_word_and_due_time() -> None:
     assert words.DUE_PREFIX == DUE_PREFIX
     assert words.label("waiting") == "⧖ waiting"
     now = 1_780_000_000.0
-    assert words.waiting_words(DUE_PREFIX + "nightly", now + 4 * 3600 + 12 * 60, now).startswith(
-        "waiting until ") and words.waiting_words(DUE_PREFIX + "nightly", now + 15132, now).endswith(
+    assert words.waiting(DUE_PREFIX + "nightly", now + 4 * 3600 + 12 * 60, now).words.startswith(
+        "waiting until ") and words.waiting(DUE_PREFIX + "nightly", now + 15132, now).words.endswith(
         "(in 4h12m) for step nightly")
-    assert words.waiting_glyph(DUE_PREFIX + "b") == "⧖" and words.waiting_glyph("sim") == "○"
+    assert words.waiting(DUE_PREFIX + "b", now, now).line.startswith("⧖ waiting until ")
+    assert words.waiting("sim", now + 12, now).line == "○ waiting on breaker sim (probe in 12.0s)"
     assert words.describe("step.waiting", "b", {"due_at": now, "delay": "10m", "not_before": None}) == (
         f"step b waits until {words.clock(now)} (delay 10m)")
 

@@ -41,8 +41,7 @@ from tui.format import (
     engine_lost,
     glyph,
     label,
-    waiting_glyph,
-    waiting_words,
+    waiting,
     when,
 )
 from tui.project import read_existing
@@ -57,7 +56,7 @@ def _state_text(run: RunRow, engine: RunEngine | None, now: float) -> str:
         if run.state is RunState.RUNNING and run.pausing:
             return f"{glyph('paused')} pausing"
         if run.state is RunState.RUNNING and run.waiting_on:
-            return f"{waiting_glyph(run.waiting_on)} " + waiting_words(run.waiting_on, run.waiting_until, now)
+            return waiting(run.waiting_on, run.waiting_until, now).line
         return label(run.state.value)
     return f"{glyph('lost')} {engine_lost(engine.lost_for(now) or 0.0)}"
 
@@ -149,7 +148,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  pausing ({doc['pausing']}): no new step starts; the run pauses when its "
                   f"{tally.running} running step(s) finish")
         elif doc["waiting_on"] and not lost:
-            print(f"  {waiting_words(doc['waiting_on'], doc['waiting_until'], now)}: nothing executes until then")
+            print(f"  {waiting(doc['waiting_on'], doc['waiting_until'], now).words}: nothing executes until then")
         rows = [("STEP", "STATE", "ATTEMPTS", "TOOL", "EXIT", "DURATION", "NOTE")]
         labels: dict[str, str] = {}
         for step in steps:
