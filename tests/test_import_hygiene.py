@@ -119,6 +119,39 @@ def test_validate_loads_no_store_and_nothing_that_runs(project: Path) -> None:
                                         "textual", "rich", "asyncio")) == []
 
 
+DASHBOARD = """
+import asyncio, json, sys
+from pathlib import Path
+import tui.cli.dashboard  # what `uet tui` imports before it opens the app
+from tui.app import make_app
+
+async def first_frame():
+    root = Path.cwd()
+    async with make_app(root, root / ".uet" / "uet.db").run_test(size=(80, 24)):
+        return sorted(sys.modules)
+
+print(json.dumps(asyncio.run(first_frame())))
+"""
+
+#: What the dashboard's first frame goes without: the engine that executes runs (it loads when a
+#: run is started or the app quits with runs), every other screen (each loads when it opens), the
+#: steering functions (with the first steering key) and the YAML reader (there is no settings file).
+NOT_AT_FIRST_FRAME = ("engine.runner", "engine.hosted", "engine.session", "engine.planner", "engine.adapters",
+                      "engine.workers", "engine.steering", "engine.patches", "engine.bootstrap", "tui.screens.apply",
+                      "tui.screens.bootstrap", "tui.screens.help", "tui.screens.history", "tui.screens.launch",
+                      "tui.screens.patches", "tui.screens.profiles", "tui.screens.run", "tui.screens.tools",
+                      "tui.screens.triggers", "tui.mcp", "yaml")
+
+
+def test_the_dashboard_first_frame_loads_no_engine_nor_other_screens(project: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", DASHBOARD], cwd=project, capture_output=True, text=True, timeout=60,
+                          check=False, env={**os.environ, "UET_CONFIG": os.devnull})
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert {"tui.screens.dashboard", "store.store"} <= loaded
+    assert offenders(loaded, NOT_AT_FIRST_FRAME) == []
+
+
 def lint_imports() -> Path:
     for name in ("lint-imports", "lint-imports.exe"):
         candidate = Path(sys.executable).parent / name

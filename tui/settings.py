@@ -5,10 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from engine.errors import ValidationFailed
-from engine.yamlsafe import load
 from schemas.settings import TuiSettings
 
 
@@ -24,6 +21,11 @@ def load_settings(path: Path | None = None) -> TuiSettings:
     path = path or settings_path()
     if not path.is_file():
         return TuiSettings()
+    # The YAML reader loads only when there is a file to read.
+    from pydantic import ValidationError
+
+    from engine.yamlsafe import load
+
     located = load(path)
     if located.data is None:
         return TuiSettings()
