@@ -107,10 +107,13 @@ STEP_COLUMNS = [Column("STATE", 11), Column("STEP", 10, grow=True), Column("TOOL
 """The step table's columns, one per cell of ``step_cells``: the dashboard and the run screen show the same."""
 
 
-def step_cells(step: StepRow, now: float, cost: RunCost | None = None) -> tuple[Text | str, ...]:
+def step_cells(step: StepRow, now: float, cost: RunCost | None = None,
+               clock: float | None = None) -> tuple[Text | str, ...]:
+    """``now``: what the times run to (a lost engine's last word); ``clock``: the time of day,
+    which a waiting step's due time is counted from (``now`` when not given)."""
     took = "-" if step.started_at is None else duration((step.ended_at or now) - step.started_at)
     return (
-        step_state_cell(step.state, step.due_at, now),
+        step_state_cell(step.state, step.due_at, now if clock is None else clock),
         step.id,
         step.tool or "-",
         str(step.attempts),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from schemas.records import StepRow
 from tests.tui import stores
 from tests.tui.test_dashboard import settle
 from tui.app import make_app
@@ -111,15 +112,23 @@ def test_a_10000_step_run_opens_filters_and_a_change_in_the_store_redraws_its_on
 
 
 def waiting_db(db: Path, due_at: float) -> Path:
-    """The fixed store, its live run's step review waiting until ``due_at``."""
+    """The fixed store, its live run's step review waiting until ``due_at`` and the run's engine
+    lost (no heartbeat for an hour): its steps' times stop at its last word, a due time is still
+    counted from the clock."""
     stores.small(db)
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE steps SET state = 'waiting', due_at = ? WHERE run_id = ? AND id = 'review'",
                      (due_at, stores.LIVE_RUN))
+        conn.execute("UPDATE workers SET heartbeat_at = ?, pid = 0 WHERE id = ?", (stores.NOW - 3600, stores.LIVE_WORKER))
     return db
 
 
 DUE = stores.NOW + 3 * 3600 + 22 * 60 + 30
+
+
+def stores_row(due_at: float) -> StepRow:
+    return StepRow(stores.LIVE_RUN, "review", "command", "waiting", None, [], 0, 0, None, None, None, None, {},
+                   due_at)
 
 
 def test_a_waiting_step_says_when_it_may_start(tmp_path: Path) -> None:
@@ -132,12 +141,14 @@ def test_a_waiting_step_says_when_it_may_start(tmp_path: Path) -> None:
             await settle(pilot, lambda: isinstance(app.screen, DashboardScreen) and len(app.screen.steps) == 8)
             dashboard = app.screen
             assert isinstance(dashboard, DashboardScreen)
-            assert str(step_cells(dashboard.steps["review"], stores.NOW)[0]) == f"{glyph('waiting')} in 3h22m"
+            assert dashboard._lost_at(stores.LIVE_RUN) is not None
+            assert str(dashboard._step_cells(dashboard.steps["review"])[0]) == f"{glyph('waiting')} in 3h22m"
             screen = RunScreen(stores.LIVE_RUN, "review")
             await app.push_screen(screen)
             table = screen.query_one("#steps", LineTable)
             await settle(pilot, lambda: "review" in table.index)
             row = table.row("review")
+            assert screen._now() <= stores.NOW - 40  # the lost engine's last word (its last event)
             assert row is not None and str(row[0]) == f"{glyph('waiting')} in 3h22m"
             assert str(table.row("report")[0]) == f"{glyph('pending')} pending"  # type: ignore[index]
             attempts = screen.query_one("#attempts", LineTable)
@@ -149,6 +160,9 @@ def test_a_waiting_step_says_when_it_may_start(tmp_path: Path) -> None:
 
 def test_the_waiting_cell_counts_down_and_reads_due_once_passed() -> None:
     w = glyph("waiting")
+    row = stores_row(DUE)
+    assert str(step_cells(row, stores.NOW - 3600, clock=stores.NOW)[0]) == f"{w} in 3h22m"
+    assert str(step_cells(row, stores.NOW)[0]) == f"{w} in 3h22m"
     assert str(step_state_cell("waiting", DUE, stores.NOW)) == f"{w} in 3h22m"
     assert str(step_state_cell("waiting", stores.NOW + 42, stores.NOW)) == f"{w} in 42s"
     assert str(step_state_cell("waiting", stores.NOW - 1, stores.NOW)) == f"{w} due"

@@ -166,7 +166,7 @@ class DashboardScreen(Screen[None]):
 
     def _step_cells(self, row: StepRow) -> tuple:
         # The steps of a run whose engine is lost stopped with it: their clocks do not tick.
-        return step_cells(row, self._lost_at(self.selected) or self._now())
+        return step_cells(row, self._lost_at(self.selected) or self._now(), clock=self._now())
 
     def _breaker_cells(self, view: BreakerView) -> tuple:
         return breaker_cells(view, self._now())

@@ -163,7 +163,7 @@ class RunScreen(Screen[None]):
         started = self.run.started_at if self.run is not None else None
         ready = ready_at(row, self.steps, started) if spans or row.state in WAITING else None
         return (
-            step_state_cell(row.state, row.due_at, now),
+            step_state_cell(row.state, row.due_at, self.app.clock()),  # type: ignore[attr-defined]
             row.id,
             row.tool or "-",
             str(row.attempts),
@@ -361,8 +361,9 @@ class RunScreen(Screen[None]):
         now = self._now()
         table = self.query_one("#attempts", LineTable)
         row = self.steps.get(step_id)
-        table.empty = f"waits until {when(row.due_at, now)}" if row is not None and row.state == "waiting" \
-            and row.due_at is not None else "no attempt yet"
+        # A due time is the time of day's, even when the run's clock stopped with its lost engine.
+        table.empty = f"waits until {when(row.due_at, self.app.clock())}" \
+            if row is not None and row.state == "waiting" and row.due_at is not None else "no attempt yet"
         table.set_rows([(str(a.number), (
             str(a.number), state_cell(a.state.value if hasattr(a.state, "value") else str(a.state)), a.tool,
             "-" if a.exit_code is None else str(a.exit_code), duration((a.ended_at or now) - a.started_at),
