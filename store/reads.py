@@ -271,3 +271,62 @@ def events(conn: sqlite3.Connection, run_id: str, after: int = 0) -> sqlite3.Cur
     ``data`` the stored JSON text: rows come as SQLite steps the cursor, nothing held whole."""
     return conn.execute("SELECT seq, ts, step_id, kind, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
                         (run_id, after))
+
+
+# -- the patch ledger and costs ----------------------------------------------------------------
+
+_PATCH_COLUMNS = ("id", "run_id", "step_id", "attempt", "state", "base_commit", "sha256", "files", "added", "removed",
+                  "gate", "round", "parent_id", "worktree", "created_at", "updated_at", "decided_by", "reason",
+                  "applied_commit", "round_kind", "superseded_by")
+
+
+def _patch_file(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"path": entry["path"], "old_path": entry.get("old_path"), "status": entry["status"],
+            "added": int(entry.get("added", 0)), "removed": int(entry.get("removed", 0)),
+            "binary": bool(entry.get("binary", False))}
+
+
+def patches(conn: sqlite3.Connection, run_id: str | None = None, state: str | None = None,
+            limit: int = 200) -> list[dict[str, Any]]:
+    """The newest patches (of one run, in one state), each as ``PatchRecord`` dumps it to JSON."""
+    sql = f"SELECT {', '.join(_PATCH_COLUMNS)} FROM patches WHERE 1 = 1"
+    params: list[Any] = []
+    if run_id is not None:
+        sql += " AND run_id = ?"
+        params.append(run_id)
+    if state is not None:
+        sql += " AND state = ?"
+        params.append(state)
+    out = []
+    for row in conn.execute(sql + " ORDER BY created_at DESC, id LIMIT ?", (*params, limit)):
+        patch = dict(zip(_PATCH_COLUMNS, row, strict=True))
+        patch["files"] = [_patch_file(entry) for entry in json.loads(patch["files"])]
+        patch["created_at"], patch["updated_at"] = float(patch["created_at"]), float(patch["updated_at"])
+        out.append(patch)
+    return out
+
+
+def step_spec(conn: sqlite3.Connection, run_id: str, step_id: str) -> dict[str, Any] | None:
+    """The step's spec as its run stored it; None for a step the run does not have."""
+    row = conn.execute("SELECT spec FROM steps WHERE run_id = ? AND id = ?", (run_id, step_id)).fetchone()
+    return None if row is None else dict(json.loads(row[0]))
+
+
+def cost_totals(conn: sqlite3.Connection, group_by: tuple[str, ...], run_id: str | None = None) -> list[dict[str, Any]]:
+    """Totals over one run or all, grouped by any of run_id, step_id, tool, model, each as
+    ``CostTotals`` dumps it to JSON (``queries.cost_totals`` reads the same for the engine's
+    faces). Unknown dollars stay unknown: counted in ``unpriced``, never added as zero."""
+    if not set(group_by) <= {"run_id", "step_id", "tool", "model"}:
+        raise ValueError(f"cannot group costs by {set(group_by)}")
+    columns = ", ".join(group_by)
+    sql = (f"SELECT {columns + ', ' if group_by else ''}COUNT(*), COALESCE(SUM(tokens_in), 0), "
+           "COALESCE(SUM(tokens_out), 0), COALESCE(SUM(tokens_cached), 0), COALESCE(SUM(usd), 0), SUM(usd IS NULL), "
+           "SUM(tokens_in IS NULL AND tokens_out IS NULL), COALESCE(SUM(wall), 0) FROM costs"
+           + (" WHERE run_id = ?" if run_id is not None else "") + (f" GROUP BY {columns}" if group_by else ""))
+    width = len(group_by)
+    rows = [row for row in conn.execute(sql, () if run_id is None else (run_id,)) if row[width] != 0]
+    rows.sort(key=lambda row: tuple((v is not None, v) for v in row[:width]))
+    return [{"key": dict(zip(group_by, row[:width], strict=True)), "attempts": n, "tokens_in": tin,
+             "tokens_out": tout, "tokens_cached": cached, "usd": round(float(usd), 6), "unpriced": unpriced,
+             "untokened": untokened, "wall": float(wall)}
+            for row in rows for n, tin, tout, cached, usd, unpriced, untokened, wall in (row[width:],)]

@@ -102,7 +102,8 @@ def loaded_by_command(root: Path, *argv: str) -> set[str]:
 
 
 @pytest.mark.parametrize("argv", [("runs",), ("status", "0123456789ab"), ("status", "0123456789ab", "a"),
-                                  ("logs", "0123456789ab"), ("logs", "0123456789ab", "a")], ids=" ".join)
+                                  ("logs", "0123456789ab"), ("logs", "0123456789ab", "a"), ("patches",),
+                                  ("costs",), ("costs", "0123456789ab")], ids=" ".join)
 def test_a_read_command_loads_no_engine_face_or_loop(project: Path, argv: tuple[str, ...]) -> None:
     loaded = loaded_by_command(project, *argv)
     assert "store.reads" in loaded

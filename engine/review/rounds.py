@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from engine.patches.ledger import Ledger, PatchDecisionError, move
+from engine.review import DEFAULT_MAX_ROUNDS, rounds_allowed
 from engine.review.comments import CommentError, ReviewComment, check_body, locate
 from schemas.patch import COMMENTS_PER_PATCH, CommentRecord, PatchRecord
 from schemas.states import PatchState
@@ -27,17 +28,13 @@ from store import Store, ops, queries
 P = PatchState
 #: The states a reviewer comments on and sends back: the ones a decision is made in.
 REVIEWABLE = (P.PROPOSED, P.GATE_PASSED, P.GATE_FAILED)
-DEFAULT_MAX_ROUNDS = 3
-
-
 def max_rounds(patch: PatchRecord) -> int:
     """The step's ``review.max_rounds``, as its run's spec holds it."""
     try:
         spec = queries.get_step(patch.run_id, patch.step_id).spec
     except LookupError:
         return DEFAULT_MAX_ROUNDS
-    review = spec.get("review") or {}
-    return int(review.get("max_rounds", DEFAULT_MAX_ROUNDS))
+    return rounds_allowed(spec)
 
 
 def history(patch_id: str) -> list[PatchRecord]:

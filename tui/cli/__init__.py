@@ -1,7 +1,7 @@
 """The ``uet`` command line: ``main`` turns argv into a command and its outcome into an exit code.
 
 The package holds the parser and dispatch (``parser``), one module per command group (``run``,
-``read``, ``patch``, ``profiles``, ``bootstrap``, ``demo``, ``schemas``, ``tools``, ``dashboard``),
+``read``, ``ledger``, ``patch``, ``profiles``, ``bootstrap``, ``demo``, ``schemas``, ``tools``, ``dashboard``),
 the exit codes (``exits``), what several commands print (``output``) and the two faces a command
 can stay in the foreground with (``foreground``: the live run display, the dashboard). The command
 modules never import each other. A traceback is a bug, except under ``--debug``.

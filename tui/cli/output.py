@@ -22,6 +22,16 @@ if TYPE_CHECKING:
     from schemas.records import RunRecord
 
 
+PATCH_GLYPHS = {
+    "proposed": "○", "gating": "▶", "gate_passed": "✔", "gate_failed": "✘", "approved": "◉",
+    "rejected": "⊘", "applied": "⬤", "reverted": "↺", "changes_requested": "✎", "superseded": "⇢",
+}
+
+
+def patch_label(state: str) -> str:
+    return f"{PATCH_GLYPHS.get(state, '?')} {state}"
+
+
 def elapsed(started: float | None, ended: float | None) -> float | None:
     """Seconds from ``started`` to ``ended`` (or now, while it goes on); None before it started."""
     if started is None:

@@ -352,7 +352,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 #: The module of each command group (under ``tui.cli``); a command not named runs in ``run``.
 GROUPS = {
     "runs": "read", "status": "read", "logs": "read", "schemas": "schemas",
-    "patches": "patch", "patch": "patch", "costs": "patch", "gc": "patch", "profiles": "profiles",
+    "patches": "ledger", "patch": "patch", "costs": "ledger", "gc": "patch", "profiles": "profiles",
     "tui": "dashboard", "bootstrap": "bootstrap", "demo": "demo", "tools": "tools", "map": "map",
     "memory": "memory", "validate": "validate", "breakers": "breakers",
     "export": "export", "sql": "sql", "mcp": "mcp", "serve": "serve", "watch": "serve", "triggers": "serve",

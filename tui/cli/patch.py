@@ -1,6 +1,6 @@
-"""Patch review and costs from the command line: list, show (coloured diff, gate results, the
-rounds and their comments), comment and request changes (a revision round), approve, reject,
-apply, revert; cost totals; and ``gc`` for scratch worktrees."""
+"""Patch review from the command line: show (coloured diff, gate results, the rounds and their
+comments), comment and request changes (a revision round), approve, reject, apply, revert; and
+``gc`` for scratch worktrees. Listing patches and costs reads only: ``tui.cli.ledger``."""
 
 from __future__ import annotations
 
@@ -14,49 +14,9 @@ from engine.session import operator
 from schemas.patch import PatchRecord
 from store import queries
 from tui.cli.exits import EXIT_FAILED, EXIT_OK
-from tui.format import age, duration
+from tui.cli.output import patch_label
+from tui.format import duration
 from tui.project import open_existing
-
-PATCH_GLYPHS = {
-    "proposed": "○", "gating": "▶", "gate_passed": "✔", "gate_failed": "✘", "approved": "◉",
-    "rejected": "⊘", "applied": "⬤", "reverted": "↺", "changes_requested": "✎", "superseded": "⇢",
-}
-
-
-def patch_label(state: str) -> str:
-    return f"{PATCH_GLYPHS.get(state, '?')} {state}"
-
-
-def _patch_json(patch: PatchRecord) -> dict:
-    return patch.model_dump(mode="json")
-
-
-def cmd_patches(args: argparse.Namespace) -> int:
-    store = open_existing(args)
-    try:
-        run_id = queries.resolve_run_id(args.run) if args.run else None
-        patches = queries.list_patches(run_id=run_id, state=args.state)
-        if args.json:
-            print(json.dumps([_patch_json(p) for p in patches], indent=2))
-            return EXIT_OK
-        if not patches:
-            print("no patches" + (f" in state {args.state}" if args.state else "") +
-                  ": steps with `produces: patch` propose them")
-            return EXIT_OK
-        from engine.review.rounds import max_rounds
-
-        rows = [("PATCH", "STATE", "ROUND", "RUN", "STEP", "FILES", "+/-", "GATE", "AGE")]
-        limits: dict[tuple[str, str], int] = {}
-        for p in patches:
-            limit = limits.setdefault((p.run_id, p.step_id), max_rounds(p))
-            rows.append((p.id, patch_label(p.state.value), f"{p.round}/{limit}", p.run_id, p.step_id,
-                         str(len(p.files)), f"+{p.added}/-{p.removed}", p.gate or "-", age(p.created_at)))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        for r in rows:
-            print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-        return EXIT_OK
-    finally:
-        store.close()
 
 
 def cmd_patch(args: argparse.Namespace) -> int:
@@ -269,41 +229,6 @@ def _line_choices(items: list[str]) -> dict[str, set[int]]:
         except LineChoiceError as exc:
             raise UsageError(f"--lines {unit}:{numbers}: {exc}") from None
     return lines
-
-
-def cmd_costs(args: argparse.Namespace) -> int:
-    store = open_existing(args)
-    try:
-        run_id = queries.resolve_run_id(args.run) if args.run else None
-        groups = {"run": ("run_id",), "step": ("run_id", "step_id"), "tool": ("tool",), "model": ("model",)}
-        tables = {name: queries.cost_totals(cols, run_id) for name, cols in groups.items()}
-        total = queries.cost_totals((), run_id)
-        if args.json:
-            print(json.dumps({"run": run_id, "total": total[0].model_dump(mode="json") if total else None,
-                              **{f"by_{k}": [t.model_dump(mode="json") for t in v] for k, v in tables.items()}},
-                             indent=2))
-            return EXIT_OK
-        if not total:
-            print("no costs recorded yet")
-            return EXIT_OK
-
-        def usd(t) -> str:  # noqa: ANN001
-            priced = f"${t.usd:,.4f}"
-            return priced + (f" + {t.unpriced} unpriced" if t.unpriced else "")
-
-        t = total[0]
-        print(f"total: {t.attempts} attempt(s), {t.tokens_in:,} tokens in, {t.tokens_out:,} out, "
-              f"{t.tokens_cached:,} cached, {usd(t)}, {duration(t.wall)} of tool time")
-        if t.untokened:
-            print(f"       {t.untokened} attempt(s) reported no tokens: their counts are unknown, not zero")
-        for name in ("run", "step", "tool", "model"):
-            print(f"\nby {name}:")
-            for row in tables[name]:
-                key = " / ".join(str(v) if v is not None else "(unknown)" for v in row.key.values())
-                print(f"  {key:40} {row.attempts:>5}×  in {row.tokens_in:>9,}  out {row.tokens_out:>8,}  {usd(row)}")
-        return EXIT_OK
-    finally:
-        store.close()
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
