@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from tests.tui.test_dag_layout import random_steps
+from tui import dag_layout
 from tui.widgets.dag_tree import DagTree
 from tui.widgets.dag_view import DagView, terminal_is_utf8
 
@@ -287,6 +288,32 @@ async def test_a_big_graph_opens_in_layers_mode_collapsed_and_v_does_nothing(app
     assert view.mode == "layers"
     first = " ".join(screen_text(view)[0].split())
     assert first.startswith("▸ L1 10 steps ✔")
+
+
+@hosted(unicode_view, big_graph)
+async def test_a_graph_too_big_to_draw_lists_each_layer_in_file_order(app: Host, pilot: Pilot[None]) -> None:
+    """No sweeps against crossings for a list (they serve the drawing, and cost half the
+    layout of 10,000 steps): each layer's steps in the order of the file."""
+    view = app.widget
+    assert isinstance(view, DagView) and view._layout is not None
+    order = {step: n for n, (step, _) in enumerate(app.steps)}
+    assert all(list(layer) == sorted(layer, key=order.__getitem__) for layer in view._layout.layers)
+    await pilot.press("down", "enter")
+    assert [line.split()[-1] for line in screen_text(view)[2:6]] == list(view._layout.layers[1][:4])
+
+
+def tangled_graph() -> tuple[list[tuple[str, list[str]]], dict[str, str]]:
+    """16 steps whose file order the sweeps against crossings change; drawable."""
+    steps = random_steps(16, seed=2)
+    return steps, dict.fromkeys((step for step, _ in steps), "pending")
+
+
+@hosted(unicode_view, tangled_graph)
+async def test_a_graph_drawn_keeps_its_layers_ordered_against_crossings(app: Host, pilot: Pilot[None]) -> None:
+    view = app.widget
+    assert isinstance(view, DagView) and view._layout is not None and view.can_draw
+    assert view._layout.layers == dag_layout.layout(app.steps).layers  # the sweeps ran
+    assert view._layout.layers != dag_layout.layout(app.steps, sweeps=0).layers
 
 
 @hosted(unicode_view, big_graph)
