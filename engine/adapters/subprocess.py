@@ -409,6 +409,9 @@ async def _supervise(
     else:
         parked = asyncio.ensure_future(cancel.wait())
         parked.add_done_callback(lambda _t: on_cancel())
+    # A stranger is known as the attempt's by holding its stdout pipe: one that escaped with only
+    # stderr open is found only by its marker, group or session, and its pipe drains for
+    # DRAIN_SECONDS at most.
     tree = AttemptTree(pgid, attempt_marker(request.run_id, request.step_id, request.attempt), read_fd)
     try:
         outcome = await trigger
