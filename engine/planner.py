@@ -64,20 +64,22 @@ class Plan:
 
 def substitute(text: str, values: dict[str, str]) -> str:
     """Replace ``{name}`` for known names only; other braces are the user's own text."""
+    if "{" not in text:  # most arguments: no placeholder to look for
+        return text
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 def load_workstream(path: Path) -> tuple[Workstream, Located]:
-    located = load(path)
     with cycle_collection_paused():
+        located = load(path)
         return validate_document(located, Workstream), located
 
 
 # -- expansion and DAG checks --------------------------------------------------------------
 
 
-def _expand(step: Step, index: int, root: Path) -> list[tuple[str, dict[str, str]]]:
-    base = {"root": str(root)}
+def _expand(step: Step, root: str) -> list[tuple[str, dict[str, str]]]:
+    base = {"root": root}
     if step.matrix is None:
         return [(step.id, base)]
     keys = list(step.matrix)
@@ -185,6 +187,29 @@ def _executable_problem(argv0: str, cwd: Path, found: dict[str, str | None]) -> 
     return None
 
 
+_NOT_IN_SPEC = frozenset({"matrix", "id", "needs"})
+
+
+def _specs(workstream: Workstream) -> list[dict[str, Any]]:
+    """Each step's settings as stored (all but its id, needs and matrix), dumped in one call for
+    the whole list rather than once per step."""
+    dumped = workstream.model_dump(mode="json", include={"steps"}, exclude={"steps": {"__all__": _NOT_IN_SPEC}},
+                                   exclude_none=True, exclude_defaults=True)
+    return dumped["steps"]
+
+
+def _needs_point_back(planned: list[PlannedStep]) -> bool:
+    """Whether every step needs only steps before it: then the file's order is an order to run
+    them in and there is no cycle to look for (the usual case, checked in one pass)."""
+    position: dict[str, int] = {}
+    for index, item in enumerate(planned):
+        for need in item.needs:
+            if position.get(need, index) >= index:
+                return False
+        position[item.id] = index
+    return True
+
+
 def build_plan(workstream: Workstream, located: Located | None, source: Path | None, root: Path,
                router: RouterConfig | None = None) -> Plan:
     with cycle_collection_paused():
@@ -210,8 +235,9 @@ def _build_plan(workstream: Workstream, located: Located | None, source: Path | 
     template_ids: dict[str, list[str]] = {}
     seen: dict[str, int] = {}
     made_by: dict[str, dict[str, str]] = {}  # the matrix values an expanded id came from
+    root_text = str(root)
     for index, step in enumerate(workstream.steps):
-        items = _expand(step, index, root)
+        items = _expand(step, root_text)
         if step.matrix is not None:
             template_ids[step.id] = [sid for sid, _ in items]
         for step_id, values in items:
@@ -234,6 +260,7 @@ def _build_plan(workstream: Workstream, located: Located | None, source: Path | 
             expanded.append((index, step_id, values))
 
     known_ids = set(seen) | set(template_ids)
+    specs = _specs(workstream)
     outside: dict[str, str | None] = {}  # per working directory: whether a link leads it out
     planned: list[PlannedStep] = []
     graph: dict[str, list[str]] = {}
@@ -241,7 +268,7 @@ def _build_plan(workstream: Workstream, located: Located | None, source: Path | 
         step = workstream.steps[index]
         needs: list[str] = []
         for j, need in enumerate(step.needs):
-            concrete = substitute(need, values) if PLACEHOLDER.search(need) else need
+            concrete = substitute(need, values)
             if concrete in seen:
                 needs.append(concrete)
             elif concrete in template_ids:
@@ -255,7 +282,10 @@ def _build_plan(workstream: Workstream, located: Located | None, source: Path | 
                     problems.append(where(("steps", index, "needs", j), message))
         needs = list(dict.fromkeys(needs))
         graph[step_id] = needs
-        spec = step.model_dump(mode="json", exclude={"matrix", "id", "needs"}, exclude_none=True, exclude_defaults=True)
+        if step.matrix is None:
+            spec = specs[index]
+        else:  # each step of a template gets a spec of its own
+            spec = step.model_dump(mode="json", exclude=_NOT_IN_SPEC, exclude_none=True, exclude_defaults=True)
         if step.produces == "patch":
             # Its {root} is its scratch copy, known only when the attempt starts (engine.pipeline).
             values = {k: v for k, v in values.items() if k != "root"}
@@ -341,7 +371,7 @@ def _build_plan(workstream: Workstream, located: Located | None, source: Path | 
 
     problems.extend(_prompt_problems(workstream, planned, graph, set(seen), where, located))
 
-    if not problems:
+    if not problems and not _needs_point_back(planned):
         sorter = graphlib.TopologicalSorter(graph)
         try:
             sorter.prepare()
@@ -372,6 +402,7 @@ def _build_plan(workstream: Workstream, located: Located | None, source: Path | 
 
 
 def plan_file(path: Path, root: Path | None = None) -> Plan:
-    workstream, located = load_workstream(path)
-    resolved_root = root if root is not None else find_root(path.parent)
-    return build_plan(workstream, located, path.resolve(), resolved_root)
+    with cycle_collection_paused():  # one pause, and one collection once the plan is made
+        workstream, located = load_workstream(path)
+        resolved_root = root if root is not None else find_root(path.parent)
+        return build_plan(workstream, located, path.resolve(), resolved_root)
