@@ -260,7 +260,7 @@ def _build_plan(workstream: Workstream, located: Located | None, source: Path | 
             expanded.append((index, step_id, values))
 
     known_ids = set(seen) | set(template_ids)
-    specs = _specs(workstream)
+    specs = _specs(workstream) if any(step.matrix is None for step in workstream.steps) else []
     outside: dict[str, str | None] = {}  # per working directory: whether a link leads it out
     planned: list[PlannedStep] = []
     graph: dict[str, list[str]] = {}
