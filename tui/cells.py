@@ -6,6 +6,8 @@ Colour is always on top of a glyph and a word, so a cell reads the same under ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 
 from engine.liveness import RunEngine
@@ -13,7 +15,8 @@ from engine.monitor import BreakerView, RunCost, eta
 from engine.progress import Tally
 from schemas.records import RunRecord, StepRow
 from tui.bars import bar, counts, summary
-from tui.format import COLOURS, due_short, duration, glyph, waiting
+from tui.format import COLOURS, due_short, duration, glyph, short, waiting
+from tui.step_filter import WAITING, Span, queued, ran
 from tui.widgets.line_table import Column
 
 __all__ = ["STEP_COLUMNS", "activity", "activity_line", "bar", "breaker_cells", "counts", "lost_since", "money",
@@ -102,23 +105,28 @@ def run_cells(run: RunRecord, cost: RunCost | None, now: float,
     )
 
 
-STEP_COLUMNS = [Column("STATE", 11), Column("STEP", 10, grow=True), Column("TOOL", 8), Column("TRY", 3, right=True),
-                Column("EXIT", 4, right=True), Column("TOOK", 6, right=True), Column("COST", 7, right=True)]
-"""The step table's columns, one per cell of ``step_cells``: the dashboard and the run screen show the same."""
+STEP_COLUMNS = [Column("STATE", 11), Column("STEP", 7, grow=True), Column("TOOL", 7, drop=1),
+                Column("TRY", 3, right=True, drop=2), Column("EXIT", 4, right=True, drop=3),
+                Column("RAN", 5, right=True), Column("QUEUED", 6, right=True), Column("COST", 7, right=True, drop=4)]
+"""The step table's columns, one per cell of ``step_cells``: the dashboard and the run screen show
+the same. RAN (time in attempts) and QUEUED (ready but not running) in place of one TOOK adding
+both; 57 cells, so the run screen keeps every column in half of 120. In the dashboard's 41 at 80
+columns COST, EXIT and TRY give way, in that order: STATE, STEP, TOOL, RAN and QUEUED stay."""
 
 
-def step_cells(step: StepRow, now: float, cost: RunCost | None = None,
-               clock: float | None = None) -> tuple[Text | str, ...]:
+def step_cells(step: StepRow, now: float, cost: RunCost | None = None, clock: float | None = None,
+               spans: Sequence[Span] | None = None, ready: float | None = None) -> tuple[Text | str, ...]:
     """``now``: what the times run to (a lost engine's last word); ``clock``: the time of day,
-    which a waiting step's due time is counted from (``now`` when not given)."""
-    took = "-" if step.started_at is None else duration((step.ended_at or now) - step.started_at)
+    which a waiting step's due time is counted from (``now`` when not given). ``spans``: the
+    step's attempts (start, end); ``ready``: when it could start (``tui.step_filter.ready_for``)."""
     return (
         step_state_cell(step.state, step.due_at, now if clock is None else clock),
         step.id,
         step.tool or "-",
         str(step.attempts),
         "-" if step.exit_code is None else str(step.exit_code),
-        took,
+        short(ran(spans, now)),
+        short(queued(ready, spans, now, waiting=step.state in WAITING)),
         money(cost),
     )
 

@@ -33,6 +33,10 @@ STATE_RANK = {state: rank for rank, state in enumerate(
     ("failed", "retrying", "running", "waiting", "ready", "pending", "canceled", "skipped", "succeeded"))}
 
 
+#: Steps whose QUEUED time grows with the clock (they are ready, or wait for their next attempt).
+WAITING = frozenset({"ready", "waiting", "retrying"})
+
+
 class FilterError(ValueError):
     """A filter word that cannot match anything (an unknown state)."""
 
@@ -111,6 +115,21 @@ def ready_at(row: StepRow, steps: Mapping[str, StepRow], started: float | None) 
     if any(end is None for end in ends):
         return None
     return max(end for end in ends if end is not None)
+
+
+def ready_for(row: StepRow, steps: Mapping[str, StepRow], started: float | None,
+              spans: Sequence[Span] | None) -> float | None:
+    """``ready_at`` where QUEUED needs it: for a step that ran, or one that waits to run now."""
+    return ready_at(row, steps, started) if spans or row.state in WAITING else None
+
+
+def by_step(attempts: Iterable[tuple[str, float, float | None]]) -> dict[str, list[Span]]:
+    """``(step_id, started_at, ended_at)`` of attempts, in the order they started, grouped into
+    each step's spans."""
+    spans: dict[str, list[Span]] = {}
+    for step_id, started, ended in attempts:
+        spans.setdefault(step_id, []).append((started, ended))
+    return spans
 
 
 def shown(rows: Iterable[StepRow], keep: StepFilter, sort: str, spans: Mapping[str, Sequence[Span]],

@@ -68,6 +68,10 @@ def test_dashboard_steps_view(snap_compare: Any, fixed_db: Path, size: tuple[int
     async def steps(pilot: Any) -> None:
         await loaded(pilot)
         await pilot.press("t", "t")
+        for _ in range(200):  # until RAN and QUEUED are read (six steps have attempts)
+            if len(getattr(pilot.app.screen, "spans", {})) == 6:
+                break
+            await pilot.pause(0.02)
         await pilot.pause()
 
     assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=steps)

@@ -18,8 +18,9 @@ from store import Store
 from tests.tui import stores
 from tests.tui.test_dashboard import settle
 from tui.app import make_app
+from tui.format import short
 from tui.screens.dashboard import DashboardScreen
-from tui.screens.run import RunScreen, short
+from tui.screens.run import RunScreen
 from tui.step_filter import FilterError, parse, queued, ran
 from tui.widgets.line_table import LineTable
 

@@ -32,6 +32,7 @@ from tui.feed import LiveCosts, StoreChanged, plus
 from tui.format import engine_lost, glyph
 from tui.run_filter import OLD_DAYS, OLD_SECONDS, RunFilter, started_at, started_cell
 from tui.steer import steer_run
+from tui.step_filter import WAITING, Span, by_step, ready_for
 from tui.widgets.dag_tree import DagTree
 from tui.widgets.dag_view import DagView
 from tui.widgets.event_log import EventLog
@@ -112,6 +113,10 @@ class DashboardScreen(Screen[None]):
         self.live = LiveCosts()
         self.engines: dict[str, RunEngine] = {}
         self.steps: dict[str, StepRow] = {}
+        #: The attempts (start, end) of the selected run's steps, for RAN and QUEUED in the steps
+        #: view; read when that view shows, and for the steps that change while it does.
+        self.spans: dict[str, list[Span]] = {}
+        self._spans_of: str | None = None
         self.breakers: list[BreakerView] = []
         self.selected: str | None = None
         self.step: str | None = None
@@ -166,7 +171,11 @@ class DashboardScreen(Screen[None]):
 
     def _step_cells(self, row: StepRow) -> tuple:
         # The steps of a run whose engine is lost stopped with it: their clocks do not tick.
-        return step_cells(row, self._lost_at(self.selected) or self._now(), clock=self._now())
+        run = self.runs.get(self.selected) if self.selected else None
+        spans = self.spans.get(row.id)
+        ready = ready_for(row, self.steps, run.started_at if run is not None else None, spans)
+        return step_cells(row, self._lost_at(self.selected) or self._now(), clock=self._now(), spans=spans,
+                          ready=ready)
 
     def _breaker_cells(self, view: BreakerView) -> tuple:
         return breaker_cells(view, self._now())
@@ -216,9 +225,9 @@ class DashboardScreen(Screen[None]):
         if delta.watched is not None and delta.watched == self.selected:
             self._apply_steps(delta.steps, delta.steps_reset)
         if self.view == "steps" and clocks:
-            # Running steps' times and waiting steps' countdowns move with the clock.
+            # Running steps' times, waiting steps' countdowns and QUEUED move with the clock.
             self.query_one("#steps", LineTable).redraw(s.id for s in self.steps.values()
-                                                       if s.state in ("running", "waiting"))
+                                                       if s.state == "running" or s.state in WAITING)
         if delta.events:
             self.query_one(EventLog).add(delta.events)
         if (self.selected in delta.engines or self._lost_at(self.selected) is not None
@@ -306,6 +315,7 @@ class DashboardScreen(Screen[None]):
         if reset:
             self.steps = {row.id: row for row in rows}
             self._stale_views = set(VIEWS)
+            self.spans, self._spans_of = {}, None  # another run's, or read before its steps were
             self._draw_view()
             return
         changed = {}
@@ -321,6 +331,10 @@ class DashboardScreen(Screen[None]):
                 self.query_one(DagTree).update_states(changed)
         if "steps" not in self._stale_views:
             steps_table.update_rows([(row.id, row) for row in rows])
+        if self.view == "steps" and self.selected and self._spans_of == self.selected:
+            self.load_spans(self.selected, [row.id for row in rows])
+        else:
+            self._spans_of = None  # read whole when the steps view shows again
         self._title_view()
 
     def _draw_view(self) -> None:
@@ -335,8 +349,32 @@ class DashboardScreen(Screen[None]):
                 states = {row.id: row.state for row in rows}
                 widget = self.query_one(DagView) if self.view == "dag" else self.query_one(DagTree)
                 widget.set_graph(graph, states)
+        if self.view == "steps" and self.selected and self._spans_of != self.selected:
+            self._spans_of = self.selected
+            self.load_spans(self.selected, None)
         self._title_view()
         self.call_after_refresh(self._title_view)  # once the view knows its size
+
+    @work(thread=True, group="spans", exit_on_error=False)
+    def load_spans(self, run_id: str, step_ids: list[str] | None) -> None:
+        """The attempts of the run's steps that changed (None: of every step), in one query."""
+        from store import queries
+
+        spans = by_step((a[0], a[3], a[4]) for a in queries.attempt_spans(run_id, step_ids))
+        for step_id in step_ids or ():
+            spans.setdefault(step_id, [])
+        self.app.call_from_thread(self._spans_loaded, run_id, spans, step_ids is None)
+
+    def _spans_loaded(self, run_id: str, spans: dict[str, list[Span]], whole: bool) -> None:
+        if run_id != self._spans_of:
+            return  # another run was selected meanwhile
+        table = self.query_one("#steps", LineTable)
+        if whole:
+            self.spans = spans
+            table.set_rows([(row.id, row) for row in self.steps.values()])  # every line drawn again
+        else:
+            self.spans.update(spans)
+            table.redraw(spans)
 
     # -- selection -------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from engine.progress import Tally
 from schemas.records import AttemptRecord, RunRecord, StepRow
 from store import queries
 from tui.cells import (
+    STEP_COLUMNS,
     activity,
     activity_line,
     bar,
@@ -38,21 +39,20 @@ from tui.cells import (
     lost_since,
     money,
     state_cell,
-    step_state_cell,
+    step_cells,
 )
 from tui.feed import LiveCosts, StoreChanged, plus
-from tui.format import COLOURS, duration, engine_lost, glyph, short, when
+from tui.format import COLOURS, duration, engine_lost, glyph, when
 from tui.log_window import StepTail, Window, merged_by_time, read_tail
 from tui.steer import steer_run
 from tui.step_filter import (
     SORTS,
+    WAITING,
     FilterError,
     Span,
     StepFilter,
     parse,
-    queued,
-    ran,
-    ready_at,
+    ready_for,
     shown,
 )
 from tui.widgets.footer import KeysFirstFooter
@@ -62,18 +62,11 @@ from tui.widgets.step_output import ShownOutput, StepOutput, shown_output
 
 ATTEMPT_COLUMNS = [Column("#", 3, right=True), Column("STATE", 11), Column("TOOL", 8, grow=True),
                    Column("EXIT", 4, right=True), Column("TOOK", 6, right=True), Column("TOKENS", 7, right=True)]
-STEP_COLUMNS = [Column("STATE", 11), Column("STEP", 7, grow=True), Column("TOOL", 7), Column("TRY", 3, right=True),
-                Column("EXIT", 4, right=True), Column("RAN", 5, right=True), Column("QUEUED", 6, right=True),
-                Column("COST", 7, right=True)]
-"""The run screen's step table: RAN (time in attempts) and QUEUED (ready but not running) in
-place of one TOOK adding both; 57 cells, so the table keeps every column in half of 120."""
 LOG_TAIL_BYTES = 256 * 1024
 #: The whole-run view (``M``): so much of the end of each step's latest log, and so much in all.
 MERGED_STEP_BYTES = 8 * 1024
 MERGED_STEP_LINES = 40
 MERGED_BYTES = 2 * 1024 * 1024
-#: Steps whose QUEUED time grows with the clock (they are ready, or wait for their next attempt).
-WAITING = frozenset({"ready", "waiting", "retrying"})
 
 
 class RunScreen(Screen[None]):
@@ -158,20 +151,10 @@ class RunScreen(Screen[None]):
 
     def _step_cells(self, row: StepRow) -> tuple:
         live = self.live.of_step(self.run_id, row.id, running=self._unended)
-        now = self._now()
         spans = self.spans.get(row.id)
         started = self.run.started_at if self.run is not None else None
-        ready = ready_at(row, self.steps, started) if spans or row.state in WAITING else None
-        return (
-            step_state_cell(row.state, row.due_at, self.app.clock()),  # type: ignore[attr-defined]
-            row.id,
-            row.tool or "-",
-            str(row.attempts),
-            "-" if row.exit_code is None else str(row.exit_code),
-            short(ran(spans, now)),
-            short(queued(ready, spans, now, waiting=row.state in WAITING)),
-            money(plus(self.step_costs.get(row.id), live)),
-        )
+        return step_cells(row, self._now(), plus(self.step_costs.get(row.id), live),
+                          self.app.clock(), spans, ready_for(row, self.steps, started, spans))  # type: ignore[attr-defined]
 
     @property
     def _unended(self) -> bool:
