@@ -1,6 +1,7 @@
 """The dashboard's steps view says how long each step ran and how long it waited to run (RAN and
 QUEUED), from the same cells as the run screen: at 80x24 the two tables give the same figures
-for every step, and the dashboard's 41 columns keep STATE, STEP, TOOL, RAN and QUEUED."""
+for every step, and the dashboard's 41 columns keep STATE, STEP, TOOL, RAN and QUEUED. The run
+screen's step table marks the rows below it in its border, not with a scrollbar."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ def test_the_steps_view_shows_ran_and_queued_as_the_run_screen_does(fixed_app: U
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(fixed_app.screen, RunScreen) and len(fixed_app.screen.spans) == 6)
         await pilot.pause()
-        assert figures(fixed_app.screen.query_one("#steps", LineTable)) == on_dashboard
+        steps = fixed_app.screen.query_one("#steps", LineTable)
+        assert figures(steps) == on_dashboard
+        # No scrollbar (its thumb read as a stray ▇ under NO_COLOR): the border says what is below.
+        assert steps.scrollbar_size_vertical == 0 and str(steps.border_subtitle) == "… 1 more"
 
     drive(fixed_app, scenario)

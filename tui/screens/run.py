@@ -136,9 +136,11 @@ class RunScreen(Screen[None]):
         yield Static(id="filter", markup=False)
         yield Input(id="query")
         with Horizontal(id="main"):
-            yield LineTable(STEP_COLUMNS, id="steps", classes="pane", empty="loading…", cells=self._step_cells)
+            yield LineTable(STEP_COLUMNS, id="steps", classes="pane", empty="loading…", cells=self._step_cells,
+                            note_overflow=True)
             with Vertical(id="side"):
-                yield LineTable(ATTEMPT_COLUMNS, id="attempts", classes="pane", empty="no attempt yet")
+                yield LineTable(ATTEMPT_COLUMNS, id="attempts", classes="pane", empty="no attempt yet",
+                                note_overflow=True)
                 yield StepLog(id="log", classes="pane", max_lines=5_000)
                 yield StepOutput(id="output", classes="pane")
         yield StepLog(id="merged", classes="pane", placeholder="reading the steps' logs…")
