@@ -12,22 +12,46 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
+
+# No dataclasses here: every command imports this module, and ``dataclasses`` brings ``inspect``
+# (with ``ast``, ``dis`` and ``tokenize``), which a read command would load for nothing else.
 
 
 class UetError(Exception):
     exit_code = 3
 
 
-@dataclass(frozen=True)
 class Problem:
-    """One thing wrong with an input, located as precisely as the input allows."""
+    """One thing wrong with an input, located as precisely as the input allows. Frozen; its
+    ``__dict__`` is its fields in order (``--json`` prints it)."""
+
+    __match_args__ = ("message", "file", "line", "column", "field")
 
     message: str
-    file: str | None = None
-    line: int | None = None
-    column: int | None = None
-    field: str | None = None
+    file: str | None
+    line: int | None
+    column: int | None
+    field: str | None
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None, column: int | None = None,
+                 field: str | None = None) -> None:
+        self.__dict__.update(message=message, file=file, line=line, column=column, field=field)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Problem is frozen")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a Problem is frozen")
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__ and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.__dict__.values()))
+
+    def __repr__(self) -> str:
+        return f"Problem({', '.join(f'{name}={value!r}' for name, value in self.__dict__.items())})"
 
     def render(self) -> str:
         where = self.file or "<input>"
@@ -43,15 +67,21 @@ class InputError(UetError):
     exit_code = 2
 
 
-@dataclass
 class ValidationFailed(InputError):
-    problems: list[Problem] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
+    def __init__(self, problems: list[Problem] | None = None) -> None:
+        self.problems = [] if problems is None else problems
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
         return "\n".join(p.render() for p in self.problems)
+
+    def __repr__(self) -> str:
+        return f"ValidationFailed(problems={self.problems!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__ and self.problems == other.problems  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # equal by its problems, which change
 
 
 class NotFound(InputError):

@@ -19,11 +19,9 @@ connection of the ``Store`` the process opened; a run is anything with a run row
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from engine.states import RUN_TERMINAL
 from schemas.states import RunState, WorkerState
@@ -37,7 +35,9 @@ if TYPE_CHECKING:
     Run = RunRecord | reads.RunRow
 
 STALE_SECONDS = 10.0
-HOST = socket.gethostname()
+#: This host's name, as ``socket.gethostname()`` gives it (both read uname's node name), without
+#: importing ``socket`` into every read command.
+HOST = os.uname().nodename
 
 
 def pid_alive(pid: int) -> bool:
@@ -64,8 +64,7 @@ def is_lost(worker: WorkerRecord | reads.WorkerRow, now: float | None = None) ->
     return (now if now is not None else time.time()) - worker.heartbeat_at > STALE_SECONDS
 
 
-@dataclass(frozen=True, slots=True)
-class RunEngine:
+class RunEngine(NamedTuple):
     """The engine of one unfinished run. ``last_seen`` is set for a lost engine only: when it
     last gave a sign of life (a heartbeat, an event), where the run's clock stops."""
 

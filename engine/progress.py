@@ -15,8 +15,7 @@ early guess is worse than none.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # a read command tallies plain rows and loads no Pydantic
     from schemas.records import ProgressSnapshot, RunRecord
@@ -26,8 +25,7 @@ if TYPE_CHECKING:  # a read command tallies plain rows and loads no Pydantic
 ENDS = ("succeeded", "failed", "skipped", "canceled")
 
 
-@dataclass(frozen=True, slots=True)
-class Tally:
+class Tally(NamedTuple):
     total: int
     succeeded: int = 0
     failed: int = 0

@@ -10,8 +10,8 @@ that happens to be open (ruff on the wrong tree, an editing step in the wrong re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from store import default_db_path
 
@@ -25,8 +25,7 @@ def find_root(start: Path) -> Path:
     return Path.cwd().resolve()
 
 
-@dataclass(frozen=True, slots=True)
-class Project:
+class Project(NamedTuple):  # not a dataclass: read commands find their project here, without dataclasses
     root: Path
     db: Path
 
