@@ -16,16 +16,15 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import prompts
 from engine.documents import validate_document
 from engine.errors import Problem, ValidationFailed
 from engine.projects import find_root
-from engine.toolconfig import load_router_config
+from engine.toolconfig import load_router_config, router_path
 from engine.workdir import cwd_outside
 from engine.yamlsafe import Loc, Located, cycle_collection_paused, load, render_loc
-from schemas.router import RouterConfig
 from schemas.workstream import (
     BUILT_IN_PLACEHOLDERS,
     MAX_STEPS,
@@ -34,6 +33,9 @@ from schemas.workstream import (
     Workstream,
     matrix_size,
 )
+
+if TYPE_CHECKING:
+    from schemas.router import RouterConfig
 
 _EXPANDED_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
 
@@ -52,9 +54,15 @@ class Plan:
     workstream: Workstream
     source: Path | None
     root: Path
-    router: RouterConfig
+    loaded_router: RouterConfig | None  # None until asked for: no step needed it to be planned
     steps: list[PlannedStep]
     warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def router(self) -> RouterConfig:
+        if self.loaded_router is None:
+            self.loaded_router = load_router_config(self.root)
+        return self.loaded_router
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -190,6 +198,11 @@ def _executable_problem(argv0: str, cwd: Path, found: dict[str, str | None]) -> 
 _NOT_IN_SPEC = frozenset({"matrix", "id", "needs"})
 
 
+def _needs_tools(workstream: Workstream) -> bool:
+    """Whether a step names a tool, or leaves its tool to the router (no `run`, no `call`)."""
+    return any(step.tool is not None or (step.run is None and step.call is None) for step in workstream.steps)
+
+
 def _specs(workstream: Workstream) -> list[dict[str, Any]]:
     """Each step's settings as stored (all but its id, needs and matrix), dumped in one call for
     the whole list rather than once per step."""
@@ -218,7 +231,12 @@ def build_plan(workstream: Workstream, located: Located | None, source: Path | N
 
 def _build_plan(workstream: Workstream, located: Located | None, source: Path | None, root: Path,
                 router: RouterConfig | None) -> Plan:
-    router = router if router is not None else load_router_config(root)
+    if router is None and (_needs_tools(workstream) or os.path.lexists(router_path(root))):
+        # A project's own router file is always read (a broken one is bad input); the built-in
+        # one only when a step names a tool or leaves the choice to routing.
+        router = load_router_config(root)
+    tools = router.tools if router is not None else {}
+    rules = router.rules if router is not None else []
     problems: list[Problem] = []
     warnings: list[Problem] = []
 
@@ -325,11 +343,11 @@ def _build_plan(workstream: Workstream, located: Located | None, source: Path | 
             continue
         checked.add(index)
         step = workstream.steps[index]
-        if step.tool is not None and step.tool not in router.tools:
-            hint = difflib.get_close_matches(step.tool, sorted(router.tools), n=1)
+        if step.tool is not None and step.tool not in tools:
+            hint = difflib.get_close_matches(step.tool, sorted(tools), n=1)
             problems.append(where(("steps", index, "tool"), f"unknown tool {step.tool!r}" + (
-                f"; did you mean {hint[0]!r}?" if hint else f"; known tools: {', '.join(sorted(router.tools)) or 'none'}")))
-        named = router.tools.get(step.tool) if step.tool is not None and step.run is None else None
+                f"; did you mean {hint[0]!r}?" if hint else f"; known tools: {', '.join(sorted(tools)) or 'none'}")))
+        named = tools.get(step.tool) if step.tool is not None and step.run is None else None
         if named is not None and named.adapter == "subprocess":
             program = named.executable or (named.command[0] if named.command else step.tool)
             if _executable_problem(program, root, on_path) is not None:
@@ -340,7 +358,7 @@ def _build_plan(workstream: Workstream, located: Located | None, source: Path | 
                     hint = f" (install: {PACKAGES[named.agent]})"
                 warnings.append(where(("steps", index, "tool"), f"tool {step.tool!r} needs {program!r}, which is not "
                                       f"on PATH{hint}: the step will fail unless it is installed first"))
-        if step.tool is not None and step.tool in router.tools and router.tools[step.tool].agent is not None \
+        if step.tool is not None and step.tool in tools and tools[step.tool].agent is not None \
                 and step.prompt is None and step.description is None and step.run is None:
             problems.append(where(("steps", index), f"step {step.id!r} goes to the agent {step.tool!r} but gives it "
                                   "no task: add a `prompt` (or a `description`)"))
@@ -362,8 +380,8 @@ def _build_plan(workstream: Workstream, located: Located | None, source: Path | 
             if not importable[module]:
                 problems.append(where(("steps", index, "call"), f"module {module!r} cannot be imported"))
         elif step.tool is None:
-            capable = [name for name, tool in router.tools.items() if step.kind in tool.capabilities]
-            capable += [t for rule in router.rules if rule.kind == step.kind for t in rule.tools]
+            capable = [name for name, tool in tools.items() if step.kind in tool.capabilities]
+            capable += [t for rule in rules if rule.kind == step.kind for t in rule.tools]
             if not capable:
                 problems.append(where(("steps", index, "kind"),
                                       f"no tool can do kind {step.kind!r}: give the step `run`, `call` or `tool`, "

@@ -12,11 +12,13 @@ import dataclasses
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.agents.catalog import with_catalog
 from engine.documents import validate_document
 from engine.yamlsafe import Located, load, parse
-from schemas.router import RouterConfig
+
+if TYPE_CHECKING:  # imported when a router is read: a plan whose steps all run commands needs none
+    from schemas.router import RouterConfig
 
 BUILTIN = Path(__file__).with_name("builtin_router.yaml")
 
@@ -28,6 +30,9 @@ def router_path(root: Path) -> Path:
 def _validated(located: Located) -> RouterConfig:
     """The router with the built-in agent tools added (engine.agents.catalog): a tool of the
     file's own with the same name replaces one."""
+    from engine.agents.catalog import with_catalog
+    from schemas.router import RouterConfig
+
     return validate_document(dataclasses.replace(located, data=with_catalog(located.data)), RouterConfig)
 
 

@@ -50,3 +50,18 @@ def test_a_cycle_is_found_wherever_it_is_listed(tmp_path: Path, steps: list[dict
         plan(tmp_path, steps)
     (problem,) = caught.value.problems
     assert problem.message.startswith("dependency cycle: ")
+
+
+def test_a_plan_of_commands_reads_the_router_only_when_asked(tmp_path: Path) -> None:
+    made = plan(tmp_path, [{"id": "a", "run": ["true"]}, {"id": "b", "call": "json:dumps", "needs": ["a"]}])
+    assert made.loaded_router is None
+    assert made.router.tools and made.loaded_router is made.router  # the built-in one, read once asked for
+
+
+def test_a_step_left_to_routing_or_a_project_router_file_is_read_while_planning(tmp_path: Path) -> None:
+    assert plan(tmp_path, [{"id": "a", "kind": "lint"}, {"id": "b", "run": ["true"]}]).loaded_router is not None
+    (tmp_path / ".uet").mkdir()
+    (tmp_path / ".uet" / "router.yaml").write_text("tools: {}\nrules: [\n")
+    with pytest.raises(ValidationFailed) as caught:
+        plan(tmp_path, [{"id": "a", "run": ["true"]}])
+    assert caught.value.problems[0].file.endswith("router.yaml")

@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from engine.errors import ValidationFailed
+from engine.errors import Problem, ValidationFailed
 from engine.planner import plan_file
 from tui.cli.exits import EXIT_INPUT, EXIT_OK
 from tui.project import project_root
@@ -20,7 +20,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         plan = plan_file(args.file, root)
     except ValidationFailed as exc:
         if args.json:
-            print(json.dumps({"valid": False, "problems": [p.__dict__ for p in exc.problems]}, indent=2))
+            print(json.dumps({"valid": False, "problems": [_fields(p) for p in exc.problems]}, indent=2))
             return EXIT_INPUT
         raise
     _warn(plan)
@@ -30,7 +30,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     templates = sum(1 for s in plan.workstream.steps if s.matrix)
     if args.json:
         print(json.dumps({"valid": True, "file": str(args.file), "workstream": plan.workstream.name,
-                          "warnings": [p.__dict__ for p in plan.warnings],
+                          "warnings": [_fields(p) for p in plan.warnings],
                           "steps": len(plan.steps), "templates": templates, "depth": depth,
                           "max_parallel": plan.workstream.max_parallel, "tools": tools, "root": str(plan.root)},
                          indent=2))
@@ -44,6 +44,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if plan.workstream.budget:
         print(f"  budget       {plan.workstream.budget.model_dump(exclude_none=True)}")
     return EXIT_OK
+
+
+def _fields(problem: Problem) -> dict[str, object]:
+    return {"message": problem.message, "file": problem.file, "line": problem.line, "column": problem.column,
+            "field": problem.field}
 
 
 def _warn(plan) -> None:  # noqa: ANN001
