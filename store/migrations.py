@@ -9,8 +9,6 @@ from collections.abc import Callable
 from peewee import SqliteDatabase
 
 from store.errors import StoreError
-from store.lessons import migrate_lessons
-from store.triggers import migrate_triggers
 
 
 def _m0001_core(db: SqliteDatabase) -> None:
@@ -273,6 +271,20 @@ def _m0010_step_due(db: SqliteDatabase) -> None:
     db.execute_sql("ALTER TABLE steps ADD COLUMN due_at REAL")
 
 
+def _m0007_lessons(db: SqliteDatabase) -> None:
+    # Imported here: opening an up-to-date store (the dashboard's first frame) needs neither
+    # module, nor the lesson and trigger models they bring.
+    from store.lessons import migrate_lessons
+
+    migrate_lessons(db)
+
+
+def _m0009_triggers(db: SqliteDatabase) -> None:
+    from store.triggers import migrate_triggers
+
+    migrate_triggers(db)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "core tables", _m0001_core),
     (2, "patch ledger, gate results, costs", _m0002_ledger),
@@ -280,9 +292,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (4, "costs read from attempts", _m0004_costs_on_attempts),
     (5, "what each attempt answered", _m0005_attempt_output),
     (6, "review rounds: superseded patches, round kinds, comments", _m0006_review_rounds),
-    (7, "lessons, with their full-text index", migrate_lessons),
+    (7, "lessons, with their full-text index", _m0007_lessons),
     (8, "run progress by step state, pausing and waiting", _m0008_run_progress),
-    (9, "trigger fires, trigger state, the serve lease", migrate_triggers),
+    (9, "trigger fires, trigger state, the serve lease", _m0009_triggers),
     (10, "the due time of a waiting step", _m0010_step_due),
 ]
 LATEST = MIGRATIONS[-1][0]

@@ -140,9 +140,11 @@ print(json.dumps(asyncio.run(first_frame())))
 
 #: What the dashboard's first frame goes without: the engine that executes runs (it loads when a
 #: run is started or the app quits with runs), every other screen (each loads when it opens), the
-#: steering functions (with the first steering key) and the YAML reader (there is no settings file).
+#: steering functions (with the first steering key), the YAML reader (there is no settings file), and the
+#: lessons and triggers of the store (an up-to-date store opens without their migrations).
 NOT_AT_FIRST_FRAME = ("engine.runner", "engine.hosted", "engine.session", "engine.planner", "engine.adapters",
-                      "engine.workers", "engine.steering", "engine.patches", "engine.bootstrap", "tui.screens.apply",
+                      "engine.workers", "engine.steering", "engine.patches", "engine.bootstrap", "store.lessons",
+                      "store.triggers", "schemas.triggers", "tui.screens.apply",
                       "tui.screens.bootstrap", "tui.screens.help", "tui.screens.history", "tui.screens.launch",
                       "tui.screens.patches", "tui.screens.profiles", "tui.screens.run", "tui.screens.tools",
                       "tui.screens.triggers", "tui.mcp", "yaml")
