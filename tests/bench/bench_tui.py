@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import resource
 import shutil
@@ -221,6 +222,64 @@ async def measure_scale(root: Path, db: Path, ids: dict[int, str], rounds: int) 
     return out
 
 
+def pty_open_times(root: Path, ids: dict[int, str], rounds: int) -> dict[int, list[float]]:
+    """As a user waits: the real ``uet tui`` in an 80x24 pseudo-terminal, each run selected with
+    ``j``/``k`` and opened with Enter; the seconds from Enter written to the step table's title
+    (``Steps (10,000)``) read back from the terminal. The runs are all running, so all listed,
+    newest (highest id here) first."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    order = [ids[n] for n in sorted(ids, key=lambda n: ids[n], reverse=True)]  # as the dashboard lists them
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(root)
+        os.environ.update(TERM="xterm-256color", UET_CONFIG=os.devnull, COLUMNS="80", LINES="24", NO_COLOR="1")
+        os.execvp(sys.executable, [sys.executable, "-m", "tui.cli", "tui"])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+
+    def read_until(marker: bytes | None, seconds: float) -> float | None:
+        """Read for ``seconds`` or until ``marker`` was written; when it came (perf_counter)."""
+        seen, end = b"", time.perf_counter() + seconds
+        while (left := end - time.perf_counter()) > 0:
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                seen = (seen + os.read(fd, 65536))[-4096:]
+                if marker is not None and marker in seen:
+                    return time.perf_counter()
+        return None
+
+    out: dict[int, list[float]] = {n: [] for n in sorted(ids)}
+    try:
+        read_until(None, 6.0)  # start-up, the first run's steps read
+        at = 0
+        for _ in range(rounds):
+            for n in sorted(ids):
+                target = order.index(ids[n])
+                os.write(fd, (b"j" if target > at else b"k") * abs(target - at))
+                at = target
+                read_until(None, 2.0)  # its steps read by the dashboard, as a user would wait
+                t0 = time.perf_counter()
+                os.write(fd, b"\r")
+                came = read_until(f"Steps ({n:,})".encode(), 30.0)
+                if came is not None:
+                    out[n].append(came - t0)
+                read_until(None, 2.0)
+                os.write(fd, b"\x1b")
+                read_until(None, 1.5)
+    finally:
+        os.write(fd, b"\x11")  # ctrl+q
+        read_until(None, 1.0)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    return out
+
+
 def print_scale(figures: dict[int, dict[str, list[float]]], rounds: int) -> None:
     base = min(figures)
     print(f"run screen, Enter to table painted / screen settled, medians of {rounds} rounds, "
@@ -250,6 +309,13 @@ def main() -> None:
         ids = scale_store(scale_root / ".uet" / "uet.db")
         print_scale(asyncio.run(measure_scale(scale_root, scale_root / ".uet" / "uet.db", ids, args.rounds)),
                     args.rounds)
+        waited = pty_open_times(scale_root, ids, args.rounds)
+        base = statistics.median(waited[min(waited)]) if waited[min(waited)] else None
+        print(f"as a user waits (uet tui in an 80x24 pty, Enter to the table's title written), medians of {args.rounds}:")
+        for n, got in waited.items():
+            median = statistics.median(got) if got else None
+            print(f"  {n:>7,} steps  " + ("never written" if median is None else f"{median:.3f} s"
+                                          + (f" ({median / base:4.1f}x)" if base else "")))
     finally:
         shutil.rmtree(scale_root, ignore_errors=True)
     if args.scale_only:
