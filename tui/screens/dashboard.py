@@ -305,7 +305,9 @@ class DashboardScreen(Screen[None]):
             notes.append(f"{hidden:,} older hidden (a shows)")
         elif self.filter.show_old:
             notes.append("older shown (a hides)")
-        total = len(self.runs) if self.run_counts is None else sum(runs for runs, _old in self.run_counts.values())
+        # The loaded runs are some of the store's: a count read before a run came is not below them.
+        counted = sum(runs for runs, _old in self.run_counts.values()) if self.run_counts is not None else 0
+        total = max(len(self.runs), counted)
         if not notes and total == shown:
             return f"Runs ({shown})"
         return f"Runs {shown:,} of {total:,}" + "".join(f" · {note}" for note in notes)
