@@ -124,6 +124,20 @@ def test_validate_loads_no_store_and_nothing_that_runs(project: Path) -> None:
                                         "schemas.records", "schemas.memory")) == []
 
 
+#: What `uet run --plain` of a file of commands goes without: the faces (Textual, rich), the
+#: parts of the engine for agents' patches, reviews, repository maps, bootstrap and triggers, the
+#: file watcher, and the dashboard's host.
+NOT_FOR_A_PLAIN_RUN = ("textual", "rich", "engine.patches", "engine.review", "engine.repomap", "engine.bootstrap",
+                       "engine.triggers", "engine.hosted", "engine.steering", "watchfiles", "anyio", "tui.app",
+                       "tui.screens", "tui.live")
+
+
+def test_a_plain_run_of_commands_loads_no_face_nor_the_engine_parts_it_does_not_use(project: Path) -> None:
+    loaded = loaded_by_command(project, "run", "--plain", "one.yaml")
+    assert {"engine.runner", "engine.adapters.subprocess"} <= loaded
+    assert offenders(loaded, NOT_FOR_A_PLAIN_RUN) == []
+
+
 DASHBOARD = """
 import asyncio, json, sys
 from pathlib import Path
