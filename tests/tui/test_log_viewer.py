@@ -144,6 +144,9 @@ def test_wrap_top_end_and_the_engine_s_own_lines(log_db: Path) -> None:
     async def scenario(pilot: Any) -> None:
         screen, log = await open_log(pilot)
         assert log.virtual_size.height == LINES
+        # A log with no stream index (older logs) reads as before: no line marked.
+        assert set(log.streams) == {"-"} and "stderr" not in log.border_subtitle
+        assert not any(drawn(log, y).startswith(ERR_MARK) for y in range(10))
         assert screen.follow
         await pilot.press("g")  # up the log holds it, its end follows it again
         assert log.scroll_offset.y == 0 and drawn(log, 0).startswith("line 0: ERROR disk full")
@@ -276,7 +279,7 @@ def index_lines(log: Path, records: list[tuple[int, str, float]]) -> None:
     writer.close(starts[-1])
 
 
-def test_stderr_lines_are_marked_without_colour(log_db: Path) -> None:
+def test_stderr_lines_are_marked_without_colour_and_e_shows_only_them(log_db: Path) -> None:
     """Lines 590 to 594 of build came through stderr: drawn with ▌ in front, in bold, and the
     border says what ▌ means; the others as they are."""
     index_lines(log_db.parent / "logs" / RUN / "build.1.log", [(0, "o", 1.0), (590, "e", 2.0), (595, "o", 3.0)])
@@ -291,16 +294,15 @@ def test_stderr_lines_are_marked_without_colour(log_db: Path) -> None:
         assert rows[589].startswith("line 589: fine") and rows[595].startswith("line 595: fine")
         assert any(s is not None and s.bold for s in styles_at(log, 590 - top, ERR_MARK.strip()))
         assert f"{ERR_MARK.strip()} stderr" in log.border_subtitle
-
-    drive(log_db, scenario)
-
-
-def test_an_old_log_without_index_is_all_unmarked(log_db: Path) -> None:
-    async def scenario(pilot: Any) -> None:
-        _screen, log = await open_log(pilot)
-        assert set(log.streams) == {"-"}
-        assert not any(drawn(log, y).startswith(ERR_MARK) for y in range(10))
-        assert "stderr" not in log.border_subtitle
+        # E: only those five, and a search looks at them alone; E again: every line.
+        await pilot.press("E")
+        assert [drawn(log, y).rstrip() for y in range(5)] == [ERR_MARK + f"line {n}: fine" for n in range(590, 595)]
+        assert log.virtual_size.height == 5 and "stderr only" in log.border_subtitle
+        await pilot.press("slash", *"line 59", "enter")
+        await pilot.pause()
+        assert len(log.matches) == 5
+        await pilot.press("E")
+        assert log.virtual_size.height == LINES and "stderr only" not in log.border_subtitle
 
     drive(log_db, scenario)
 
@@ -408,22 +410,5 @@ def test_the_whole_run_view_merges_lines_by_the_time_they_were_written(log_db: P
         err = [merged.lines[n] for n, stream in enumerate(merged.streams) if stream == "e"]
         assert err == expected[23:43] + expected[-1:]
         assert "by time" in str(merged.border_title)
-
-    drive(log_db, scenario)
-
-
-def test_e_shows_only_the_stderr_lines_and_back(log_db: Path) -> None:
-    index_lines(log_db.parent / "logs" / RUN / "build.1.log", [(0, "o", 1.0), (590, "e", 2.0), (595, "o", 3.0)])
-
-    async def scenario(pilot: Any) -> None:
-        _screen, log = await open_log(pilot)
-        await pilot.press("E")
-        assert [drawn(log, y).rstrip() for y in range(5)] == [ERR_MARK + f"line {n}: fine" for n in range(590, 595)]
-        assert log.virtual_size.height == 5 and "stderr only" in log.border_subtitle
-        await pilot.press("slash", *"line 59", "enter")
-        await pilot.pause()
-        assert len(log.matches) == 5  # only the lines shown are searched
-        await pilot.press("E")
-        assert log.virtual_size.height == LINES and "stderr only" not in log.border_subtitle
 
     drive(log_db, scenario)
