@@ -169,3 +169,40 @@ def test_the_waiting_cell_counts_down_and_reads_due_once_passed() -> None:
     assert str(step_state_cell("waiting", None, stores.NOW)) == f"{w} waiting"
     assert str(step_state_cell("running", DUE, stores.NOW)) == f"{glyph('running')} running"
     assert len(str(step_state_cell("waiting", stores.NOW + 599, stores.NOW))) <= 11  # the STATE column
+
+
+@pytest.mark.parametrize(("size", "layout"), [((80, 24), "-narrow"), ((120, 40), "-wide")])
+def test_the_run_screen_is_first_painted_in_the_layout_of_the_terminal_width(
+        tmp_path: Path, size: tuple[int, int], layout: str) -> None:
+    """At 80 columns the step table takes the whole width from the first paint on, at 120 it
+    shares it with the attempts: the width's class is set when the screen mounts, not at the
+    Resize that comes after its first paint (at 80 columns it drew the wide layout, side by side,
+    and then all of it again)."""
+    (tmp_path / ".uet").mkdir()
+    db = stores.small(tmp_path / ".uet" / "uet.db")
+    app = make_app(tmp_path, db, clock=lambda: stores.NOW, live=False)
+    painted: list[tuple[int, set[str]]] = []
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
+            screen = RunScreen(stores.LIVE_RUN)
+            render_line = LineTable.render_line
+
+            def spy(table: LineTable, y: int) -> Any:
+                if table.id == "steps" and table.screen is screen and not painted:
+                    painted.append((table.size.width, set(screen.classes)))
+                return render_line(table, y)
+
+            LineTable.render_line = spy  # type: ignore[method-assign]
+            try:
+                await app.push_screen(screen)
+                await settle(pilot, lambda: bool(painted))
+            finally:
+                LineTable.render_line = render_line  # type: ignore[method-assign]
+
+    asyncio.run(main())
+    [(width, classes)] = painted
+    assert classes & {"-narrow", "-wide"} == {layout}
+    full = size[0] - 4  # the screen's width but the pane's borders (and the scrollbar)
+    assert (width >= full) if layout == "-narrow" else (width < full * 2 // 3), width

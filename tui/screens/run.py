@@ -164,6 +164,12 @@ class RunScreen(Screen[None]):
         return self.run is None or self.run.ended_at is None
 
     def on_mount(self) -> None:
+        # The width's class now: Textual sets it at the Resize that follows the first paint,
+        # which drew the wide layout at 80 columns and then the whole screen again.
+        width = self.app.size.width
+        chosen = [name for at, name in self.HORIZONTAL_BREAKPOINTS if width >= at][-1:]
+        for _, name in self.HORIZONTAL_BREAKPOINTS:
+            self.set_class(name in chosen, name)
         self.query_one("#steps").border_title = "Steps"
         self.query_one("#attempts").border_title = "Attempts"
         self.query_one("#log").border_title = "Log"
