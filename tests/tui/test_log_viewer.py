@@ -260,8 +260,9 @@ def test_a_50_mb_log_is_read_by_its_tail(tmp_path: Path) -> None:
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_log_search(snap_compare: Any, log_db: Path, size: tuple[int, int]) -> None:
     async def searched(pilot: Any) -> None:
-        screen, _log = await open_log(pilot)
+        screen, log = await open_log(pilot)
         await search(pilot, screen, "disk")
+        await settle(pilot, lambda: log.hits is not None)  # the whole file searched too
         await pilot.press("n")
         await pilot.pause()
 
