@@ -36,11 +36,11 @@ def test_every_command_is_known_so_that_it_alone_is_built() -> None:
     assert set(commands(WHOLE)) == COMMANDS
 
 
-def test_only_the_command_named_gets_its_arguments() -> None:
-    built = {name: [a.dest for a in sub._actions] for name, sub in commands(build_parser(["runs"])).items()}
-    assert built["runs"] == [a.dest for a in commands(WHOLE)["runs"]._actions]
-    assert built["status"] == ["help"]
-    assert all(dests == ["help"] for name, dests in built.items() if name not in ("runs", "_exec"))
+@pytest.mark.parametrize("command", ["runs", "patch", "_exec"])
+def test_only_the_command_named_is_built(command: str) -> None:
+    built = commands(build_parser([command]))
+    assert list(built) == [command]
+    assert [a.dest for a in built[command]._actions] == [a.dest for a in commands(WHOLE)[command]._actions]
 
 
 @pytest.mark.parametrize("argv", LINES, ids=" ".join)
@@ -48,9 +48,21 @@ def test_a_command_built_alone_parses_as_the_whole_parser(argv: list[str]) -> No
     assert vars(build_parser(argv).parse_args(argv)) == vars(WHOLE.parse_args(argv))
 
 
-@pytest.mark.parametrize("argv", [["runs"], ["patch", "show"], ["nonsense"], []], ids=" ".join)
-def test_help_lists_every_command(argv: list[str]) -> None:
+@pytest.mark.parametrize("argv", [["--help"], ["--db", "x.db", "-h"], ["-h", "runs"], ["nonsense"], []],
+                         ids=" ".join)
+def test_help_lists_every_command_when_none_is_named(argv: list[str]) -> None:
     assert build_parser(argv).format_help() == WHOLE.format_help()
+
+
+@pytest.mark.parametrize("argv", [["runs", "--help"], ["patch", "show", "--help"], ["status", "-h"]], ids=" ".join)
+def test_a_command_s_help_is_the_same_built_alone(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    said = []
+    for parser in (build_parser(argv), WHOLE):
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        said.append(capsys.readouterr().out)
+    assert said[0] == said[1]
+    assert "usage: uet " in said[0]
 
 
 @pytest.mark.parametrize("argv", [["runs", "--limit", "x"], ["status"], ["patch", "show"], ["runs", "--bogus"]],
@@ -69,7 +81,8 @@ def test_errors_name_the_argument_as_before(argv: list[str], capsys: pytest.Capt
 @pytest.mark.parametrize(("argv", "command"), [
     (["runs"], "runs"), (["--db", "runs", "status"], "status"), (["--db=x", "logs"], "logs"),
     (["--project", "p", "--debug", "tui"], "tui"), (["--proj", "runs", "status"], "status"),
-    (["--", "runs"], "runs"), (["--debug"], None), ([], None),
+    (["--", "runs"], None), (["-h", "runs"], None), (["--he", "runs"], None), (["--debug"], None), ([], None),
+    (["runs", "-h"], "runs"),
 ])
 def test_the_command_named_skips_options_and_their_values(argv: list[str], command: str | None) -> None:
     assert named_command(argv) == command

@@ -1,10 +1,11 @@
 """The ``uet`` parser and the dispatch to a command. Each command group lives in its own module
 of ``tui.cli`` and is imported only when it runs, so ``uet --help`` stays fast.
 
-``build_parser(argv)`` builds the arguments of the one command ``argv`` names; every other
-command gets an empty parser that only lists it (``uet --help`` shows them all). Building all
-thirty cost a read command a fifth of its time. Without ``argv``, or when it names no command
-``uet`` has, everything is built, so errors and help read as they always did.
+``build_parser(argv)`` builds only the command ``argv`` names: building all thirty (argparse
+looks up a translation of its own words for every parser, on disk) cost a read command a fifth
+of its time. The main parser's help, the one place that lists every command, is printed only
+when ``argv`` names none (``uet --help``, ``uet``): then, as when ``argv`` names a command ``uet``
+does not have, everything is built, so help and errors read as they always did.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def global_options(*, defaults: bool) -> argparse.ArgumentParser:
 
 class _Unbuilt:
     """Stands in for the parser of a command the command line does not name: what is added to
-    it (arguments, groups, sub-commands) is dropped."""
+    it (arguments, groups, sub-commands) is dropped, and the command is not added at all."""
 
     def __getattr__(self, name: str) -> Callable[..., _Unbuilt]:
         return self._drop
@@ -84,11 +85,12 @@ _VALUED = ("--db", "--project")
 
 def named_command(argv: Sequence[str]) -> str | None:
     """The command ``argv`` names: its first word that is neither an option nor the value of a
-    global option (given whole or, as argparse allows, abbreviated)."""
+    global option (given whole or, as argparse allows, abbreviated). None when there is none, and
+    when the main parser is asked for its help or handed ``--`` before one (then it speaks)."""
     words = iter(argv)
     for word in words:
-        if word == "--":
-            return next(words, None)
+        if word == "--" or word == "-h" or len(word) > 2 and "--help".startswith(word):
+            return None
         if not word.startswith("-"):
             return word
         if "=" not in word and len(word) > 2 and any(flag.startswith(word) for flag in _VALUED):
@@ -112,7 +114,6 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         if wanted in COMMANDS and name != wanted:
-            sub.add_parser(name, help=help_text, description=help_text)  # listed, its arguments not built
             return _Unbuilt()  # type: ignore[return-value]
         return sub.add_parser(name, help=help_text, description=help_text, parents=[common])
 
@@ -341,7 +342,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("dir", nargs="?", type=Path, help="project directory (default: the current project)")
     p.add_argument("--slow-link", action="store_true", help="redraw every 4 s, no animations (slow SSH links)")
 
-    p = sub.add_parser("_exec", parents=[common])  # the detached engine; not for people
+    p = _Unbuilt() if wanted in COMMANDS and wanted != "_exec" else \
+        sub.add_parser("_exec", parents=[common])  # the detached engine; not for people
     p.add_argument("run")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--reopen", action="append", default=[])
