@@ -247,7 +247,11 @@ def pty_open_times(root: Path, ids: dict[int, str], rounds: int) -> dict[int, li
         while (left := end - time.perf_counter()) > 0:
             ready, _, _ = select.select([fd], [], [], left)
             if ready:
-                seen = (seen + os.read(fd, 65536))[-4096:]
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # the app has quit and closed the terminal
+                    return None
+                seen = (seen + chunk)[-4096:]
                 if marker is not None and marker in seen:
                     return time.perf_counter()
         return None
