@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
+from textual.widgets import Input
 
 from schemas.records import StepRow
 from tests.tui import stores
@@ -206,3 +208,32 @@ def test_the_run_screen_is_first_painted_in_the_layout_of_the_terminal_width(
     assert classes & {"-narrow", "-wide"} == {layout}
     full = size[0] - 4  # the screen's width but the pane's borders (and the scrollbar)
     assert (width >= full) if layout == "-narrow" else (width < full * 2 // 3), width
+
+
+def test_a_filter_typed_in_one_burst_with_its_slash_keeps_every_key(tmp_path: Path) -> None:
+    """``/failed`` arriving at once (typed fast, pasted, or over a slow link): the filter line
+    opens and takes the focus before the keys after the ``/`` are handed on, so none is lost to
+    the step table or taken by a binding (``f`` follows the log); a ``/`` on the line is a
+    character."""
+    (tmp_path / ".uet").mkdir()
+    db = stores.small(tmp_path / ".uet" / "uet.db")
+    app = make_app(tmp_path, db, clock=lambda: stores.NOW, live=False)
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
+            screen = RunScreen(stores.LIVE_RUN)
+            await app.push_screen(screen)
+            table = screen.query_one("#steps", LineTable)
+            await settle(pilot, lambda: len(table.keys) == 8)
+            await pilot.pause()
+            follow = screen.follow
+            for key, character in [("slash", "/"), *((c, c) for c in "failed")]:
+                app.post_message(events.Key(key, character))  # as the driver hands them on
+            await settle(pilot, lambda: screen.query_one("#query", Input).value == "failed")
+            await pilot.pause()
+            assert table.keys == ["docs"] and screen.follow == follow
+            app.post_message(events.Key("slash", "/"))
+            await settle(pilot, lambda: screen.query_one("#query", Input).value == "failed/")
+
+    asyncio.run(main())

@@ -74,7 +74,9 @@ class RunScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("escape", "back", "Back", id="run.back", tooltip="Clear the filter, or go back to the dashboard"),
-        Binding("slash", "filter", "Filter", id="run.filter",
+        # A priority binding: the filter line opens and takes the focus before the keys typed
+        # with the / are handed on (see action_filter).
+        Binding("slash", "filter", "Filter", id="run.filter", priority=True,
                 tooltip="Filter the steps: an id part, a state (failed), state:failed,retrying, id:lint*"),
         Binding("n", "next_failed(1)", "Next failed", id="run.next_failed", show=False,
                 tooltip="Move to the next failed step, wrapping"),
@@ -454,7 +456,10 @@ class RunScreen(Screen[None]):
         field.value = value
         field.display = True
         self.query_one("#filter").display = False
-        field.focus()
+        # The focus at once (not after the keys already on their way): "/failed" typed in one
+        # burst (fast, pasted, or over a slow link) gave its f to the log's follow key and the
+        # rest to nothing, and the filter stayed empty.
+        self.set_focus(field)
 
     def _close_query(self, cancel: bool) -> None:
         field = self.query_one("#query", Input)
@@ -472,6 +477,10 @@ class RunScreen(Screen[None]):
             self.query_one("#steps", LineTable).focus()
         if mode == "filter":
             self._fill_steps()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``/`` is the log's search in the log, a character on the typing line, the filter elsewhere."""
+        return not (action == "filter" and isinstance(self.focused, (Input, StepLog)))
 
     def action_filter(self) -> None:
         self._open_query("filter", self.keep.text, "filter steps: build, failed, state:failed,retrying, id:lint*")
