@@ -282,7 +282,7 @@ def test_waiting_reads_with_its_glyph_word_and_due_time() -> None:
 def test_the_run_screen_shows_a_waiting_step_with_its_due_time_at_80x24(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The dashboard's fixed store, whose run has only a waiting step left to start (the engine's
-    row says so): the run screen's step table reads ``⧖ waiting`` and its header the due time."""
+    row says so): the run screen's step table reads ``⧖ in 9m00s`` and its header the due time."""
     from tests.tui import stores
     from tests.tui.test_dashboard import drive, settle
     from tui.app import make_app
@@ -308,7 +308,7 @@ def test_the_run_screen_shows_a_waiting_step_with_its_due_time_at_80x24(
             await settle(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.run is not None
                          and app.screen.query_one("#steps", LineTable).row("review") is not None)
             row = app.screen.query_one("#steps", LineTable).row("review")
-            assert str(row[0]) == "⧖ waiting", row
+            assert str(row[0]) == "⧖ in 9m00s", row  # the state cell says when it may start
             header = str(app.screen.query_one("#summary").render())
             assert "⧖ waiting" in header and "waiting until 20:35:40 (in 9m00s) for step review" in header, header
 
