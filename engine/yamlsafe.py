@@ -51,8 +51,16 @@ class Located:
 
     data: Any
     file: str
-    marks: dict[Loc, tuple[int, int]]
+    known_marks: dict[Loc, tuple[int, int]] | None  # None until a position is first asked for
     text: str = ""  # the document's text, to place a problem inside a long value (a prompt's placeholder)
+
+    @property
+    def marks(self) -> dict[Loc, tuple[int, int]]:
+        """Where each value stands. A document read without problems has them read again only
+        when one is reported (a warning, a problem the schema finds): most are never asked for."""
+        if self.known_marks is None:
+            object.__setattr__(self, "known_marks", _marks_of(self.text, self.file))
+        return self.known_marks  # type: ignore[return-value]
 
     def position_in(self, loc: Loc, needle: str, nth: int = 0) -> tuple[int | None, int | None]:
         """The line and column of ``needle`` at or after the value at ``loc`` (its ``nth``
@@ -231,12 +239,25 @@ def parse(text: str, file: str) -> Located:
     loader = Loader(text)
     try:
         with cycle_collection_paused():
+            read = _Quick(loader, marking=False).read()
+    finally:
+        loader.dispose()
+    if read is not None:
+        return Located(read[0], file, None, text)
+    return _read_carefully(text, file)
+
+
+def _marks_of(text: str, file: str) -> dict[Loc, tuple[int, int]]:
+    """The marks of a document the quick reading read without them."""
+    loader = Loader(text)
+    try:
+        with cycle_collection_paused():
             read = _Quick(loader).read()
     finally:
         loader.dispose()
     if read is not None:
-        return Located(read[0], file, read[1], text)
-    return _read_carefully(text, file)
+        return read[1]
+    return _read_carefully(text, file).marks  # not met: both quick readings take the same documents
 
 
 def _read_carefully(text: str, file: str) -> Located:
@@ -563,11 +584,14 @@ class _Quick:
     words and the position of every problem, reads the file again: merge keys, tags written
     out, keys that are not text, duplicate keys, values it cannot construct, a nesting too deep,
     aliases that add too much, syntax errors. What it gives is what the careful reading gives,
-    values and marks alike (tests/engine/test_yamlsafe_limits.py compares them).
+    values and marks alike (tests/engine/test_yamlsafe_limits.py compares them). ``parse`` reads
+    without marks (``marking=False``: the same checks, no location per value) and ``Located``
+    reads the marks the first time a position is asked for.
     """
 
-    def __init__(self, loader: yaml.SafeLoader) -> None:
+    def __init__(self, loader: yaml.SafeLoader, *, marking: bool = True) -> None:
         self.loader = loader
+        self.marking = marking  # without marks (and the location of each value) it reads twice as fast
         self.pairs: list[tuple[Loc, tuple[int, int]]] = []  # becomes the marks: every place is marked once
         # anchor -> (value, marks inside it relative to it, its own mark, values once expanded, levels below it)
         self.anchors: dict[str, tuple[Any, list[tuple[Loc, tuple[int, int]]], tuple[int, int], int, int]] = {}
@@ -589,6 +613,7 @@ class _Quick:
         get_event = loader.get_event
         pairs = self.pairs
         mark = pairs.append
+        marking = self.marking
         resolvers = self.resolvers
         get_event()
         if loader.check_event(StreamEndEvent):
@@ -622,12 +647,13 @@ class _Quick:
                         if key in frame[0]:
                             raise _Unusual
                         frame[3] = key
-                        start = event.start_mark
-                        mark(((*frame[1], key), (start.line + 1, start.column + 1)))
+                        if marking:
+                            start = event.start_mark
+                            mark(((*frame[1], key), (start.line + 1, start.column + 1)))
                         continue
-                    loc = (*frame[1], key)
+                    loc = (*frame[1], key) if marking else ()
                 else:
-                    loc = (*frame[1], len(frame[0]))
+                    loc = (*frame[1], len(frame[0])) if marking else ()
                 if kind is ScalarEvent:
                     if event.tag is not None:
                         raise _Unusual
@@ -636,7 +662,7 @@ class _Quick:
                         tag = self._tag(value, resolvers)
                         if tag is not None:
                             value = self._construct(event, tag)
-                    if frame is None or not frame[2]:
+                    if marking and (frame is None or not frame[2]):
                         start = event.start_mark
                         mark((loc, (start.line + 1, start.column + 1)))
                     if event.anchor is not None:
@@ -644,15 +670,17 @@ class _Quick:
                         start = event.start_mark
                         self._keep(event.anchor, value, loc, len(pairs), (start.line + 1, start.column + 1))
                 elif kind is AliasEvent:
-                    value = self._expand(event.anchor, loc, depth, frame is None or not frame[2])
+                    value = self._expand(event.anchor, loc, depth, marking and (frame is None or not frame[2]))
                 else:
                     if event.tag is not None:
                         raise _Unusual
-                    start = event.start_mark
-                    own = (start.line + 1, start.column + 1)
-                    if frame is None or not frame[2]:
-                        mark((loc, own))
                     anchor = event.anchor
+                    own = None
+                    if marking or anchor is not None:
+                        start = event.start_mark
+                        own = (start.line + 1, start.column + 1)
+                        if marking and (frame is None or not frame[2]):
+                            mark((loc, own))
                     if anchor is not None:
                         self._name(anchor)
                     is_map = kind is MappingStartEvent
@@ -725,7 +753,8 @@ class _Quick:
             raise _Unusual
         if marked:
             self.pairs.append((loc, own))
-        self.pairs.extend(((*loc, *where), at) for where, at in inside)
+        if self.marking:
+            self.pairs.extend(((*loc, *where), at) for where, at in inside)
         return _copy(value)
 
 

@@ -292,6 +292,30 @@ def test_the_quick_reading_gives_the_values_marks_and_problems_of_the_careful_on
         assert fast == slow, text
 
 
+def _values(text: str) -> object:
+    loader = yamlsafe.Loader(text)
+    try:
+        read = yamlsafe._Quick(loader, marking=False).read()
+    finally:
+        loader.dispose()
+    return None if read is None else read[0]
+
+
+@pytest.mark.parametrize("text", [*_USUAL.values(), *_UNUSUAL.values()], ids=[*_USUAL, *_UNUSUAL])
+def test_reading_without_marks_takes_the_same_documents_and_gives_the_same_values(loader: type, text: str) -> None:
+    marked = _quick(text)
+    assert _values(text) == (None if marked is None else marked[0])  # type: ignore[index]
+
+
+def test_marks_are_read_when_a_position_is_first_asked_for(loader: type) -> None:
+    text = "name: x\nsteps:\n  - id: a\n    run: &r [echo]\n  - id: b\n    run: *r\n"
+    located = yamlsafe.parse(text, "ws.yaml")
+    assert located.known_marks is None
+    problem = located.problem("wrong", ("steps", 1, "run", 0))
+    assert (problem.line, problem.column, problem.field) == (4, 14, "steps[1].run[0]")  # the anchored `echo`
+    assert located.known_marks == yamlsafe._read_carefully(text, "ws.yaml").marks
+
+
 def test_each_alias_gives_a_value_of_its_own(loader: type) -> None:
     data = yamlsafe.parse("a: &a {k: [1]}\nb: *a\n", "ws.yaml").data
     data["b"]["k"].append(2)
