@@ -1,6 +1,6 @@
-"""Reads for the commands a person waits on (``uet runs``, ``status``, ``logs``): plain
-``sqlite3`` rows into small named tuples, no ORM and no Pydantic, so such a command costs little
-more than the interpreter's start.
+"""Reads for the commands a person waits on (``uet runs``, ``status``, ``logs``, ``costs``,
+``patches``): plain ``sqlite3`` rows into small named tuples and dictionaries, no ORM and no
+Pydantic, so such a command costs little more than the interpreter's start.
 
 Every function takes the ``sqlite3.Connection`` to read: ``connect`` opens one for a read
 command, and a process that opened the whole ``Store`` passes its own (``connection()``). A
@@ -37,8 +37,7 @@ def connection() -> sqlite3.Connection:
 def connect(path: Path) -> sqlite3.Connection:
     """A connection to read the store at ``path`` with, the schema brought up to date first."""
     try:
-        conn = sqlite3.connect(str(path), check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn = _open(path)
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open the database: {exc}") from exc
@@ -47,11 +46,11 @@ def connect(path: Path) -> sqlite3.Connection:
         from store.store import Store  # migrates an older store; says so for a newer one
 
         Store(path).close()
-        return connect_unchecked(path)
+        return _open(path)
     return conn
 
 
-def connect_unchecked(path: Path) -> sqlite3.Connection:
+def _open(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return conn
