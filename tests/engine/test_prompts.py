@@ -162,6 +162,7 @@ steps:
   - id: talk
     tool: leaker
     prompt: "again"
+    needs: [leak]   # both write out.txt: side by side, one could read the other's half-written file
 """, router=f"""\
 tools:
   leaker:

@@ -57,7 +57,7 @@ def test_a_revision_round_survives_the_loss_of_its_engine(project: Project, tmp_
                     run_id)
     os.kill(engine, signal.SIGKILL)
 
-    resumed = project.uet("resume", run_id, "--plain", timeout=120)
+    resumed = project.uet("resume", run_id, "--plain", "--foreground", timeout=120)  # the run was detached
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     rounds = {p["round"]: p for p in json.loads(project.uet("patches", "--json", check=True).stdout)}
     assert rounds[1]["state"] == "superseded" and rounds[1]["superseded_by"] == rounds[2]["id"]

@@ -225,8 +225,8 @@ def test_step_logs_as_json_lines(project: Project) -> None:
     result = project.uet("logs", run_id, "a", "--json", check=True)
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines == [
-        {"run": run_id, "step": "a", "attempt": 1, "text": "bin\ufffd\x1b[31mred"},
-        {"run": run_id, "step": "a", "attempt": 1, "text": "last"},
+        {"run": run_id, "step": "a", "attempt": 1, "stream": "stdout", "text": "bin\ufffd\x1b[31mred"},
+        {"run": run_id, "step": "a", "attempt": 1, "stream": "stdout", "text": "last"},
     ]
     assert "\x1b" not in result.stdout
     follow = project.uet("logs", run_id, "a", "--json", "--follow", timeout=10)
