@@ -66,7 +66,7 @@ def test_at_80_columns_the_run_screen_shows_took_whole_and_an_empty_log_says_so(
         log = run_screen.query_one("#log")
         await settle(pilot, lambda: "test-integration" in str(log.border_title))
         first: list[Segment] = list(log.render_line(0))
-        assert "".join(segment.text for segment in first).rstrip() == "no output yet"
+        assert "".join(segment.text for segment in first).rstrip() == "attempt 2 wrote no output"  # ended: not "yet"
         assert any(segment.style is not None and segment.style.dim for segment in first)
 
     drive(fixed_app, scenario)

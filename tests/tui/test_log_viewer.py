@@ -25,7 +25,7 @@ from tui.screens.ask import AskScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.run import LOG_TAIL_BYTES, RunScreen
 from tui.widgets.line_table import LineTable
-from tui.widgets.step_log import ERR_MARK, NOTE_MARK, StepLog
+from tui.widgets.step_log import ERR_MARK, GUTTER, NOTE_MARK, StepLog
 
 RUN = "l0g000000001"
 #: The first step's log: 600 lines, every 20th an error (30 in all), one long line, and a line
@@ -160,6 +160,13 @@ def test_wrap_top_end_and_the_engine_s_own_lines(log_db: Path) -> None:
         await pilot.pause()
         assert drawn(log, 2).startswith(NOTE_MARK + "uet: tool sim")  # marked by a glyph, not by colour
         assert drawn(log, 1).startswith("long xxx") and not drawn(log, 1).startswith(NOTE_MARK)
+        # No horizontal scrollbar (its thumb read as a stray glyph under NO_COLOR): the border
+        # says lines are cut, and how far across the reader is.
+        assert log.scrollbar_size_horizontal == 0 and "lines cut: → or w" in log.border_subtitle
+        await pilot.press("right", "right")
+        assert "← from col 3" in log.border_subtitle and drawn(log, 1).startswith("ng xxx")
+        await pilot.press("left", "left")
+        assert "lines cut" in log.border_subtitle
 
         await pilot.press("w")
         width = log.scrollable_content_region.width
@@ -261,6 +268,7 @@ def test_a_50_mb_log_is_read_by_its_tail(tmp_path: Path) -> None:
 def test_log_search(snap_compare: Any, log_db: Path, size: tuple[int, int]) -> None:
     async def searched(pilot: Any) -> None:
         screen, log = await open_log(pilot)
+        await pilot.press("g")  # from the top: where a search starts depends on where the reader is
         await search(pilot, screen, "disk")
         await settle(pilot, lambda: log.hits is not None)  # the whole file searched too
         await pilot.press("n")
@@ -292,7 +300,8 @@ def test_stderr_lines_are_marked_without_colour_and_e_shows_only_them(log_db: Pa
         rows = {n: drawn(log, n - top) for n in (589, 590, 594, 595)}
         assert rows[590].startswith(ERR_MARK + "line 590: fine")
         assert rows[594].startswith(ERR_MARK + "line 594: fine")
-        assert rows[589].startswith("line 589: fine") and rows[595].startswith("line 595: fine")
+        # the others in the same column, behind a blank gutter as wide as the mark
+        assert rows[589].startswith(GUTTER + "line 589: fine") and rows[595].startswith(GUTTER + "line 595: fine")
         assert any(s is not None and s.bold for s in styles_at(log, 590 - top, ERR_MARK.strip()))
         assert f"{ERR_MARK.strip()} stderr" in log.border_subtitle
         # E: only those five, and a search looks at them alone; E again: every line.
@@ -411,5 +420,11 @@ def test_the_whole_run_view_merges_lines_by_the_time_they_were_written(log_db: P
         err = [merged.lines[n] for n, stream in enumerate(merged.streams) if stream == "e"]
         assert err == expected[23:43] + expected[-1:]
         assert "by time" in str(merged.border_title)
+        # The ▌ of a stderr line does not push its step column out of line with the others.
+        merged.scroll_to(y=20, animate=False, immediate=True)
+        await pilot.pause()
+        rows = [drawn(merged, y) for y in range(merged.scrollable_content_region.height)]
+        assert any(row.startswith(ERR_MARK) for row in rows) and any(row.startswith(GUTTER + "build") for row in rows)
+        assert len({row.index("│") for row in rows if "│" in row}) == 1
 
     drive(log_db, scenario)

@@ -365,12 +365,16 @@ class RunScreen(Screen[None]):
         table.border_title = f"Attempts of {step_id}"
         latest = rows[-1].log_path if rows else None
         log = self.query_one("#log", StepLog)
+        # An attempt that ended having written nothing says so, not "yet".
+        said = "not run yet" if not rows else "no output yet" if rows[-1].ended_at is None else \
+            f"attempt {rows[-1].number} wrote no output"
+        if log.placeholder != said:
+            log.placeholder = said
         if latest != self._log_path or step_id != self._log_step:
             self._log_path, self._log_step, self._log_offset = latest, step_id, 0
             log.clear()
             log.source = latest
             log.border_title = f"Log · {step_id}"
-            log.placeholder = "no output yet" if rows else "not run yet"
             if latest:
                 self.tail_log(latest, 0)
 

@@ -48,6 +48,9 @@ NOTE_PREFIX = "uet: "
 NOTE_MARK = "! "
 #: What a line the tool wrote to stderr is drawn with in front.
 ERR_MARK = "▌ "
+#: What the other lines are drawn with in front once some line held came from stderr, so that
+#: the text of every line starts in the same column.
+GUTTER = "  "
 #: How much of the file is held around a match that ``n`` went to outside the lines held.
 WINDOW_BYTES = 256 * 1024
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
@@ -97,7 +100,8 @@ class StepLog(ScrollView, can_focus=True):
     ]
 
     DEFAULT_CSS = """
-    StepLog { background: $surface; color: $text; overflow: auto auto; scrollbar-size-vertical: 1; }
+    StepLog { background: $surface; color: $text; overflow: auto auto; scrollbar-size-vertical: 1;
+              scrollbar-size-horizontal: 0; }
     """
 
     class SearchAsked(Message):
@@ -303,7 +307,9 @@ class StepLog(ScrollView, can_focus=True):
         """What line ``index`` is drawn with in front: the engine's own, stderr, or nothing."""
         if self.lines[index].startswith(NOTE_PREFIX):
             return NOTE_MARK
-        return ERR_MARK if self.streams[index] == "e" else ""
+        if self.streams[index] == "e":
+            return ERR_MARK
+        return GUTTER if self._has_err else ""
 
     def _text_width(self) -> int:
         return max(1, self.scrollable_content_region.width)
@@ -327,6 +333,7 @@ class StepLog(ScrollView, can_focus=True):
             self.virtual_size = Size(0, len(self._rows))
         else:
             self.virtual_size = Size(self._width, len(self._line_numbers()))
+        self._subtitle()
 
     def on_resize(self) -> None:
         self._resize()
@@ -575,8 +582,22 @@ class StepLog(ScrollView, can_focus=True):
     def _subtitle(self) -> None:
         parts = [self.find_status, "wrap" if self.wrap else "",
                  "stderr only" if self._shown is not None else f"{ERR_MARK.strip()} stderr" if self._has_err else "",
-                 self._hint]
+                 self._hint, self._cut_note()]
         self.border_subtitle = " · ".join(part for part in parts if part)
+
+    def _cut_note(self) -> str:
+        """Where the reader is across lines wider than the pane (there is no horizontal
+        scrollbar: under NO_COLOR its thumb read as a stray glyph in the last row)."""
+        widest = self._width - (0 if self._has_err else len(GUTTER))  # _width leaves room for a mark
+        if self.wrap or widest <= self._text_width():
+            return ""
+        col = round(self.scroll_x)
+        return f"← from col {col + 1}" if col else "lines cut: → or w"
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self._subtitle()
 
     # -- actions ----------------------------------------------------------------------------------
 
