@@ -30,6 +30,7 @@ from schemas.records import (
 )
 from schemas.tools import ToolUsage
 from store.errors import NoSuchRecord
+from store.reads import PATCH_COLUMNS, patches_sql
 from store.tables import Attempt, Breaker, Command, Event, Run, Step, ToolStat, Worker, database
 
 _RUN_FIELDS = [f for f in RunRecord.model_fields]
@@ -294,24 +295,6 @@ def get_worker(worker_id: str) -> WorkerRecord | None:
     return WorkerRecord.model_validate({name: getattr(row, name) for name in WorkerRecord.model_fields})
 
 
-def workers_by_id(worker_ids: Iterable[str]) -> dict[str, WorkerRecord]:
-    """The workers named, by id; unknown ids are left out. Faces ask this for the few runs
-    not finished, to tell whether their engines are live."""
-    ids = list(worker_ids)
-    out: dict[str, WorkerRecord] = {}
-    for start in range(0, len(ids), _CHUNK):
-        for row in Worker.select().where(Worker.id.in_(ids[start:start + _CHUNK])):
-            out[row.id] = WorkerRecord.model_validate({name: getattr(row, name) for name in WorkerRecord.model_fields})
-    return out
-
-
-def last_event_at(run_id: str) -> float | None:
-    """When the run's newest event was written (one probe of the (run_id, seq) index)."""
-    row = database.execute_sql("SELECT ts FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1",
-                               (run_id,)).fetchone()
-    return None if row is None else float(row[0])
-
-
 _COMMAND_COLUMNS = tuple(CommandRecord.model_fields)
 
 
@@ -356,10 +339,7 @@ def get_command(command_id: int) -> CommandRecord:
 
 # -- patch ledger ----------------------------------------------------------------------------
 
-_PATCH_COLUMNS = (
-    "id, run_id, step_id, attempt, state, base_commit, sha256, files, added, removed, gate, round, parent_id, "
-    "worktree, created_at, updated_at, decided_by, reason, applied_commit, round_kind, superseded_by"
-)
+_PATCH_COLUMNS = ", ".join(PATCH_COLUMNS)
 
 
 def _patch(row: tuple) -> PatchRecord:
@@ -374,17 +354,7 @@ def _patch(row: tuple) -> PatchRecord:
 
 
 def list_patches(run_id: str | None = None, state: str | None = None, limit: int = 200) -> list[PatchRecord]:
-    sql = f"SELECT {_PATCH_COLUMNS} FROM patches WHERE 1 = 1"
-    params: list[Any] = []
-    if run_id is not None:
-        sql += " AND run_id = ?"
-        params.append(run_id)
-    if state is not None:
-        sql += " AND state = ?"
-        params.append(state)
-    sql += " ORDER BY created_at DESC, id LIMIT ?"
-    params.append(limit)
-    return [_patch(row) for row in database.execute_sql(sql, params).fetchall()]
+    return [_patch(row) for row in database.execute_sql(*patches_sql(run_id, state, limit)).fetchall()]
 
 
 def get_patch(patch_id: str) -> PatchRecord:

@@ -274,7 +274,7 @@ def events(conn: sqlite3.Connection, run_id: str, after: int = 0) -> sqlite3.Cur
 
 # -- the patch ledger and costs ----------------------------------------------------------------
 
-_PATCH_COLUMNS = ("id", "run_id", "step_id", "attempt", "state", "base_commit", "sha256", "files", "added", "removed",
+PATCH_COLUMNS = ("id", "run_id", "step_id", "attempt", "state", "base_commit", "sha256", "files", "added", "removed",
                   "gate", "round", "parent_id", "worktree", "created_at", "updated_at", "decided_by", "reason",
                   "applied_commit", "round_kind", "superseded_by")
 
@@ -285,10 +285,10 @@ def _patch_file(entry: dict[str, Any]) -> dict[str, Any]:
             "binary": bool(entry.get("binary", False))}
 
 
-def patches(conn: sqlite3.Connection, run_id: str | None = None, state: str | None = None,
-            limit: int = 200) -> list[dict[str, Any]]:
-    """The newest patches (of one run, in one state), each as ``PatchRecord`` dumps it to JSON."""
-    sql = f"SELECT {', '.join(_PATCH_COLUMNS)} FROM patches WHERE 1 = 1"
+def patches_sql(run_id: str | None = None, state: str | None = None, limit: int = 200) -> tuple[str, list[Any]]:
+    """The query of the newest patches (of one run, in one state), columns in PATCH_COLUMNS'
+    order: read here with sqlite3 and by ``store.queries`` through the store's connection."""
+    sql = f"SELECT {', '.join(PATCH_COLUMNS)} FROM patches WHERE 1 = 1"
     params: list[Any] = []
     if run_id is not None:
         sql += " AND run_id = ?"
@@ -296,9 +296,15 @@ def patches(conn: sqlite3.Connection, run_id: str | None = None, state: str | No
     if state is not None:
         sql += " AND state = ?"
         params.append(state)
+    return sql + " ORDER BY created_at DESC, id LIMIT ?", [*params, limit]
+
+
+def patches(conn: sqlite3.Connection, run_id: str | None = None, state: str | None = None,
+            limit: int = 200) -> list[dict[str, Any]]:
+    """The newest patches (of one run, in one state), each as ``PatchRecord`` dumps it to JSON."""
     out = []
-    for row in conn.execute(sql + " ORDER BY created_at DESC, id LIMIT ?", (*params, limit)):
-        patch = dict(zip(_PATCH_COLUMNS, row, strict=True))
+    for row in conn.execute(*patches_sql(run_id, state, limit)):
+        patch = dict(zip(PATCH_COLUMNS, row, strict=True))
         patch["files"] = [_patch_file(entry) for entry in json.loads(patch["files"])]
         patch["created_at"], patch["updated_at"] = float(patch["created_at"]), float(patch["updated_at"])
         out.append(patch)
