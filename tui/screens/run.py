@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
@@ -296,34 +297,34 @@ class RunScreen(Screen[None]):
         now = self.app.clock()  # type: ignore[attr-defined]
         lost_at = lost_since(self.engine)
         left = eta(run, now) if lost_at is None else None
-        text = Text()
-        text.append(f" {run.id} ", style="bold")
         if lost_at is None:
-            text.append_text(activity(run, now) or state_cell(run.state.value))
+            state = activity(run, now) or state_cell(run.state.value)
         else:
-            text.append(f"{glyph('lost')} {engine_lost(max(0.0, now - lost_at))} · R resume", style=COLOURS["lost"])
+            state = Text(f"{glyph('lost')} {engine_lost(max(0.0, now - lost_at))} · R resume", style=COLOURS["lost"])
         tally = Tally.of_run(run)
-        text.append(f"  {run.workstream}  ")
-        text.append_text(bar(tally))
-        text.append(" ")
-        text.append_text(counts(tally))
-        if run.started_at:
-            text.append(f"  elapsed {duration((run.ended_at or lost_at or now) - run.started_at)}")
-        if left is not None:
-            text.append(f"  ETA {duration(left)}")
+        progress = bar(tally)
+        progress.append(" ")
+        progress.append_text(counts(tally))
         recorded = RunCost(sum((c.usd for c in self.step_costs.values()), 0.0),
                            sum(c.unpriced for c in self.step_costs.values()),
                            sum(c.tokens for c in self.step_costs.values())) if self.step_costs else None
         cost = plus(recorded, self.live.of_run(self.run_id, running=self._unended))
-        if cost is not None:
-            text.append("  cost ")
-            text.append_text(money(cost))
+        text = summary_line(run.id, state, run.workstream, progress,
+                            f"elapsed {duration((run.ended_at or lost_at or now) - run.started_at)}"
+                            if run.started_at else None,
+                            f"ETA {duration(left)}" if left is not None else None,
+                            money(cost) if cost is not None else None, self.size.width)
         doing = activity_line(run, now) if lost_at is None else None
-        if doing:
-            text.append(f"\n {doing}", style=COLOURS["paused" if run.pausing else "open"])
-        elif run.reason:
-            text.append(f"\n {run.reason}", style="dim")
+        second = Text(f" {doing}", style=COLOURS["paused" if run.pausing else "open"]) if doing else \
+            Text(f" {run.reason}", style="dim") if run.reason else None
+        if second is not None:  # one line too: the header holds two
+            second.truncate(max(1, self.size.width - 1), overflow="ellipsis")
+            text.append("\n")
+            text.append_text(second)
         self.query_one("#summary", Static).update(text)
+
+    def on_resize(self) -> None:
+        self._summary()
 
     # -- the highlighted step ------------------------------------------------------------------------
 
@@ -690,3 +691,43 @@ def _tail(path: str, max_bytes: int, max_lines: int) -> str:
         lines = lines[1:]  # the first is cut
     text = "".join(lines[-max_lines:])
     return text if not text or text.endswith("\n") else text + "\n"
+
+
+def summary_line(run_id: str, state: Text, workstream: str, progress: Text, elapsed: str | None, left: str | None,
+                 cost: Text | None, width: int) -> Text:
+    """The run's first header line, in ``width`` cells: the run, its state, workstream, bar
+    and counts, elapsed, ETA and cost, two spaces apart. When they do not fit, an unknown
+    cost (``?``) goes first, then the run id is cut to 8 characters, the workstream goes, the
+    parts close up to one space, then the elapsed time while an ETA shows, the cost, the
+    elapsed time; what still does not fit ends in "…". State and counts always stay."""
+    parts: dict[str, Text | None] = {
+        "id": Text(run_id, style="bold"), "state": state, "workstream": Text(workstream), "progress": progress,
+        "elapsed": Text(elapsed) if elapsed else None, "eta": Text(left) if left else None,
+        "cost": Text.assemble("cost ", cost) if cost is not None else None,
+    }
+    unknown_cost = cost is not None and cost.plain == "?"
+    gap = ["  "]
+
+    def joined() -> Text:
+        line = Text(" ", no_wrap=True, overflow="ellipsis", end="")
+        line.append_text(Text(gap[0]).join(part for part in parts.values() if part is not None))
+        return line
+
+    room = max(1, width - 1)
+    steps: list[Callable[[], object]] = [
+        lambda: parts.update(cost=None) if unknown_cost else None,
+        lambda: parts.update(id=Text(run_id[:8], style="bold")),
+        lambda: parts.update(workstream=None),
+        lambda: gap.__setitem__(0, " "),
+        lambda: parts.update(elapsed=None) if left else None,
+        lambda: parts.update(cost=None),
+        lambda: parts.update(elapsed=None),
+    ]
+    line = joined()
+    for step in steps:
+        if line.cell_len <= room:
+            break
+        step()
+        line = joined()
+    line.truncate(room, overflow="ellipsis")
+    return line
