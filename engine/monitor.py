@@ -4,6 +4,9 @@ A face calls ``load()`` once, then ``poll()`` each time the change feed wakes it
 reads only the events after its cursor, and from them only the runs, steps and breakers those
 events touched, so following a 10,000-step run with 100,000 events costs what changed, not
 what exists. No Textual here: the same model serves tests, benchmarks and any other face.
+
+The queries (with the ORM and the record models) load with the first read, not with this
+module: the dashboard draws its first frame with the names below and reads in a thread.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from engine.liveness import RunEngine, run_engines
 from engine.states import RUN_TERMINAL
-from schemas.patch import CostTotals
-from schemas.records import BreakerRecord, EventRecord, RunRecord, StepRow
-from store import queries
+
+if TYPE_CHECKING:
+    from engine.liveness import RunEngine
+    from schemas.patch import CostTotals
+    from schemas.records import BreakerRecord, EventRecord, RunRecord, StepRow
 
 EVENTS_PER_POLL = 5_000
 RUNS_SHOWN = 1_000
@@ -108,6 +113,8 @@ class Monitor:
 
     def load(self, tail: int = 200) -> Delta:
         """The starting picture: newest runs, their costs, breakers and the event tail."""
+        from store import queries
+
         self.cursor = queries.max_event_seq()
         runs = queries.list_runs(limit=self.runs_shown)
         for event in queries.last_events_of_kind("breaker.state"):
@@ -120,6 +127,8 @@ class Monitor:
         return delta
 
     def poll(self) -> Delta:
+        from store import queries
+
         events = queries.events_after(self.cursor, limit=self.events_per_poll)
         delta = Delta(events=events, more=len(events) >= self.events_per_poll)
         if events:
@@ -181,6 +190,8 @@ class Monitor:
 
     def _engines_changed(self) -> dict[str, RunEngine | None]:
         """Ask after the engines of the unfinished runs; return those that changed."""
+        from engine.liveness import run_engines
+
         self._asked_at = time.monotonic()
         now = run_engines(self._unfinished.values(), self.clock())
         changed: dict[str, RunEngine | None] = {rid: None for rid in self.engines if rid not in now}
@@ -189,6 +200,8 @@ class Monitor:
         return changed
 
     def _add_watched(self, delta: Delta) -> None:
+        from store import queries
+
         self._reset_watched = False
         if self.watched is None:
             return
@@ -203,6 +216,8 @@ class Monitor:
             self._probes[tool] = float(at) if isinstance(at, (int, float)) else None
 
     def _breakers(self) -> list[BreakerView]:
+        from store import queries
+
         return [self._view(b) for b in queries.breakers()]
 
     def _view(self, breaker: BreakerRecord) -> BreakerView:
@@ -212,5 +227,7 @@ class Monitor:
 
     @staticmethod
     def _costs(run_ids: set[str] | list[str]) -> dict[str, RunCost]:
+        from store import queries
+
         return {str(totals.key["run_id"]): RunCost.of(totals)
                 for totals in queries.cost_totals(("run_id",), run_ids=run_ids)}

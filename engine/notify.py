@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from schemas.settings import NotifySettings
+if TYPE_CHECKING:
+    from schemas.settings import NotifySettings
+    from schemas.settings_defaults import Notify
 
 #: Longest title and body, in characters; terminals show a line or two of either.
 TITLE_LIMIT = 60
@@ -54,7 +56,7 @@ def clean(text: object, limit: int) -> str:
     return cleaned
 
 
-def sequence(notice: Notice, settings: NotifySettings) -> str:
+def sequence(notice: Notice, settings: Notify | NotifySettings) -> str:
     """What to write to the terminal for ``notice`` (empty when the settings want nothing).
 
     OSC 9 (iTerm2, WezTerm, Windows Terminal, kitty, foot) carries one text; OSC 777

@@ -6,18 +6,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.settings_defaults import DEFAULTS, NOTIFY_DEFAULTS
+
 
 class NotifySettings(BaseModel):
     """When and how a terminal is told that a run ended or a patch waits (``uet run``, ``uet tui``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    bell: bool = Field(True, description="Ring the terminal bell.")
+    bell: bool = Field(NOTIFY_DEFAULTS.bell, description="Ring the terminal bell.")
     desktop: Literal["osc9", "osc777", "off"] = Field(
-        "osc9", description="Desktop notification escape: osc9 (iTerm2, WezTerm, kitty, Windows Terminal), "
-                            "osc777 (urxvt, VTE terminals) or off.")
+        NOTIFY_DEFAULTS.desktop,
+        description="Desktop notification escape: osc9 (iTerm2, WezTerm, kitty, Windows Terminal), "
+                    "osc777 (urxvt, VTE terminals) or off.")
     when: list[Literal["failed", "succeeded", "review"]] = Field(
-        default_factory=lambda: ["failed", "succeeded", "review"],
+        default_factory=lambda: list(NOTIFY_DEFAULTS.when),
         description="What to notify: a run that failed, one that succeeded, a patch that waits for review "
                     "(not `on`: YAML reads that key as true).")
 
@@ -25,11 +28,13 @@ class NotifySettings(BaseModel):
 class TuiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh: float = Field(0.1, ge=0.05, le=10.0,
+    refresh: float = Field(DEFAULTS.refresh, ge=0.05, le=10.0,
                            description="Shortest time between two redraws of live data, in seconds.")
-    slow_link: bool = Field(False, description="Read the store every 4 s, clocks every 10 s, no animations (for slow SSH).")
-    ascii: bool = Field(False, description="Draw DAGs with ASCII characters only (terminals or fonts without box drawing).")
-    theme: str = Field("textual-dark", description="A Textual theme name; ansi-dark follows the terminal's palette.")
+    slow_link: bool = Field(DEFAULTS.slow_link,
+                            description="Read the store every 4 s, clocks every 10 s, no animations (for slow SSH).")
+    ascii: bool = Field(DEFAULTS.ascii,
+                        description="Draw DAGs with ASCII characters only (terminals or fonts without box drawing).")
+    theme: str = Field(DEFAULTS.theme, description="A Textual theme name; ansi-dark follows the terminal's palette.")
     keymap: dict[str, str] = Field(
         default_factory=dict,
         description="Binding id → keys, e.g. {'dashboard.cancel': 'x'}; `?` in the app lists the ids.",

@@ -4,11 +4,16 @@ The app owns the store, the change feed and the runs it hosts. It reads the stor
 place (a feed worker feeding ``engine.monitor.Monitor``) and fans what changed out to its
 screens as ``StoreChanged`` messages, throttled to the configured refresh, so screens never
 query on their own schedule and an idle app sleeps on the feed.
+
+The first frame comes before the store: once it is drawn, that worker opens the store (Peewee,
+the migrations, the Pydantic record models) in the thread of its first read, and the panes say
+"loading…" until that read arrives.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -20,9 +25,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.notifications import Notification, Notify
 
-from engine.monitor import Delta, Monitor
-from engine.notify import Notice
-from schemas.settings import TuiSettings
+from schemas.settings_defaults import DEFAULTS, Settings
 from tui.feed import StoreChanged
 from tui.notify import STICKY_SECONDS, StickyToasts, TerminalNotifier
 from tui.palette import BindingCommands
@@ -30,7 +33,10 @@ from tui.palette import BindingCommands
 if TYPE_CHECKING:  # the engine that executes runs loads when a run starts, not before the first frame
     from engine.errors import ValidationFailed
     from engine.hosted import Host
+    from engine.monitor import Delta, Monitor
+    from engine.notify import Notice
     from engine.projects import Project
+    from schemas.settings import TuiSettings
     from store import Store
 
 #: Seconds between reads of the store on a slow link: what changed in between is drawn at once,
@@ -59,19 +65,20 @@ class UetApp(App[None]):
                 tooltip="Dismiss the failure notices that stay until seen"),
     ]
 
-    def __init__(self, root: Path, db: Path, settings: TuiSettings | None = None,
+    def __init__(self, root: Path, db: Path, settings: Settings | TuiSettings | None = None,
                  clock: Callable[[], float] = time.time, start: list[Path] | None = None,
                  live: bool = True) -> None:
         super().__init__()
         self.root = root
         self.db_path = db
-        self.settings = settings or TuiSettings()
+        self.settings = settings or DEFAULTS
         self.clock = clock
         self.to_start = list(start or [])
         self.live = live
         self.store: Store | None = None
         self._host: Host | None = None
-        self.monitor = Monitor(clock=clock)
+        self._monitor: Monitor | None = None
+        self._opening = threading.Lock()
         self._kick = asyncio.Event()
         self._workstreams: dict[str, str] = {}
         self.notifier = TerminalNotifier(self.settings.notify, self.write_terminal, workstreams=self._workstreams.get)
@@ -84,9 +91,27 @@ class UetApp(App[None]):
         if self._host is None:
             from engine.hosted import Host
 
-            assert self.store is not None
-            self._host = Host(self.store, self.root)
+            self._host = Host(self.open_store(), self.root)
         return self._host
+
+    @property
+    def monitor(self) -> Monitor:
+        """The model of the store the feed worker reads, made on first use."""
+        if self._monitor is None:
+            from engine.monitor import Monitor
+
+            self._monitor = Monitor(clock=self.clock)
+        return self._monitor
+
+    def open_store(self) -> Store:
+        """The store, opened on first use: by the feed worker, in its thread, once the first
+        frame is under way; or at once by whatever needs it sooner (a run to start)."""
+        with self._opening:
+            if self.store is None:
+                from store import Store
+
+                self.store = Store(self.db_path)
+            return self.store
 
     @cached_property
     def user(self) -> str:
@@ -100,17 +125,13 @@ class UetApp(App[None]):
         return max(self.settings.refresh, SLOW_LINK_REFRESH) if self.settings.slow_link else self.settings.refresh
 
     def on_mount(self) -> None:
-        from store import Store
         from tui.screens.dashboard import DashboardScreen
 
         self.theme = self.settings.theme if self.settings.theme in self.available_themes else "textual-dark"
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
-        self.store = Store(self.db_path)
         self.push_screen(DashboardScreen())
         self.follow_store()
-        for file in self.to_start:
-            self.start_run(file, detached=False)
 
     async def on_unmount(self) -> None:
         if self.store is not None:
@@ -131,13 +152,24 @@ class UetApp(App[None]):
     async def follow_store(self) -> None:
         """Read the store whenever the feed (or a screen, through ``poke``) says something may
         have changed, at most once per ``refresh_seconds``. Without ``live`` only pokes count
-        (tests over a fixed store)."""
-        from store import ChangeFeed
+        (tests over a fixed store). The store opens after the first frame, in the thread of
+        the first read (Peewee, the migrations and the record models load there), and the
+        workstreams given to start, start once it is open."""
+        await self._drawn()
+        try:
+            first = await asyncio.to_thread(self._first_read)
+        except Exception as exc:  # noqa: BLE001 - a store that cannot be opened ends the app with its words
+            from tui.cli.exits import EXIT_INTERNAL
 
-        self._broadcast(await asyncio.to_thread(self.monitor.load), news=False)
+            self.exit(return_code=EXIT_INTERNAL, message=f"uet: {exc}")
+            return
+        self._broadcast(first, news=False)
+        for file in self.to_start:
+            self.start_run(file, detached=False)
         changes = None
         if self.live:  # watching the files loads watchfiles and anyio: after the first frame, not before it
-            await self._drawn()
+            from store import ChangeFeed
+
             changes = ChangeFeed(self.db_path, tick=1.0, debounce=0.05).changes().__aiter__()
             self.poke()  # what changed while the watch was starting is read at once
         pending: asyncio.Future | None = None
@@ -159,6 +191,10 @@ class UetApp(App[None]):
                 delta = await asyncio.to_thread(self.monitor.poll)
             self._broadcast(delta, tick=changes is not None)
             await asyncio.sleep(max(0.0, self.refresh_seconds - (time.monotonic() - started)))
+
+    def _first_read(self) -> Delta:
+        self.open_store()
+        return self.monitor.load()
 
     async def _drawn(self) -> None:
         """Return once the screen in front has been drawn. A refresh callback asked for before
@@ -341,7 +377,7 @@ class UetApp(App[None]):
                   or None)
 
 
-def make_app(root: Path, db: Path, settings: TuiSettings | None = None, **kwargs: object) -> UetApp:
+def make_app(root: Path, db: Path, settings: Settings | TuiSettings | None = None, **kwargs: object) -> UetApp:
     """The factory the CLI, the tests and the benchmark share."""
     return UetApp(root, db, settings, **kwargs)  # type: ignore[arg-type]
 

@@ -7,17 +7,21 @@ Colour is always on top of a glyph and a word, so a cell reads the same under ``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from engine.liveness import RunEngine
-from engine.monitor import BreakerView, RunCost, eta
+from engine.monitor import eta
 from engine.progress import Tally
-from schemas.records import RunRecord, StepRow
 from tui.bars import bar, counts, summary
 from tui.format import COLOURS, due_short, duration, glyph, short, waiting
 from tui.step_filter import WAITING, Span, queued, ran
 from tui.widgets.line_table import Column
+
+if TYPE_CHECKING:
+    from engine.liveness import RunEngine
+    from engine.monitor import BreakerView, RunCost
+    from schemas.records import RunRecord, StepRow
 
 __all__ = ["STEP_COLUMNS", "activity", "activity_line", "bar", "breaker_cells", "counts", "lost_since", "money",
            "run_cells", "short_age", "state_cell", "step_cells", "step_state_cell", "summary"]

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.message import Message
 
-from engine.monitor import Delta, RunCost
+from engine.monitor import RunCost
 from engine.states import RUN_TERMINAL
-from schemas.records import EventRecord
-from store import Store
+
+if TYPE_CHECKING:
+    from engine.monitor import Delta
+    from schemas.records import EventRecord
+    from store import Store
 
 
 class StoreChanged(Message):

@@ -9,10 +9,13 @@ Nothing here imports Textual: the dashboard hands in its own writer (the driver'
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from engine.notify import Notice, event_notice, sequence
-from schemas.settings import NotifySettings
+from schemas.settings_defaults import Notify
+
+if TYPE_CHECKING:
+    from schemas.settings import NotifySettings
 
 #: How long a failure toast stays, in seconds: until seen, in practice (a key or the run dismisses it).
 STICKY_SECONDS = 7 * 24 * 3600.0
@@ -21,7 +24,7 @@ STICKY_SECONDS = 7 * 24 * 3600.0
 class TerminalNotifier:
     """Writes the sequence of each notice an event calls for to ``write`` (and flushes)."""
 
-    def __init__(self, settings: NotifySettings, write: Callable[[str], Any],
+    def __init__(self, settings: Notify | NotifySettings, write: Callable[[str], Any],
                  flush: Callable[[], Any] | None = None, workstreams: Callable[[str], str | None] | None = None) -> None:
         self.settings = settings
         self.write = write
@@ -30,7 +33,7 @@ class TerminalNotifier:
         self.sent: list[Notice] = []
 
     @classmethod
-    def for_stream(cls, settings: NotifySettings, stream: TextIO, workstream: str) -> TerminalNotifier:
+    def for_stream(cls, settings: Notify | NotifySettings, stream: TextIO, workstream: str) -> TerminalNotifier:
         return cls(settings, stream.write, stream.flush, lambda run_id: workstream)
 
     def notice(self, kind: str, run_id: str | None, step_id: str | None, data: dict[str, Any]) -> Notice | None:
@@ -51,7 +54,7 @@ class TerminalNotifier:
 
 
 def for_terminal(stream: TextIO, workstreams: Callable[[str], str | None], quiet: bool = False,
-                 settings: NotifySettings | None = None) -> TerminalNotifier | None:
+                 settings: Notify | NotifySettings | None = None) -> TerminalNotifier | None:
     """A notifier writing to ``stream`` when it is a terminal and ``--quiet`` was not given
     (``uet watch``); the settings file is read here, so a bad one stops the command first."""
     if quiet or not stream.isatty():
@@ -63,11 +66,13 @@ def for_terminal(stream: TextIO, workstreams: Callable[[str], str | None], quiet
     return TerminalNotifier(settings, stream.write, stream.flush, workstreams)
 
 
-def wanted(settings: NotifySettings, quiet: bool) -> NotifySettings:
+#: Every notification off (``--quiet``).
+QUIET = Notify(bell=False, desktop="off", when=())
+
+
+def wanted(settings: Notify | NotifySettings, quiet: bool) -> Notify | NotifySettings:
     """The settings with everything off under ``--quiet``."""
-    if not quiet:
-        return settings
-    return settings.model_copy(update={"bell": False, "desktop": "off", "when": []})
+    return QUIET if quiet else settings
 
 
 class StickyToasts:

@@ -9,9 +9,12 @@ import re
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from engine.states import RUN_TERMINAL
-from schemas.records import RunRecord
+
+if TYPE_CHECKING:
+    from schemas.records import RunRecord
 
 #: Finished runs older than this are hidden until ``a`` shows every run.
 OLD_DAYS = 7

@@ -19,9 +19,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from schemas.records import StepRow
 from schemas.states import StepState
+
+if TYPE_CHECKING:
+    from schemas.records import StepRow
 
 Span = tuple[float, float | None]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -103,7 +104,7 @@ def open_dashboard(root: Path, db: Path, start: list[Path] | None = None, slow_l
     """The Textual dashboard over ``db``, starting the workstreams in ``start``; its exit code."""
     settings = load_settings()  # a bad settings file stops here with its line, before the screen changes
     if slow_link:
-        settings = settings.model_copy(update={"slow_link": True})
+        settings = dataclasses.replace(settings, slow_link=True)
     if settings.slow_link:
         os.environ.setdefault("TEXTUAL_FPS", "10")
         os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -15,10 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Header, Input
 
-from engine.liveness import RunEngine
-from engine.monitor import BreakerView, RunCost
 from engine.progress import Tally
-from schemas.records import RunRecord, StepRow
 from tui.cells import (
     STEP_COLUMNS,
     activity_line,
@@ -40,6 +38,11 @@ from tui.widgets.footer import KeysFirstFooter
 from tui.widgets.line_table import Column, LineTable
 from tui.widgets.titles import retitle
 
+if TYPE_CHECKING:  # the records load with the first read of the store, in the app's thread, after the first frame
+    from engine.liveness import RunEngine
+    from engine.monitor import BreakerView, RunCost
+    from schemas.records import RunRecord, StepRow
+
 RUN_COLUMNS = [Column("STATE", 11), Column("RUN", 8), Column("START", 6), Column("WORKSTREAM", 7, grow=True),
                Column("PROGRESS", 13), Column("STEPS", 10, right=True, drop=1),
                Column("ELAPSED", 8, right=True, drop=2), Column("ETA", 6, right=True, drop=3),
@@ -56,6 +59,11 @@ RECOUNT_SECONDS = 60.0
 #: every read of the store.
 SLOW_LINK_CLOCKS = 10.0
 VIEW_NAMES = {"dag": "DAG", "tree": "tree", "steps": "steps"}
+#: What a pane says before the app's first read of the store has come (the first frame is drawn
+#: before the store is opened), and what it says once that read found nothing.
+LOADING = "loading…"
+RUNS_EMPTY = "no runs yet: press L to launch a workstream, or run `uet run FILE`"
+BREAKERS_EMPTY = "no tool has run yet"
 
 
 _retitle = retitle
@@ -130,27 +138,30 @@ class DashboardScreen(Screen[None]):
         self.view = "dag"
         self._stale_views: set[str] = set()
         self._clocks_at = float("-inf")
+        #: False until the first read of the store has come: the panes say "loading…" till then.
+        self.loaded = False
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
         with Vertical(id="body"):
             yield LineTable(RUN_COLUMNS, id="runs", classes="pane", cells=self._run_cells, note_overflow=True,
-                            empty="no runs yet: press L to launch a workstream, or run `uet run FILE`")
+                            empty=LOADING)
             with Horizontal(id="middle"):
                 with ViewSwitcher(id="views", initial="dag", classes="pane"):
                     ascii_only = True if self.app.settings.ascii else None  # type: ignore[attr-defined]
                     yield DagView(id="dag", ascii_only=ascii_only)
                     yield DagTree(id="tree", ascii_only=ascii_only)
                     yield LineTable(STEP_COLUMNS, id="steps", empty="select a run", cells=self._step_cells)
-                yield LineTable(BREAKER_COLUMNS, id="breakers", classes="pane", empty="no tool has run yet",
+                yield LineTable(BREAKER_COLUMNS, id="breakers", classes="pane", empty=LOADING,
                                 cells=self._breaker_cells, note_overflow=True)
             yield EventLog(id="events", classes="pane")
             yield Input(placeholder="filter: text to keep (Enter to apply, Esc to clear)", id="filter")
         yield KeysFirstFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#runs").border_title = "Runs (0)"
+        self.query_one("#runs").border_title = "Runs"
         self.query_one("#breakers").border_title = "Breakers"
+        self.query_one(EventLog).show_loading(LOADING)
         self._title_events()
         self._scrollbar_events()
         self._title_view()
@@ -180,9 +191,21 @@ class DashboardScreen(Screen[None]):
     def _breaker_cells(self, view: BreakerView) -> tuple:
         return breaker_cells(view, self._now())
 
+    def _first_read_came(self) -> None:
+        """The panes stop saying "loading…": what they show from now on is the store's."""
+        self.loaded = True
+        for pane, empty in (("#runs", RUNS_EMPTY), ("#breakers", BREAKERS_EMPTY)):
+            table = self.query_one(pane, LineTable)
+            table.empty = empty
+            table.refresh()
+        self.query_one(EventLog).add(())
+        _retitle(self.query_one("#runs"), self._runs_title(0))  # and again when runs come with it
+
     @on(StoreChanged)
     def apply_store_change(self, message: StoreChanged) -> None:
         delta = message.delta
+        if not self.loaded:
+            self._first_read_came()
         clocks = self._clocks_due()
         if clocks:
             self._clocks_at = time.monotonic()

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events
 from textual.reactive import reactive
 from textual.widgets import RichLog
 
-from schemas.records import EventRecord
 from tui.format import COLOURS, clock, describe
+
+if TYPE_CHECKING:
+    from schemas.records import EventRecord
 
 KEPT = 3_000
 
@@ -46,8 +49,18 @@ class EventLog(RichLog):
         self.kept: deque[Text] = deque(maxlen=KEPT)
         self.run_filter: str | None = None
         self._runs: deque[str | None] = deque(maxlen=KEPT)
+        self._placeholder = False
+
+    def show_loading(self, text: str) -> None:
+        """A dim line standing in until the first events come (``add``, even of none, clears it)."""
+        self.clear()
+        self.write(Text(text, style="dim"), scroll_end=False)
+        self._placeholder = True
 
     def add(self, events: Iterable[EventRecord]) -> None:
+        if self._placeholder:
+            self._placeholder = False
+            self.clear()
         needle = self.pattern.lower()
         for event in events:
             if event.kind == "step.output":
@@ -64,6 +77,8 @@ class EventLog(RichLog):
         return not needle or needle in line.plain.lower()
 
     def _redraw(self) -> None:
+        if self._placeholder:
+            return  # nothing kept yet: the placeholder stays
         self.clear()
         needle = self.pattern.lower()
         for line, run_id in zip(self.kept, self._runs, strict=True):
