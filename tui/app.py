@@ -105,7 +105,8 @@ class UetApp(App[None]):
 
     def open_store(self) -> Store:
         """The store, opened on first use: by the feed worker, in its thread, once the first
-        frame is under way; or at once by whatever needs it sooner (a run to start)."""
+        frame is drawn; or at once by whatever needs it sooner (a run to start, a screen that
+        reads the store opened by a key pressed before the first read came)."""
         with self._opening:
             if self.store is None:
                 from store import Store
@@ -325,6 +326,7 @@ class UetApp(App[None]):
         from tui.screens.patches import PatchesScreen
 
         if not isinstance(self.screen, PatchesScreen):
+            self.open_store()
             self.push_screen(PatchesScreen())
 
     def action_profiles(self) -> None:
@@ -337,18 +339,21 @@ class UetApp(App[None]):
         from tui.screens.tools import ToolsScreen
 
         if not isinstance(self.screen, ToolsScreen):
+            self.open_store()
             self.push_screen(ToolsScreen(self.root))
 
     def action_triggers(self) -> None:
         from tui.screens.triggers import TriggersScreen
 
         if not isinstance(self.screen, TriggersScreen):
+            self.open_store()
             self.push_screen(TriggersScreen(self.root))
 
     def action_history(self) -> None:
         from tui.screens.history import HistoryScreen
 
         if not isinstance(self.screen, HistoryScreen):
+            self.open_store()
             self.push_screen(HistoryScreen())
 
     def action_quit_app(self) -> None:

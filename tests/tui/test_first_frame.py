@@ -58,6 +58,32 @@ def test_until_the_first_read_the_panes_say_loading_then_what_the_store_holds(
     asyncio.run(main())
 
 
+def test_a_screen_that_reads_the_store_opens_it_when_asked_for_before_the_first_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """P pressed while the first read is still to come: the patches screen reads the store's
+    tables, which are bound to the store opened last in the process (none yet, or another
+    one), so this app's store is opened for it there and then."""
+    from tui.screens.patches import PatchesScreen
+
+    held = threading.Event()
+    first_read = UetApp._first_read
+    monkeypatch.setattr(UetApp, "_first_read", lambda app: held.wait(30) and first_read(app))
+    app = make_app(tmp_path, tmp_path / ".uet" / "uet.db", live=False)
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
+            assert app.store is None
+            await pilot.press("P")
+            await settle(pilot, lambda: isinstance(app.screen, PatchesScreen))
+            listed = app.screen.query_one("#list", LineTable)
+            await settle(pilot, lambda: listed.empty.startswith("no patches"))
+            assert app.store is not None
+            held.set()
+
+    asyncio.run(main())
+
+
 def test_without_a_settings_file_a_face_reads_the_defaults_the_models_have(tmp_path: Path) -> None:
     assert load_settings(tmp_path / "none.yaml") is DEFAULTS
     assert plain(TuiSettings()) == DEFAULTS
