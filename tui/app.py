@@ -225,7 +225,13 @@ class UetApp(App[None]):
         self._workstreams.update((run.id, run.workstream) for run in delta.runs)
         for event in delta.events:
             notice = self.notifier.notice(event.kind, event.run_id, event.step_id, event.data)
-            if notice is not None and notice.kind == "failed":
+            if notice is None or notice.kind != "failed":
+                continue
+            if getattr(self.screen, "run_id", None) == notice.run_id:
+                # The person is on that run's own screen, whose header says it failed: a toast
+                # that stayed would only cover that header.
+                self.notify(notice.body, title=notice.title, severity="error", markup=False)
+            else:
                 self.toasts.add(notice)
 
     def _show_sticky(self, notice: Notice) -> Notification:

@@ -73,6 +73,9 @@ def test_dashboard_steps_view(snap_compare: Any, fixed_db: Path, size: tuple[int
                 break
             await pilot.pause(0.02)
         await pilot.pause()
+        # No COST column: the dashboard reads each run's cost, not each step's (a column of '-').
+        table = pilot.app.screen.query_one("#steps")
+        assert [c.title for c in table.columns][-2:] == ["RAN", "QUEUED"]
 
     assert snap_compare(app_for(fixed_db), terminal_size=size, run_before=steps)
 

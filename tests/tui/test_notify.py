@@ -20,6 +20,7 @@ from tests.tui.test_dashboard import settle
 from tui.app import UetApp
 from tui.notify import TerminalNotifier, for_terminal, wanted
 from tui.screens.dashboard import DashboardScreen
+from tui.screens.run import RunScreen
 from tui.screens.text import TextScreen
 
 FAILED = Notice("failed", "uet: nightly failed", "run 3f2a: step lint failed", "3f2a")
@@ -163,6 +164,23 @@ def test_the_dashboard_writes_the_sequence_through_its_driver_and_keeps_a_failur
             await settle(pilot, lambda: len(fixed_app.toasts) == 1)
             fixed_app.watch_run(stores.LIVE_RUN)  # looking at the run is seeing it
             await settle(pilot, lambda: len(fixed_app._notifications) == 0 and len(fixed_app.toasts) == 0)
+
+    asyncio.run(main())
+
+
+def test_on_the_failed_run_s_own_screen_the_toast_does_not_stay(fixed_app: UetApp, fixed_db: Path) -> None:
+    """Its header says it failed; a toast kept until dismissed would only cover that header."""
+
+    async def main() -> None:
+        async with fixed_app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, lambda: isinstance(fixed_app.screen, DashboardScreen) and bool(fixed_app.screen.runs))
+            await fixed_app.push_screen(RunScreen(stores.LIVE_RUN))
+            _record(fixed_db, "run.state", stores.LIVE_RUN, {"from": "running", "to": "failed", "reason": "docs"})
+            fixed_app.poke()
+            await settle(pilot, lambda: len(fixed_app._notifications) == 1)
+            toast = next(iter(fixed_app._notifications))
+            assert toast.severity == "error" and "docs" in toast.message and toast.timeout < 60
+            assert len(fixed_app.toasts) == 0
 
     asyncio.run(main())
 

@@ -63,7 +63,7 @@ VIEW_NAMES = {"dag": "DAG", "tree": "tree", "steps": "steps"}
 #: before the store is opened), and what it says once that read found nothing.
 LOADING = "loading…"
 RUNS_EMPTY = "no runs yet: press L to launch a workstream, or run `uet run FILE`"
-BREAKERS_EMPTY = "no tool has run yet"
+BREAKERS_EMPTY = "no declared tool has run yet"  # a `run:` command has no breaker
 
 
 _retitle = retitle
@@ -151,7 +151,7 @@ class DashboardScreen(Screen[None]):
                     ascii_only = True if self.app.settings.ascii else None  # type: ignore[attr-defined]
                     yield DagView(id="dag", ascii_only=ascii_only)
                     yield DagTree(id="tree", ascii_only=ascii_only)
-                    yield LineTable(STEP_COLUMNS, id="steps", empty="select a run", cells=self._step_cells)
+                    yield LineTable(STEP_COLUMNS[:-1], id="steps", empty="select a run", cells=self._step_cells)
                 yield LineTable(BREAKER_COLUMNS, id="breakers", classes="pane", empty=LOADING,
                                 cells=self._breaker_cells, note_overflow=True)
             yield EventLog(id="events", classes="pane")
@@ -185,8 +185,9 @@ class DashboardScreen(Screen[None]):
         run = self.runs.get(self.selected) if self.selected else None
         spans = self.spans.get(row.id)
         ready = ready_for(row, self.steps, run.started_at if run is not None else None, spans)
+        # Without COST: the dashboard reads a run's cost, not each step's (the run screen has it).
         return step_cells(row, self._lost_at(self.selected) or self._now(), clock=self._now(), spans=spans,
-                          ready=ready)
+                          ready=ready)[:-1]
 
     def _breaker_cells(self, view: BreakerView) -> tuple:
         return breaker_cells(view, self._now())
