@@ -72,13 +72,18 @@ def app_for(db: Path):  # noqa: ANN201
     return make_app(db.parent.parent, db, clock=lambda: stores.NOW, live=False)
 
 
-async def open_log(pilot: Any) -> tuple[RunScreen, StepLog]:
-    """The run screen on ``build``, its log read, the log pane focused."""
+async def push_run(pilot: Any) -> tuple[RunScreen, StepLog]:
+    """The run screen pushed over the dashboard, as Enter does, and its log pane."""
     app = pilot.app
     await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
     screen = RunScreen(RUN)
     await app.push_screen(screen)
-    log = screen.query_one("#log", StepLog)
+    return screen, screen.query_one("#log", StepLog)
+
+
+async def open_log(pilot: Any) -> tuple[RunScreen, StepLog]:
+    """The run screen on ``build``, its log read, the log pane focused."""
+    screen, log = await push_run(pilot)
     await settle(pilot, lambda: len(screen.query_one("#steps", LineTable).keys) == 3 and log.line_count == LINES
                  and len(screen.logs) == 3)
     log.focus()
@@ -246,11 +251,7 @@ def test_a_50_mb_log_is_read_by_its_tail(tmp_path: Path) -> None:
     size = big.stat().st_size
 
     async def scenario(pilot: Any) -> None:
-        app = pilot.app
-        await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        screen = RunScreen(RUN)
-        await app.push_screen(screen)
-        log = screen.query_one("#log", StepLog)
+        screen, log = await push_run(pilot)
         await settle(pilot, lambda: log.line_count > 0)
         assert log.lines[-1] == "the very last line"
         # Only the last LOG_TAIL_BYTES were read, from the first whole line; the rest is said.
@@ -345,11 +346,7 @@ def test_search_covers_the_whole_file_and_n_moves_the_window_to_a_match(tmp_path
     db, count = big_log(tmp_path)
 
     async def scenario(pilot: Any) -> None:
-        app = pilot.app
-        await settle(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        screen = RunScreen(RUN)
-        await app.push_screen(screen)
-        log = screen.query_one("#log", StepLog)
+        screen, log = await push_run(pilot)
         await settle(pilot, lambda: log.line_count > 1 and log.lines[-1].startswith("row 029999"))
         log.focus()
         await search(pilot, screen, "needle")
