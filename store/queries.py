@@ -30,7 +30,7 @@ from schemas.records import (
 )
 from schemas.tools import ToolUsage
 from store.errors import NoSuchRecord
-from store.reads import PATCH_COLUMNS, patches_sql
+from store.patch_sql import PATCH_COLUMNS, patches_sql
 from store.tables import Attempt, Breaker, Command, Event, Run, Step, ToolStat, Worker, database
 
 _RUN_FIELDS = [f for f in RunRecord.model_fields]

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from schemas.states import RunState
 from store.db import BUSY_TIMEOUT_MS
 from store.errors import NoSuchRecord, StoreError
+from store.patch_sql import PATCH_COLUMNS, patches_sql
 
 #: The schema version this version of uet writes: ``store.migrations.LATEST`` (a test holds the
 #: two equal). A store at another version is opened through the migrations first.
@@ -274,29 +275,10 @@ def events(conn: sqlite3.Connection, run_id: str, after: int = 0) -> sqlite3.Cur
 
 # -- the patch ledger and costs ----------------------------------------------------------------
 
-PATCH_COLUMNS = ("id", "run_id", "step_id", "attempt", "state", "base_commit", "sha256", "files", "added", "removed",
-                  "gate", "round", "parent_id", "worktree", "created_at", "updated_at", "decided_by", "reason",
-                  "applied_commit", "round_kind", "superseded_by")
-
-
 def _patch_file(entry: dict[str, Any]) -> dict[str, Any]:
     return {"path": entry["path"], "old_path": entry.get("old_path"), "status": entry["status"],
             "added": int(entry.get("added", 0)), "removed": int(entry.get("removed", 0)),
             "binary": bool(entry.get("binary", False))}
-
-
-def patches_sql(run_id: str | None = None, state: str | None = None, limit: int = 200) -> tuple[str, list[Any]]:
-    """The query of the newest patches (of one run, in one state), columns in PATCH_COLUMNS'
-    order: read here with sqlite3 and by ``store.queries`` through the store's connection."""
-    sql = f"SELECT {', '.join(PATCH_COLUMNS)} FROM patches WHERE 1 = 1"
-    params: list[Any] = []
-    if run_id is not None:
-        sql += " AND run_id = ?"
-        params.append(run_id)
-    if state is not None:
-        sql += " AND state = ?"
-        params.append(state)
-    return sql + " ORDER BY created_at DESC, id LIMIT ?", [*params, limit]
 
 
 def patches(conn: sqlite3.Connection, run_id: str | None = None, state: str | None = None,
