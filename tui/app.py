@@ -24,6 +24,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.notifications import Notification, Notify
+from textual.screen import Screen
 
 from schemas.settings_defaults import DEFAULTS, Settings
 from tui.feed import StoreChanged
@@ -322,45 +323,44 @@ class UetApp(App[None]):
         """ctrl+q asks too: runs executing here must not end with the window."""
         self.action_quit_app()
 
+    def _open(self, kind: type[Screen], make: Callable[[], Screen], reads_store: bool = False) -> None:
+        """Push the screen ``make`` gives unless one of its kind is in front already. A screen
+        that reads the store opens it first: its key may come before the feed's first read."""
+        if isinstance(self.screen, kind):
+            return
+        if reads_store:
+            self.open_store()
+        self.push_screen(make())
+
     def action_bootstrap(self) -> None:
         from tui.screens.bootstrap import BootstrapScreen
 
-        if not isinstance(self.screen, BootstrapScreen):
-            self.push_screen(BootstrapScreen(self.root))
+        self._open(BootstrapScreen, lambda: BootstrapScreen(self.root))
 
     def action_patches(self) -> None:
         from tui.screens.patches import PatchesScreen
 
-        if not isinstance(self.screen, PatchesScreen):
-            self.open_store()
-            self.push_screen(PatchesScreen())
+        self._open(PatchesScreen, PatchesScreen, reads_store=True)
 
     def action_profiles(self) -> None:
         from tui.screens.profiles import ProfilesScreen
 
-        if not isinstance(self.screen, ProfilesScreen):
-            self.push_screen(ProfilesScreen(self.root))
+        self._open(ProfilesScreen, lambda: ProfilesScreen(self.root))
 
     def action_tools(self) -> None:
         from tui.screens.tools import ToolsScreen
 
-        if not isinstance(self.screen, ToolsScreen):
-            self.open_store()
-            self.push_screen(ToolsScreen(self.root))
+        self._open(ToolsScreen, lambda: ToolsScreen(self.root), reads_store=True)
 
     def action_triggers(self) -> None:
         from tui.screens.triggers import TriggersScreen
 
-        if not isinstance(self.screen, TriggersScreen):
-            self.open_store()
-            self.push_screen(TriggersScreen(self.root))
+        self._open(TriggersScreen, lambda: TriggersScreen(self.root), reads_store=True)
 
     def action_history(self) -> None:
         from tui.screens.history import HistoryScreen
 
-        if not isinstance(self.screen, HistoryScreen):
-            self.open_store()
-            self.push_screen(HistoryScreen())
+        self._open(HistoryScreen, HistoryScreen, reads_store=True)
 
     def action_quit_app(self) -> None:
         from tui.screens.quit import QuitScreen
