@@ -127,7 +127,7 @@ def prepare(request: ExecutionRequest, spec: dict[str, Any], tool: ToolSpec | No
         handle.write(text)
     home = str(homes_dir(root, request.run_id) / f"{request.step_id}.{request.attempt}")
     shutil.rmtree(home, ignore_errors=True)
-    os.makedirs(home, mode=0o700)
+    make_home(home)
 
     env = dict(request.env)
     passthrough = tool.env_passthrough if tool is not None else []
@@ -278,6 +278,19 @@ def read_output_file(workdir: str, name: str, prepared: Prepared) -> str | None:
     finally:
         os.close(fd)
     return data.decode("utf-8", errors="replace")
+
+
+def make_home(home: str) -> None:
+    """A fresh home for one attempt. Another attempt's ``cleanup`` may remove the run's folder of
+    homes the moment it is empty, between ``makedirs`` making it and making ``home`` in it: make
+    both again then (a third step cannot empty a folder that holds this home)."""
+    for _ in range(8):
+        try:
+            os.makedirs(home, mode=0o700)
+            return
+        except FileNotFoundError:
+            continue
+    os.makedirs(home, mode=0o700)  # the error, if the folder keeps going away
 
 
 def cleanup(prepared: Prepared | None) -> None:
