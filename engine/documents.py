@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from engine.errors import Problem, ValidationFailed
 from engine.yamlsafe import Loc, Located
-from schemas.workstream import MATRIX_VALUE, NAME, STEP_ID
+from schemas.fields import MATRIX_VALUE, NAME, STEP_ID
 
 
 def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:

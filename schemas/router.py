@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.durations import Duration, Timeout
-from schemas.workstream import NAME, Argv, ExitCode, ExitStatus
+from schemas.fields import NAME, Argv, ExitCode, ExitStatus
 
 Strategy = Literal["fixed", "round_robin", "auto"]
 

@@ -23,15 +23,10 @@ from pydantic import (
 )
 
 from schemas.durations import Duration, Timeout, format_duration
-from schemas.execution import EXIT_CODE_MAX, EXIT_CODE_MIN
+from schemas.fields import MATRIX_VALUE, NAME, PLACEHOLDER, STEP_ID, Argv, ExitCode, ExitStatus
 from schemas.times import parse_not_before
 from schemas.triggers import Trigger, inside_project, named_triggers, trigger_names
 
-STEP_ID = r"^[A-Za-z0-9_][A-Za-z0-9_.{}-]*$"
-NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-#: A matrix value goes into the step ids it expands to, so it may hold only what an id may.
-MATRIX_VALUE = r"^[A-Za-z0-9_.-]+$"
 #: Placeholders every step has; a matrix key must not hide one of them.
 BUILT_IN_PLACEHOLDERS = ("root", "run", "step", "attempt")
 #: The most steps a workstream may have once its templates are expanded: as many as it may list
@@ -62,34 +57,6 @@ def split_command(value: Any) -> Any:
             raise ValueError("the command is empty")
         return parts
     return value
-
-
-def _shown(value: int) -> str:
-    """An integer for a message: a YAML integer may have thousands of digits."""
-    return str(value) if value.bit_length() < 128 else f"an integer of about {len(str(abs(value)))} digits"
-
-
-def _exit_status(value: int) -> int:
-    if not 0 <= value <= EXIT_CODE_MAX:
-        raise ValueError(f"an exit code is 0 to 255, found {_shown(value)}")
-    return value
-
-
-def _exit_code(value: int) -> int:
-    if not EXIT_CODE_MIN <= value <= EXIT_CODE_MAX:
-        raise ValueError(f"{_shown(value)} is no exit code a process can have: they lie between {EXIT_CODE_MIN} "
-                         f"(killed by signal {-EXIT_CODE_MIN}) and {EXIT_CODE_MAX}")
-    return value
-
-
-#: What a process can pass to exit(); a signal's death is no exit code.
-ExitStatus = Annotated[StrictInt, AfterValidator(_exit_status),
-                       Field(json_schema_extra={"minimum": 0, "maximum": EXIT_CODE_MAX})]
-#: An exit code an attempt can end with, as the adapters report it (negative: killed by that signal).
-ExitCode = Annotated[StrictInt, AfterValidator(_exit_code),
-                     Field(json_schema_extra={"minimum": EXIT_CODE_MIN, "maximum": EXIT_CODE_MAX})]
-
-Argv = Annotated[list[Annotated[str, Field(max_length=10_000)]], Field(min_length=1, max_length=1000)]
 
 
 def matrix_size(sizes: list[int]) -> str:

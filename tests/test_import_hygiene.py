@@ -124,6 +124,13 @@ def test_validate_loads_no_store_and_nothing_that_runs(project: Path) -> None:
                                         "schemas.records", "schemas.memory")) == []
 
 
+def test_tools_reads_the_router_without_the_workstream_models(project: Path) -> None:
+    loaded = loaded_by_command(project, "tools", "--no-version")
+    assert {"schemas.router", "engine.toolconfig"} <= loaded
+    assert offenders(loaded, ("schemas.workstream", "schemas.triggers", "engine.planner", "engine.runner",
+                              "textual", "rich", "asyncio")) == []
+
+
 #: What `uet run --plain` of a file of commands goes without: the faces (Textual, rich), the
 #: parts of the engine for agents' patches, reviews, repository maps, bootstrap and triggers, the
 #: file watcher, and the dashboard's host.

@@ -181,36 +181,43 @@ def describe_trigger(kind: str, data: dict[str, Any]) -> str:
     return f"{name}: {kind.split('.', 1)[1]}"
 
 
+def step_state_words(data: dict[str, Any]) -> str:
+    """What a ``step.state`` event says after the step's name, which is all it says that depends
+    on the step: ``uet logs`` words each distinct event body once for a run of any size."""
+    get = data.get
+    to = get("to", "?")
+    text = f" {get('from', '?')} → {to}"
+    if to == "running":
+        text += f" (attempt {get('attempt')}, tool {get('tool')}"
+        if get("probe"):
+            text += ", half-open probe"
+        text += ")"
+        skipped = get("skipped")
+        if skipped:
+            text += " routed around " + ", ".join(f"{t} ({why})" for t, why in skipped.items())
+        if get("route"):  # why `auto` chose the tool
+            text += f"; {data['route']}"
+    elif to in ("succeeded", "failed", "retrying", "canceled") and "attempt" in data:
+        text += f" after attempt {data['attempt']}"
+        if get("duration") is not None:
+            text += f" in {duration(data['duration'])}"
+        if get("exit_code") not in (None, 0):
+            text += f", exit {data['exit_code']}"
+        if to == "retrying" and get("delay") is not None:
+            text += f"; next try in {duration(data['delay'])}"
+            if get("held_by"):
+                text += (f", when breaker {data['held_by']} lets a probe through "
+                         f"(backoff {duration(get('backoff'))})")
+    if get("reason") and to not in ("ready",):
+        text += f": {data['reason']}"
+    return text
+
+
 def describe(kind: str, step_id: str | None, data: dict[str, Any]) -> str:
     """One line, in words, for an event."""
-    step = f"step {step_id}" if step_id else ""
     if kind == "step.state":
-        to = data.get("to", "?")
-        text = f"{step} {data.get('from', '?')} → {to}"
-        if to == "running":
-            text += f" (attempt {data.get('attempt')}, tool {data.get('tool')}"
-            if data.get("probe"):
-                text += ", half-open probe"
-            text += ")"
-            skipped = data.get("skipped")
-            if skipped:
-                text += " routed around " + ", ".join(f"{t} ({why})" for t, why in skipped.items())
-            if data.get("route"):  # why `auto` chose the tool
-                text += f"; {data['route']}"
-        elif to in ("succeeded", "failed", "retrying", "canceled") and "attempt" in data:
-            text += f" after attempt {data['attempt']}"
-            if data.get("duration") is not None:
-                text += f" in {duration(data['duration'])}"
-            if data.get("exit_code") not in (None, 0):
-                text += f", exit {data['exit_code']}"
-            if to == "retrying" and data.get("delay") is not None:
-                text += f"; next try in {duration(data['delay'])}"
-                if data.get("held_by"):
-                    text += (f", when breaker {data['held_by']} lets a probe through "
-                             f"(backoff {duration(data.get('backoff'))})")
-        if data.get("reason") and to not in ("ready",):
-            text += f": {data['reason']}"
-        return text
+        return (f"step {step_id}" if step_id else "") + step_state_words(data)
+    step = f"step {step_id}" if step_id else ""
     if kind == "step.waiting":
         why = [f"delay {data['delay']}"] if data.get("delay") else []
         why += [f"not before {data['not_before']}"] if data.get("not_before") else []

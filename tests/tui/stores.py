@@ -254,8 +254,11 @@ def big(db: Path, *, runs: int = 1_000, steps: int = 10_000, events: int = 100_0
         batch = []
         for k in range(max(0, events - have)):
             sid = f"n{k % steps}"
-            batch.append((NOW - 590 + k * 0.005, big_id, sid, "step.state",
-                          _dumps({"from": "ready", "to": "running", "attempt": 1, "tool": "sh"})))
+            # as a run writes them: a start, then an end whose duration is its own
+            data = ({"from": "ready", "to": "running", "attempt": 1, "tool": "sh"} if k % 2 == 0 else
+                    {"from": "running", "to": "succeeded", "attempt": 1, "duration": round(0.01 + k * 1e-6, 6),
+                     "exit_code": 0})
+            batch.append((NOW - 590 + k * 0.005, big_id, sid, "step.state", _dumps(data)))
             if len(batch) >= 10_000:
                 conn.executemany("INSERT INTO events (ts, run_id, step_id, kind, data) VALUES (?, ?, ?, ?, ?)", batch)
                 batch.clear()
