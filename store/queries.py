@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas.patch import (
     CommentRecord,
@@ -28,10 +28,12 @@ from schemas.records import (
     ToolStatsRecord,
     WorkerRecord,
 )
-from schemas.tools import ToolUsage
 from store.errors import NoSuchRecord
 from store.patch_sql import PATCH_COLUMNS, patches_sql
 from store.tables import Attempt, Breaker, Command, Event, Run, Step, ToolStat, Worker, database
+
+if TYPE_CHECKING:
+    from schemas.tools import ToolUsage
 
 _RUN_FIELDS = [f for f in RunRecord.model_fields]
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
@@ -270,6 +272,8 @@ def tool_usage() -> dict[str, ToolUsage]:
     """Each tool's finished attempts: counts, dollars and tokens in one grouped pass over the
     attempts, and the median of their durations from one more pass reading that column alone
     (about a third of a second for 100,000 attempts, where a windowed query took twice that)."""
+    from schemas.tools import ToolUsage  # its models load for `uet tools`, not for every run
+
     totals = database.execute_sql(
         "SELECT tool, COUNT(*), SUM(state = 'succeeded'), COALESCE(SUM(usd), 0), COUNT(usd), "
         "COALESCE(SUM(COALESCE(tokens_in, 0) + COALESCE(tokens_out, 0)), 0), "
