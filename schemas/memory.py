@@ -18,7 +18,7 @@ class Lesson(BaseModel):
     a run again updates its lessons (an unresolved one may since have been fixed) and never adds
     a second copy."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: int
     created_at: float
@@ -39,7 +39,7 @@ class Lesson(BaseModel):
 class Recalled(BaseModel):
     """A lesson offered to a step, with how relevant it was found."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     lesson: Lesson
     score: float = Field(description="0 to 1: file overlap and text similarity, more for the same kind of step.")
@@ -53,7 +53,7 @@ class KindStats(BaseModel):
     An attempt is *accepted* when the patch it proposed was approved or applied, or, for a step
     that proposes no patch, when it succeeded."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     tool: str
     kind: str

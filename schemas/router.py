@@ -14,7 +14,7 @@ Strategy = Literal["fixed", "round_robin", "auto"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class BreakerPolicy(Strict):
@@ -229,7 +229,7 @@ class RoutingRule(Strict):
 
 
 class RouterConfig(Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, title="UET router config")
+    model_config = ConfigDict(extra="forbid", frozen=True, title="UET router config", defer_build=True)
 
     strategy: Strategy = "auto"
     breaker: BreakerPolicy = Field(default_factory=BreakerPolicy, description="Default for every tool.")

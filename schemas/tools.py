@@ -19,7 +19,7 @@ class ToolUsage(BaseModel):
     ones say nothing about the tool). Dollars and tokens are summed over the attempts that
     reported them, and counted, so an unknown cost is never averaged as zero."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     tool: str
     attempts: int = 0
@@ -35,7 +35,7 @@ class ToolUsage(BaseModel):
 class ToolInfo(BaseModel):
     """One tool of the project's router, as ``uet tools --json`` prints it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str
     source: Literal["built-in", "project"] = Field(
