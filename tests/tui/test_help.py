@@ -81,3 +81,19 @@ def test_help_draws_under_no_color(fixed_db: Any, monkeypatch: Any) -> None:
         assert "dashboard.filter" in table.index
 
     drive(app, scenario)
+
+
+def test_the_palette_list_scrolls_without_a_scrollbar_glyph(fixed_app: UetApp) -> None:
+    """Under NO_COLOR a scrollbar's track vanishes and its thumb reads as a stray ``▅▅`` beside a
+    command: the list has none, its highlighted command says where it is."""
+    from textual.command import CommandList, CommandPalette
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("ctrl+p")
+        await settle(pilot, lambda: isinstance(fixed_app.screen, CommandPalette))
+        listed = fixed_app.screen.query_one(CommandList)
+        await settle(pilot, lambda: listed.option_count > 0 and listed.size.height > 0)
+        assert listed.virtual_size.height > listed.size.height  # more than fits: it does scroll
+        assert listed.scrollbar_size_vertical == 0  # no column for a thumb to be drawn in
+
+    drive(fixed_app, scenario)
