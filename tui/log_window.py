@@ -133,6 +133,35 @@ class StepTail:
     started_at: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class Tail:
+    """The last whole lines of a log, each with its stream and the byte it starts at."""
+
+    lines: list[str]
+    streams: list[str]
+    offsets: list[int]
+    cut: bool  # lines before these were left out
+
+
+def last_lines(path: str, max_bytes: int, max_lines: int) -> Tail | None:
+    """The last ``max_lines`` lines of the last ``max_bytes`` of a log; None when it is empty or
+    cannot be read."""
+    window = read_tail(path, 0, max_bytes)
+    if window is None:
+        return None
+    lines = window.text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    offsets: list[int] = []
+    at = window.start
+    for line in lines:
+        offsets.append(at)
+        at += len(line.encode("utf-8", errors="replace")) + 1
+    first = max(0, len(lines) - max_lines)
+    streams = [window.streams[n] if n < len(window.streams) else UNMARKED for n in range(first, len(lines))]
+    return Tail(lines[first:], streams, offsets[first:], bool(window.skipped or first))
+
+
 def merged_by_time(steps: list[StepTail], max_bytes: int, max_lines: int) -> tuple[list[str], list[str], int]:
     """The last ``max_lines`` lines (of the last ``max_bytes``) of each step's log, merged by the
     time each was written (from the index; a step without one counts from its start), each
@@ -142,29 +171,16 @@ def merged_by_time(steps: list[StepTail], max_bytes: int, max_lines: int) -> tup
     cut = 0
     width = max((len(s.step_id) for s in steps), default=0)
     for order, step in enumerate(steps):
-        if not step.path:
+        tail = last_lines(step.path, max_bytes, max_lines) if step.path else None
+        if tail is None:
             continue
-        window = read_tail(step.path, 0, max_bytes)
-        if window is None:
-            continue
-        lines = window.text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
+        cut += tail.cut
         index = read_index(step.path)
-        offsets: list[int] = []
-        at = window.start
-        for line in lines:
-            offsets.append(at)
-            at += len(line.encode("utf-8", errors="replace")) + 1
-        first = max(0, len(lines) - max_lines)
-        if window.skipped or first:
-            cut += 1
-        for n in range(first, len(lines)):
-            when = index.time_at(offsets[n]) if index is not None else None
+        for n, (line, stream, offset) in enumerate(zip(tail.lines, tail.streams, tail.offsets, strict=True)):
+            when = index.time_at(offset) if index is not None else None
             if when is None:
                 when = step.started_at or 0.0
-            rows.append((when, order, n, step.step_id, window.streams[n] if n < len(window.streams) else UNMARKED,
-                         lines[n]))
+            rows.append((when, order, n, step.step_id, stream, line))
     rows.sort(key=lambda row: (row[0], row[1], row[2]))
     return ([f"{step_id:<{width}} │ {text}" for _when, _order, _n, step_id, _stream, text in rows],
             [stream for _when, _order, _n, _step, stream, _text in rows], cut)

@@ -217,6 +217,9 @@ def test_save_writes_the_whole_log_and_says_where(log_db: Path) -> None:
 
 
 def test_the_whole_run_view_step_by_step_shows_every_step_under_its_header(log_db: Path) -> None:
+    logs = log_db.parent / "logs" / RUN
+    index_lines(logs / "test.1.log", [(0, "o", stores.NOW + 20), (1, "e", stores.NOW + 40)])
+
     async def scenario(pilot: Any) -> None:
         screen, _log = await open_log(pilot)
         screen.query_one("#steps", LineTable).focus()
@@ -233,6 +236,8 @@ def test_the_whole_run_view_step_by_step_shows_every_step_under_its_header(log_d
         at = merged.lines.index(headers[0])
         assert merged.lines[at + 1] == "line 560: ERROR disk full"
         assert merged.lines[-2:] == ["docs says hello", "docs is done"]
+        # stderr marked as in the step's own log: test's second line, and no header
+        assert [merged.lines[n] for n, stream in enumerate(merged.streams) if stream == "e"] == ["test is done"]
         await pilot.press("escape")  # as M again
         assert not merged.display and screen.query_one("#main").display and isinstance(pilot.app.screen, RunScreen)
 

@@ -13,7 +13,6 @@ at work have used so far, from the feed's ``step.output`` events (``tui.feed.Liv
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
 from engine.liveness import RunEngine, run_engine
+from engine.logindex import UNMARKED
 from engine.monitor import RunCost, eta
 from engine.progress import Tally
 from schemas.records import AttemptRecord, RunRecord, StepRow
@@ -44,7 +44,7 @@ from tui.cells import (
 )
 from tui.feed import LiveCosts, StoreChanged, plus
 from tui.format import COLOURS, duration, engine_lost, glyph, when
-from tui.log_window import StepTail, Window, merged_by_time, read_tail
+from tui.log_window import StepTail, Window, last_lines, merged_by_time, read_tail
 from tui.steer import steer_run
 from tui.step_filter import (
     SORTS,
@@ -591,23 +591,29 @@ class RunScreen(Screen[None]):
 
     @work(thread=True, group="merged", exclusive=True, exit_on_error=False)
     def read_merged(self, keys: list[str], logs: dict[str, tuple[int, str, str | None]]) -> None:
-        """At most MERGED_STEP_LINES lines (MERGED_STEP_BYTES) of each step and MERGED_BYTES in all."""
-        parts: list[str] = []
+        """At most MERGED_STEP_LINES lines (MERGED_STEP_BYTES) of each step and MERGED_BYTES in
+        all, stderr marked as in a step's own log."""
+        lines: list[str] = []
+        streams: list[str] = []
         size = 0
         for n, step_id in enumerate(keys):
             if size >= MERGED_BYTES:
-                parts.append(f"uet: … {len(keys) - n:,} more step(s) not shown: filter (/) to see them\n")
+                lines.append(f"uet: … {len(keys) - n:,} more step(s) not shown: filter (/) to see them")
+                streams.append(UNMARKED)
                 break
             latest = logs.get(step_id)
             if latest is None:
-                parts.append(f"── {step_id} · not run yet\n")
+                lines.append(f"── {step_id} · not run yet")
+                streams.append(UNMARKED)
                 continue
             number, state, path = latest
-            body = _tail(path, MERGED_STEP_BYTES, MERGED_STEP_LINES) if path else ""
-            part = f"── {step_id} · attempt {number} · {state} ──\n" + (body or "(no output)\n")
-            parts.append(part)
-            size += len(part)
-        self.app.call_from_thread(self.query_one("#merged", StepLog).write, "".join(parts), False)
+            tail = last_lines(path, MERGED_STEP_BYTES, MERGED_STEP_LINES) if path else None
+            part = [f"── {step_id} · attempt {number} · {state} ──", *(tail.lines if tail else ["(no output)"])]
+            lines += part
+            streams += [UNMARKED, *(tail.streams if tail else [UNMARKED])]
+            size += sum(len(line) + 1 for line in part)
+        self.app.call_from_thread(self.query_one("#merged", StepLog).write, "".join(line + "\n" for line in lines),
+                                  False, streams=streams)
 
     # -- saving a log ------------------------------------------------------------------------------------
 
@@ -674,23 +680,6 @@ class RunScreen(Screen[None]):
     @work(thread=True, group="steer", exit_on_error=False)
     def steer(self, kind: str, step_id: str | None, reason: str | None) -> None:
         self.app.call_from_thread(self.notify, steer_run(self.app, kind, self.run_id, step_id, reason))
-
-
-def _tail(path: str, max_bytes: int, max_lines: int) -> str:
-    """The last ``max_lines`` whole lines of a file's last ``max_bytes``; "" when unreadable."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - max_bytes))
-            data = handle.read(max_bytes)
-    except OSError:
-        return ""
-    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
-    if size > max_bytes and lines:
-        lines = lines[1:]  # the first is cut
-    text = "".join(lines[-max_lines:])
-    return text if not text or text.endswith("\n") else text + "\n"
 
 
 def summary_line(run_id: str, state: Text, workstream: str, progress: Text, elapsed: str | None, left: str | None,
