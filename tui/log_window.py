@@ -28,6 +28,8 @@ class Window:
     streams: list[str]
     #: Bytes before ``start`` that were left out (0: the window starts where it was asked to).
     skipped: int = 0
+    #: The log's stream index as read for these lines (None: the log has none).
+    index: LogIndex | None = None
 
 
 def _streams(index: LogIndex | None, start: int, data: bytes) -> list[str]:
@@ -59,7 +61,8 @@ def read_tail(path: str, offset: int, max_bytes: int) -> Window | None:
     end = start + len(data)
     # Read after the log: the index records what was written before, so the lines read are in it.
     index = read_index(path)
-    return Window(start, end, data.decode("utf-8", errors="replace"), _streams(index, start, data), start - offset)
+    return Window(start, end, data.decode("utf-8", errors="replace"), _streams(index, start, data), start - offset,
+                  index)
 
 
 def read_around(path: str, offset: int, max_bytes: int) -> Window | None:
@@ -141,6 +144,7 @@ class Tail:
     streams: list[str]
     offsets: list[int]
     cut: bool  # lines before these were left out
+    index: LogIndex | None  # the log's stream index, as read with the lines
 
 
 def last_lines(path: str, max_bytes: int, max_lines: int) -> Tail | None:
@@ -159,7 +163,7 @@ def last_lines(path: str, max_bytes: int, max_lines: int) -> Tail | None:
         at += len(line.encode("utf-8", errors="replace")) + 1
     first = max(0, len(lines) - max_lines)
     streams = [window.streams[n] if n < len(window.streams) else UNMARKED for n in range(first, len(lines))]
-    return Tail(lines[first:], streams, offsets[first:], bool(window.skipped or first))
+    return Tail(lines[first:], streams, offsets[first:], bool(window.skipped or first), window.index)
 
 
 def merged_by_time(steps: list[StepTail], max_bytes: int, max_lines: int) -> tuple[list[str], list[str], int]:
@@ -175,7 +179,7 @@ def merged_by_time(steps: list[StepTail], max_bytes: int, max_lines: int) -> tup
         if tail is None:
             continue
         cut += tail.cut
-        index = read_index(step.path)
+        index = tail.index
         for n, (line, stream, offset) in enumerate(zip(tail.lines, tail.streams, tail.offsets, strict=True)):
             when = index.time_at(offset) if index is not None else None
             if when is None:
