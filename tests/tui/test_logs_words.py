@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,20 @@ def test_every_line_names_its_step_and_says_what_describe_says(tmp_path: Path,
     assert lines[5].split(" ", 1)[1] == "step n5 ready → running (attempt 1, tool sh)"
     assert lines[97].split(" ", 1)[1] == "run pending → running"
     assert lines[97 * 5].split(" ", 1)[1] == " ready → running (attempt 1, tool sh)"  # no step: as describe says
+
+
+def test_every_line_is_stamped_with_its_own_second(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Events come many a second, now and then from a clock that went back (another engine's):
+    each line's time is its event's, to the second, whichever came before it."""
+    (tmp_path / ".uet").mkdir()
+    db = tmp_path / ".uet" / "uet.db"
+    run = stores.big(db, runs=1, steps=8, events=0)
+    offsets = [0.0, 0.25, 0.999, 1.0, 1.5, 0.5, 3600.2, 3600.9, 2.0, 59.999, 60.0]
+    written = [(stores.NOW + offset, run, "n1", "step.state", json.dumps(START)) for offset in offsets]
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM events")
+        conn.executemany("INSERT INTO events (ts, run_id, step_id, kind, data) VALUES (?, ?, ?, ?, ?)", written)
+    assert main(["--db", str(db), "logs", run]) == 0
+    stamps = [line.split(" ", 1)[0] for line in capsys.readouterr().out.splitlines()]
+    assert stamps == [time.strftime("%H:%M:%S", time.localtime(ts)) for ts, *_ in written]
+    assert len(set(stamps)) == 6

@@ -247,38 +247,45 @@ class _EventLines:
             stamp = self._stamps[second] = time.strftime("%H:%M:%S", time.localtime(second))
         return stamp
 
-    def _lines(self, batch: list[tuple], stamp: Callable[[float], str]) -> list[str]:
+    def _lines(self, batch: list[tuple]) -> list[str]:
         """A batch in words. A step's state change says the same after the step's name whenever
         its body is the same (every start of attempt 1 with one tool), so each distinct body of a
-        ``step.state`` is decoded and worded once; the rest are decoded in one call."""
+        ``step.state`` is decoded and worded once; the rest are decoded in one call. Events come
+        in time order, many a second: the clock is worded again only when the second changes."""
         words = self._words
         if len(words) > 16_384:
             words.clear()
         fresh = dict.fromkeys(raw for _, _, _, kind, raw in batch if kind != "step.state" or raw not in words)
         decoded = dict(zip(fresh, json.loads("[" + ",".join(fresh) + "]"), strict=True)) if fresh else {}
-        lines = []
+        lines: list[str] = []
+        add = lines.append
+        stamp, lo, hi, now = self._stamp, 1.0, 0.0, ""
         for _, ts, step_id, kind, raw in batch:
+            if not lo <= ts < hi:
+                now = stamp(ts)
+                lo = float(int(ts))
+                hi = lo + 1.0
             if kind == "step.state":
                 said = words.get(raw)
                 if said is None:
                     said = words[raw] = step_state_words(decoded[raw])
-                lines.append(f"{stamp(ts)} step {step_id}{said}" if step_id else f"{stamp(ts)} {said}")
+                add(f"{now} step {step_id}{said}" if step_id else f"{now} {said}")
             else:
-                lines.append(f"{stamp(ts)} {describe(kind, step_id, decoded[raw])}")
+                add(f"{now} {describe(kind, step_id, decoded[raw])}")
         return lines
 
     def write_new(self) -> None:
         """Write every event after the last one written. A batch's ``data`` is decoded in one
         call of the JSON decoder (one array of them all), not one call per event."""
         cursor = reads.events(self.conn, self.run_id, self.seq)
-        run_id, stamp = self.run_id, self._stamp
+        run_id = self.run_id
         while batch := cursor.fetchmany(_EVENT_BATCH):
             if self.as_json:
                 datas = json.loads("[" + ",".join([row[4] for row in batch]) + "]")
                 lines = [json.dumps({"seq": seq, "ts": ts, "run_id": run_id, "step_id": step_id, "kind": kind,
                                      "data": data}) for (seq, ts, step_id, kind, _), data in zip(batch, datas, strict=True)]
             else:
-                lines = self._lines(batch, stamp)
+                lines = self._lines(batch)
             sys.stdout.write("\n".join(lines) + "\n")
             self.seq = batch[-1][0]
         sys.stdout.flush()
