@@ -61,17 +61,22 @@ def count_runs() -> int:
     return Run.select().count()
 
 
+COUNT_BY_STATE = "SELECT state, COUNT(*) FROM runs GROUP BY state"
+COUNT_OLD = ("SELECT state, COUNT(*) FROM runs WHERE state IN ({marks}) "
+             "AND COALESCE(ended_at, started_at, created_at) < ? GROUP BY state")
+
+
 def run_counts(finished: Iterable[str], ended_before: float) -> dict[str, tuple[int, int]]:
-    """``{state: (runs, of them finished before ended_before)}`` over every run, in one pass:
-    what a page of the newest runs cannot count. A run ended at its ``ended_at``, else its
-    ``started_at``, else its ``created_at``. No index serves the age test (runs_created only
-    has the creation time), so it reads the table: about 0.1 s at 100,000 runs."""
+    """``{state: (runs, of them finished before ended_before)}`` over every run: what a page of
+    the newest runs cannot count. A run ended at its ``ended_at``, else its ``started_at``, else
+    its ``created_at``. Both counts search the index ``runs_age`` (state, that time): the runs by
+    state, then the old ones of each finished state, without reading the table."""
     states = sorted(set(finished))
     marks = ", ".join("?" * len(states))
-    rows = database.execute_sql(
-        f"SELECT state, COUNT(*), SUM(state IN ({marks}) AND COALESCE(ended_at, started_at, created_at) < ?) "
-        "FROM runs GROUP BY state", (*states, ended_before)).fetchall()
-    return {str(state): (int(runs), int(old or 0)) for state, runs, old in rows}
+    with database.atomic():  # one snapshot: a run resumed between the two is in neither count
+        runs = database.execute_sql(COUNT_BY_STATE).fetchall()
+        old = dict(database.execute_sql(COUNT_OLD.format(marks=marks), (*states, ended_before)).fetchall())
+    return {str(state): (int(count), int(old.get(state, 0))) for state, count in runs}
 
 
 def get_run(run_id: str) -> RunRecord:
