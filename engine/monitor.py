@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.states import RUN_TERMINAL
+from schemas.states import RunState
 
 if TYPE_CHECKING:
     from engine.liveness import RunEngine
     from schemas.patch import CostTotals
     from schemas.records import BreakerRecord, EventRecord, RunRecord, StepRow
 
+#: Pending, running, paused, quarantined: runs the dashboard lists whatever their age.
+UNFINISHED = tuple(state.value for state in RunState if state not in RUN_TERMINAL)
 EVENTS_PER_POLL = 5_000
 RUNS_SHOWN = 1_000
 #: How often the engines of unfinished runs are asked after. An engine that dies writes
@@ -112,11 +115,16 @@ class Monitor:
             self._reset_watched = run_id is not None
 
     def load(self, tail: int = 200) -> Delta:
-        """The starting picture: newest runs, their costs, breakers and the event tail."""
+        """The starting picture: the newest runs and every unfinished one, their costs, breakers
+        and the event tail."""
         from store import queries
 
         self.cursor = queries.max_event_seq()
         runs = queries.list_runs(limit=self.runs_shown)
+        # A run still at work, paused or held stays in the picture however many runs came after
+        # it (a long run beside a trigger that fires every minute): newest first, then those.
+        listed = {run.id for run in runs}
+        runs += [run for run in queries.runs_in_states(UNFINISHED, limit=self.runs_shown) if run.id not in listed]
         for event in queries.last_events_of_kind("breaker.state"):
             self._note_breaker(event)
         delta = Delta(runs=runs, breakers=self._breakers(), events=queries.last_events(limit=tail),

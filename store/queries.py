@@ -48,6 +48,15 @@ def list_runs(limit: int = 50, offset: int = 0) -> list[RunRecord]:
     return [_run(row) for row in query]
 
 
+def runs_in_states(states: Iterable[str], limit: int = 1_000) -> list[RunRecord]:
+    """The newest runs in ``states`` (the unfinished ones, for the dashboard: what a list of the
+    newest runs must not leave out however many came after them), searched in the index
+    ``runs_age``."""
+    query = (Run.select().where(Run.state.in_(sorted(set(states))))
+             .order_by(Run.created_at.desc(), Run.id.desc()).limit(limit))
+    return [_run(row) for row in query]
+
+
 def runs_by_id(run_ids: Iterable[str]) -> list[RunRecord]:
     """The runs named, in no particular order; unknown ids are left out."""
     ids = list(run_ids)

@@ -126,3 +126,20 @@ def test_eta_needs_three_finished_steps(store: Store) -> None:
     running = run.model_copy(update={"ended_at": None, "started_at": 100.0, "done_steps": 3, "total_steps": 9})
     assert eta(running, now=130.0) == pytest.approx(60.0)
     assert eta(running.model_copy(update={"done_steps": 2}), now=130.0) is None
+
+
+def test_the_first_picture_keeps_unfinished_runs_however_many_came_after(project: Project, store: Store) -> None:
+    """Only the newest runs are loaded, but a run that is paused, held or at work is listed
+    whatever its age: a long run beside a trigger that fires every minute stays in sight."""
+    import sqlite3
+
+    [first] = Monitor().load().runs
+    with sqlite3.connect(project.db) as conn:
+        conn.execute("UPDATE runs SET state = 'paused', ended_at = NULL WHERE id = ?", (first.id,))
+    for _ in range(3):
+        project.uet("run", "--plain", "ws.yaml", check=True)
+    monitor = Monitor(runs_shown=2)
+    runs = monitor.load().runs
+    assert len(runs) == 3 and runs[-1].id == first.id and runs[-1].state == "paused"
+    assert [r.created_at for r in runs[:2]] == sorted((r.created_at for r in runs[:2]), reverse=True)
+    assert first.id in monitor._unfinished  # and its engine is asked after, as any unfinished run's
