@@ -229,3 +229,52 @@ def test_at_80_columns_the_profile_editor_takes_the_width_while_it_has_focus(tmp
         assert area.outer_size.width < 50
 
     drive_profiles(tmp_path, scenario)
+
+
+def test_an_empty_runs_pane_says_what_hides_the_runs(tmp_path: Path) -> None:
+    """"No runs yet" only when the store has none: runs that all finished more than a week ago
+    are said to be older (a shows them), runs the filters leave out are said to be filtered
+    (esc clears), and a says so no more once it shows them."""
+    from store import Store
+
+    (tmp_path / ".uet").mkdir()
+    db = tmp_path / ".uet" / "uet.db"
+    Store(db).close()
+    with sqlite3.connect(db) as conn:
+        for n in range(3):
+            created = stores.NOW - (10 + n) * DAY
+            stores._run(conn, f"o{n:03d}0000000", "weekly", "succeeded", 2, 2, 0, created, created + 1, created + 9)
+    app = app_for(db)
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.loaded)
+            runs = app.screen.query_one("#runs", LineTable)
+            said = lambda: runs.render_line(1).text.strip()  # noqa: E731
+            await settle(pilot, lambda: "older hidden" in str(runs.border_title))
+            assert said() == "no run finished in the last 7 days: a shows the older ones"
+            await pilot.press("a")
+            await settle(pilot, lambda: len(runs.keys) == 3)
+            await pilot.press("a", "s", "s", "s")  # older hidden again; active, running, failed
+            await settle(pilot, lambda: "state: failed" in str(runs.border_title))
+            assert not runs.keys and said() == "no run the filters keep: esc clears them"
+
+    asyncio.run(main())
+
+
+def test_an_empty_store_says_there_is_no_run_yet(tmp_path: Path) -> None:
+    from store import Store
+    from tui.screens.dashboard import RUNS_EMPTY
+
+    (tmp_path / ".uet").mkdir()
+    db = tmp_path / ".uet" / "uet.db"
+    Store(db).close()
+    app = app_for(db)
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.loaded)
+            await pilot.pause()
+            assert app.screen.query_one("#runs", LineTable).render_line(1).text.strip() == RUNS_EMPTY
+
+    asyncio.run(main())

@@ -287,8 +287,19 @@ class DashboardScreen(Screen[None]):
         rows = [(r.id, (r, self._cost(r.id))) for r in kept if not self.filter.too_old(r, now)]
         self.older_hidden = len(kept) - len(rows)
         table = self.query_one("#runs", LineTable)
+        if self.loaded:
+            table.empty = self._runs_empty(bool(kept))
         table.set_rows(rows)
         _retitle(table, self._runs_title(len(rows)))
+
+    def _runs_empty(self, kept: bool) -> str:
+        """What the runs pane says when it lists no run: that the store has none, or what hides
+        those it has (the age rule, the filters) and the key that shows them."""
+        if kept:
+            return f"no run finished in the last {OLD_DAYS} days: a shows the older ones"
+        if self.runs:
+            return "no run the filters keep: esc clears them"
+        return RUNS_EMPTY
 
     @work(thread=True, exclusive=True, group="run-counts", exit_on_error=False)
     def count_runs(self, cut: float) -> None:
