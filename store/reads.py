@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -92,9 +92,14 @@ def _run(row: tuple[Any, ...]) -> RunRow:
     return RunRow(*row[:4], RunState(row[4]), *row[5:])
 
 
-def list_runs(conn: sqlite3.Connection, limit: int = 50, offset: int = 0) -> list[RunRow]:
-    """Newest first, as ``queries.list_runs``."""
-    rows = conn.execute(_RUN_SQL + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
+def list_runs(conn: sqlite3.Connection, limit: int = 50, offset: int = 0,
+              states: Sequence[str] | None = None) -> list[RunRow]:
+    """Newest first, as ``queries.list_runs``; with ``states``, only the runs in one of them."""
+    where, args = "", ()
+    if states is not None:
+        where, args = f" WHERE state IN ({', '.join('?' * len(states))})", tuple(states)
+    rows = conn.execute(_RUN_SQL + where + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                        (*args, limit, offset))
     return [_run(row) for row in rows]
 
 

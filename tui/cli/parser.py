@@ -19,6 +19,10 @@ from typing import Any
 
 from tui.cli.exits import EXIT_INPUT
 
+#: What ``uet runs --state`` takes: schemas.states.RunState (a test holds the two equal), and
+#: active for every run not finished, as the dashboard's state filter.
+RUN_STATES = ("active", "pending", "running", "paused", "succeeded", "failed", "canceled", "quarantined")
+
 EPILOG = """\
 examples:
   uet bootstrap .                              scan the project, pick a profile, write .uet/
@@ -136,7 +140,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no bell or desktop notification when it ends")
 
     p = add("runs", "list runs, newest first")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=int, default=20, help="how many runs at most (default 20)")
+    p.add_argument("--state", action="append", choices=RUN_STATES, metavar="STATE",
+                   help="only runs in STATE (repeat it for several): " + ", ".join(RUN_STATES)
+                        + " (active: not finished)")
     p.add_argument("--json", action="store_true")
 
     p = add("status", "a run's steps, attempts and breakers; or one step's attempts and output")

@@ -82,9 +82,10 @@ def progress_words(tally: Tally) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError(f"--limit must be at least 1 (got {args.limit})")
+    states = _states(args.state)
     path, conn = read_existing(args)
     try:
-        runs = reads.list_runs(conn, limit=args.limit)
+        runs = reads.list_runs(conn, limit=args.limit, states=states)
         now = time.time()
         engines = run_engines(runs, now, conn)
         if args.json:
@@ -99,7 +100,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
             print(json.dumps(out, indent=2))
             return EXIT_OK
         if not runs:
-            print("no runs yet: start one with `uet run FILE`")
+            if states is None:
+                print("no runs yet: start one with `uet run FILE`")
+            else:
+                print(f"no run {' or '.join(args.state)}")
             return EXIT_OK
         rows = [("ID", "WORKSTREAM", "STATE", "PROGRESS", "DURATION", "CREATED")]
         hints = []
@@ -118,6 +122,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         conn.close()
+
+
+def _states(asked: list[str] | None) -> list[str] | None:
+    """The run states ``--state`` asks for (active: every state a run is not finished in)."""
+    if not asked:
+        return None
+    states = {state.value for state in RunState if state not in RUN_TERMINAL} if "active" in asked else set()
+    return sorted(states | {state for state in asked if state != "active"})
 
 
 def cmd_status(args: argparse.Namespace) -> int:
