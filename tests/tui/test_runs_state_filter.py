@@ -54,3 +54,48 @@ def test_no_run_in_a_state_says_so(db: Path, capsys: pytest.CaptureFixture[str])
 
 def test_the_states_taken_are_the_run_states_and_active() -> None:
     assert ("active", *(state.value for state in RunState)) == RUN_STATES
+
+
+# -- uet status RUN --state -------------------------------------------------------------------
+
+@pytest.fixture
+def big_run(tmp_path: Path) -> tuple[Path, str, dict[str, str]]:
+    """A run of 400 steps in every state ``stores.big`` gives them, and each step's state as stored."""
+    (tmp_path / ".uet").mkdir()
+    path = tmp_path / ".uet" / "uet.db"
+    run = stores.big(path, runs=1, steps=400, events=0)
+    with sqlite3.connect(path) as conn:
+        states = dict(conn.execute("SELECT id, state FROM steps WHERE run_id = ? ORDER BY idx", (run,)))
+    assert len(set(states.values())) >= 3
+    return path, run, states
+
+
+def test_status_lists_the_steps_in_the_states_asked(big_run: tuple[Path, str, dict[str, str]],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    db, run, states = big_run
+    failed = [step for step, state in states.items() if state == "failed"]
+    active = [step for step, state in states.items() if state not in ("succeeded", "failed", "skipped", "canceled")]
+    assert main(["--db", str(db), "status", run, "--state", "failed"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    listed = [line.split()[0] for line in out[out.index(next(line for line in out if line.startswith("STEP"))) + 1:-1]]
+    assert listed == failed and out[-1] == f"{len(failed)} of 400 steps: failed"
+    assert main(["--db", str(db), "status", run, "--json", "--state", "active"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [s["id"] for s in doc["steps"]] == active and doc["progress"]["total"] == 400
+
+
+def test_status_says_when_no_step_is_in_the_state(big_run: tuple[Path, str, dict[str, str]],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    db, run, states = big_run
+    assert "skipped" not in states.values()
+    assert main(["--db", str(db), "status", run, "--state", "skipped"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "no step skipped"
+    assert main(["--db", str(db), "status", run, "n1", "--state", "failed"]) == 2
+    assert "--state lists the run's steps" in capsys.readouterr().err
+
+
+def test_the_step_states_taken_are_the_step_states_and_active() -> None:
+    from schemas.states import StepState
+    from tui.cli.parser import STEP_STATES
+
+    assert ("active", *(state.value for state in StepState)) == STEP_STATES

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from engine.liveness import RunEngine, live_owner, run_engine
@@ -102,8 +103,12 @@ def step_document(run_id: str, step_id: str, conn: sqlite3.Connection | None = N
             "due_at": step.due_at if step.state == "waiting" else None}
 
 
-def status_document(run_id: str, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
+def status_document(run_id: str, conn: sqlite3.Connection | None = None,
+                    states: Collection[str] | None = None) -> dict[str, Any]:
+    """The run, its progress, its steps (with ``states``, those in one of them) and breakers."""
     doc, steps = status_parts(run_id, conn)
+    if states is not None:
+        steps = [step for step in steps if step.state in states]
     doc["steps"] = [{
         "id": step.id, "state": step.state, "attempts": step.attempts, "tool": step.tool,
         "kind": step.kind, "needs": step.needs, "exit_code": step.exit_code,

@@ -22,6 +22,9 @@ from tui.cli.exits import EXIT_INPUT
 #: What ``uet runs --state`` takes: schemas.states.RunState (a test holds the two equal), and
 #: active for every run not finished, as the dashboard's state filter.
 RUN_STATES = ("active", "pending", "running", "paused", "succeeded", "failed", "canceled", "quarantined")
+#: What ``uet status RUN --state`` takes: schemas.states.StepState, and active for every step not finished.
+STEP_STATES = ("active", "pending", "waiting", "ready", "running", "retrying", "succeeded", "failed", "skipped",
+               "canceled")
 
 EPILOG = """\
 examples:
@@ -149,6 +152,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = add("status", "a run's steps, attempts and breakers; or one step's attempts and output")
     p.add_argument("run")
     p.add_argument("step", nargs="?", help="a step of the run: its attempts, their cost and its output")
+    p.add_argument("--state", action="append", choices=STEP_STATES, metavar="STATE",
+                   help="list only the steps in STATE (repeat it for several): " + ", ".join(STEP_STATES)
+                        + " (active: not finished); the counts stay the whole run's")
     p.add_argument("--json", action="store_true")
 
     p = add("logs", "a run's events, or one step's output")

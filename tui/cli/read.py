@@ -22,7 +22,7 @@ from engine.errors import NotFound, UsageError
 from engine.liveness import RunEngine, live_owner, run_engines
 from engine.progress import Tally
 from engine.states import RUN_TERMINAL, STEP_TERMINAL
-from schemas.states import RunState
+from schemas.states import RunState, StepState
 from store import reads
 from store.reads import AttemptRow, RunRow
 from tui.cli.exits import EXIT_OK
@@ -124,6 +124,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
         conn.close()
 
 
+def _step_states(asked: list[str] | None) -> set[str] | None:
+    """The step states ``uet status --state`` asks for (active: every state of a step not finished)."""
+    if not asked:
+        return None
+    states = {state.value for state in StepState if state not in STEP_TERMINAL} if "active" in asked else set()
+    return states | {state for state in asked if state != "active"}
+
+
 def _states(asked: list[str] | None) -> list[str] | None:
     """The run states ``--state`` asks for (active: every state a run is not finished in)."""
     if not asked:
@@ -133,13 +141,16 @@ def _states(asked: list[str] | None) -> list[str] | None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if args.state and args.step is not None:
+        raise UsageError("--state lists the run's steps: give it without a step")
+    shown = _step_states(args.state)
     path, conn = read_existing(args)
     try:
         run_id = reads.resolve_run_id(conn, args.run)
         if args.step is not None:
             return _step_status(step_document(run_id, args.step, conn), args.json)
         if args.json:
-            print(json.dumps(status_document(run_id, conn), indent=2))
+            print(json.dumps(status_document(run_id, conn, shown), indent=2))
             return EXIT_OK
         doc, steps = status_parts(run_id, conn)
         progress = doc["progress"]
@@ -164,6 +175,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  {waiting(doc['waiting_on'], doc['waiting_until'], now).words}: nothing executes until then")
         rows = [("STEP", "STATE", "ATTEMPTS", "TOOL", "EXIT", "DURATION", "NOTE")]
         labels: dict[str, str] = {}
+        every = len(steps)
+        if shown is not None:
+            steps = [step for step in steps if step.state in shown]
         for step in steps:
             state = step.state
             note = f"until {when(step.due_at, now)}" if state == "waiting" and step.due_at else \
@@ -173,7 +187,13 @@ def cmd_status(args: argparse.Namespace) -> int:
                          duration(step.ended_at - step.started_at if step.ended_at and step.started_at is not None
                                   else None), note))
         print()
-        print_table(rows)
+        if shown is None:
+            print_table(rows)
+        elif steps:
+            print_table(rows)
+            print(f"{len(steps):,} of {every:,} steps: {' or '.join(args.state)}")
+        else:
+            print(f"no step {' or '.join(args.state)}")
         if doc["breakers"]:
             print()
             rows = [("TOOL", "BREAKER", "FAILURES IN A ROW", "RECENT FAILURES", "PROBE AT")]
