@@ -287,9 +287,12 @@ class Targets:
 
 #: Leaders of the attempts this process is running, with their markers.
 _live: dict[int, str] = {}
-#: Runs this process started attempts for: a marker of one of them that belongs to no live
-#: attempt is a leftover of an attempt already over.
-_runs: set[str] = set()
+#: Runs this process started attempts for, the newest last: a marker of one of them that belongs
+#: to no live attempt is a leftover of an attempt already over. Bounded: a server that runs for
+#: months starts attempts for hundreds of thousands of runs, and a leftover is claimed by the
+#: sweep of the next attempt that ends, long before RECENT_RUNS more runs have come.
+_runs: dict[str, None] = {}
+RECENT_RUNS = 1_024
 
 
 class AttemptTree:
@@ -303,7 +306,11 @@ class AttemptTree:
         self._pipe: str | None = None
         self.targets = Targets()
         _live[leader] = marker
-        _runs.add(marker.split(":", 1)[0])
+        run = marker.split(":", 1)[0]
+        _runs.pop(run, None)
+        _runs[run] = None
+        if len(_runs) > RECENT_RUNS:
+            del _runs[next(iter(_runs))]
 
     def close(self) -> None:
         _live.pop(self.leader, None)

@@ -138,13 +138,18 @@ class _Output:
                 self.callback_error, self.on_output = exc, None
 
 
+#: Log folders this process made (one per run): made again, harmlessly, once this many came, so
+#: that a server running for months keeps no folder name of every run it ever ran.
 _made_dirs: set[str] = set()
+MADE_DIRS = 1_024
 
 
 def _open_log(path: str) -> int:
     directory = os.path.dirname(os.path.abspath(path))
     if directory not in _made_dirs:
         os.makedirs(directory, exist_ok=True)
+        if len(_made_dirs) >= MADE_DIRS:
+            _made_dirs.clear()
         _made_dirs.add(directory)
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
 
