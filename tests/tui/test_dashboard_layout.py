@@ -278,3 +278,42 @@ def test_an_empty_store_says_there_is_no_run_yet(tmp_path: Path) -> None:
             assert app.screen.query_one("#runs", LineTable).render_line(1).text.strip() == RUNS_EMPTY
 
     asyncio.run(main())
+
+
+def test_runs_that_keep_coming_are_held_up_to_what_a_start_loads(forty_db: Path) -> None:
+    """A dashboard left open beside a trigger that fires every minute holds the newest runs (as
+    many as it loads at start, a tenth more at most) and the selected one, not every run that came."""
+    from engine.monitor import Delta
+    from schemas.records import RunRecord
+    from tui.feed import StoreChanged
+
+    app = app_for(forty_db)
+    app.monitor.runs_shown = 10
+
+    async def scenario(pilot: Any) -> None:
+        dashboard = app.screen
+        runs = dashboard.query_one("#runs", LineTable)
+        await settle(pilot, lambda: len(runs.keys) == 10)
+        unfinished = {run.id for run in dashboard.runs.values() if run.state in ("running", "paused", "pending")}
+        await settle(pilot, lambda: dashboard.selected is not None)
+        while dashboard.selected in unfinished:  # a finished run selected: it would go, but for that
+            await pilot.press("down")
+            await pilot.pause()
+        selected = dashboard.selected
+        assert unfinished and selected is not None
+        came = []
+        for n in range(30):
+            created = stores.NOW + 60 * (n + 1)
+            came.append(RunRecord(id=f"new{n:03d}00000", workstream="tick", root="/project", state="succeeded",
+                                  created_at=created, started_at=created, ended_at=created + 1,
+                                  total_steps=1, done_steps=1))
+            dashboard.post_message(StoreChanged(Delta(runs=came[-1:])))
+            await pilot.pause()
+            assert len(dashboard.runs) <= 11
+        await settle(pilot, lambda: "new02900000" in runs.keys)
+        newest = 10 - len(unfinished) - 1
+        assert dashboard.selected == selected
+        assert set(dashboard.runs) == {run.id for run in came[-newest:]} | unfinished | {selected}
+        assert set(runs.keys) <= set(dashboard.runs)
+
+    drive(app, scenario)

@@ -227,6 +227,8 @@ class DashboardScreen(Screen[None]):
             self.runs[run.id] = run
             refill = refill or old is None or self._shown(old) != self._shown(run)
             recount = recount or old is None or old.state != run.state
+        if refill:
+            self._forget_old_runs()
         if recount or time.monotonic() - self._counted_at >= RECOUNT_SECONDS:
             self._counted_at = time.monotonic()
             self.count_runs(self._now() - OLD_SECONDS)
@@ -291,6 +293,22 @@ class DashboardScreen(Screen[None]):
             table.empty = self._runs_empty(bool(kept))
         table.set_rows(rows)
         _retitle(table, self._runs_title(len(rows)))
+
+    def _forget_old_runs(self) -> None:
+        """Hold the runs a fresh start would load, not every run that came while the dashboard
+        was open (a week over SSH beside a trigger that fires every minute): past a tenth more
+        than the monitor loads, the oldest finished runs but the selected one are let go. The
+        title's counts are the store's, so it reads the same."""
+        keep = self.app.monitor.runs_shown  # type: ignore[attr-defined]
+        if len(self.runs) <= keep + keep // 10:
+            return
+        from engine.states import RUN_TERMINAL
+
+        finished = sorted((run for run in self.runs.values() if run.state in RUN_TERMINAL and run.id != self.selected),
+                          key=lambda run: (run.created_at, run.id))
+        for run in finished[:len(self.runs) - keep]:
+            del self.runs[run.id]
+            self.costs.pop(run.id, None)
 
     def _runs_empty(self, kept: bool) -> str:
         """What the runs pane says when it lists no run: that the store has none, or what hides
