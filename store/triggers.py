@@ -15,6 +15,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from peewee import SqliteDatabase
@@ -175,9 +176,16 @@ def get_fire(fire_id: int) -> FireRecord | None:
     return _fire(rows[0]) if rows else None
 
 
+#: The states of a fire not done, searched in the index fires_open (``state != 'done'`` read every
+#: fire ever recorded: 80 ms at half a million, on each start of the server).
+OPEN_STATES = ("pending", "queued", "running")
+
+
 def open_fires() -> list[FireRecord]:
     """Fires not done (pending, queued, running), oldest first: what a server carries out."""
-    return [_fire(r) for r in _rows(f"SELECT {_FIRE_COLUMNS} FROM fires WHERE state != 'done' ORDER BY id")]
+    marks = ", ".join("?" * len(OPEN_STATES))
+    return [_fire(r) for r in _rows(f"SELECT {_FIRE_COLUMNS} FROM fires WHERE state IN ({marks}) ORDER BY id",
+                                    OPEN_STATES)]
 
 
 def fires(workstream: str | None = None, trigger: str | None = None, limit: int = FIRE_LIMIT) -> list[FireRecord]:
@@ -189,11 +197,17 @@ def fires(workstream: str | None = None, trigger: str | None = None, limit: int 
     return [_fire(r) for r in rows]
 
 
-def last_fires() -> dict[tuple[str, str], FireRecord]:
-    """The newest fire of each trigger, by (workstream, trigger)."""
-    rows = _rows(f"SELECT {_FIRE_COLUMNS} FROM fires WHERE id IN "
-                 "(SELECT MAX(id) FROM fires GROUP BY workstream, trigger)")
-    return {(f.workstream, f.trigger): f for f in map(_fire, rows)}
+def last_fires(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], FireRecord]:
+    """The newest fire of each trigger named by (workstream, trigger): one search of the index
+    fires_trigger each, not a pass over every fire ever recorded (135 ms at half a million, on
+    each look at the triggers)."""
+    out = {}
+    for workstream, trigger in keys:
+        rows = _rows(f"SELECT {_FIRE_COLUMNS} FROM fires WHERE workstream = ? AND trigger = ? ORDER BY id DESC LIMIT 1",
+                     (workstream, trigger))
+        if rows:
+            out[(workstream, trigger)] = _fire(rows[0])
+    return out
 
 
 def last_due(workstream: str, trigger: str) -> float | None:

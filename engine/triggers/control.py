@@ -87,7 +87,7 @@ def next_fire(spec: TriggerSpec, now: float) -> float | None:
 
 def rows(catalog: Catalog, now: float | None = None) -> list[TriggerRow]:
     at = time.time() if now is None else now
-    last = fires_db.last_fires()
+    last = fires_db.last_fires(catalog.specs)
     states = fires_db.trigger_states()
     out = []
     for spec in catalog.specs.values():
