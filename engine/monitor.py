@@ -125,7 +125,7 @@ class Monitor:
         # it (a long run beside a trigger that fires every minute): newest first, then those.
         listed = {run.id for run in runs}
         runs += [run for run in queries.runs_in_states(UNFINISHED, limit=self.runs_shown) if run.id not in listed]
-        for event in queries.last_events_of_kind("breaker.state"):
+        for event in queries.last_breaker_events():
             self._note_breaker(event)
         delta = Delta(runs=runs, breakers=self._breakers(), events=queries.last_events(limit=tail),
                       costs=self._costs([r.id for r in runs]))

@@ -279,6 +279,13 @@ def _m0011_run_age(db: SqliteDatabase) -> None:
     db.execute_sql("CREATE INDEX runs_age ON runs (state, COALESCE(ended_at, started_at, created_at))")
 
 
+def _m0012_breaker_events(db: SqliteDatabase) -> None:
+    # The dashboard learns each open breaker's probe time from the newest breaker.state events;
+    # they are few among millions, so a partial index holds only them (a write of any other
+    # event never touches it).
+    db.execute_sql("CREATE INDEX events_breaker ON events (seq) WHERE kind = 'breaker.state'")
+
+
 def _m0007_lessons(db: SqliteDatabase) -> None:
     # Imported here: opening an up-to-date store (the dashboard's first frame) needs neither
     # module, nor the lesson and trigger models they bring.
@@ -305,6 +312,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (9, "trigger fires, trigger state, the serve lease", _m0009_triggers),
     (10, "the due time of a waiting step", _m0010_step_due),
     (11, "runs by state and age", _m0011_run_age),
+    (12, "breaker changes among the events", _m0012_breaker_events),
 ]
 LATEST = MIGRATIONS[-1][0]
 

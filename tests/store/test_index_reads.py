@@ -1,10 +1,11 @@
-"""The runs the dashboard counts per state, and the finished ones old enough to be hidden: right
-for each way a run's end is known (ended, only started, only created), and read from the index
-``runs_age`` rather than the whole runs table (which took about 65 ms at 100,000 runs, on
-every run that came or changed state)."""
+"""Reads that stay the same size as a store grows: the runs the dashboard counts per state and
+the finished ones old enough to be hidden (right for each way a run's end is known, and read
+from the index ``runs_age`` rather than the whole runs table, which took about 65 ms at 100,000
+runs on every run that came or changed state), and the newest breaker changes."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -47,3 +48,24 @@ def test_both_counts_search_the_age_index_and_read_no_table_row(store: Store, db
             plan = " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args))
             assert "COVERING INDEX runs_age" in plan or "USING INDEX runs_age" in plan, plan
             assert "SCAN runs" not in plan or "SCAN runs USING" in plan, plan
+
+
+def test_the_newest_breaker_changes_are_searched_in_their_own_index(store: Store) -> None:
+    """The dashboard's first read takes each open breaker's probe time from the newest
+    breaker.state events, which are few among all the events: the read searches the partial
+    index that holds only them, and gives them oldest first."""
+    with sqlite3.connect(store.path) as conn:
+        conn.executemany("INSERT INTO events (ts, run_id, step_id, kind, data) VALUES (?, ?, ?, ?, ?)",
+                         [(float(n), "r", "a", "breaker.state" if n % 50 == 7 else "step.state",
+                           json.dumps({"tool": f"t{n}"})) for n in range(500)])
+    sent: list[str] = []
+    conn = store.db.connection()
+    conn.set_trace_callback(sent.append)
+    try:
+        found = queries.last_breaker_events(limit=4)
+    finally:
+        conn.set_trace_callback(None)
+    assert [event.data["tool"] for event in found] == ["t307", "t357", "t407", "t457"]
+    [sql] = [s for s in sent if "FROM events" in s]
+    plan = " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+    assert "INDEX events_breaker" in plan, plan
