@@ -28,6 +28,7 @@ from schemas.records import (
     ToolStatsRecord,
     WorkerRecord,
 )
+from schemas.states import RunState
 from store.errors import NoSuchRecord
 from store.patch_sql import PATCH_COLUMNS, patches_sql
 from store.tables import Attempt, Breaker, Command, Event, Run, Step, ToolStat, Worker, database
@@ -43,18 +44,35 @@ def _run(row: Run) -> RunRecord:
     return RunRecord.model_validate({name: getattr(row, name) for name in _RUN_FIELDS})
 
 
+#: The runs' columns as RunRecord names them, read as plain rows: a page of 1,000 runs read
+#: through the ORM and validated row by row took about 55 ms of the dashboard's first read.
+_RUN_SELECT = f"SELECT {', '.join(_RUN_FIELDS)} FROM runs"
+_STATE_AT = _RUN_FIELDS.index("state")
+
+
+def _run_rows(sql: str, params: Sequence[Any]) -> list[RunRecord]:
+    """Runs from the store's own rows (written by the engine, so their types are the record's);
+    the state becomes its enum, as validation would make it."""
+    out = []
+    construct, state_at, names = RunRecord.model_construct, _STATE_AT, _RUN_FIELDS
+    for row in database.execute_sql(sql, params).fetchall():
+        values = dict(zip(names, row, strict=True))
+        values["state"] = RunState(row[state_at])
+        out.append(construct(**values))
+    return out
+
+
 def list_runs(limit: int = 50, offset: int = 0) -> list[RunRecord]:
-    query = Run.select().order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).offset(offset)
-    return [_run(row) for row in query]
+    return _run_rows(_RUN_SELECT + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
 
 
 def runs_in_states(states: Iterable[str], limit: int = 1_000) -> list[RunRecord]:
     """The newest runs in ``states`` (the unfinished ones, for the dashboard: what a list of the
     newest runs must not leave out however many came after them), searched in the index
     ``runs_age``."""
-    query = (Run.select().where(Run.state.in_(sorted(set(states))))
-             .order_by(Run.created_at.desc(), Run.id.desc()).limit(limit))
-    return [_run(row) for row in query]
+    wanted = sorted(set(states))
+    return _run_rows(_RUN_SELECT + f" WHERE state IN ({', '.join('?' * len(wanted))}) "
+                     "ORDER BY created_at DESC, id DESC LIMIT ?", (*wanted, limit))
 
 
 def runs_by_id(run_ids: Iterable[str]) -> list[RunRecord]:
@@ -62,7 +80,8 @@ def runs_by_id(run_ids: Iterable[str]) -> list[RunRecord]:
     ids = list(run_ids)
     out: list[RunRecord] = []
     for start in range(0, len(ids), _CHUNK):
-        out.extend(_run(row) for row in Run.select().where(Run.id.in_(ids[start:start + _CHUNK])))
+        chunk = ids[start:start + _CHUNK]
+        out.extend(_run_rows(_RUN_SELECT + f" WHERE id IN ({', '.join('?' * len(chunk))})", chunk))
     return out
 
 

@@ -69,3 +69,23 @@ def test_the_newest_breaker_changes_are_searched_in_their_own_index(store: Store
     [sql] = [s for s in sent if "FROM events" in s]
     plan = " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
     assert "INDEX events_breaker" in plan, plan
+
+
+def test_runs_read_as_plain_rows_are_the_records_validation_makes(store: Store) -> None:
+    """The dashboard's pages of runs are read as plain rows and made into records without
+    validating each: every field, the state's enum included, is what validation gives."""
+    from schemas.records import RunRecord
+    from store.tables import Run
+
+    _insert(store)
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE runs SET worker_id = 'w1', reason = 'why', pausing = 'ana', waiting_on = 'sim', "
+                     "waiting_until = 5.5, total_steps = 3, skipped_steps = 1 WHERE id = 'r6'")
+    validated = {row.id: RunRecord.model_validate({name: getattr(row, name) for name in RunRecord.model_fields})
+                 for row in Run.select()}
+    listed = queries.list_runs(limit=100)
+    assert [run.id for run in listed] == sorted(validated, key=lambda rid: (validated[rid].created_at, rid),
+                                                reverse=True)
+    for run in [*listed, *queries.runs_by_id(validated), *queries.runs_in_states(["running", "pending"])]:
+        assert run == validated[run.id] and type(run.state) is type(validated[run.id].state)
+        assert run.model_dump(mode="json") == validated[run.id].model_dump(mode="json")
