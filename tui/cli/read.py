@@ -14,7 +14,8 @@ import json
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def progress_words(tally: Tally) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError(f"--limit must be at least 1 (got {args.limit})")
-    states = _states(args.state)
+    states = _asked_states(args.state, RunState, RUN_TERMINAL)
     path, conn = read_existing(args)
     try:
         runs = reads.list_runs(conn, limit=args.limit, states=states)
@@ -124,26 +125,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
         conn.close()
 
 
-def _step_states(asked: list[str] | None) -> set[str] | None:
-    """The step states ``uet status --state`` asks for (active: every state of a step not finished)."""
+def _asked_states(asked: list[str] | None, states: Iterable[StrEnum], finished: Collection[StrEnum]) -> list[str] | None:
+    """The states ``--state`` asks for, of runs or of steps; ``active`` stands for every state of
+    ``states`` not ``finished``. None when it was not given."""
     if not asked:
         return None
-    states = {state.value for state in StepState if state not in STEP_TERMINAL} if "active" in asked else set()
-    return states | {state for state in asked if state != "active"}
-
-
-def _states(asked: list[str] | None) -> list[str] | None:
-    """The run states ``--state`` asks for (active: every state a run is not finished in)."""
-    if not asked:
-        return None
-    states = {state.value for state in RunState if state not in RUN_TERMINAL} if "active" in asked else set()
-    return sorted(states | {state for state in asked if state != "active"})
+    chosen = {state for state in asked if state != "active"}
+    if "active" in asked:
+        chosen |= {state.value for state in states if state not in finished}
+    return sorted(chosen)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     if args.state and args.step is not None:
         raise UsageError("--state lists the run's steps: give it without a step")
-    shown = _step_states(args.state)
+    shown = _asked_states(args.state, StepState, STEP_TERMINAL)
     path, conn = read_existing(args)
     try:
         run_id = reads.resolve_run_id(conn, args.run)
