@@ -106,9 +106,7 @@ def step_document(run_id: str, step_id: str, conn: sqlite3.Connection | None = N
 def status_document(run_id: str, conn: sqlite3.Connection | None = None,
                     states: Collection[str] | None = None) -> dict[str, Any]:
     """The run, its progress, its steps (with ``states``, those in one of them) and breakers."""
-    doc, steps = status_parts(run_id, conn)
-    if states is not None:
-        steps = [step for step in steps if step.state in states]
+    doc, steps = status_parts(run_id, conn, states)
     doc["steps"] = [{
         "id": step.id, "state": step.state, "attempts": step.attempts, "tool": step.tool,
         "kind": step.kind, "needs": step.needs, "exit_code": step.exit_code,
@@ -119,9 +117,11 @@ def status_document(run_id: str, conn: sqlite3.Connection | None = None,
     return doc
 
 
-def status_parts(run_id: str, conn: sqlite3.Connection | None = None) -> tuple[dict[str, Any], list[reads.StepLine]]:
-    """The status document but its ``steps``, and the steps as read: ``uet status`` prints a
-    table of them without making a dictionary per step first."""
+def status_parts(run_id: str, conn: sqlite3.Connection | None = None, states: Collection[str] | None = None,
+                 ) -> tuple[dict[str, Any], list[reads.StepLine]]:
+    """The status document but its ``steps``, and the steps as read (with ``states``, those in
+    one of them; the progress counts every step): ``uet status`` prints a table of them without
+    making a dictionary per step first."""
     conn = conn or reads.connection()
     run = reads.get_run(conn, run_id)
     worker = live_owner(run, conn)
@@ -145,4 +145,4 @@ def status_parts(run_id: str, conn: sqlite3.Connection | None = None) -> tuple[d
         **engine_fields(engine),
         "progress": {**tally.as_dict(), "counts": counts},
         "breakers": reads.breakers(conn, sorted(tools)),
-    }, steps
+    }, steps if states is None else [step for step in steps if step.state in states]

@@ -148,7 +148,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(status_document(run_id, conn, shown), indent=2))
             return EXIT_OK
-        doc, steps = status_parts(run_id, conn)
+        doc, steps = status_parts(run_id, conn, shown)
         progress = doc["progress"]
         now = time.time()
         lost = doc["engine"] == "lost"
@@ -171,9 +171,6 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  {waiting(doc['waiting_on'], doc['waiting_until'], now).words}: nothing executes until then")
         rows = [("STEP", "STATE", "ATTEMPTS", "TOOL", "EXIT", "DURATION", "NOTE")]
         labels: dict[str, str] = {}
-        every = len(steps)
-        if shown is not None:
-            steps = [step for step in steps if step.state in shown]
         for step in steps:
             state = step.state
             note = f"until {when(step.due_at, now)}" if state == "waiting" and step.due_at else \
@@ -187,7 +184,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print_table(rows)
         elif steps:
             print_table(rows)
-            print(f"{len(steps):,} of {every:,} steps: {' or '.join(args.state)}")
+            print(f"{len(steps):,} of {tally.total:,} steps: {' or '.join(args.state)}")
         else:
             print(f"no step {' or '.join(args.state)}")
         if doc["breakers"]:
