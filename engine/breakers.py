@@ -16,13 +16,13 @@ from pathlib import Path
 from engine.errors import InputError
 from engine.events import Event, EventBus, Recorder
 from engine.liveness import live_owner
-from engine.states import RUN_TERMINAL
+from engine.states import RUN_UNFINISHED
 from engine.toolconfig import load_router_config
 from schemas.records import BreakerRecord, RunRecord
 from schemas.states import BreakerState
 from store import Store, ops, queries
 
-#: How many of the newest runs are looked at for the ones a breaker holds.
+#: How many of the newest unfinished runs are looked at for the ones a breaker holds.
 RECENT_RUNS = 1000
 
 
@@ -44,7 +44,8 @@ class BreakerLine:
 
 
 def _unfinished() -> list[RunRecord]:
-    return [run for run in queries.list_runs(limit=RECENT_RUNS) if run.state not in RUN_TERMINAL]
+    """The newest runs not finished, however many finished runs came after them."""
+    return queries.list_runs(RECENT_RUNS, states=RUN_UNFINISHED)
 
 
 def waiting_runs() -> dict[str, list[str]]:

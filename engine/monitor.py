@@ -16,16 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from engine.states import RUN_TERMINAL
-from schemas.states import RunState
+from engine.states import RUN_TERMINAL, RUN_UNFINISHED
 
 if TYPE_CHECKING:
     from engine.liveness import RunEngine
     from schemas.patch import CostTotals
     from schemas.records import BreakerRecord, EventRecord, RunRecord, StepRow
 
-#: Pending, running, paused, quarantined: runs the dashboard lists whatever their age.
-UNFINISHED = tuple(state.value for state in RunState if state not in RUN_TERMINAL)
 EVENTS_PER_POLL = 5_000
 RUNS_SHOWN = 1_000
 #: How often the engines of unfinished runs are asked after. An engine that dies writes
@@ -124,7 +121,7 @@ class Monitor:
         # A run still at work, paused or held stays in the picture however many runs came after
         # it (a long run beside a trigger that fires every minute): newest first, then those.
         listed = {run.id for run in runs}
-        runs += [run for run in queries.runs_in_states(UNFINISHED, limit=self.runs_shown) if run.id not in listed]
+        runs += [run for run in queries.list_runs(self.runs_shown, states=RUN_UNFINISHED) if run.id not in listed]
         for event in queries.last_breaker_events():
             self._note_breaker(event)
         delta = Delta(runs=runs, breakers=self._breakers(), events=queries.last_events(limit=tail),

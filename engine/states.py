@@ -26,6 +26,8 @@ S = TypeVar("S", bound=StrEnum)
 R, T, A, P, B, W = RunState, StepState, AttemptState, PatchState, BreakerState, WorkerState
 
 RUN_TERMINAL = frozenset({R.SUCCEEDED, R.FAILED, R.CANCELED})
+#: Pending, running, paused, quarantined: as the store spells them, for a query of the runs not finished.
+RUN_UNFINISHED = tuple(state.value for state in RunState if state not in RUN_TERMINAL)
 RUN_ALLOWED: Mapping[RunState, frozenset[RunState]] = {
     R.PENDING: frozenset({R.RUNNING, R.CANCELED, R.QUARANTINED}),
     R.RUNNING: frozenset({R.SUCCEEDED, R.FAILED, R.CANCELED, R.PAUSED, R.QUARANTINED}),

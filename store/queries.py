@@ -30,7 +30,7 @@ from schemas.records import (
 )
 from schemas.states import RunState
 from store.errors import NoSuchRecord
-from store.patch_sql import PATCH_COLUMNS, patches_sql
+from store.list_sql import PATCH_COLUMNS, patches_sql, runs_sql
 from store.tables import Attempt, Breaker, Command, Event, Run, Step, ToolStat, Worker, database
 
 if TYPE_CHECKING:
@@ -62,17 +62,10 @@ def _run_rows(sql: str, params: Sequence[Any]) -> list[RunRecord]:
     return out
 
 
-def list_runs(limit: int = 50, offset: int = 0) -> list[RunRecord]:
-    return _run_rows(_RUN_SELECT + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
-
-
-def runs_in_states(states: Iterable[str], limit: int = 1_000) -> list[RunRecord]:
-    """The newest runs in ``states`` (the unfinished ones, for the dashboard: what a list of the
-    newest runs must not leave out however many came after them), searched in the index
-    ``runs_age``."""
-    wanted = sorted(set(states))
-    return _run_rows(_RUN_SELECT + f" WHERE state IN ({', '.join('?' * len(wanted))}) "
-                     "ORDER BY created_at DESC, id DESC LIMIT ?", (*wanted, limit))
+def list_runs(limit: int = 50, offset: int = 0, states: Sequence[str] | None = None) -> list[RunRecord]:
+    """Newest first; with ``states``, only the runs in one of them (the dashboard adds the
+    unfinished ones, however many runs came after them)."""
+    return _run_rows(*runs_sql(_RUN_FIELDS, limit, offset, states))
 
 
 def runs_by_id(run_ids: Iterable[str]) -> list[RunRecord]:

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from schemas.states import RunState
 from store.db import BUSY_TIMEOUT_MS
 from store.errors import NoSuchRecord, StoreError
-from store.patch_sql import PATCH_COLUMNS, patches_sql
+from store.list_sql import PATCH_COLUMNS, patches_sql, runs_sql
 
 #: The schema version this version of uet writes: ``store.migrations.LATEST`` (a test holds the
 #: two equal). A store at another version is opened through the migrations first.
@@ -95,11 +95,7 @@ def _run(row: tuple[Any, ...]) -> RunRow:
 def list_runs(conn: sqlite3.Connection, limit: int = 50, offset: int = 0,
               states: Sequence[str] | None = None) -> list[RunRow]:
     """Newest first, as ``queries.list_runs``; with ``states``, only the runs in one of them."""
-    where, args = "", ()
-    if states is not None:
-        where, args = f" WHERE state IN ({', '.join('?' * len(states))})", tuple(states)
-    rows = conn.execute(_RUN_SQL + where + " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-                        (*args, limit, offset))
+    rows = conn.execute(*runs_sql(RunRow._fields, limit, offset, states))
     return [_run(row) for row in rows]
 
 

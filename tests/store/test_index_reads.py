@@ -86,6 +86,6 @@ def test_runs_read_as_plain_rows_are_the_records_validation_makes(store: Store) 
     listed = queries.list_runs(limit=100)
     assert [run.id for run in listed] == sorted(validated, key=lambda rid: (validated[rid].created_at, rid),
                                                 reverse=True)
-    for run in [*listed, *queries.runs_by_id(validated), *queries.runs_in_states(["running", "pending"])]:
+    for run in [*listed, *queries.runs_by_id(validated), *queries.list_runs(100, states=["pending", "running"])]:
         assert run == validated[run.id] and type(run.state) is type(validated[run.id].state)
         assert run.model_dump(mode="json") == validated[run.id].model_dump(mode="json")
