@@ -7,7 +7,7 @@ breaker is open, whose executable is missing or that are at their parallel limit
 among the rest the strategy picks: ``fixed`` (first in order), ``round_robin`` (rotate) or
 ``auto``.
 
-``auto`` learns from the store (``store.lessons.kind_stats``, read once per run on the first
+``auto`` learns from the store (``store.tool_totals.kind_stats``, read once per run on the first
 choice it makes): once every usable candidate has ``MIN_SAMPLES`` finished attempts on steps of
 this kind, it takes the one with the most accepted patches per dollar (an accepted patch is an
 approved or applied one; for a step that proposes none, a success), or, when a candidate has no

@@ -44,7 +44,7 @@ from schemas.states import RunState, StepState, WorkerState
 from schemas.workstream import Budget, RetryPolicy
 from store import Store, ops, queries
 from store.errors import OwnershipLost, StoreFailed
-from store.lessons import kind_stats
+from store.tool_totals import kind_stats
 
 __all__ = ["ENGINE_LOST", "HOUSEKEEPING_SECONDS", "MAX_ENGINE_LOSSES", "RunExecutor", "Running"]
 

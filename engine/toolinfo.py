@@ -3,8 +3,8 @@ dashboard's Tools screen, both read from ``tool_rows``.
 
 A row joins the router's definition (``engine.toolconfig``: UET's own, or the project's
 ``.uet/router.yaml``), the program on PATH with its version, the breaker the store keeps and
-what the store's attempts say of the tool (``store.queries.tool_usage``, one pass however many
-attempts there are), and per kind of step (``store.lessons.kind_stats``, what ``auto`` routing
+what the store's attempts say of the tool (``store.tool_totals.tool_usage``, totals kept as
+attempts finish), and per kind of step (``store.tool_totals.kind_stats``, what ``auto`` routing
 learns from).
 
 Asking each program its version is the slow part: every tool is asked at once, each in a thread,
@@ -36,7 +36,7 @@ from schemas.records import BreakerRecord
 from schemas.router import ToolSpec
 from schemas.tools import ToolInfo, ToolUsage
 from store import Store, queries
-from store.lessons import kind_stats
+from store.tool_totals import kind_stats, tool_usage
 
 VERSION_TIMEOUT = 10.0
 """Seconds a program has to print its version (an agent CLI written in Node or Python takes a few on a
@@ -95,7 +95,7 @@ def tool_rows(root: Path, store: Store | None = None, *, versions: bool = True) 
     breakers: dict[str, BreakerRecord] = {}
     kinds: dict[str, list[KindStats]] = {}
     if store is not None:
-        usage = queries.tool_usage()
+        usage = tool_usage()
         breakers = {b.tool: b for b in queries.breakers(list(config.tools))}
         for stats in kind_stats():
             kinds.setdefault(stats.tool, []).append(stats)

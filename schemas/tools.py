@@ -1,6 +1,6 @@
 """What ``uet tools`` and the dashboard's Tools screen say about each tool of a project's router.
 
-``ToolUsage`` is what the store's attempts say about one tool (``store.queries.tool_usage``);
+``ToolUsage`` is what the store's attempts say about one tool (``store.tool_totals.tool_usage``);
 ``ToolInfo`` is a whole row: where the tool is defined, whether its program is here and which
 version it is, its breaker and its record. Both cross ``--json`` as they are.
 """

@@ -1,5 +1,5 @@
 """Lessons in the store: their table and full-text index (migration 7), the writes that keep
-them, and the reads that find them and that teach the router (``kind_stats``).
+them, and the reads that find them.
 
 The index is SQLite's own FTS5 (no server, no network), an external-content table over the
 lessons' task, failure and files, kept in step by triggers. An SQLite built without FTS5 gets
@@ -16,7 +16,7 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from schemas.memory import KindStats, Lesson
+from schemas.memory import Lesson
 from store.codec import dumps
 from store.errors import NoSuchRecord
 from store.tables import database
@@ -307,41 +307,3 @@ def runs_changed_since(ts: float, limit: int = 50) -> list[str]:
     return [r[0] for r in database.execute_sql(
         "SELECT DISTINCT p.run_id FROM patches AS p JOIN runs AS r ON r.id = p.run_id "
         "WHERE p.updated_at > ? AND r.ended_at IS NOT NULL ORDER BY p.updated_at DESC LIMIT ?", (ts, limit)).fetchall()]
-
-
-# -- what the router learns --------------------------------------------------------------------
-
-_KIND_SQL = """
-SELECT a.tool, s.kind, COUNT(*),
-       SUM(a.state = 'succeeded'),
-       SUM(CASE WHEN json_extract(s.spec, '$.produces') = 'patch'
-                THEN EXISTS (SELECT 1 FROM patches AS p WHERE p.run_id = a.run_id AND p.step_id = a.step_id
-                             AND p.attempt = a.number AND p.state IN ('approved', 'applied'))
-                ELSE a.state = 'succeeded' END),
-       SUM(a.usd IS NOT NULL), COALESCE(SUM(a.usd), 0.0),
-       (SELECT AVG(p.round) FROM patches AS p JOIN attempts AS pa
-            ON pa.run_id = p.run_id AND pa.step_id = p.step_id AND pa.number = p.attempt
-            JOIN steps AS ps ON ps.run_id = p.run_id AND ps.id = p.step_id
-        WHERE pa.tool = a.tool AND ps.kind = s.kind AND p.state IN ('approved', 'applied'))
-FROM attempts AS a JOIN steps AS s ON s.run_id = a.run_id AND s.id = a.step_id
-WHERE a.state IN ('succeeded', 'failed', 'timed_out', 'crashed')
-GROUP BY a.tool, s.kind
-"""
-
-
-def kind_stats() -> list[KindStats]:
-    """Every (tool, step kind) the store has finished attempts of, with what they achieved and
-    cost: one query, made once per run start by the router (and by ``uet tools``)."""
-    out = []
-    for tool, kind, attempts, succeeded, accepted, priced, usd, rounds in database.execute_sql(_KIND_SQL).fetchall():
-        attempts, succeeded, accepted, priced = int(attempts), int(succeeded or 0), int(accepted or 0), int(priced or 0)
-        usd = float(usd or 0.0)
-        out.append(KindStats(
-            tool=tool, kind=kind, attempts=attempts, succeeded=succeeded, accepted=accepted,
-            success_rate=succeeded / attempts if attempts else None,
-            mean_rounds=float(rounds) if rounds is not None else None,
-            usd=usd, priced=priced,
-            usd_per_accepted=usd / accepted if accepted and priced else None,
-            accepted_per_usd=accepted / usd if priced and usd > 0 else None,
-        ))
-    return out

@@ -300,6 +300,12 @@ def _m0009_triggers(db: SqliteDatabase) -> None:
     migrate_triggers(db)
 
 
+def _m0013_tool_totals(db: SqliteDatabase) -> None:
+    from store.tool_totals import migrate_tool_totals
+
+    migrate_tool_totals(db)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "core tables", _m0001_core),
     (2, "patch ledger, gate results, costs", _m0002_ledger),
@@ -313,6 +319,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (10, "the due time of a waiting step", _m0010_step_due),
     (11, "runs by state and age", _m0011_run_age),
     (12, "breaker changes among the events", _m0012_breaker_events),
+    (13, "what each tool achieved, kept as attempts finish", _m0013_tool_totals),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -5,9 +5,8 @@ what it needs: the change feed reads events after a sequence number, tables read
 from __future__ import annotations
 
 import json
-import statistics
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from schemas.patch import (
     CommentRecord,
@@ -32,9 +31,6 @@ from schemas.states import RunState
 from store.errors import NoSuchRecord
 from store.list_sql import PATCH_COLUMNS, patches_sql, runs_sql
 from store.tables import Attempt, Breaker, Command, Event, Run, Step, ToolStat, Worker, database
-
-if TYPE_CHECKING:
-    from schemas.tools import ToolUsage
 
 _RUN_FIELDS = [f for f in RunRecord.model_fields]
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
@@ -293,34 +289,6 @@ def tool_stats() -> list[ToolStatsRecord]:
         ToolStatsRecord.model_construct(**{name: getattr(row, name) for name in ToolStatsRecord.model_fields})
         for row in ToolStat.select().order_by(ToolStat.tool)
     ]
-
-
-#: Attempt outcomes that judge a tool; running and canceled attempts say nothing about it.
-_JUDGED = "('succeeded', 'failed', 'timed_out', 'crashed')"
-
-
-def tool_usage() -> dict[str, ToolUsage]:
-    """Each tool's finished attempts: counts, dollars and tokens in one grouped pass over the
-    attempts, and the median of their durations from one more pass reading that column alone
-    (about a third of a second for 100,000 attempts, where a windowed query took twice that)."""
-    from schemas.tools import ToolUsage  # its models load for `uet tools`, not for every run
-
-    totals = database.execute_sql(
-        "SELECT tool, COUNT(*), SUM(state = 'succeeded'), COALESCE(SUM(usd), 0), COUNT(usd), "
-        "COALESCE(SUM(COALESCE(tokens_in, 0) + COALESCE(tokens_out, 0)), 0), "
-        "SUM(tokens_in IS NOT NULL OR tokens_out IS NOT NULL), MAX(ended_at) "
-        f"FROM attempts WHERE state IN {_JUDGED} GROUP BY tool").fetchall()
-    seconds: dict[str, list[float]] = {}
-    for tool, took in database.execute_sql(
-            f"SELECT tool, COALESCE(duration, ended_at - started_at) FROM attempts WHERE state IN {_JUDGED}"):
-        if took is not None:
-            seconds.setdefault(tool, []).append(took)
-    return {
-        tool: ToolUsage(tool=tool, attempts=n, succeeded=ok,
-                        median_seconds=statistics.median(seconds[tool]) if tool in seconds else None,
-                        usd=round(usd, 6), priced=priced, tokens=tokens, tokenized=tokenized, last_used_at=last)
-        for tool, n, ok, usd, priced, tokens, tokenized, last in totals
-    }
 
 
 def get_worker(worker_id: str) -> WorkerRecord | None:

@@ -135,6 +135,25 @@ class ToolStat(Base):
         table_name = "tool_stats"
 
 
+class ToolTotal(Base):
+    """What a tool achieved on one kind of step, kept by triggers as attempts finish
+    (``store.tool_totals``)."""
+
+    tool = TextField()
+    kind = TextField()
+    patch = IntegerField()
+    attempts = IntegerField(default=0)
+    succeeded = IntegerField(default=0)
+    priced = IntegerField(default=0)
+    usd = FloatField(default=0.0)
+    tokens = IntegerField(default=0)
+    tokenized = IntegerField(default=0)
+
+    class Meta:
+        table_name = "tool_totals"
+        primary_key = CompositeKey("tool", "kind", "patch")
+
+
 class Worker(Base):
     id = TextField(primary_key=True)
     pid = IntegerField()
@@ -324,6 +343,6 @@ class ServeLease(Base):
 #: model maps (``store.lessons``).
 INDEX_TABLES = ("lessons_fts", "lessons_fts_config", "lessons_fts_data", "lessons_fts_docsize", "lessons_fts_idx")
 
-ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, Worker, Command, Meta, Patch, GateResult, PatchComment,
-              Lesson, Fire, TriggerState, ServeLease]
+ALL_TABLES = [Run, Step, Attempt, Event, Breaker, ToolStat, ToolTotal, Worker, Command, Meta, Patch, GateResult,
+              PatchComment, Lesson, Fire, TriggerState, ServeLease]
 ALL_VIEWS = [Cost]

@@ -1,6 +1,6 @@
 """Episodic memory: what earlier attempts taught (``harvest``), offered to later steps that
 resemble them (``recall``). What the router learns per tool and kind of step is read from the
-same store (``store.lessons.kind_stats``; ``engine.router``'s ``auto``, ``uet tools``).
+same store (``store.tool_totals.kind_stats``; ``engine.router``'s ``auto``, ``uet tools``).
 
 A step receives its lessons through the ``{memory}`` placeholder of its prompt, or with
 ``context: [memory]`` under the heading "Lessons from earlier runs"; ``memory: {tokens: N}``

@@ -12,7 +12,7 @@ from engine.router import Route, Router
 from engine.stats import StatsBook
 from schemas.router import RouterConfig
 from store import Store, ops
-from store import lessons as stored
+from store import tool_totals as stored
 from tests.conftest import Project
 from tests.memory.conftest import add_attempt, add_run
 
