@@ -4,10 +4,12 @@ so a database made by any earlier version reaches the current schema by replayin
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from peewee import SqliteDatabase
 
+from store import notice
 from store.errors import StoreError
 
 
@@ -330,8 +332,11 @@ def current_version(db: SqliteDatabase) -> int:
 
 
 def migrate(db: SqliteDatabase) -> list[int]:
-    """Bring the database to the latest schema; return the migrations applied."""
+    """Bring the database to the latest schema; return the migrations applied. Updating an
+    older store (not making a new one) is announced (``store.notice``), with its time."""
     applied: list[int] = []
+    started = time.monotonic()
+    upgraded = False
     with db.atomic("IMMEDIATE"):
         version = current_version(db)
         if version > LATEST:
@@ -339,6 +344,10 @@ def migrate(db: SqliteDatabase) -> list[int]:
                 f"the database is at schema version {version}, newer than this uet "
                 f"understands ({LATEST}); upgrade uet"
             )
+        upgraded = 0 < version < LATEST
+        if upgraded:
+            notice.say(f"updating the store {db.database} from schema {version} to {LATEST} (once, after an "
+                       "upgrade; a store of a million attempts takes seconds)")
         for number, _name, step in MIGRATIONS:
             if number > version:
                 step(db)
@@ -348,4 +357,6 @@ def migrate(db: SqliteDatabase) -> list[int]:
             db.execute_sql(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(LATEST),)
             )
+    if upgraded:
+        notice.say(f"store updated in {time.monotonic() - started:.1f} s")
     return applied

@@ -16,10 +16,19 @@ STEP_ROW_SQL = (
     "UPDATE steps SET state = ?, tool = ?, attempts = ?, attempt_base = ?, exit_code = ?, started_at = ?, "
     "ended_at = ?, reason = ? WHERE run_id = ? AND id = ?"
 )
+#: An attempt's whole row, keyed by (run_id, step_id, number): inserted, or the row there updated,
+#: so that the triggers keeping each tool's totals (``store.tool_totals``) see the row it was
+#: (``INSERT OR REPLACE`` deletes it without a trigger seeing).
 ATTEMPT_ROW_SQL = (
-    "INSERT OR REPLACE INTO attempts (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, "
+    "INSERT INTO attempts (run_id, step_id, number, tool, state, worker_id, started_at, ended_at, "
     "exit_code, log_path, error, tokens_in, tokens_out, usd, model, pid, tokens_cached, duration, output) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, step_id, number) DO UPDATE SET tool = excluded.tool, state = excluded.state, "
+    "worker_id = excluded.worker_id, started_at = excluded.started_at, ended_at = excluded.ended_at, "
+    "exit_code = excluded.exit_code, log_path = excluded.log_path, error = excluded.error, "
+    "tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, usd = excluded.usd, model = excluded.model, "
+    "pid = excluded.pid, tokens_cached = excluded.tokens_cached, duration = excluded.duration, "
+    "output = excluded.output"
 )
 
 

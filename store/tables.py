@@ -144,10 +144,13 @@ class ToolTotal(Base):
     patch = IntegerField()
     attempts = IntegerField(default=0)
     succeeded = IntegerField(default=0)
+    accepted = IntegerField(default=0)
     priced = IntegerField(default=0)
     usd = FloatField(default=0.0)
     tokens = IntegerField(default=0)
     tokenized = IntegerField(default=0)
+    decided = IntegerField(default=0)
+    rounds = IntegerField(default=0)
 
     class Meta:
         table_name = "tool_totals"

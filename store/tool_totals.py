@@ -8,14 +8,16 @@ the step proposes a patch), changed by triggers on the attempts table whenever a
 becomes, stops being or is rewritten as a finished one, so every way an attempt is written
 (the engine's rows, a crash marked by a later engine, a test's own) keeps them right.
 
-Attempts are written with ``INSERT OR REPLACE``, whose delete of the old row fires no delete
-trigger (SQLite's ``recursive_triggers`` is off), so the old row's part is taken off by a trigger
-*before* the insert. There is no trigger on delete: UPDATE and REPLACE are the only ways UET
-changes an attempt, and a deleted attempt would keep what it taught.
+The engine writes an attempt's whole row as an insert that updates the row already there
+(``store.ops.ATTEMPT_ROW_SQL``), so the update triggers see the row it was. ``INSERT OR REPLACE``
+would delete that row without a trigger seeing it (SQLite's ``recursive_triggers`` is off) and
+count the attempt twice; nothing in UET writes attempts so, and a test holds it. There is no
+trigger on delete either: a deleted attempt would keep what it taught.
 
-What these totals cannot hold is read where it is small: the accepted patches (each one a
-person's decision) for the accepted attempts and their rounds, and each tool's newest 1,000
-finished attempts, by an index, for the median of its durations.
+Triggers on the patches keep what the decisions taught: the attempts with an accepted patch,
+and the rounds the accepted patches took. An attempt's tool and a step's kind are taken as
+written once (the engine never changes them). What totals cannot hold, the median of a tool's
+durations, is read from its newest 1,000 finished attempts through an index.
 """
 
 from __future__ import annotations
@@ -39,23 +41,58 @@ ACCEPTED = "('approved', 'applied')"
 MEDIAN_OVER = 1_000
 
 #: Whether the step ``s`` proposes a patch: 1 or 0. A spec that is not JSON proposes none, rather
-#: than failing the write of an attempt (CASE, since SQLite's AND may evaluate both sides).
-_PATCH = "CASE WHEN json_valid(s.spec) THEN COALESCE(json_extract(s.spec, '$.produces') = 'patch', 0) ELSE 0 END"
+#: than failing the write of an attempt (CASE, since SQLite's AND may evaluate both sides); a spec
+#: that never says "produces" is not parsed at all (most steps: the triggers run on every write).
+_PATCH = ("CASE WHEN instr(s.spec, '\"produces\"') > 0 AND json_valid(s.spec) "
+          "THEN COALESCE(json_extract(s.spec, '$.produces') = 'patch', 0) ELSE 0 END")
+
+#: The kept figures, each a sum: finished attempts, those that succeeded, the finished attempts of
+#: patch steps with an accepted patch, those that reported dollars, the dollars, the tokens and
+#: the attempts that reported tokens; and the accepted patches (of any attempt) with the sum of
+#: their rounds.
+FIGURES = ("attempts", "succeeded", "accepted", "priced", "usd", "tokens", "tokenized", "decided", "rounds")
 
 
-def _change(row: str, sign: str, where: str, source: str = "steps AS s") -> str:
-    """Add (``sign`` "+") or take off ("-") attempt ``row``'s part of its tool's totals, for
-    the rows of ``source`` that ``where`` selects (the attempt's step must exist: an attempt
-    without one was never counted)."""
-    return f"""INSERT INTO tool_totals (tool, kind, patch, attempts, succeeded, priced, usd, tokens, tokenized)
-        SELECT {row}.tool, s.kind, {_PATCH}, {sign}1, {sign}({row}.state = 'succeeded'), {sign}({row}.usd IS NOT NULL),
-               {sign}COALESCE({row}.usd, 0.0), {sign}(COALESCE({row}.tokens_in, 0) + COALESCE({row}.tokens_out, 0)),
-               {sign}({row}.tokens_in IS NOT NULL OR {row}.tokens_out IS NOT NULL)
+def _accepted_patch(run: str, step: str, number: str, but: str | None = None) -> str:
+    """Whether the attempt has an accepted patch (other than patch ``but``)."""
+    other = f" AND p.id != {but}" if but else ""
+    return (f"EXISTS (SELECT 1 FROM patches AS p WHERE p.run_id = {run} AND p.step_id = {step} "
+            f"AND p.attempt = {number} AND p.state IN {ACCEPTED}{other})")
+
+
+def _add(tool: str, values: dict[str, str], source: str, where: str) -> str:
+    """Add ``values`` (SQL per figure; the others add 0) to the totals of the (``tool``, kind of
+    step ``s``, patch) of each row of ``source`` that ``where`` selects."""
+    figures = [values.get(name, "0") for name in FIGURES]
+    sums = ", ".join(f"{name} = {name} + excluded.{name}" for name in FIGURES)
+    return f"""INSERT INTO tool_totals (tool, kind, patch, {", ".join(FIGURES)})
+        SELECT {tool}, s.kind, {_PATCH}, {", ".join(figures)}
         FROM {source} WHERE {where}
-        ON CONFLICT (tool, kind, patch) DO UPDATE SET
-            attempts = attempts + excluded.attempts, succeeded = succeeded + excluded.succeeded,
-            priced = priced + excluded.priced, usd = usd + excluded.usd, tokens = tokens + excluded.tokens,
-            tokenized = tokenized + excluded.tokenized;"""
+        ON CONFLICT (tool, kind, patch) DO UPDATE SET {sums};"""
+
+
+def _attempt(row: str, sign: str, source: str, where: str) -> str:
+    """Add (``sign`` "+") or take off ("-") finished attempt ``row``'s part."""
+    return _add(f"{row}.tool", {
+        "attempts": f"{sign}1", "succeeded": f"{sign}({row}.state = 'succeeded')",
+        "accepted": f"{sign}(CASE WHEN {_PATCH} THEN "
+                    f"{_accepted_patch(f'{row}.run_id', f'{row}.step_id', f'{row}.number')} ELSE 0 END)",
+        "priced": f"{sign}({row}.usd IS NOT NULL)", "usd": f"{sign}COALESCE({row}.usd, 0.0)",
+        "tokens": f"{sign}(COALESCE({row}.tokens_in, 0) + COALESCE({row}.tokens_out, 0))",
+        "tokenized": f"{sign}({row}.tokens_in IS NOT NULL OR {row}.tokens_out IS NOT NULL)",
+    }, source, where)
+
+
+def _patch(row: str, sign: str) -> str:
+    """Add or take off accepted patch ``row``'s part: itself and its round, and its attempt as an
+    accepted one if the attempt is finished and has no other accepted patch."""
+    return _add("a.tool", {
+        "decided": f"{sign}1", "rounds": f"{sign}{row}.round",
+        "accepted": f"{sign}(a.state IN {JUDGED} AND {_PATCH} AND NOT "
+                    f"{_accepted_patch('a.run_id', 'a.step_id', 'a.number', f'{row}.id')})",
+    }, "attempts AS a, steps AS s",
+        f"a.run_id = {row}.run_id AND a.step_id = {row}.step_id AND a.number = {row}.attempt "
+        f"AND s.run_id = {row}.run_id AND s.id = {row}.step_id")
 
 
 def _step_of(row: str) -> str:
@@ -64,8 +101,9 @@ def _step_of(row: str) -> str:
 
 def migrate_tool_totals(db: SqliteDatabase) -> None:
     """Migration 13, frozen: the totals, their triggers, the index of each tool's newest
-    attempts, and the totals of the attempts already made (one pass, once)."""
-    replaced = "o.run_id = new.run_id AND o.step_id = new.step_id AND o.number = new.number"
+    attempts, and the totals of the attempts and patches already there (one pass each, once)."""
+    attempt_columns = "state, tool, usd, tokens_in, tokens_out"
+    patch_columns = "state, round, run_id, step_id, attempt"
     for statement in (
         """CREATE TABLE tool_totals (
             tool TEXT NOT NULL,
@@ -73,77 +111,74 @@ def migrate_tool_totals(db: SqliteDatabase) -> None:
             patch INTEGER NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,
             succeeded INTEGER NOT NULL DEFAULT 0,
+            accepted INTEGER NOT NULL DEFAULT 0,
             priced INTEGER NOT NULL DEFAULT 0,
             usd REAL NOT NULL DEFAULT 0.0,
             tokens INTEGER NOT NULL DEFAULT 0,
             tokenized INTEGER NOT NULL DEFAULT 0,
+            decided INTEGER NOT NULL DEFAULT 0,
+            rounds INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (tool, kind, patch)
         ) WITHOUT ROWID""",
-        "CREATE INDEX attempts_tool ON attempts (tool, ended_at)",
-        # The row an INSERT OR REPLACE is about to replace: its part comes off first.
-        f"""CREATE TRIGGER tool_totals_replaced BEFORE INSERT ON attempts BEGIN
-            {_change("o", "-", f"{replaced} AND o.state IN {JUDGED} AND {_step_of('o')}", "attempts AS o, steps AS s")}
-        END""",
+        f"CREATE INDEX attempts_tool ON attempts (tool, ended_at) WHERE state IN {JUDGED}",
         f"""CREATE TRIGGER tool_totals_inserted AFTER INSERT ON attempts WHEN new.state IN {JUDGED} BEGIN
-            {_change("new", "+", _step_of("new"))}
+            {_attempt("new", "+", "steps AS s", _step_of("new"))}
         END""",
-        f"""CREATE TRIGGER tool_totals_left AFTER UPDATE OF state, tool, usd, tokens_in, tokens_out, ended_at
-            ON attempts WHEN old.state IN {JUDGED} BEGIN
-            {_change("old", "-", _step_of("old"))}
+        # One trigger, not two: each trigger a row fires costs microseconds of its own.
+        f"""CREATE TRIGGER tool_totals_updated AFTER UPDATE OF {attempt_columns} ON attempts
+            WHEN old.state IN {JUDGED} OR new.state IN {JUDGED} BEGIN
+            {_attempt("old", "-", "steps AS s", f"old.state IN {JUDGED} AND {_step_of('old')}")}
+            {_attempt("new", "+", "steps AS s", f"new.state IN {JUDGED} AND {_step_of('new')}")}
         END""",
-        f"""CREATE TRIGGER tool_totals_came AFTER UPDATE OF state, tool, usd, tokens_in, tokens_out, ended_at
-            ON attempts WHEN new.state IN {JUDGED} BEGIN
-            {_change("new", "+", _step_of("new"))}
+        f"""CREATE TRIGGER tool_totals_patch_inserted AFTER INSERT ON patches WHEN new.state IN {ACCEPTED} BEGIN
+            {_patch("new", "+")}
         END""",
-        f"""INSERT INTO tool_totals (tool, kind, patch, attempts, succeeded, priced, usd, tokens, tokenized)
-            SELECT a.tool, s.kind, {_PATCH}, COUNT(*), SUM(a.state = 'succeeded'), SUM(a.usd IS NOT NULL),
-                   COALESCE(SUM(a.usd), 0.0), SUM(COALESCE(a.tokens_in, 0) + COALESCE(a.tokens_out, 0)),
-                   SUM(a.tokens_in IS NOT NULL OR a.tokens_out IS NOT NULL)
-            FROM attempts AS a JOIN steps AS s ON s.run_id = a.run_id AND s.id = a.step_id
-            WHERE a.state IN {JUDGED}
-            GROUP BY a.tool, s.kind, {_PATCH}""",
+        f"""CREATE TRIGGER tool_totals_patch_left AFTER UPDATE OF {patch_columns} ON patches
+            WHEN old.state IN {ACCEPTED} BEGIN
+            {_patch("old", "-")}
+        END""",
+        f"""CREATE TRIGGER tool_totals_patch_came AFTER UPDATE OF {patch_columns} ON patches
+            WHEN new.state IN {ACCEPTED} BEGIN
+            {_patch("new", "+")}
+        END""",
+        _add("a.tool", {"attempts": "COUNT(*)", "succeeded": "SUM(a.state = 'succeeded')",
+              "accepted": f"SUM(CASE WHEN {_PATCH} THEN {_accepted_patch('a.run_id', 'a.step_id', 'a.number')} "
+                          "ELSE 0 END)",
+              "priced": "SUM(a.usd IS NOT NULL)", "usd": "COALESCE(SUM(a.usd), 0.0)",
+              "tokens": "SUM(COALESCE(a.tokens_in, 0) + COALESCE(a.tokens_out, 0))",
+              "tokenized": "SUM(a.tokens_in IS NOT NULL OR a.tokens_out IS NOT NULL)"},
+             "attempts AS a JOIN steps AS s ON s.run_id = a.run_id AND s.id = a.step_id",
+             f"a.state IN {JUDGED} GROUP BY a.tool, s.kind, {_PATCH}"),
+        _add("a.tool", {"decided": "COUNT(*)", "rounds": "SUM(p.round)"},
+             "patches AS p JOIN attempts AS a ON a.run_id = p.run_id AND a.step_id = p.step_id AND a.number = p.attempt "
+             "JOIN steps AS s ON s.run_id = p.run_id AND s.id = p.step_id",
+             f"p.state IN {ACCEPTED} GROUP BY a.tool, s.kind, {_PATCH}"),
     ):
         db.execute_sql(statement)
 
 
 # -- reads -------------------------------------------------------------------------------------
 
-_TOTALS_SQL = ("SELECT tool, kind, SUM(attempts), SUM(succeeded), SUM(CASE WHEN patch THEN 0 ELSE succeeded END), "
-               "SUM(priced), SUM(usd) FROM tool_totals WHERE attempts > 0 GROUP BY tool, kind ORDER BY tool, kind")
-
-#: Per (tool, kind): the finished attempts of patch steps with an accepted patch, and the mean
-#: round of the accepted patches; read through the accepted patches alone.
-_ACCEPTED_SQL = f"""
-SELECT a.tool, s.kind,
-       COUNT(DISTINCT CASE WHEN a.state IN {JUDGED} AND {_PATCH}
-                           THEN p.run_id || char(0) || p.step_id || char(0) || p.attempt END),
-       AVG(p.round)
-FROM patches AS p
-JOIN attempts AS a ON a.run_id = p.run_id AND a.step_id = p.step_id AND a.number = p.attempt
-JOIN steps AS s ON s.run_id = p.run_id AND s.id = p.step_id
-WHERE p.state IN {ACCEPTED}
-GROUP BY a.tool, s.kind
-"""
+_KINDS_SQL = ("SELECT tool, kind, SUM(attempts), SUM(succeeded), SUM(CASE WHEN patch THEN accepted ELSE succeeded END), "
+              "SUM(priced), SUM(usd), SUM(decided), SUM(rounds) FROM tool_totals GROUP BY tool, kind "
+              "HAVING SUM(attempts) > 0 ORDER BY tool, kind")
 
 
 def kind_stats() -> list[KindStats]:
     """Every (tool, step kind) the store has finished attempts of, with what they achieved and
     cost: made once per run start by the router (and by ``uet tools``), in time that does not
-    grow with the attempts."""
+    grow with the attempts or the patches."""
     from schemas.memory import KindStats
 
-    accepted = {(tool, kind): (int(n or 0), rounds)
-                for tool, kind, n, rounds in database.execute_sql(_ACCEPTED_SQL).fetchall()}
     out = []
-    for tool, kind, attempts, succeeded, plain_ok, priced, usd in database.execute_sql(_TOTALS_SQL).fetchall():
-        patches_ok, rounds = accepted.get((tool, kind), (0, None))
-        took = int(plain_ok) + patches_ok
+    for tool, kind, attempts, succeeded, took, priced, usd, decided, rounds in database.execute_sql(
+            _KINDS_SQL).fetchall():
         usd = round(float(usd), 6)
         out.append(KindStats(
-            tool=tool, kind=kind, attempts=int(attempts), succeeded=int(succeeded), accepted=took,
-            success_rate=int(succeeded) / int(attempts),
-            mean_rounds=float(rounds) if rounds is not None else None,
-            usd=usd, priced=int(priced),
+            tool=tool, kind=kind, attempts=attempts, succeeded=succeeded, accepted=took,
+            success_rate=succeeded / attempts,
+            mean_rounds=rounds / decided if decided else None,
+            usd=usd, priced=priced,
             usd_per_accepted=usd / took if took and priced else None,
             accepted_per_usd=took / usd if priced and usd > 0 else None,
         ))

@@ -110,8 +110,9 @@ class UetApp(App[None]):
         reads the store opened by a key pressed before the first read came)."""
         with self._opening:
             if self.store is None:
-                from store import Store
+                from store import Store, notice
 
+                notice.announce = None  # an update of an older store would print on the screen
                 self.store = Store(self.db_path)
             return self.store
 

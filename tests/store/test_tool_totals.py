@@ -7,7 +7,9 @@ run's first ``auto`` choice)."""
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import sqlite3
 import statistics
 from pathlib import Path
@@ -19,6 +21,7 @@ from peewee import SqliteDatabase
 from store import Store, ops
 from store import tool_totals as totals
 from store.migrations import LATEST, MIGRATIONS
+from tests.conftest import Project
 
 JUDGED = ("succeeded", "failed", "timed_out", "crashed")
 TOOLS = ("claude", "codex", "ruff", "command")
@@ -71,6 +74,9 @@ def _history(conn: sqlite3.Connection, seed: int, runs: int = 6, moves: int = 40
     rnd = random.Random(seed)
     steps = _steps(conn, runs)
     numbers: dict[tuple[str, str], int] = {}
+    tools: dict[tuple[str, str, int], str] = {}  # an attempt's tool is written once, as the engine does
+    patches: list[str] = []
+    decisions = ["proposed", "approved", "applied", "rejected", "superseded"]
     clock = 10.0
     for n in range(moves):
         run_id, step_id = rnd.choice(steps)
@@ -79,28 +85,37 @@ def _history(conn: sqlite3.Connection, seed: int, runs: int = 6, moves: int = 40
         clock += 1.0
         usd = rnd.choice([None, 0.25, 0.1, 1.5])
         tokens = rnd.choice([(None, None), (100, 20), (None, 7)])
-        tool = rnd.choice(TOOLS)
-        if number == 0 or move < 0.3:  # a new attempt, running, or already finished
+        new = number == 0 or move < 0.3
+        if new:
             number += 1
             numbers[run_id, step_id] = number
+            tools[run_id, step_id, number] = rnd.choice(TOOLS)
+        tool = tools[run_id, step_id, number]
+        if new:  # a new attempt, running, or already finished
             state = rnd.choice(["running", "running", *JUDGED, "canceled"])
             ended = clock if state != "running" else None
             _write(conn, ops.attempt_row(run_id, step_id, number, tool, state, None, clock - 0.5, ended_at=ended,
                                          usd=usd, tokens_in=tokens[0], tokens_out=tokens[1], duration=rnd.random()))
-        elif move < 0.6:  # the whole row again: finished, or a finished one rewritten (its tool too)
+        elif move < 0.55:  # the whole row again: finished, or a finished one rewritten
             state = rnd.choice([*JUDGED, "canceled", "running"])
             _write(conn, ops.attempt_row(run_id, step_id, number, tool, state, "w", clock - 2, ended_at=clock,
                                          usd=usd, tokens_in=tokens[0], tokens_out=tokens[1], duration=1.0))
-        elif move < 0.85:  # finished by an update, or judged again
+        elif move < 0.75:  # finished by an update, or judged again
             _write(conn, ops.finish_attempt(run_id, step_id, number, rnd.choice([*JUDGED, "canceled"]), clock, 0,
                                             None, tokens[0], tokens[1], usd, "m"))
-        else:  # a patch of that attempt, then perhaps a decision on it
+        elif patches and move < 0.85:  # a later decision on an earlier patch, or another round number
+            if rnd.random() < 0.8:
+                conn.execute("UPDATE patches SET state = ? WHERE id = ?", (rnd.choice(decisions), rnd.choice(patches)))
+            else:
+                conn.execute("UPDATE patches SET round = round + 1 WHERE id = ?", (rnd.choice(patches),))
+        else:  # a patch of that attempt (some decided at once), then perhaps a decision on it
             patch_id = f"p{n}"
-            _write(conn, ops.insert_patch(patch_id, run_id, step_id, number, "proposed", "b", "d", "h", [], 1, 0,
-                                          None, rnd.choice([1, 2, 3]), None, None, clock, "t", None))
-            if rnd.random() < 0.7:
-                conn.execute("UPDATE patches SET state = ? WHERE id = ?",
-                             (rnd.choice(["approved", "applied", "rejected", "superseded"]), patch_id))
+            patches.append(patch_id)
+            _write(conn, ops.insert_patch(patch_id, run_id, step_id, number, rnd.choice(["proposed", "approved"]),
+                                          "b", "d", "h", [], 1, 0, None, rnd.choice([1, 2, 3]), None, None, clock, "t",
+                                          None))
+            if rnd.random() < 0.5:
+                conn.execute("UPDATE patches SET state = ? WHERE id = ?", (rnd.choice(decisions), patch_id))
 
 
 def _full(conn: sqlite3.Connection) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -185,3 +200,64 @@ def test_the_median_is_of_each_tools_newest_finished_attempts(store: Store, monk
     usage = totals.tool_usage()["ruff"]
     # Judged: 100, 90, 1, 2, 3 (the canceled and the running one say nothing); the newest 3 are 1, 2, 3.
     assert (usage.attempts, usage.succeeded, usage.median_seconds) == (5, 3, statistics.median([1.0, 2.0, 3.0]))
+
+
+def test_the_command_line_says_it_is_updating_an_older_store_and_how_long_it_took(project: Project) -> None:
+    """Updating a large store takes seconds once (9 s at a million attempts): a command says so
+    on stderr, with the time, and prints its own output unchanged; a new store or one already
+    up to date is opened without a word."""
+    project.db.parent.mkdir(parents=True, exist_ok=True)
+    old = SqliteDatabase(str(project.db))
+    for _number, _name, step in MIGRATIONS[:12]:
+        step(old)
+    old.execute_sql("PRAGMA user_version = 12")
+    old.close()
+    with sqlite3.connect(project.db, isolation_level=None) as conn:
+        _history(conn, 7, runs=2, moves=50)
+    first = project.uet("runs", "--json", check=True)
+    lines = first.stderr.splitlines()
+    assert len(lines) == 2, first.stderr
+    assert lines[0] == f"uet: updating the store {project.db} from schema 12 to {LATEST} (once, after an upgrade; " \
+                       "a store of a million attempts takes seconds)"
+    assert lines[1].startswith("uet: store updated in ") and lines[1].endswith(" s"), lines[1]
+    assert {run["id"] for run in json.loads(first.stdout)} == {"r0", "r1"}
+    again = project.uet("runs", "--json", check=True)
+    assert again.stderr == "" and again.stdout == first.stdout
+    fresh = project.root / "fresh"
+    (fresh / ".uet").mkdir(parents=True)
+    made = project.uet("--db", str(fresh / ".uet" / "uet.db"), "tools", "--no-version", check=True)
+    assert made.stderr == ""
+
+
+def test_nothing_writes_an_attempt_by_replacing_its_row() -> None:
+    """``INSERT OR REPLACE`` deletes the row without a trigger seeing it, so the attempt would be
+    counted twice: the engine's statement updates the row in place, and no other code replaces."""
+    repo = Path(__file__).resolve().parents[2]
+    found = [f"{path.relative_to(repo)}" for folder in ("engine", "store", "tui")
+             for path in sorted((repo / folder).rglob("*.py"))
+             if re.search(r"REPLACE\s+INTO\s+attempts\b", path.read_text(encoding="utf-8"), re.IGNORECASE)]
+    assert found == []
+    assert "ON CONFLICT (run_id, step_id, number) DO UPDATE" in ops.ATTEMPT_ROW_SQL
+
+
+def test_the_dashboard_updates_an_older_store_without_a_word_on_its_screen(
+        db_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line on stderr would tear the dashboard's screen: it silences the notice (its panes say
+    they are loading) before it opens the store; a command says it."""
+    from store import notice
+    from tui.app import UetApp
+
+    monkeypatch.setattr(notice, "announce", notice.announce)  # put back whatever the app sets
+    db_path.parent.mkdir(parents=True)
+    old = SqliteDatabase(str(db_path))
+    for _number, _name, step in MIGRATIONS[:12]:
+        step(old)
+    old.execute_sql("PRAGMA user_version = 12")
+    old.close()
+    app = UetApp(db_path.parent.parent, db_path)
+    store = app.open_store()
+    try:
+        assert store.applied == list(range(13, LATEST + 1))
+    finally:
+        store.close()
+    assert capfd.readouterr().err == ""
