@@ -308,6 +308,13 @@ def _m0013_tool_totals(db: SqliteDatabase) -> None:
     migrate_tool_totals(db)
 
 
+def _m0014_patches_by_age(db: SqliteDatabase) -> None:
+    # `uet patches`, the dashboard's patch list and the MCP tool read the newest patches of every
+    # state: without an index on their age that read every patch, walking each diff's overflow
+    # pages to reach created_at (0.18 s at 240,000 small patches; real diffs are far larger).
+    db.execute_sql("CREATE INDEX patches_created ON patches (created_at)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "core tables", _m0001_core),
     (2, "patch ledger, gate results, costs", _m0002_ledger),
@@ -322,6 +329,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (11, "runs by state and age", _m0011_run_age),
     (12, "breaker changes among the events", _m0012_breaker_events),
     (13, "what each tool achieved, kept as attempts finish", _m0013_tool_totals),
+    (14, "patches by age", _m0014_patches_by_age),
 ]
 LATEST = MIGRATIONS[-1][0]
 

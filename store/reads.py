@@ -23,7 +23,7 @@ from store.list_sql import PATCH_COLUMNS, patches_sql, runs_sql
 
 #: The schema version this version of uet writes: ``store.migrations.LATEST`` (a test holds the
 #: two equal). A store at another version is opened through the migrations first.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
@@ -300,20 +300,44 @@ def step_spec(conn: sqlite3.Connection, run_id: str, step_id: str) -> dict[str, 
     return None if row is None else dict(json.loads(row[0]))
 
 
-def cost_totals(conn: sqlite3.Connection, group_by: tuple[str, ...], run_id: str | None = None) -> list[dict[str, Any]]:
-    """Totals over one run or all, grouped by any of run_id, step_id, tool, model, each as
-    ``CostTotals`` dumps it to JSON (``queries.cost_totals`` reads the same for the engine's
-    faces). Unknown dollars stay unknown: counted in ``unpriced``, never added as zero."""
+def runs_with_costs(conn: sqlite3.Connection, limit: int | None) -> list[str]:
+    """The newest runs (all with ``limit=None``) that have costs, newest first: through the
+    runs' age index, each run asked for one attempt that ran a tool."""
+    sql = ("SELECT r.id FROM runs AS r WHERE EXISTS (SELECT 1 FROM attempts AS a WHERE a.run_id = r.id "
+           "AND a.duration IS NOT NULL) ORDER BY r.created_at DESC, r.id DESC")
+    rows = conn.execute(sql + " LIMIT ?", (limit,)) if limit is not None else conn.execute(sql)
+    return [run_id for (run_id,) in rows]
+
+
+def cost_totals(conn: sqlite3.Connection, group_by: tuple[str, ...], run_id: str | None = None,
+                run_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Totals over one run, these runs (in their order, when grouped by run) or all, grouped by
+    any of run_id, step_id, tool, model, each as ``CostTotals`` dumps it to JSON
+    (``queries.cost_totals`` reads the same for the engine's faces). Unknown dollars stay
+    unknown: counted in ``unpriced``, never added as zero."""
     if not set(group_by) <= {"run_id", "step_id", "tool", "model"}:
         raise ValueError(f"cannot group costs by {set(group_by)}")
     columns = ", ".join(group_by)
-    sql = (f"SELECT {columns + ', ' if group_by else ''}COUNT(*), COALESCE(SUM(tokens_in), 0), "
-           "COALESCE(SUM(tokens_out), 0), COALESCE(SUM(tokens_cached), 0), COALESCE(SUM(usd), 0), SUM(usd IS NULL), "
-           "SUM(tokens_in IS NULL AND tokens_out IS NULL), COALESCE(SUM(wall), 0) FROM costs"
-           + (" WHERE run_id = ?" if run_id is not None else "") + (f" GROUP BY {columns}" if group_by else ""))
+    select = (f"SELECT {columns + ', ' if group_by else ''}COUNT(*), COALESCE(SUM(tokens_in), 0), "
+              "COALESCE(SUM(tokens_out), 0), COALESCE(SUM(tokens_cached), 0), COALESCE(SUM(usd), 0), "
+              "SUM(usd IS NULL), SUM(tokens_in IS NULL AND tokens_out IS NULL), COALESCE(SUM(wall), 0) FROM costs")
+    grouped = f" GROUP BY {columns}" if group_by else ""
     width = len(group_by)
-    rows = [row for row in conn.execute(sql, () if run_id is None else (run_id,)) if row[width] != 0]
-    rows.sort(key=lambda row: tuple((v is not None, v) for v in row[:width]))
+    if run_ids is not None:
+        ids = list(run_ids)
+        rows = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start:start + _CHUNK]
+            rows += conn.execute(f"{select} WHERE run_id IN ({', '.join('?' * len(chunk))}){grouped}", chunk).fetchall()
+    else:
+        rows = conn.execute(select + (" WHERE run_id = ?" if run_id is not None else "") + grouped,
+                            () if run_id is None else (run_id,)).fetchall()
+    rows = [row for row in rows if row[width] != 0]
+    if run_ids is not None and group_by == ("run_id",):
+        order = {rid: n for n, rid in enumerate(ids)}
+        rows.sort(key=lambda row: order[row[0]])
+    else:
+        rows.sort(key=lambda row: tuple((v is not None, v) for v in row[:width]))
     return [{"key": dict(zip(group_by, row[:width], strict=True)), "attempts": n, "tokens_in": tin,
              "tokens_out": tout, "tokens_cached": cached, "usd": round(float(usd), 6), "unpriced": unpriced,
              "untokened": untokened, "wall": float(wall)}

@@ -89,3 +89,25 @@ def test_runs_read_as_plain_rows_are_the_records_validation_makes(store: Store) 
     for run in [*listed, *queries.runs_by_id(validated), *queries.list_runs(100, states=["pending", "running"])]:
         assert run == validated[run.id] and type(run.state) is type(validated[run.id].state)
         assert run.model_dump(mode="json") == validated[run.id].model_dump(mode="json")
+
+
+def test_the_newest_patches_of_every_state_are_read_by_age_from_an_index(store: Store) -> None:
+    """Reaching a patch's created_at without an index walks its diff's overflow pages: the
+    newest patches, of every state or of one, are found through an index and come newest first."""
+    from store import ops, reads
+    from store.list_sql import patches_sql
+
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("INSERT INTO runs (id, workstream, root, state, created_at) VALUES ('r', 'w', '/p', 'succeeded', 1)")
+        for n in range(30):
+            sql, params = ops.insert_patch(f"p{n:02d}", "r", f"s{n % 3}", 1, "approved" if n % 2 else "proposed",
+                                           "b", "x" * 5_000, "h", [], 1, 0, None, 1, None, None, float(n), "t", None)
+            conn.execute(sql, params)
+    with sqlite3.connect(store.path) as conn:
+        assert [p["id"] for p in reads.patches(conn, limit=3)] == ["p29", "p28", "p27"]
+        assert [p["id"] for p in reads.patches(conn, state="proposed", limit=2)] == ["p28", "p26"]
+        for run_id, state in ((None, None), (None, "approved")):
+            sql, params = patches_sql(run_id, state, 5)
+            plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+            assert not any(line == "SCAN patches" or line.startswith("USE TEMP B-TREE FOR ORDER BY")
+                           for line in plan), plan

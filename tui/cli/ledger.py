@@ -43,36 +43,61 @@ def cmd_patches(args: argparse.Namespace) -> int:
         conn.close()
 
 
+def _cost_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per row of totals, the columns as wide as this table's widest value."""
+    cells = [(" / ".join(str(v) if v is not None else "(unknown)" for v in row["key"].values()),
+              f"{row['attempts']:,}×", f"{row['tokens_in']:,}", f"{row['tokens_out']:,}", _usd(row)) for row in rows]
+    if not cells:
+        return []
+    key, attempts, tin, tout = (max(len(c[i]) for c in cells) for i in range(4))
+    return [f"  {c[0]:<{key}}  {c[1]:>{attempts}}  in {c[2]:>{tin}}  out {c[3]:>{tout}}  {c[4]}" for c in cells]
+
+
 def _usd(totals: dict[str, Any]) -> str:
     priced = f"${totals['usd']:,.4f}"
-    return priced + (f" + {totals['unpriced']} unpriced" if totals["unpriced"] else "")
+    return priced + (f" + {totals['unpriced']:,} unpriced" if totals["unpriced"] else "")
 
 
 def cmd_costs(args: argparse.Namespace) -> int:
+    """One run: its total, by step, tool and model. All runs: the total, by tool and model over
+    every run, and by run for the newest ``--limit`` runs that have costs (``--all``: every one);
+    by step needs a run (a store of a year holds a million steps)."""
     _, conn = read_existing(args)
     try:
         run_id = reads.resolve_run_id(conn, args.run) if args.run else None
-        groups = {"run": ("run_id",), "step": ("run_id", "step_id"), "tool": ("tool",), "model": ("model",)}
-        tables = {name: reads.cost_totals(conn, cols, run_id) for name, cols in groups.items()}
+        if run_id is not None:
+            groups = {"step": ("step_id",), "tool": ("tool",), "model": ("model",)}
+            tables = {name: reads.cost_totals(conn, cols, run_id) for name, cols in groups.items()}
+            more = False
+        else:
+            listed = reads.runs_with_costs(conn, None if args.all else args.limit + 1)
+            more = len(listed) > args.limit and not args.all
+            tables = {"run": reads.cost_totals(conn, ("run_id",), run_ids=listed[:None if args.all else args.limit])}
+            tables |= {name: reads.cost_totals(conn, cols) for name, cols in (("tool", ("tool",)), ("model", ("model",)))}
         total = reads.cost_totals(conn, (), run_id)
         if args.json:
             print(json.dumps({"run": run_id, "total": total[0] if total else None,
-                              **{f"by_{k}": v for k, v in tables.items()}}, indent=2))
+                              **{f"by_{k}": v for k, v in tables.items()},
+                              **({} if run_id else {"more_runs": more})}, indent=2))
             return EXIT_OK
         if not total:
             print("no costs recorded yet")
             return EXIT_OK
         t = total[0]
-        print(f"total: {t['attempts']} attempt(s), {t['tokens_in']:,} tokens in, {t['tokens_out']:,} out, "
+        print(f"total: {t['attempts']:,} attempt(s), {t['tokens_in']:,} tokens in, {t['tokens_out']:,} out, "
               f"{t['tokens_cached']:,} cached, {_usd(t)}, {duration(t['wall'])} of tool time")
         if t["untokened"]:
-            print(f"       {t['untokened']} attempt(s) reported no tokens: their counts are unknown, not zero")
-        for name in ("run", "step", "tool", "model"):
-            print(f"\nby {name}:")
-            for row in tables[name]:
-                key = " / ".join(str(v) if v is not None else "(unknown)" for v in row["key"].values())
-                print(f"  {key:40} {row['attempts']:>5}×  in {row['tokens_in']:>9,}  out {row['tokens_out']:>8,}  "
-                      f"{_usd(row)}")
+            print(f"       {t['untokened']:,} attempt(s) reported no tokens: their counts are unknown, not zero")
+        for name, rows in tables.items():
+            heading = {"run": "by run, newest first" + (f" (the newest {args.limit})" if more else "")}.get(
+                name, f"by {name}")
+            print(f"\n{heading}:")
+            for line in _cost_lines(rows):
+                print(line)
+            if name == "run" and more:
+                print("  … older runs have costs too: --limit N, --all, or uet costs RUN for one")
+        if run_id is None:
+            print("\nby step: name a run (uet costs RUN)")
         return EXIT_OK
     finally:
         conn.close()

@@ -242,7 +242,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     a.add_argument("--plain", action="store_true")
 
     p = add("costs", "tokens and dollars by run, step, tool and model")
-    p.add_argument("run", nargs="?")
+    p.add_argument("run", nargs="?", help="one run (id prefix): its totals by step, tool and model")
+    p.add_argument("--limit", type=_count, default=20, metavar="N",
+                   help="without a run: the newest N runs listed by run (default 20)")
+    p.add_argument("--all", action="store_true", help="without a run: every run with costs listed by run")
     p.add_argument("--json", action="store_true")
 
     p = add("tools", "the tools this project can use, agents included: installed or not, version, record")
