@@ -77,7 +77,9 @@ def duration(seconds: float | None) -> str:
     if hours < 24:
         return f"{hours}h{minutes:02d}m"
     days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"  # a run lost half a year ago reads 188d13h, not 4525h
+    if days < 10:
+        return f"{days}d{hours:02d}h"
+    return f"{days}d"  # a run lost half a year ago reads 188d, not 4525h: short enough for an age cell
 
 
 def clock(ts: float) -> str:

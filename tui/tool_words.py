@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from engine.toolinfo import not_installed, uncovered
 from schemas.tools import ToolInfo
+from store.tool_totals import MEDIAN_OVER
 from tui.format import clock, duration, label
 
 HEADERS = ("TOOL", "SOURCE", "VERSION", "CAN DO", "BREAKER", "OK%", "MEDIAN", "$/ATTEMPT")
@@ -112,7 +113,8 @@ def details(row: ToolInfo) -> list[str]:
     else:
         lines.append(f"program: {row.path}" + (f"; version: {row.version}" if row.version else ""))
     record = "never ran here" if not row.attempts else (
-        f"{row.succeeded} of {row.attempts} attempts succeeded, median {duration(row.median_seconds)}")
+        f"{row.succeeded:,} of {row.attempts:,} attempts succeeded, median {duration(row.median_seconds)}"
+        + (f" of the newest {MEDIAN_OVER:,}" if row.attempts > MEDIAN_OVER else ""))
     if row.usd_per_attempt is not None:
         record += f", {cost_cell(row)} per attempt"
     breaker = f"; breaker {label(row.breaker)}" if row.breaker else ""

@@ -300,3 +300,26 @@ def test_a_decision_made_elsewhere_shows_up_in_the_open_review(project: Project)
         await settle(pilot, lambda: pilot.app.screen is screen)
 
     review(app, scenario)
+
+
+def test_the_list_title_says_when_older_patches_are_not_loaded(patches_db: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The list loads the newest LIST_LIMIT patches: its title says so when there are more,
+    rather than passing the loaded count for all of them."""
+    import tui.screens.patches as screens
+
+    async def scenario(limit: int) -> tuple[str, list[str]]:
+        monkeypatch.setattr(screens, "LIST_LIMIT", limit)
+        app = fixed(patches_db)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("P")
+            await settle(pilot, lambda: isinstance(app.screen, PatchesScreen)
+                         and len(app.screen.query_one("#list", LineTable).keys) > 0)
+            table = app.screen.query_one("#list", LineTable)
+            return str(table.border_title), list(table.keys)
+
+    title, keys = asyncio.run(scenario(2))
+    assert title == "Patches (newest 2, all states)" and len(keys) == 2
+    title, keys = asyncio.run(scenario(100))
+    assert title == "Patches (4, all states)" and len(keys) == 4

@@ -51,6 +51,8 @@ REVISABLE = ("proposed", "gate_passed", "gate_failed")
 ROUND_KINDS = ("fix", "revision")
 """The kinds of patch that replaced an earlier round (a subset is cut from its parent, same round)."""
 TAIL_LINES = 8
+#: The newest patches the list loads; the title says when there are older ones.
+LIST_LIMIT = 5_000
 
 
 def state_text(state: str) -> Text:
@@ -168,14 +170,16 @@ class PatchesScreen(Screen[None]):
 
     @work(thread=True, group="patch-list", exclusive=True, exit_on_error=False)
     def load_list(self) -> None:
-        rows = queries.list_patches(state=self.state_filter, limit=5_000)
+        rows = queries.list_patches(state=self.state_filter, limit=LIST_LIMIT + 1)
+        more = len(rows) > LIST_LIMIT
+        rows = rows[:LIST_LIMIT]
         limits = dict(self.limits)
         for patch in rows:
             if (patch.run_id, patch.step_id) not in limits:
                 limits[(patch.run_id, patch.step_id)] = _limit(patch)
-        self.app.call_from_thread(self._fill, rows, limits)
+        self.app.call_from_thread(self._fill, rows, limits, more)
 
-    def _fill(self, rows: list[PatchRecord], limits: dict[tuple[str, str], int]) -> None:
+    def _fill(self, rows: list[PatchRecord], limits: dict[tuple[str, str], int], more: bool = False) -> None:
         self.limits = limits
         if not self.old_rounds and self.state_filter != "superseded":
             shown = [p for p in rows if p.state.value != "superseded"]
@@ -190,7 +194,9 @@ class PatchesScreen(Screen[None]):
         table.set_rows([(p.id, p) for p in rows])
         shown = self.state_filter or "all states"
         hidden = f", {self.hidden} old round(s) hidden" if self.hidden else ", old rounds shown" if self.old_rounds else ""
-        table.border_title = f"Patches ({len(rows)}, {shown}{hidden})"
+        count = (f"{len(rows):,} of the newest {LIST_LIMIT:,}" if more and self.hidden else
+                 f"newest {len(rows):,}" if more else f"{len(rows):,}")
+        table.border_title = f"Patches ({count}, {shown}{hidden})"
         table.border_subtitle = "f filter · o old rounds · Enter review"
 
     @on(LineTable.RowSelected, "#list")
