@@ -129,3 +129,28 @@ async def _by_keyboard(app_db: Path) -> None:
 
 def test_history_screen_80x24(snap_compare: Any, app_db: Path) -> None:
     assert snap_compare(_app(app_db), terminal_size=(80, 24), run_before=_history_shown)
+
+
+def test_history_reads_its_window_through_indexes(history_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two weeks are drawn from the attempts that ended in them and each workstream's newest runs,
+    found through indexes: no read goes through every attempt or every run (2.8 s at a million
+    attempts when it did)."""
+    import store.history as history
+    from store.views import connect_read_only
+
+    sent: list[str] = []
+    opened: list[sqlite3.Connection] = []
+
+    def traced(path: Path) -> sqlite3.Connection:
+        conn = connect_read_only(path)
+        conn.set_trace_callback(sent.append)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(history, "connect_read_only", traced)
+    found = load(history_db, NOW, days=5)
+    assert found.tools and found.workstreams
+    with closing(connect_read_only(history_db)) as conn:
+        for sql in {s for s in sent if s.lstrip().upper().startswith("SELECT")}:
+            plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+            assert not any(line in ("SCAN attempts", "SCAN runs") for line in plan), (sql, plan)
