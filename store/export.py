@@ -11,9 +11,7 @@ per batch through pyarrow's ``ParquetWriter``; CSV and JSON lines use the standa
 from __future__ import annotations
 
 import csv
-import re
 import sqlite3
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +24,6 @@ from store.views import SOURCES, ReadOnlyStoreError, expression, select_list
 FORMATS = ("parquet", "csv", "jsonl")
 BATCH_ROWS = 10_000
 EXTRA = "uet[analytics]"
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d|w)\s*$")
-_UNIT_SECONDS = {"m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
 class AnalyticsMissing(ImportError):
@@ -42,21 +38,6 @@ def require_pyarrow() -> Any:
         raise AnalyticsMissing(f"Parquet needs pyarrow, which is not installed: pip install '{EXTRA}' "
                                "(or use --format csv or jsonl)") from exc
     return pyarrow
-
-
-def parse_since(text: str, now: float | None = None) -> float:
-    """``2026-11-30``, ``2026-11-30T08:00`` (UTC unless it names an offset) or an age such as
-    ``36h``, ``7d``, ``2w``; epoch seconds. Raises ValueError saying what is accepted."""
-    match = _RELATIVE.match(text)
-    if match:
-        return (time.time() if now is None else now) - float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date: write e.g. 2026-11-30, 2026-11-30T08:00 or 7d") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def resolve_run(conn: sqlite3.Connection, prefix: str) -> str:

@@ -300,19 +300,25 @@ def step_spec(conn: sqlite3.Connection, run_id: str, step_id: str) -> dict[str, 
     return None if row is None else dict(json.loads(row[0]))
 
 
-def runs_with_costs(conn: sqlite3.Connection, limit: int | None) -> list[str]:
-    """The newest runs (all with ``limit=None``) that have costs, newest first: through the
-    runs' age index, each run asked for one attempt that ran a tool."""
-    sql = ("SELECT r.id FROM runs AS r WHERE EXISTS (SELECT 1 FROM attempts AS a WHERE a.run_id = r.id "
-           "AND a.duration IS NOT NULL) ORDER BY r.created_at DESC, r.id DESC")
-    rows = conn.execute(sql + " LIMIT ?", (limit,)) if limit is not None else conn.execute(sql)
+def runs_with_costs(conn: sqlite3.Connection, limit: int | None, since: float | None = None) -> list[str]:
+    """The newest runs (all with ``limit=None``) that have costs (ended at ``since`` or later),
+    newest first: through the runs' age index, each run asked for one attempt that ran a tool."""
+    if since is None:
+        sql = ("SELECT r.id FROM runs AS r WHERE EXISTS (SELECT 1 FROM attempts AS a WHERE a.run_id = r.id "
+               "AND a.duration IS NOT NULL) ORDER BY r.created_at DESC, r.id DESC")
+    else:  # the runs of the attempts that ended since then, found through the index of when attempts ended
+        sql = ("SELECT r.id FROM runs AS r WHERE r.id IN (SELECT run_id FROM attempts WHERE ended_at >= ? "
+               "AND duration IS NOT NULL) ORDER BY r.created_at DESC, r.id DESC")
+    params: list[Any] = [since] if since is not None else []
+    rows = conn.execute(sql + " LIMIT ?", (*params, limit)) if limit is not None else conn.execute(sql, params)
     return [run_id for (run_id,) in rows]
 
 
 def cost_totals(conn: sqlite3.Connection, group_by: tuple[str, ...], run_id: str | None = None,
-                run_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Totals over one run, these runs (in their order, when grouped by run) or all, grouped by
-    any of run_id, step_id, tool, model, each as ``CostTotals`` dumps it to JSON
+                run_ids: Sequence[str] | None = None, since: float | None = None) -> list[dict[str, Any]]:
+    """Totals over one run, these runs (in their order, when grouped by run) or all, of the
+    attempts that ended at ``since`` or later (through the index of when attempts ended) or of
+    all, grouped by any of run_id, step_id, tool, model, each as ``CostTotals`` dumps it to JSON
     (``queries.cost_totals`` reads the same for the engine's faces). Unknown dollars stay
     unknown: counted in ``unpriced``, never added as zero."""
     if not set(group_by) <= {"run_id", "step_id", "tool", "model"}:
@@ -323,15 +329,19 @@ def cost_totals(conn: sqlite3.Connection, group_by: tuple[str, ...], run_id: str
               "SUM(usd IS NULL), SUM(tokens_in IS NULL AND tokens_out IS NULL), COALESCE(SUM(wall), 0) FROM costs")
     grouped = f" GROUP BY {columns}" if group_by else ""
     width = len(group_by)
+    window = ([" ts >= ?"], [since]) if since is not None else ([], [])
     if run_ids is not None:
         ids = list(run_ids)
         rows = []
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start:start + _CHUNK]
-            rows += conn.execute(f"{select} WHERE run_id IN ({', '.join('?' * len(chunk))}){grouped}", chunk).fetchall()
+            where = " AND".join([f" run_id IN ({', '.join('?' * len(chunk))})", *window[0]])
+            rows += conn.execute(f"{select} WHERE{where}{grouped}", [*chunk, *window[1]]).fetchall()
     else:
-        rows = conn.execute(select + (" WHERE run_id = ?" if run_id is not None else "") + grouped,
-                            () if run_id is None else (run_id,)).fetchall()
+        conditions = ([" run_id = ?"] if run_id is not None else []) + window[0]
+        params = ([run_id] if run_id is not None else []) + window[1]
+        where = " WHERE" + " AND".join(conditions) if conditions else ""
+        rows = conn.execute(select + where + grouped, params).fetchall()
     rows = [row for row in rows if row[width] != 0]
     if run_ids is not None and group_by == ("run_id",):
         order = {rid: n for n, rid in enumerate(ids)}

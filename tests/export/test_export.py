@@ -18,7 +18,8 @@ import pytest
 
 from schemas.analytics import DATASETS, ROW_MODELS
 from schemas.export import JSON_DIR, file_name
-from store.export import arrow_schema, batches, export, parse_since
+from store.export import arrow_schema, batches, export
+from store.since import parse_since
 from store.views import connect_read_only
 from tests.export.conftest import EVENTS, RUNS, STEPS, digest
 from tests.export.fill import DAY, START

@@ -1,6 +1,7 @@
 """``uet costs`` stays readable however long the project's history: without a run it gives the
 total, by tool and by model over every run, and by run only the newest runs with costs (``--limit``,
-``--all``), newest first; by step needs a run. A store of a million attempts printed 1.1 million
+``--all``), newest first; by step needs a run; ``--since`` keeps the attempts that ended from then
+on. A store of a million attempts printed 1.1 million
 lines in 28 s before."""
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def db(tmp_path: Path) -> Path:
                              (run_id, step))
                 ran = run_id not in NO_COST
                 row = ops.attempt_row(run_id, step, 1, "claude" if step == "a" else "ruff", "succeeded", None, 1.0,
-                                      ended_at=2.0, tokens_in=100 if step == "a" else None,
+                                      ended_at=1_000.5 + n, tokens_in=100 if step == "a" else None,
                                       tokens_out=10 if step == "a" else None, usd=0.5 if step == "a" else None,
                                       duration=1.0 if ran else None)
                 conn.execute(row.sql, row.params)
@@ -79,3 +80,19 @@ def test_the_json_says_the_same(db: Path, capsys: pytest.CaptureFixture[str]) ->
     assert len(every["by_run"]) == 25 and every["more_runs"] is False
     one = json.loads(costs(db, capsys, "c07", "--json"))
     assert [row["key"]["step_id"] for row in one["by_step"]] == ["a", "b"] and "by_run" not in one
+
+
+def test_since_keeps_the_attempts_that_ended_from_then_on(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Run n of the store's order (no-cost runs included) ended its attempts at 1000.5 + n: from
+    # 1970-01-01T00:16:55 (1015 s) on, the last 12 of the 27, of which 11 have costs.
+    found = json.loads(costs(db, capsys, "--since", "1970-01-01T00:16:55", "--all", "--json"))
+    assert found["since"] == 1015.0
+    assert [row["key"]["run_id"] for row in found["by_run"]] == [f"c{n:02d}" for n in range(24, 13, -1)]
+    assert found["total"]["attempts"] == 22 and found["by_tool"][0]["attempts"] == 11
+    text = costs(db, capsys, "--since", "1970-01-01T00:16:55", "--limit", "2")
+    assert text.startswith("since 1970-01-01T00:16:55: 22 attempt(s)")
+    assert section(text, "by run, newest first (the newest 2):") == ["c24", "c23"]
+    assert costs(db, capsys, "--since", "2d") == "no costs since 2d\n"
+    assert main(["--db", str(db), "costs", "--since", "last tuesday"]) == 2
+    assert capsys.readouterr().err == ("uet: --since: 'last tuesday' is not a date: write e.g. 2026-11-30, "
+                                       "2026-11-30T08:00 or 7d\n")

@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 from engine.errors import UsageError
-from store.export import AnalyticsMissing, export, parse_since, require_pyarrow, resolve_run
+from store.export import AnalyticsMissing, export, require_pyarrow, resolve_run
+from store.since import parse_since
 from store.views import ReadOnlyStoreError, connect_read_only
 from tui.cli.exits import EXIT_OK
 from tui.project import db_path, project_root

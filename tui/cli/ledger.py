@@ -8,8 +8,10 @@ import argparse
 import json
 from typing import Any
 
+from engine.errors import UsageError
 from engine.review import rounds_allowed
 from store import reads
+from store.since import parse_since
 from tui.cli.exits import EXIT_OK
 from tui.cli.output import patch_label, print_table
 from tui.format import age, duration
@@ -62,29 +64,35 @@ def cmd_costs(args: argparse.Namespace) -> int:
     """One run: its total, by step, tool and model. All runs: the total, by tool and model over
     every run, and by run for the newest ``--limit`` runs that have costs (``--all``: every one);
     by step needs a run (a store of a year holds a million steps)."""
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from exc
     _, conn = read_existing(args)
     try:
         run_id = reads.resolve_run_id(conn, args.run) if args.run else None
         if run_id is not None:
             groups = {"step": ("step_id",), "tool": ("tool",), "model": ("model",)}
-            tables = {name: reads.cost_totals(conn, cols, run_id) for name, cols in groups.items()}
+            tables = {name: reads.cost_totals(conn, cols, run_id, since=since) for name, cols in groups.items()}
             more = False
         else:
-            listed = reads.runs_with_costs(conn, None if args.all else args.limit + 1)
+            listed = reads.runs_with_costs(conn, None if args.all else args.limit + 1, since)
             more = len(listed) > args.limit and not args.all
-            tables = {"run": reads.cost_totals(conn, ("run_id",), run_ids=listed[:None if args.all else args.limit])}
-            tables |= {name: reads.cost_totals(conn, cols) for name, cols in (("tool", ("tool",)), ("model", ("model",)))}
-        total = reads.cost_totals(conn, (), run_id)
+            tables = {"run": reads.cost_totals(conn, ("run_id",), run_ids=listed[:None if args.all else args.limit],
+                                               since=since)}
+            tables |= {name: reads.cost_totals(conn, cols, since=since)
+                       for name, cols in (("tool", ("tool",)), ("model", ("model",)))}
+        total = reads.cost_totals(conn, (), run_id, since=since)
         if args.json:
-            print(json.dumps({"run": run_id, "total": total[0] if total else None,
+            print(json.dumps({"run": run_id, "since": since, "total": total[0] if total else None,
                               **{f"by_{k}": v for k, v in tables.items()},
                               **({} if run_id else {"more_runs": more})}, indent=2))
             return EXIT_OK
         if not total:
-            print("no costs recorded yet")
+            print("no costs recorded yet" if since is None else f"no costs since {args.since}")
             return EXIT_OK
         t = total[0]
-        print(f"total: {t['attempts']:,} attempt(s), {t['tokens_in']:,} tokens in, {t['tokens_out']:,} out, "
+        print(("total" if since is None else f"since {args.since}") + f": {t['attempts']:,} attempt(s), {t['tokens_in']:,} tokens in, {t['tokens_out']:,} out, "
               f"{t['tokens_cached']:,} cached, {_usd(t)}, {duration(t['wall'])} of tool time")
         if t["untokened"]:
             print(f"       {t['untokened']:,} attempt(s) reported no tokens: their counts are unknown, not zero")

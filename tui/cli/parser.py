@@ -246,6 +246,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_count, default=20, metavar="N",
                    help="without a run: the newest N runs listed by run (default 20)")
     p.add_argument("--all", action="store_true", help="without a run: every run with costs listed by run")
+    p.add_argument("--since", metavar="DATE", help="only attempts that ended from then on: 2026-11-30, "
+                   "2026-11-30T08:00 (UTC) or 7d, 36h")
     p.add_argument("--json", action="store_true")
 
     p = add("tools", "the tools this project can use, agents included: installed or not, version, record")
