@@ -120,15 +120,21 @@ def migrate_tool_totals(db: SqliteDatabase) -> None:
             rounds INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (tool, kind, patch)
         ) WITHOUT ROWID""",
-        f"CREATE INDEX attempts_tool ON attempts (tool, ended_at) WHERE state IN {JUDGED}",
+        # Partial on the end alone: an attempt's first write (running) does not touch it, and its
+        # state (in the WHERE of a partial index) can change without the index being asked again.
+        "CREATE INDEX attempts_tool ON attempts (tool, ended_at) WHERE ended_at IS NOT NULL",
         f"""CREATE TRIGGER tool_totals_inserted AFTER INSERT ON attempts WHEN new.state IN {JUDGED} BEGIN
             {_attempt("new", "+", "steps AS s", _step_of("new"))}
         END""",
-        # One trigger, not two: each trigger a row fires costs microseconds of its own.
-        f"""CREATE TRIGGER tool_totals_updated AFTER UPDATE OF {attempt_columns} ON attempts
-            WHEN old.state IN {JUDGED} OR new.state IN {JUDGED} BEGIN
-            {_attempt("old", "-", "steps AS s", f"old.state IN {JUDGED} AND {_step_of('old')}")}
-            {_attempt("new", "+", "steps AS s", f"new.state IN {JUDGED} AND {_step_of('new')}")}
+        # Two triggers, each with its WHEN: in one, the statement for the old row looked up its
+        # step even when that row was not finished (about a third more CPU per attempt written).
+        f"""CREATE TRIGGER tool_totals_left AFTER UPDATE OF {attempt_columns} ON attempts
+            WHEN old.state IN {JUDGED} BEGIN
+            {_attempt("old", "-", "steps AS s", _step_of("old"))}
+        END""",
+        f"""CREATE TRIGGER tool_totals_came AFTER UPDATE OF {attempt_columns} ON attempts
+            WHEN new.state IN {JUDGED} BEGIN
+            {_attempt("new", "+", "steps AS s", _step_of("new"))}
         END""",
         f"""CREATE TRIGGER tool_totals_patch_inserted AFTER INSERT ON patches WHEN new.state IN {ACCEPTED} BEGIN
             {_patch("new", "+")}
@@ -197,8 +203,9 @@ def tool_usage() -> dict[str, ToolUsage]:
     out = {}
     for tool, n, ok, usd, priced, tokens, tokenized in totals:
         newest = database.execute_sql(
-            f"SELECT ended_at, COALESCE(duration, ended_at - started_at) FROM attempts WHERE tool = ? "
-            f"AND state IN {JUDGED} ORDER BY ended_at DESC LIMIT ?", (tool, MEDIAN_OVER)).fetchall()
+            "SELECT ended_at, COALESCE(duration, ended_at - started_at) FROM attempts WHERE tool = ? "
+            f"AND ended_at IS NOT NULL AND state IN {JUDGED} ORDER BY ended_at DESC LIMIT ?",
+            (tool, MEDIAN_OVER)).fetchall()
         last = newest[0][0] if newest else None
         seconds = [took for _, took in newest if took is not None]
         out[tool] = ToolUsage(tool=tool, attempts=int(n), succeeded=int(ok),
