@@ -323,6 +323,13 @@ def _m0015_recent_history(db: SqliteDatabase) -> None:
     db.execute_sql("CREATE INDEX runs_workstream ON runs (workstream, created_at)")
 
 
+def _m0016_patches_by_decision(db: SqliteDatabase) -> None:
+    # After every run the lessons' harvest asks which runs had a patch decided since it last
+    # looked: without an index on updated_at that read every patch, walking each diff's overflow
+    # pages to reach the column (a store's whole patch history, after every run).
+    db.execute_sql("CREATE INDEX patches_updated ON patches (updated_at)")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (1, "core tables", _m0001_core),
     (2, "patch ledger, gate results, costs", _m0002_ledger),
@@ -339,6 +346,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (13, "what each tool achieved, kept as attempts finish", _m0013_tool_totals),
     (14, "patches by age", _m0014_patches_by_age),
     (15, "recent attempts and each workstream's runs", _m0015_recent_history),
+    (16, "patches by when they were decided", _m0016_patches_by_decision),
 ]
 LATEST = MIGRATIONS[-1][0]
 

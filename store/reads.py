@@ -23,7 +23,7 @@ from store.list_sql import PATCH_COLUMNS, patches_sql, runs_sql
 
 #: The schema version this version of uet writes: ``store.migrations.LATEST`` (a test holds the
 #: two equal). A store at another version is opened through the migrations first.
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 

@@ -111,3 +111,28 @@ def test_the_newest_patches_of_every_state_are_read_by_age_from_an_index(store: 
             plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
             assert not any(line == "SCAN patches" or line.startswith("USE TEMP B-TREE FOR ORDER BY")
                            for line in plan), plan
+
+
+def test_the_runs_with_patches_decided_since_are_found_through_an_index(store: Store) -> None:
+    """The lessons' harvest asks this after every run: it searches the patches by when they were
+    last changed instead of reading every patch (and every diff before the column)."""
+    from store import lessons, ops
+
+    with sqlite3.connect(store.path) as conn:
+        for n in range(6):
+            conn.execute("INSERT INTO runs (id, workstream, root, state, created_at, ended_at) "
+                         "VALUES (?, 'w', '/p', 'succeeded', 1, 2)", (f"r{n}",))
+            sql, params = ops.insert_patch(f"p{n}", f"r{n}", "s", 1, "approved", "b", "x" * 5_000, "h", [], 1, 0,
+                                           None, 1, None, None, 1.0, "t", None)
+            conn.execute(sql, params)
+            conn.execute("UPDATE patches SET updated_at = ? WHERE id = ?", (10.0 * n, f"p{n}"))
+    sent: list[str] = []
+    conn = store.db.connection()
+    conn.set_trace_callback(sent.append)
+    try:
+        assert lessons.runs_changed_since(25.0) == ["r5", "r4", "r3"]
+    finally:
+        conn.set_trace_callback(None)
+    [sql] = [s for s in sent if "FROM patches" in s]
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+    assert any("INDEX patches_updated" in line for line in plan), plan
