@@ -325,9 +325,11 @@ def _m0015_recent_history(db: SqliteDatabase) -> None:
 
 def _m0016_patches_by_decision(db: SqliteDatabase) -> None:
     # After every run the lessons' harvest asks which runs had a patch decided since it last
-    # looked: without an index on updated_at that read every patch, walking each diff's overflow
-    # pages to reach the column (a store's whole patch history, after every run).
+    # looked, and opening a patch reads its rounds down its children: without these indexes
+    # each read every patch, walking each diff's overflow pages to reach updated_at or parent_id
+    # (0.2 s to open a patch among 240,000 small ones; real diffs are far larger).
     db.execute_sql("CREATE INDEX patches_updated ON patches (updated_at)")
+    db.execute_sql("CREATE INDEX patches_parent ON patches (parent_id) WHERE parent_id IS NOT NULL")
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
@@ -346,7 +348,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[SqliteDatabase], None]]] = [
     (13, "what each tool achieved, kept as attempts finish", _m0013_tool_totals),
     (14, "patches by age", _m0014_patches_by_age),
     (15, "recent attempts and each workstream's runs", _m0015_recent_history),
-    (16, "patches by when they were decided", _m0016_patches_by_decision),
+    (16, "patches by when they were decided, and by the patch they came from", _m0016_patches_by_decision),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -136,3 +136,29 @@ def test_the_runs_with_patches_decided_since_are_found_through_an_index(store: S
     [sql] = [s for s in sent if "FROM patches" in s]
     plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
     assert any("INDEX patches_updated" in line for line in plan), plan
+
+
+def test_a_patchs_rounds_are_found_through_the_index_of_parents(store: Store) -> None:
+    """Opening a patch reads its lineage up and down: each step of the way searches an index,
+    none reads every patch (and every diff before parent_id)."""
+    from store import ops, queries
+
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("INSERT INTO runs (id, workstream, root, state, created_at) VALUES ('r', 'w', '/p', 'succeeded', 1)")
+        for n in range(12):  # four lineages of three rounds
+            parent = f"p{n - 1}" if n % 3 else None
+            sql, params = ops.insert_patch(f"p{n}", "r", f"s{n // 3}", n % 3 + 1, "superseded", "b", "x" * 5_000, "h",
+                                           [], 1, 0, None, n % 3 + 1, parent, None, float(n), "t", None)
+            conn.execute(sql, params)
+    sent: list[str] = []
+    conn = store.db.connection()
+    conn.set_trace_callback(sent.append)
+    try:
+        assert [p.id for p in queries.patch_rounds("p4")] == ["p3", "p4", "p5"]
+    finally:
+        conn.set_trace_callback(None)
+    [sql] = [s for s in sent if "WITH RECURSIVE" in s]
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+    # An automatic index is one SQLite builds for the query by reading every patch.
+    assert not any(line in ("SCAN p", "SCAN patches") or "AUTOMATIC" in line for line in plan), plan
+    assert any("INDEX patches_parent" in line for line in plan), plan

@@ -186,6 +186,7 @@ def test_the_reads_search_indexes_and_scan_no_attempt(store: Store) -> None:
         plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
         scanned = [line for line in plan if line.startswith("SCAN ")]
         assert all(line.split()[1] == "tool_totals" for line in scanned), (sql, plan)
+        assert not any("AUTOMATIC" in line for line in plan), (sql, plan)  # an index built by reading all
 
 
 def test_the_median_is_of_each_tools_newest_finished_attempts(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
