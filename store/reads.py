@@ -323,6 +323,8 @@ def cost_totals(conn: sqlite3.Connection, group_by: tuple[str, ...], run_id: str
     unknown: counted in ``unpriced``, never added as zero."""
     if not set(group_by) <= {"run_id", "step_id", "tool", "model"}:
         raise ValueError(f"cannot group costs by {set(group_by)}")
+    if run_ids is not None and "run_id" not in group_by:  # each chunk of ids is grouped apart
+        raise ValueError("costs of chosen runs are grouped by run")
     columns = ", ".join(group_by)
     select = (f"SELECT {columns + ', ' if group_by else ''}COUNT(*), COALESCE(SUM(tokens_in), 0), "
               "COALESCE(SUM(tokens_out), 0), COALESCE(SUM(tokens_cached), 0), COALESCE(SUM(usd), 0), "

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peewee import SqliteDatabase
-
 from store import NoSuchRecord, Store, ops, queries
-from store.migrations import MIGRATIONS
+from tests.store.versions import store_at
 
 DIFF = "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n"
 
@@ -24,11 +22,7 @@ def make_run(store: Store) -> None:
 
 
 def test_a_version_5_database_gets_round_kinds_and_a_comments_table(db_path: Path) -> None:
-    db_path.parent.mkdir(parents=True)
-    old = SqliteDatabase(str(db_path))
-    for _number, _name, step in MIGRATIONS[:5]:
-        step(old)
-    old.execute_sql("PRAGMA user_version = 5")
+    old = store_at(db_path, 5)
     old.execute_sql("INSERT INTO runs (id, workstream, root, state, created_at) VALUES ('r', 'w', '/p', 'failed', 1)")
     for pid, round_, parent in (("p1", 1, None), ("p2", 2, None), ("p3", 2, "p2")):
         old.execute_sql("INSERT INTO patches (id, run_id, step_id, attempt, state, base_commit, diff, sha256, round, "

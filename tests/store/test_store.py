@@ -79,16 +79,9 @@ def test_reopen_applies_nothing(db_path: Path) -> None:
 
 def test_costs_move_onto_attempts_when_a_version_3_database_is_opened(db_path: Path) -> None:
     """Migration 4: the costs table's rows land on their attempts and costs becomes a view."""
-    from peewee import SqliteDatabase
+    from tests.store.versions import store_at
 
-    from store.migrations import MIGRATIONS
-
-    db_path.parent.mkdir(parents=True)
-    old = SqliteDatabase(str(db_path))
-    for number, _name, step in MIGRATIONS[:3]:
-        assert number <= 3
-        step(old)
-    old.execute_sql("PRAGMA user_version = 3")
+    old = store_at(db_path, 3)
     old.execute_sql("INSERT INTO runs (id, workstream, root, state, created_at) VALUES ('r', 'w', '/p', 'succeeded', 1)")
     old.execute_sql("INSERT INTO steps (run_id, id, idx, kind, state) VALUES ('r', 'a', 0, 'task', 'succeeded')")
     for number, ended in ((1, 3.0), (2, 5.0)):

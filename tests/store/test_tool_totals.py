@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peewee import SqliteDatabase
 
 from store import Store, ops
 from store import tool_totals as totals
-from store.migrations import LATEST, MIGRATIONS
+from store.migrations import LATEST
 from tests.conftest import Project
+from tests.store.versions import store_at
 
 JUDGED = ("succeeded", "failed", "timed_out", "crashed")
 TOOLS = ("claude", "codex", "ruff", "command")
@@ -153,12 +153,7 @@ def test_the_totals_are_what_a_full_read_gives_after_any_history(store: Store, s
 
 
 def test_a_store_made_before_the_totals_gets_them_when_opened(db_path: Path) -> None:
-    db_path.parent.mkdir(parents=True)
-    old = SqliteDatabase(str(db_path))
-    for _number, _name, step in MIGRATIONS[:12]:
-        step(old)
-    old.execute_sql("PRAGMA user_version = 12")
-    old.close()
+    store_at(db_path, 12).close()
     with sqlite3.connect(db_path, isolation_level=None) as conn:
         _history(conn, 5)
         full_kinds, full_tools = _full(conn)
@@ -207,12 +202,7 @@ def test_the_command_line_says_it_is_updating_an_older_store_and_how_long_it_too
     """Updating a large store takes seconds once (9 s at a million attempts): a command says so
     on stderr, with the time, and prints its own output unchanged; a new store or one already
     up to date is opened without a word."""
-    project.db.parent.mkdir(parents=True, exist_ok=True)
-    old = SqliteDatabase(str(project.db))
-    for _number, _name, step in MIGRATIONS[:12]:
-        step(old)
-    old.execute_sql("PRAGMA user_version = 12")
-    old.close()
+    store_at(project.db, 12).close()
     with sqlite3.connect(project.db, isolation_level=None) as conn:
         _history(conn, 7, runs=2, moves=50)
     first = project.uet("runs", "--json", check=True)
@@ -249,12 +239,7 @@ def test_the_dashboard_updates_an_older_store_without_a_word_on_its_screen(
     from tui.app import UetApp
 
     monkeypatch.setattr(notice, "announce", notice.announce)  # put back whatever the app sets
-    db_path.parent.mkdir(parents=True)
-    old = SqliteDatabase(str(db_path))
-    for _number, _name, step in MIGRATIONS[:12]:
-        step(old)
-    old.execute_sql("PRAGMA user_version = 12")
-    old.close()
+    store_at(db_path, 12).close()
     app = UetApp(db_path.parent.parent, db_path)
     store = app.open_store()
     try:

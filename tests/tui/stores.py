@@ -50,6 +50,14 @@ LIVE_RUN = "3f2a9c81d0e4"
 LIVE_WORKER = "0e1d2c3b4a5f60718293a4b5c6d7e8f9"
 
 
+def empty(project: Path) -> Path:
+    """The store of ``project`` made by the real store, with no row yet: its path."""
+    path = project / ".uet" / "uet.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Store(path).close()
+    return path
+
+
 def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 

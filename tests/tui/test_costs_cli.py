@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from store import Store, ops
+from store import ops
+from tests.tui import stores
 from tui.cli import main
 
 #: Oldest first: 25 runs whose attempts ran a tool, and between them two that have no cost.
@@ -22,9 +23,7 @@ NO_COST = ["n0", "n1"]
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    (tmp_path / ".uet").mkdir()
-    path = tmp_path / ".uet" / "uet.db"
-    Store(path).close()
+    path = stores.empty(tmp_path)
     with sqlite3.connect(path) as conn:
         for n, run_id in enumerate([*RUNS[:10], NO_COST[0], *RUNS[10:], NO_COST[1]]):
             conn.execute("INSERT INTO runs (id, workstream, root, state, created_at) VALUES (?, 'w', '/p', 'succeeded', ?)",

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from schemas.states import RunState
-from store import Store
 from tests.tui import stores
 from tui.cli import main
 from tui.cli.parser import RUN_STATES
@@ -22,9 +21,7 @@ RUNS = [("p0", "paused"), *((f"s{n}", "succeeded" if n % 3 else "failed") for n 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    (tmp_path / ".uet").mkdir()
-    path = tmp_path / ".uet" / "uet.db"
-    Store(path).close()
+    path = stores.empty(tmp_path)
     with sqlite3.connect(path) as conn:
         for n, (run_id, state) in enumerate(RUNS):
             created = stores.NOW - 3600 + n
