@@ -315,12 +315,14 @@ def runs_with_costs(conn: sqlite3.Connection, limit: int | None, since: float | 
 
 
 def cost_totals(conn: sqlite3.Connection, group_by: tuple[str, ...], run_id: str | None = None,
-                run_ids: Sequence[str] | None = None, since: float | None = None) -> list[dict[str, Any]]:
+                run_ids: Sequence[str] | None = None, since: float | None = None,
+                rounded: bool = True) -> list[dict[str, Any]]:
     """Totals over one run, these runs (in their order, when grouped by run) or all, of the
     attempts that ended at ``since`` or later (through the index of when attempts ended) or of
     all, grouped by any of run_id, step_id, tool, model, each as ``CostTotals`` dumps it to JSON
     (``queries.cost_totals`` reads the same for the engine's faces). Unknown dollars stay
-    unknown: counted in ``unpriced``, never added as zero."""
+    unknown: counted in ``unpriced``, never added as zero. ``rounded=False`` keeps the dollars
+    as summed, for ``fold_costs`` to add up before rounding."""
     if not set(group_by) <= {"run_id", "step_id", "tool", "model"}:
         raise ValueError(f"cannot group costs by {set(group_by)}")
     if run_ids is not None and "run_id" not in group_by:  # each chunk of ids is grouped apart
@@ -351,6 +353,26 @@ def cost_totals(conn: sqlite3.Connection, group_by: tuple[str, ...], run_id: str
     else:
         rows.sort(key=lambda row: tuple((v is not None, v) for v in row[:width]))
     return [{"key": dict(zip(group_by, row[:width], strict=True)), "attempts": n, "tokens_in": tin,
-             "tokens_out": tout, "tokens_cached": cached, "usd": round(float(usd), 6), "unpriced": unpriced,
+             "tokens_out": tout, "tokens_cached": cached, "usd": round(float(usd), 6) if rounded else float(usd),
+             "unpriced": unpriced,
              "untokened": untokened, "wall": float(wall)}
             for row in rows for n, tin, tout, cached, usd, unpriced, untokened, wall in (row[width:],)]
+
+
+_SUMMED = ("attempts", "tokens_in", "tokens_out", "tokens_cached", "usd", "unpriced", "untokened", "wall")
+
+
+def fold_costs(rows: list[dict[str, Any]], group_by: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Totals of ``cost_totals`` grouped by more columns (read with ``rounded=False``), grouped
+    again by some of them (none: the total, an empty list when there is nothing), in the order
+    ``cost_totals`` gives: one pass over the attempts answers by tool, by model and in all."""
+    folded: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row["key"][name] for name in group_by)
+        into = folded.setdefault(key, {"key": dict(zip(group_by, key, strict=True)), **dict.fromkeys(_SUMMED, 0)})
+        for name in _SUMMED:
+            into[name] += row[name]
+    out = sorted(folded.values(), key=lambda row: tuple((v is not None, v) for v in row["key"].values()))
+    for row in out:
+        row["usd"], row["wall"] = round(float(row["usd"]), 6), float(row["wall"])
+    return out

@@ -71,18 +71,20 @@ def cmd_costs(args: argparse.Namespace) -> int:
     _, conn = read_existing(args)
     try:
         run_id = reads.resolve_run_id(conn, args.run) if args.run else None
+        # One pass over the attempts, grouped finely, then folded by step, tool, model and in all.
+        fine = reads.cost_totals(conn, ("step_id", "tool", "model") if run_id else ("tool", "model"), run_id,
+                                 since=since, rounded=False)
+        tables: dict[str, list[dict[str, Any]]] = {}
+        more = False
         if run_id is not None:
-            groups = {"step": ("step_id",), "tool": ("tool",), "model": ("model",)}
-            tables = {name: reads.cost_totals(conn, cols, run_id, since=since) for name, cols in groups.items()}
-            more = False
+            tables["step"] = reads.fold_costs(fine, ("step_id",))
         else:
             listed = reads.runs_with_costs(conn, None if args.all else args.limit + 1, since)
             more = len(listed) > args.limit and not args.all
-            tables = {"run": reads.cost_totals(conn, ("run_id",), run_ids=listed[:None if args.all else args.limit],
-                                               since=since)}
-            tables |= {name: reads.cost_totals(conn, cols, since=since)
-                       for name, cols in (("tool", ("tool",)), ("model", ("model",)))}
-        total = reads.cost_totals(conn, (), run_id, since=since)
+            tables["run"] = reads.cost_totals(conn, ("run_id",), run_ids=listed[:None if args.all else args.limit],
+                                              since=since)
+        tables |= {"tool": reads.fold_costs(fine, ("tool",)), "model": reads.fold_costs(fine, ("model",))}
+        total = reads.fold_costs(fine, ())
         if args.json:
             print(json.dumps({"run": run_id, "since": since, "total": total[0] if total else None,
                               **{f"by_{k}": v for k, v in tables.items()},
