@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from schemas.memory import KindStats
     from schemas.tools import ToolUsage
 
+# The constants and SQL builders down to migrate_tool_totals are part of migration 13: the
+# triggers a store holds were made from them. Changing one needs a new migration that makes the
+# triggers again (and counts the totals again), not an edit here alone.
+
 #: Attempt outcomes that judge a tool; running and canceled attempts say nothing about it.
 JUDGED = "('succeeded', 'failed', 'timed_out', 'crashed')"
 #: Patch states that count an attempt as accepted.
