@@ -1,5 +1,6 @@
-"""History at a glance, read on a read-only connection (``store.views``): per tool, the success rate and median duration of each recent day; dollars per day;
-the durations of each workstream's recent runs. The dashboard's history screen draws these.
+"""History at a glance, read on a read-only connection (``store.views``): per tool, the success
+rate and median duration of each recent day; dollars per day; the durations of each workstream's
+recent runs. The dashboard's history screen draws these.
 
 Days are UTC days, an attempt counted on the day it ended. A day without attempts is ``None``
 (drawn as a gap), not zero. The reads go through indexes (migration 15): drawing two weeks reads
@@ -15,13 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from store.views import connect_read_only
+from store.views import JUDGED_STATES, connect_read_only
 
 DAYS = 14
 RUNS_PER_WORKSTREAM = 30
 MAX_TOOLS = 12
 MAX_WORKSTREAMS = 12
-_ENDED = "('succeeded', 'failed', 'timed_out', 'crashed')"
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def tool_days(conn: sqlite3.Connection, span: tuple[date, ...], since: float) ->
     durations: dict[str, list[list[float]]] = defaultdict(lambda: [[] for _ in span])
     for tool, day, state, duration in conn.execute(
             "SELECT tool, date(ended_at, 'unixepoch'), state, duration FROM attempts "
-            f"WHERE ended_at >= ? AND ended_at IS NOT NULL AND state IN {_ENDED}", (since,)):
+            f"WHERE ended_at >= ? AND ended_at IS NOT NULL AND state IN {JUDGED_STATES}", (since,)):
         at = index.get(day)
         if at is None:
             continue

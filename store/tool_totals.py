@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 # triggers a store holds were made from them. Changing one needs a new migration that makes the
 # triggers again (and counts the totals again), not an edit here alone.
 
-#: Attempt outcomes that judge a tool; running and canceled attempts say nothing about it.
+#: Attempt outcomes that judge a tool; running and canceled attempts say nothing about it. The
+#: list of ``store.views.JUDGED_STATES``, written here again because the migration is frozen.
 JUDGED = "('succeeded', 'failed', 'timed_out', 'crashed')"
 #: Patch states that count an attempt as accepted.
 ACCEPTED = "('approved', 'applied')"
@@ -160,8 +161,8 @@ def migrate_tool_totals(db: SqliteDatabase) -> None:
              "attempts AS a JOIN steps AS s ON s.run_id = a.run_id AND s.id = a.step_id",
              f"a.state IN {JUDGED} GROUP BY a.tool, s.kind, {_PATCH}"),
         _add("a.tool", {"decided": "COUNT(*)", "rounds": "SUM(p.round)"},
-             "patches AS p JOIN attempts AS a ON a.run_id = p.run_id AND a.step_id = p.step_id AND a.number = p.attempt "
-             "JOIN steps AS s ON s.run_id = p.run_id AND s.id = p.step_id",
+             "patches AS p JOIN attempts AS a ON a.run_id = p.run_id AND a.step_id = p.step_id "
+             "AND a.number = p.attempt JOIN steps AS s ON s.run_id = p.run_id AND s.id = p.step_id",
              f"p.state IN {ACCEPTED} GROUP BY a.tool, s.kind, {_PATCH}"),
     ):
         db.execute_sql(statement)
@@ -169,7 +170,8 @@ def migrate_tool_totals(db: SqliteDatabase) -> None:
 
 # -- reads -------------------------------------------------------------------------------------
 
-_KINDS_SQL = ("SELECT tool, kind, SUM(attempts), SUM(succeeded), SUM(CASE WHEN patch THEN accepted ELSE succeeded END), "
+_KINDS_SQL = ("SELECT tool, kind, SUM(attempts), SUM(succeeded), "
+              "SUM(CASE WHEN patch THEN accepted ELSE succeeded END), "
               "SUM(priced), SUM(usd), SUM(decided), SUM(rounds) FROM tool_totals GROUP BY tool, kind "
               "HAVING SUM(attempts) > 0 ORDER BY tool, kind")
 

@@ -18,6 +18,9 @@ from urllib.parse import quote
 from schemas.analytics import DATASETS, Column, Dataset
 from store.errors import NoSuchRecord, StoreError
 
+#: Attempt states that judge a tool, as SQL: the attempts that ended for a reason of the tool's
+#: (running and canceled ones say nothing about it).
+JUDGED_STATES = "('succeeded', 'failed', 'timed_out', 'crashed')"
 #: The schema version whose columns the datasets read (runs' step counts come with 8).
 NEEDED_VERSION = 8
 BUSY_TIMEOUT_MS = 5_000
@@ -108,7 +111,7 @@ def views(dialect: str, schema: str = "") -> list[tuple[str, str]]:
     for name, dataset in DATASETS.items():
         sql = f"SELECT {select_list(dataset, True, dialect)} FROM {schema}{SOURCES[name]}"
         out.append((VIEW_NAMES[name], f"CREATE TEMP VIEW {VIEW_NAMES[name]} AS {sql}"))
-    ended = "state IN ('succeeded', 'failed', 'timed_out', 'crashed')"
+    ended = f"state IN {JUDGED_STATES}"
     daily = f"""SELECT {day('started_at', dialect)} AS day, tool, COUNT(*) AS attempts,
         SUM(CASE WHEN state = 'succeeded' THEN 1 ELSE 0 END) AS succeeded,
         SUM(CASE WHEN state = 'succeeded' THEN 0 ELSE 1 END) AS failed,

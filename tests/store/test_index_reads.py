@@ -98,7 +98,8 @@ def test_the_newest_patches_of_every_state_are_read_by_age_from_an_index(store: 
     from store.list_sql import patches_sql
 
     with sqlite3.connect(store.path) as conn:
-        conn.execute("INSERT INTO runs (id, workstream, root, state, created_at) VALUES ('r', 'w', '/p', 'succeeded', 1)")
+        conn.execute("INSERT INTO runs (id, workstream, root, state, created_at) "
+                     "VALUES ('r', 'w', '/p', 'succeeded', 1)")
         for n in range(30):
             sql, params = ops.insert_patch(f"p{n:02d}", "r", f"s{n % 3}", 1, "approved" if n % 2 else "proposed",
                                            "b", "x" * 5_000, "h", [], 1, 0, None, 1, None, None, float(n), "t", None)
@@ -144,7 +145,8 @@ def test_a_patchs_rounds_are_found_through_the_index_of_parents(store: Store) ->
     from store import ops, queries
 
     with sqlite3.connect(store.path) as conn:
-        conn.execute("INSERT INTO runs (id, workstream, root, state, created_at) VALUES ('r', 'w', '/p', 'succeeded', 1)")
+        conn.execute("INSERT INTO runs (id, workstream, root, state, created_at) "
+                     "VALUES ('r', 'w', '/p', 'succeeded', 1)")
         for n in range(12):  # four lineages of three rounds
             parent = f"p{n - 1}" if n % 3 else None
             sql, params = ops.insert_patch(f"p{n}", "r", f"s{n // 3}", n % 3 + 1, "superseded", "b", "x" * 5_000, "h",

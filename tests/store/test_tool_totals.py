@@ -32,7 +32,8 @@ KINDS = (("code_edit", '{"produces": "patch"}'), ("review", "{}"), ("lint", '{"p
 # The figures as a full read of the attempts makes them: what these reads were before the totals.
 FULL_KIND = f"""
 SELECT a.tool, s.kind, COUNT(*), SUM(a.state = 'succeeded'),
-       SUM(CASE WHEN json_valid(s.spec) AND json_extract(CASE WHEN json_valid(s.spec) THEN s.spec END, '$.produces') = 'patch'
+       SUM(CASE WHEN json_valid(s.spec)
+                     AND json_extract(CASE WHEN json_valid(s.spec) THEN s.spec END, '$.produces') = 'patch'
                 THEN EXISTS (SELECT 1 FROM patches AS p WHERE p.run_id = a.run_id AND p.step_id = a.step_id
                              AND p.attempt = a.number AND p.state IN ('approved', 'applied'))
                 ELSE a.state = 'succeeded' END),

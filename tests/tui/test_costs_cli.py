@@ -26,7 +26,8 @@ def db(tmp_path: Path) -> Path:
     path = stores.empty(tmp_path)
     with sqlite3.connect(path) as conn:
         for n, run_id in enumerate([*RUNS[:10], NO_COST[0], *RUNS[10:], NO_COST[1]]):
-            conn.execute("INSERT INTO runs (id, workstream, root, state, created_at) VALUES (?, 'w', '/p', 'succeeded', ?)",
+            conn.execute("INSERT INTO runs (id, workstream, root, state, created_at) "
+                         "VALUES (?, 'w', '/p', 'succeeded', ?)",
                          (run_id, 1_000.0 + n))
             for step in ("a", "b"):
                 conn.execute("INSERT INTO steps (run_id, id, idx, kind, state) VALUES (?, ?, 0, 'task', 'succeeded')",
@@ -50,7 +51,8 @@ def section(text: str, heading: str) -> list[str]:
     return [line.split()[0] for line in lines if line.startswith("  ") and not line.strip().startswith("…")]
 
 
-def test_the_newest_runs_with_costs_newest_first_and_a_word_on_the_older(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_newest_runs_with_costs_newest_first_and_a_word_on_the_older(
+        db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = costs(db, capsys, "--limit", "3")
     assert text.startswith("total: 50 attempt(s), 2,500 tokens in, 250 out, 0 cached, $12.5000 + 25 unpriced")
     assert section(text, "by run, newest first (the newest 3):") == ["c24", "c23", "c22"]

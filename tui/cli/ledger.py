@@ -94,8 +94,9 @@ def cmd_costs(args: argparse.Namespace) -> int:
             print("no costs recorded yet" if since is None else f"no costs since {args.since}")
             return EXIT_OK
         t = total[0]
-        print(("total" if since is None else f"since {args.since}") + f": {t['attempts']:,} attempt(s), {t['tokens_in']:,} tokens in, {t['tokens_out']:,} out, "
-              f"{t['tokens_cached']:,} cached, {_usd(t)}, {duration(t['wall'])} of tool time")
+        print(("total" if since is None else f"since {args.since}") + f": {t['attempts']:,} attempt(s), "
+              f"{t['tokens_in']:,} tokens in, {t['tokens_out']:,} out, {t['tokens_cached']:,} cached, {_usd(t)}, "
+              f"{duration(t['wall'])} of tool time")
         if t["untokened"]:
             print(f"       {t['untokened']:,} attempt(s) reported no tokens: their counts are unknown, not zero")
         for name, rows in tables.items():
