@@ -22,6 +22,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +65,20 @@ def program(name: str, spec: ToolSpec, root: Path) -> str | None:
     if found is None and spec.agent is not None:
         found = EXECUTABLES[spec.agent]
     return (found or name).replace("{root}", str(root))
+
+
+def probe_args(spec: ToolSpec) -> list[str]:
+    """The arguments that make a tool's program print its version: the tool's ``version_args``,
+    except for a command run as ``python -m module`` that leaves them unset. That is asked its
+    module's version (``python -m pytest --version`` says "pytest 8.4.1", where ``python
+    --version`` would say Python's); a module of Python's own library has Python's."""
+    command = spec.command or []
+    if ("version_args" not in spec.model_fields_set and len(command) >= 3 and command[1] == "-m"
+            and spec.executable in (None, command[0])):
+        module = command[2]
+        if re.fullmatch(r"[A-Za-z_][\w.]*", module) and module.split(".")[0] not in sys.stdlib_module_names:
+            return ["-m", module, "--version"]
+    return list(spec.version_args)
 
 
 def locate(executable: str, root: Path) -> str | None:
@@ -121,7 +136,7 @@ def tool_rows(root: Path, store: Store | None = None, *, versions: bool = True) 
             priced_attempts=used.priced, last_used_at=used.last_used_at, kinds=kinds.get(name, []),
         ))
     if versions:
-        rows = add_versions(rows, root, {name: list(spec.version_args) for name, spec in config.tools.items()})
+        rows = add_versions(rows, root, {name: probe_args(spec) for name, spec in config.tools.items()})
     return rows
 
 
@@ -131,7 +146,7 @@ def add_versions(rows: Sequence[ToolInfo], root: Path, version_args: dict[str, l
     program has not changed since it was asked, else asked now, all at once."""
     if version_args is None:
         config = load_router_config(root)
-        version_args = {name: list(spec.version_args) for name, spec in config.tools.items()}
+        version_args = {name: probe_args(spec) for name, spec in config.tools.items()}
     cache = VersionCache(cache_path(root))
     wanted: dict[str, tuple[str, list[str]]] = {}  # cache key -> (path, args)
     keys: dict[str, str] = {}  # tool -> cache key

@@ -175,3 +175,29 @@ def test_a_program_that_fails_hangs_or_floods_gives_a_bounded_unknown(tmp_path: 
     assert probe_version(str(flooding), []) == ("x" * 200, True)
     assert probe_version(str(silent), []) == ("unknown (it printed nothing)", True)
     assert probe_version(str(tmp_path / "absent"), [])[0].startswith("unknown (cannot run it: ")
+
+
+def test_a_python_module_tool_reports_the_module_s_version_not_python_s(project: Project, bin_dir: Path) -> None:
+    """``python -m pytest`` is pytest: its row shows pytest's version. A module of Python's own
+    library, and a tool that sets ``version_args``, are asked as written."""
+    script(bin_dir / "python", 'if [ "$1" = -m ]; then echo "$2 9.8.7"; else echo "Python 3.99.0"; fi\n')
+    project.write(".uet/router.yaml", """\
+tools:
+  pytest:
+    command: [python, -m, pytest, -q]
+    executable: python
+  unittest:
+    command: [python, -m, unittest, discover]
+  own:
+    command: [python, -m, pkg.tool]
+    version_args: [--version]
+  shell:
+    command: [python, -c, "print(1)"]
+""")
+
+    rows = by_name(tool_rows(project.root))
+
+    assert rows["pytest"].version == "pytest 9.8.7"
+    assert rows["unittest"].version == "Python 3.99.0"
+    assert rows["own"].version == "Python 3.99.0"
+    assert rows["shell"].version == "Python 3.99.0"
