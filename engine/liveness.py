@@ -18,7 +18,6 @@ connection of the ``Store`` the process opened; a run is anything with a run row
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from engine.states import RUN_TERMINAL
 from schemas.states import RunState, WorkerState
 from store import reads
+from store.engines import HOST, STALE_SECONDS, pid_alive  # noqa: F401 - where the faces look for them
 
 if TYPE_CHECKING:
     import sqlite3
@@ -33,27 +33,6 @@ if TYPE_CHECKING:
     from schemas.records import RunRecord, WorkerRecord
 
     Run = RunRecord | reads.RunRow
-
-STALE_SECONDS = 10.0
-#: This host's name, as ``socket.gethostname()`` gives it (both read uname's node name), without
-#: importing ``socket`` into every read command.
-HOST = os.uname().nodename
-
-
-def pid_alive(pid: int) -> bool:
-    """True if ``pid`` is a live (non-zombie) process on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            fields = handle.read().rsplit(")", 1)[-1].split()
-        return not fields or fields[0] not in ("Z", "X")
-    except OSError:
-        return True
 
 
 def is_lost(worker: WorkerRecord | reads.WorkerRow, now: float | None = None) -> bool:

@@ -3,6 +3,7 @@
     StoreError          the database cannot be used as asked (too new, corrupt, locked)
     ├── NoSuchRecord    a run, step or command id that is not in the store
     ├── OwnershipLost   this engine was declared lost and another took its run over
+    ├── StoreInUse      an older schema with a live engine writing to it: not updated under it
     └── StoreFailed     the database stopped taking writes (deleted, replaced, disk full,
                         read-only): nothing more is recorded; the cause is kept
 """
@@ -20,6 +21,10 @@ class NoSuchRecord(StoreError):
 
 class OwnershipLost(StoreError):
     pass
+
+
+class StoreInUse(StoreError):
+    """The store needs a newer schema, and an engine of the older uet still writes to it."""
 
 
 class StoreFailed(StoreError):

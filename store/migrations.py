@@ -10,7 +10,8 @@ from collections.abc import Callable
 from peewee import SqliteDatabase
 
 from store import notice
-from store.errors import StoreError
+from store.engines import HOST, live_engines
+from store.errors import StoreError, StoreInUse
 
 
 def _m0001_core(db: SqliteDatabase) -> None:
@@ -358,6 +359,25 @@ def current_version(db: SqliteDatabase) -> int:
     return int(row[0])
 
 
+def _refuse_under_a_live_engine(db: SqliteDatabase, version: int) -> None:
+    """Raise ``StoreInUse`` when an engine is alive on a store at an older schema: it can only be
+    an older uet's (a current one brings the store up to date when it opens it), and its writes
+    would land in tables changed under it, or wait on the lock the update holds for seconds and
+    give up. The caller's transaction holds the write lock from here on, so no engine starts
+    writing between the look and the update."""
+    engines = live_engines(db.connection())
+    if not engines:
+        return
+    first = engines[0]
+    where = "this host" if first.host == HOST else first.host
+    what = f"pid {first.pid} on {where}" + (f", run {first.run}" if first.run else "")
+    more = f" and {len(engines) - 1} more" if len(engines) > 1 else ""
+    raise StoreInUse(
+        f"this uet updates the store from schema {version} to {LATEST}, but an engine of the older uet is still "
+        f"writing to it ({what}, heard from {first.seconds_since:.0f} s ago{more}); nothing was changed. Let it "
+        "finish, or stop it (kill its pid: its run can be resumed once the store is updated), then run this again")
+
+
 def migrate(db: SqliteDatabase) -> list[int]:
     """Bring the database to the latest schema; return the migrations applied. Updating an
     older store (not making a new one) is announced (``store.notice``), with its time."""
@@ -373,6 +393,7 @@ def migrate(db: SqliteDatabase) -> list[int]:
             )
         upgraded = 0 < version < LATEST
         if upgraded:
+            _refuse_under_a_live_engine(db, version)
             notice.say(f"updating the store {db.database} from schema {version} to {LATEST} (once, after an "
                        "upgrade; a store of a million attempts takes seconds)")
         for number, _name, step in MIGRATIONS:

@@ -18,7 +18,7 @@ from schemas.records import WorkerRecord
 from store import ops
 from store.codec import dumps
 from store.db import make_database
-from store.errors import StoreError, StoreFailed
+from store.errors import StoreError, StoreFailed, StoreInUse
 from store.migrations import migrate
 from store.tables import database
 
@@ -66,7 +66,7 @@ class Store:
             self.applied = migrate(self.db)
         except StoreError as exc:
             self.db.close()
-            raise StoreError(f"{self.path}: {exc}") from exc
+            raise (StoreInUse if isinstance(exc, StoreInUse) else StoreError)(f"{self.path}: {exc}") from exc
         except Exception as exc:
             self.db.close()
             if _read_only(self.path):  # SQLite says only "unable to open database file"

@@ -162,9 +162,11 @@ class UetApp(App[None]):
         try:
             first = await asyncio.to_thread(self._first_read)
         except Exception as exc:  # noqa: BLE001 - a store that cannot be opened ends the app with its words
-            from tui.cli.exits import EXIT_INTERNAL
+            from store.errors import StoreInUse
+            from tui.cli.exits import EXIT_FAILED, EXIT_INTERNAL
 
-            self.exit(return_code=EXIT_INTERNAL, message=f"uet: {exc}")
+            # An older uet's engine still writing to the store is a refusal, as on the command line.
+            self.exit(return_code=EXIT_FAILED if isinstance(exc, StoreInUse) else EXIT_INTERNAL, message=f"uet: {exc}")
             return
         self._broadcast(first, news=False)
         for file in self.to_start:

@@ -49,7 +49,7 @@ def _inside_project() -> bool:
 
 def report(exc: BaseException, debug: bool) -> int:
     from engine.errors import UetError
-    from store.errors import NoSuchRecord, OwnershipLost, StoreError
+    from store.errors import NoSuchRecord, OwnershipLost, StoreError, StoreInUse
     from store.store import RunOwned
 
     if debug:
@@ -62,7 +62,7 @@ def report(exc: BaseException, debug: bool) -> int:
     if isinstance(exc, NoSuchRecord):
         print(f"uet: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    if isinstance(exc, RunOwned | OwnershipLost):  # another live engine executes the run
+    if isinstance(exc, RunOwned | OwnershipLost | StoreInUse):  # another live engine executes the run
         print(f"uet: {exc}", file=sys.stderr)
         return EXIT_FAILED
     if isinstance(exc, StoreError):
