@@ -25,8 +25,8 @@ from engine.projects import find_root
 from engine.toolconfig import load_router_config, router_path
 from engine.workdir import cwd_outside
 from engine.yamlsafe import Loc, Located, cycle_collection_paused, load, render_loc
+from schemas.placeholders import BUILT_IN_PLACEHOLDERS
 from schemas.workstream import (
-    BUILT_IN_PLACEHOLDERS,
     MAX_STEPS,
     PLACEHOLDER,
     Step,

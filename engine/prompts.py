@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from schemas.workstream import BUILT_IN_PLACEHOLDERS
+from schemas.placeholders import BUILT_IN_PLACEHOLDERS
 
 #: A placeholder: a name, or dotted names (``steps.build.output``); or an escaped brace.
 PROMPT_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_][A-Za-z0-9_.-]*)?)\}")

@@ -24,11 +24,10 @@ from pydantic import (
 
 from schemas.durations import Duration, Timeout, format_duration
 from schemas.fields import MATRIX_VALUE, NAME, PLACEHOLDER, STEP_ID, Argv, ExitCode, ExitStatus
+from schemas.placeholders import BUILT_IN_PLACEHOLDERS
 from schemas.times import parse_not_before
 from schemas.triggers import Trigger, inside_project, named_triggers, trigger_names
 
-#: Placeholders every step has; a matrix key must not hide one of them.
-BUILT_IN_PLACEHOLDERS = ("root", "run", "step", "attempt")
 #: The most steps a workstream may have once its templates are expanded: as many as it may list
 #: (the engine is benchmarked at 100,000). A matrix multiplies: ten keys of ten values would be
 #: ten billion steps, so its size is computed before anything is expanded.
