@@ -131,6 +131,15 @@ def test_tools_reads_the_router_without_the_workstream_models(project: Path) -> 
                               "textual", "rich", "asyncio")) == []
 
 
+def test_the_memory_commands_read_prompts_without_the_workstream_models(project: Path) -> None:
+    """Lessons are made of prompts and fixes: the four placeholders every step has come from a
+    module of their own, not from the workstream's models (0.1 s of each memory command)."""
+    loaded = loaded_by_command(project, "memory", "list")
+    assert {"engine.prompts", "engine.memory"} <= loaded
+    assert offenders(loaded, ("schemas.workstream", "schemas.triggers", "engine.planner", "engine.runner",
+                              "textual", "rich")) == []
+
+
 #: What `uet run --plain` of a file of commands goes without: the faces (Textual, rich), the
 #: parts of the engine for agents' patches, reviews, repository maps, bootstrap and triggers, the
 #: file watcher, and the dashboard's host.
