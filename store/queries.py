@@ -356,6 +356,37 @@ def _patch(row: tuple) -> PatchRecord:
     )
 
 
+#: The states of a patch still to be decided or applied: its scratch copy is gated, approved or
+#: applied from, so ``uet gc`` keeps it.
+WORKTREE_NEEDED = ("proposed", "gating", "gate_passed", "gate_failed", "approved")
+
+
+def worktrees_in_use() -> set[str]:
+    """The scratch copy of every patch in a ``WORKTREE_NEEDED`` state, however old (through the
+    index of patches by state)."""
+    marks = ", ".join("?" * len(WORKTREE_NEEDED))
+    rows = database.execute_sql(
+        f"SELECT worktree FROM patches WHERE state IN ({marks}) AND worktree IS NOT NULL", WORKTREE_NEEDED)
+    return {row[0] for row in rows}
+
+
+def run_roots() -> list[str]:
+    """Every project root a run of this store ran in."""
+    return [row[0] for row in database.execute_sql("SELECT DISTINCT root FROM runs ORDER BY root")]
+
+
+def run_states(run_ids: Iterable[str]) -> dict[str, str]:
+    """The state of each run named that the store holds."""
+    ids = list(run_ids)
+    out: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = database.execute_sql(
+            f"SELECT id, state FROM runs WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+        out.update((row[0], row[1]) for row in rows)
+    return out
+
+
 def list_patches(run_id: str | None = None, state: str | None = None, limit: int = 200) -> list[PatchRecord]:
     return [_patch(row) for row in database.execute_sql(*patches_sql(run_id, state, limit)).fetchall()]
 

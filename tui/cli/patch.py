@@ -233,29 +233,34 @@ def _line_choices(items: list[str]) -> dict[str, set[int]]:
 
 def cmd_gc(args: argparse.Namespace) -> int:
     """Remove scratch worktrees nothing needs any more: those of decided patches and of runs
-    that are over without a patch waiting for review."""
+    that are over without a patch waiting for review. What is kept is read whole from the store
+    (every patch still to be decided, however old; the runs whose folders are there), so the
+    work does not grow with the history."""
     from engine.patches.worktree import remove_worktree
     from engine.states import RUN_TERMINAL
 
     store = open_existing(args)
     try:
         removed = 0
-        live = {p.worktree for p in queries.list_patches(limit=100_000)
-                if p.worktree and p.state.value in ("proposed", "gating", "gate_passed", "gate_failed", "approved")}
-        for run in queries.list_runs(limit=100_000):
-            base = Path(run.root) / ".uet" / "worktrees" / run.id
-            if not base.is_dir():
-                continue
-            running = run.state not in RUN_TERMINAL and run.state.value != "paused"
-            for path in sorted(base.iterdir()):
-                if str(path) in live or running:
+        live = queries.worktrees_in_use()
+        for root in queries.run_roots():
+            folder = Path(root) / ".uet" / "worktrees"
+            bases = sorted(path for path in folder.iterdir() if path.is_dir()) if folder.is_dir() else []
+            states = queries.run_states(base.name for base in bases)
+            for base in bases:
+                state = states.get(base.name)
+                if state is None:  # no run of this store: another store's, or unknown; left alone
                     continue
-                if not args.dry_run:
-                    remove_worktree(Path(run.root), path)
-                removed += 1
-                print(("would remove " if args.dry_run else "removed ") + str(path))
-            if not args.dry_run and base.exists() and not any(base.iterdir()):
-                base.rmdir()
+                running = state not in RUN_TERMINAL and state != "paused"
+                for path in sorted(base.iterdir()):
+                    if str(path) in live or running:
+                        continue
+                    if not args.dry_run:
+                        remove_worktree(Path(root), path)
+                    removed += 1
+                    print(("would remove " if args.dry_run else "removed ") + str(path))
+                if not args.dry_run and base.exists() and not any(base.iterdir()):
+                    base.rmdir()
         print(f"{removed} worktree(s) {'to remove' if args.dry_run else 'removed'}; "
               f"{len(live)} kept for patches under review")
         return EXIT_OK
