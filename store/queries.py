@@ -370,6 +370,14 @@ def worktrees_in_use() -> set[str]:
     return {row[0] for row in rows}
 
 
+def latest_patch_id(run_id: str, step_id: str) -> str | None:
+    """The id of the patch ``step_id`` of ``run_id`` proposed last, however many patches the run
+    has (through the index of patches by run and step)."""
+    row = database.execute_sql("SELECT id FROM patches WHERE run_id = ? AND step_id = ? "
+                               "ORDER BY created_at DESC, id LIMIT 1", (run_id, step_id)).fetchone()
+    return row[0] if row else None
+
+
 def run_roots() -> list[str]:
     """Every project root a run of this store ran in."""
     return [row[0] for row in database.execute_sql("SELECT DISTINCT root FROM runs ORDER BY root")]

@@ -187,8 +187,8 @@ class Attempts:
             if sid not in self.diffs:
                 from store import queries
 
-                mine = [p for p in queries.list_patches(self.table.run_id, limit=10_000) if p.step_id == sid]
-                self.diffs[sid] = queries.patch_diff(mine[0].id) if mine else None
+                latest = queries.latest_patch_id(self.table.run_id, sid)
+                self.diffs[sid] = queries.patch_diff(latest) if latest else None
             found[sid] = self.diffs[sid]
         return found
 
