@@ -225,7 +225,7 @@ class RunExecutor:
                               self.reopen_on_start)
         if self.revise_on_start is not None and self._revisable(self.revise_on_start):
             self.recovery.reopen_for_revision(self.attempts.revise(self.revise_on_start), self.revise_on_start)
-        for patch in queries.list_patches(self.run_id, state="changes_requested"):
+        for patch in queries.list_patches(self.run_id, state="changes_requested", limit=None):
             # A revision round an earlier engine of this run began and did not finish goes on as one.
             if patch.id != self.revise_on_start and table.state.get(patch.step_id) not in STEP_TERMINAL:
                 self.attempts.revise(patch.id, again=True)

@@ -25,9 +25,11 @@ PATCH_COLUMNS = ("id", "run_id", "step_id", "attempt", "state", "base_commit", "
                   "applied_commit", "round_kind", "superseded_by")
 
 
-def patches_sql(run_id: str | None = None, state: str | None = None, limit: int = 200) -> tuple[str, list[Any]]:
-    """The query of the newest patches (of one run, in one state), columns in PATCH_COLUMNS'
-    order: read by ``store.reads`` with sqlite3 and by ``store.queries`` through the store's connection."""
+def patches_sql(run_id: str | None = None, state: str | None = None,
+                limit: int | None = 200) -> tuple[str, list[Any]]:
+    """The query of the newest patches (of one run, in one state; all of them with ``limit``
+    None), columns in PATCH_COLUMNS' order: read by ``store.reads`` with sqlite3 and by
+    ``store.queries`` through the store's connection."""
     sql = f"SELECT {', '.join(PATCH_COLUMNS)} FROM patches WHERE 1 = 1"
     params: list[Any] = []
     if run_id is not None:
@@ -36,4 +38,6 @@ def patches_sql(run_id: str | None = None, state: str | None = None, limit: int 
     if state is not None:
         sql += " AND state = ?"
         params.append(state)
+    if limit is None:
+        return sql + " ORDER BY created_at DESC, id", params
     return sql + " ORDER BY created_at DESC, id LIMIT ?", [*params, limit]

@@ -395,7 +395,7 @@ def run_states(run_ids: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def list_patches(run_id: str | None = None, state: str | None = None, limit: int = 200) -> list[PatchRecord]:
+def list_patches(run_id: str | None = None, state: str | None = None, limit: int | None = 200) -> list[PatchRecord]:
     return [_patch(row) for row in database.execute_sql(*patches_sql(run_id, state, limit)).fetchall()]
 
 

@@ -31,3 +31,25 @@ def test_the_newest_patch_of_the_step_is_found_behind_ten_thousand_others(tmp_pa
         found = Attempts._diffs(engine, ["edit", "lint"])  # type: ignore[arg-type]
 
     assert found == {"edit": "second round", "lint": None}
+
+
+def test_every_revision_round_left_unfinished_is_found_on_resume(tmp_path: Path) -> None:
+    """The engine resuming a run goes on with each revision round an earlier engine began: it
+    asks for every patch of the run whose changes were requested, not the newest 200."""
+    from store import queries
+
+    db = tmp_path / ".uet" / "uet.db"
+    with Store(db):
+        pass
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("INSERT INTO runs (id, workstream, root, state, created_at) VALUES ('r', 'w', '/p', 'running', 1)")
+        conn.executemany(PATCH.replace("'proposed'", "'changes_requested'"),
+                         ((f"p{n:03d}", f"edit-{n}", "diff", 10.0 + n, 10.0 + n) for n in range(250)))
+        conn.execute(PATCH, ("other", "lint", "diff", 1.0, 1.0))
+
+    with Store(db):
+        every = queries.list_patches("r", state="changes_requested", limit=None)
+        newest = queries.list_patches("r", state="changes_requested")
+
+    assert len(every) == 250 and every[0].id == "p249" and every[-1].id == "p000"
+    assert len(newest) == 200
