@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from engine.states import RUN_TERMINAL
 from schemas.states import RunState, WorkerState
 from store import reads
-from store.engines import HOST, STALE_SECONDS, pid_alive  # noqa: F401 - where the faces look for them
+from store.engines import HOST, STALE_SECONDS, pid_alive
 
 if TYPE_CHECKING:
     import sqlite3

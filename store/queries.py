@@ -387,8 +387,8 @@ def run_states(run_ids: Iterable[str]) -> dict[str, str]:
     """The state of each run named that the store holds."""
     ids = list(run_ids)
     out: dict[str, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
         rows = database.execute_sql(
             f"SELECT id, state FROM runs WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
         out.update((row[0], row[1]) for row in rows)
