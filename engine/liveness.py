@@ -23,24 +23,16 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
 from engine.states import RUN_TERMINAL
-from schemas.states import RunState, WorkerState
+from schemas.states import RunState
 from store import reads
-from store.engines import HOST, STALE_SECONDS, pid_alive
+from store.engines import HOST, STALE_SECONDS, is_lost, pid_alive  # noqa: F401 - where the faces look for them
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from schemas.records import RunRecord, WorkerRecord
+    from schemas.records import RunRecord
 
     Run = RunRecord | reads.RunRow
-
-
-def is_lost(worker: WorkerRecord | reads.WorkerRow, now: float | None = None) -> bool:
-    if worker.state in (WorkerState.STOPPED, WorkerState.LOST):
-        return True
-    if worker.host == HOST and not pid_alive(worker.pid):
-        return True
-    return (now if now is not None else time.time()) - worker.heartbeat_at > STALE_SECONDS
 
 
 class RunEngine(NamedTuple):

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
+
+from store.reads import WorkerRow
 
 STALE_SECONDS = 10.0
 """A heartbeat older than this says its engine is gone (stopped, suspended or starved)."""
@@ -35,6 +37,23 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+class _Worker(Protocol):
+    pid: int
+    host: str
+    state: str
+    heartbeat_at: float
+
+
+def is_lost(worker: _Worker, now: float | None = None) -> bool:
+    """Whether the engine of a worker row (a record, a ``store.reads.WorkerRow``) is gone: its
+    row says stopped or lost, its process on this host is gone, or its heartbeat went stale."""
+    if worker.state in ("stopped", "lost"):
+        return True
+    if worker.host == HOST and not pid_alive(worker.pid):
+        return True
+    return (now if now is not None else time.time()) - worker.heartbeat_at > STALE_SECONDS
+
+
 class LiveEngine(NamedTuple):
     worker: str
     pid: int
@@ -47,15 +66,16 @@ def live_engines(conn: sqlite3.Connection, now: float | None = None) -> list[Liv
     """The engines alive now, newest heartbeat first, with the run each executes. It reads the
     ``workers`` and ``runs`` columns every schema has had, so it serves a store of any age."""
     at = time.time() if now is None else now
-    rows = conn.execute(
-        "SELECT id, pid, host, heartbeat_at FROM workers WHERE state NOT IN ('stopped', 'lost') "
-        "AND heartbeat_at >= ? ORDER BY heartbeat_at DESC", (at - STALE_SECONDS,)).fetchall()
+    rows = conn.execute(  # the fresh heartbeats only: the rest is lost whatever else it says
+        "SELECT id, pid, host, state, started_at, heartbeat_at FROM workers WHERE heartbeat_at >= ? "
+        "ORDER BY heartbeat_at DESC", (at - STALE_SECONDS,)).fetchall()
     out = []
-    for worker, pid, host, beat in rows:
-        if host == HOST and not pid_alive(pid):
+    for worker in map(WorkerRow._make, rows):
+        if is_lost(worker, at):
             continue
         run = conn.execute(
             "SELECT id FROM runs WHERE worker_id = ? AND state NOT IN ('succeeded', 'failed', 'canceled') "
-            "ORDER BY created_at DESC LIMIT 1", (worker,)).fetchone()
-        out.append(LiveEngine(worker, pid, host, max(0.0, at - beat), run[0] if run else None))
+            "ORDER BY created_at DESC LIMIT 1", (worker.id,)).fetchone()
+        out.append(LiveEngine(worker.id, worker.pid, worker.host, max(0.0, at - worker.heartbeat_at),
+                              run[0] if run else None))
     return out
