@@ -162,11 +162,9 @@ class UetApp(App[None]):
         try:
             first = await asyncio.to_thread(self._first_read)
         except Exception as exc:  # noqa: BLE001 - a store that cannot be opened ends the app with its words
-            from store.errors import StoreInUse
-            from tui.cli.exits import EXIT_FAILED, EXIT_INTERNAL
+            from tui.cli.exits import exit_code
 
-            # An older uet's engine still writing to the store is a refusal, as on the command line.
-            self.exit(return_code=EXIT_FAILED if isinstance(exc, StoreInUse) else EXIT_INTERNAL, message=f"uet: {exc}")
+            self.exit(return_code=exit_code(exc), message=f"uet: {exc}")  # as a command would end
             return
         self._broadcast(first, news=False)
         for file in self.to_start:

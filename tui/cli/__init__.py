@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tui.cli.exits import EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK
+from tui.cli.exits import EXIT_OK, exit_code
 from tui.cli.parser import build_parser, handler
 
 __all__ = ["main", "report"]
@@ -49,8 +49,7 @@ def _inside_project() -> bool:
 
 def report(exc: BaseException, debug: bool) -> int:
     from engine.errors import UetError
-    from store.errors import NoSuchRecord, OwnershipLost, StoreError, StoreInUse
-    from store.store import RunOwned
+    from store.errors import StoreError
 
     if debug:
         import traceback
@@ -58,15 +57,9 @@ def report(exc: BaseException, debug: bool) -> int:
         traceback.print_exception(exc)
     if isinstance(exc, UetError):
         print(f"uet: {exc}" if "\n" not in str(exc) else f"uet: errors:\n{exc}", file=sys.stderr)
-        return exc.exit_code
-    if isinstance(exc, NoSuchRecord):
+    elif isinstance(exc, StoreError):
         print(f"uet: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    if isinstance(exc, RunOwned | OwnershipLost | StoreInUse):  # another live engine executes the run
-        print(f"uet: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    if isinstance(exc, StoreError):
-        print(f"uet: {exc}", file=sys.stderr)
-        return EXIT_INTERNAL
-    print(f"uet: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
-    return EXIT_INTERNAL
+    else:
+        print(f"uet: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+    return exit_code(exc)
