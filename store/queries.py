@@ -383,18 +383,6 @@ def run_roots() -> list[str]:
     return [row[0] for row in database.execute_sql("SELECT DISTINCT root FROM runs ORDER BY root")]
 
 
-def run_states(run_ids: Iterable[str]) -> dict[str, str]:
-    """The state of each run named that the store holds."""
-    ids = list(run_ids)
-    out: dict[str, str] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        rows = database.execute_sql(
-            f"SELECT id, state FROM runs WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
-        out.update((row[0], row[1]) for row in rows)
-    return out
-
-
 def list_patches(run_id: str | None = None, state: str | None = None, limit: int | None = 200) -> list[PatchRecord]:
     return [_patch(row) for row in database.execute_sql(*patches_sql(run_id, state, limit)).fetchall()]
 

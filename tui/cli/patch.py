@@ -246,7 +246,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
         for root in queries.run_roots():
             folder = Path(root) / ".uet" / "worktrees"
             bases = sorted(path for path in folder.iterdir() if path.is_dir()) if folder.is_dir() else []
-            states = queries.run_states(base.name for base in bases)
+            states = {run.id: run.state for run in queries.runs_by_id(base.name for base in bases)}
             for base in bases:
                 state = states.get(base.name)
                 if state is None:  # no run of this store: another store's, or unknown; left alone
