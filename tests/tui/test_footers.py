@@ -32,6 +32,19 @@ def lead(screen: Any) -> list[str]:
     return [f"{key.key_display} {key.description}" for key in keys]
 
 
+async def laid_out(pilot: Any, screen: Any, timeout: float = 10.0) -> None:
+    """Wait (at most ``timeout``) for the footer's keys to have their places: the footer is
+    composed again when a screen's bindings change (the dashboard's, once the store is read), and
+    its new keys have no size until the next layout. ``lead`` then judges them as before."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        keys = list(screen.query_one(Footer).query(FooterKey))
+        if keys and all(key.region.width for key in keys):
+            return
+        await pilot.pause(0.02)
+
+
 def test_every_screen_leads_with_help_quit_and_back_at_80x24(tmp_path: Path) -> None:
     (tmp_path / ".uet").mkdir()
     db = stores.patches(tmp_path / ".uet" / "uet.db")
@@ -42,12 +55,14 @@ def test_every_screen_leads_with_help_quit_and_back_at_80x24(tmp_path: Path) -> 
         await pilot.press(*keys)
         await settle(pilot, lambda: ready(app.screen))
         await pilot.pause()
+        await laid_out(pilot, app.screen)
         seen[name] = lead(app.screen)
 
     async def main() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot, lambda: bool(app.screen.query_one("#runs").keys))
             await pilot.pause()
+            await laid_out(pilot, app.screen)
             seen["dashboard"] = lead(app.screen)
             await visit(pilot, "run", ("o",), lambda s: type(s).__name__ == "RunScreen")
             await visit(pilot, "run log", ("tab", "tab"), lambda s: s.focused is not None and s.focused.id == "log")
