@@ -107,7 +107,7 @@ def test_event_log_filters_and_pauses(fixed_app: UetApp) -> None:
         assert not log.follow and "paused" in str(log.border_title)
         await pilot.press("slash", *"breaker", "enter")
         await settle(pilot, lambda: log.pattern == "breaker")
-        assert len(log.lines) == 1
+        assert len(log.shown) == 1
         await pilot.press("escape")
         await settle(pilot, lambda: log.pattern == "")
 

@@ -39,8 +39,8 @@ async def loaded(pilot: Any) -> None:
     log = app.screen.query_one(EventLog)
     seen, steady = None, 0
     for _ in range(300):
-        now = (len(log.lines), log.size, log.max_scroll_y, log.scroll_y)
-        at_end = log.lines and log.scroll_y >= log.max_scroll_y
+        now = (len(log.shown), log.size, log.max_scroll_y, log.scroll_y)
+        at_end = log.shown and log.scroll_y >= log.max_scroll_y
         steady = steady + 1 if at_end and now == seen else 0
         if steady >= 3:
             break

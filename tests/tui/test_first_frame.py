@@ -45,7 +45,7 @@ def test_until_the_first_read_the_panes_say_loading_then_what_the_store_holds(
             assert (runs.empty, breakers.empty) == ("loading…", "loading…")
             assert runs.render_line(1).text.strip() == "loading…"
             assert str(runs.border_title) == "Runs"  # no count before there is one
-            assert [strip.text.strip() for strip in log.lines] == ["loading…"]
+            assert log.text_lines() == ["loading…"]
             held.set()
             await settle(pilot, lambda: screen.loaded)
             await pilot.pause()
@@ -53,7 +53,7 @@ def test_until_the_first_read_the_panes_say_loading_then_what_the_store_holds(
             assert runs.render_line(1).text.strip().startswith("no runs yet")
             assert breakers.render_line(1).text.strip() == "no declared tool has run yet"
             assert str(runs.border_title) == "Runs (0)"
-            assert log.lines == []
+            assert log.text_lines() == []
 
     asyncio.run(main())
 
