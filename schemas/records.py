@@ -5,10 +5,11 @@ Times are UNIX seconds (float) so records cross process boundaries and JSON unch
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.rows import StepRow  # noqa: F401 - the step row, long imported from here
 from schemas.states import (
     AttemptState,
     BreakerState,
@@ -64,29 +65,6 @@ class StepRecord(Record):
     reason: str | None = None
     spec: dict[str, Any] = Field(default_factory=dict, description="The expanded step as written.")
     due_at: float | None = Field(None, description="When a waiting step may start (its `delay` or `not_before`).")
-
-
-class StepRow(NamedTuple):
-    """A step as the engine loads it: the same fields as StepRecord, as a plain tuple.
-
-    Loading a 10,000-step run builds 10,000 of these; a NamedTuple costs a microsecond where a
-    Pydantic model costs over ten, and the values come from our own store, already validated.
-    """
-
-    run_id: str
-    id: str
-    kind: str
-    state: str
-    tool: str | None
-    needs: list[str]
-    attempts: int
-    attempt_base: int
-    exit_code: int | None
-    started_at: float | None
-    ended_at: float | None
-    reason: str | None
-    spec: dict[str, Any]
-    due_at: float | None = None
 
 
 class AttemptRecord(Record):

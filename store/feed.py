@@ -13,11 +13,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from schemas.records import EventRecord
-from store import queries
-
 if TYPE_CHECKING:
     import asyncio
+
+    from schemas.records import EventRecord
 
 
 class ChangeFeed:
@@ -99,6 +98,9 @@ class EventCursor:
         self.seq = after
 
     def read(self, limit: int = 5_000) -> list[EventRecord]:
+        # The queries (the ORM, the records) come with a reader: the dashboard's feed goes without.
+        from store import queries
+
         events = queries.events_after(self.seq, self.run_id, limit, self.step_id)
         if events:
             self.seq = events[-1].seq

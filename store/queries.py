@@ -27,10 +27,12 @@ from schemas.records import (
     ToolStatsRecord,
     WorkerRecord,
 )
+from schemas.rows import EventRow
 from schemas.states import RunState
+from store import reads
 from store.errors import NoSuchRecord
 from store.list_sql import PATCH_COLUMNS, patches_sql, runs_sql
-from store.tables import Attempt, Breaker, Command, Event, Run, Step, ToolStat, Worker, database
+from store.tables import Attempt, Command, Run, Step, ToolStat, Worker, database
 
 _RUN_FIELDS = [f for f in RunRecord.model_fields]
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
@@ -78,22 +80,13 @@ def count_runs() -> int:
     return Run.select().count()
 
 
-COUNT_BY_STATE = "SELECT state, COUNT(*) FROM runs GROUP BY state"
-COUNT_OLD = ("SELECT state, COUNT(*) FROM runs WHERE state IN ({marks}) "
-             "AND COALESCE(ended_at, started_at, created_at) < ? GROUP BY state")
+COUNT_BY_STATE, COUNT_OLD = reads.COUNT_BY_STATE, reads.COUNT_OLD
 
 
 def run_counts(finished: Iterable[str], ended_before: float) -> dict[str, tuple[int, int]]:
-    """``{state: (runs, of them finished before ended_before)}`` over every run: what a page of
-    the newest runs cannot count. A run ended at its ``ended_at``, else its ``started_at``, else
-    its ``created_at``. Both counts search the index ``runs_age`` (state, that time): the runs by
-    state, then the old ones of each finished state, without reading the table."""
-    states = sorted(set(finished))
-    marks = ", ".join("?" * len(states))
-    with database.atomic():  # one snapshot: a run resumed between the two is in neither count
-        runs = database.execute_sql(COUNT_BY_STATE).fetchall()
-        old = dict(database.execute_sql(COUNT_OLD.format(marks=marks), (*states, ended_before)).fetchall())
-    return {str(state): (int(count), int(old.get(state, 0))) for state, count in runs}
+    """``{state: (runs, of them finished before ended_before)}`` over every run (see
+    ``store.reads.run_counts``, which reads the same on any connection)."""
+    return reads.run_counts(database.connection(), finished, ended_before)
 
 
 def get_run(run_id: str) -> RunRecord:
@@ -127,45 +120,14 @@ def run_spec(run_id: str) -> dict:
     return json.loads(row.spec)
 
 
-_STEP_SQL = (
-    "SELECT run_id, id, kind, state, tool, needs, attempts, attempt_base, exit_code, started_at, ended_at, "
-    "reason, spec, due_at FROM steps WHERE run_id = ?"
-)
-_decode = json.JSONDecoder().raw_decode
-
-
-def _loads(text: str) -> Any:
-    return [] if text == "[]" else {} if text == "{}" else _decode(text)[0]
-
-
-def _loads_many(texts: list[str]) -> list[Any]:
-    """Decode many stored JSON values in one call of the C decoder (one array), rather than
-    one call per value: loading a run of 10,000 steps decodes 20,000 of them."""
-    return json.loads("[" + ",".join(texts) + "]") if texts else []
-
-
 def step_rows(run_id: str) -> list[StepRow]:
     """Every step of a run in plan order, as tuples: the engine's loading path (see StepRow)."""
-    rows = database.execute_sql(_STEP_SQL + " ORDER BY idx", (run_id,)).fetchall()
-    needs = _loads_many([r[5] for r in rows])
-    specs = _loads_many([r[12] for r in rows])
-    return [
-        StepRow(r[0], r[1], r[2], r[3], r[4], n, r[6], r[7], r[8], r[9], r[10], r[11], spec, r[13])
-        for r, n, spec in zip(rows, needs, specs, strict=True)
-    ]
+    return reads.step_rows(database.connection(), run_id)
 
 
 def step_rows_by_id(run_id: str, step_ids: Iterable[str]) -> list[StepRow]:
     """Only the steps named: what a reader following the feed re-reads after a change."""
-    ids = list(step_ids)
-    out: list[StepRow] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        cursor = database.execute_sql(_STEP_SQL + f" AND id IN ({marks})", (run_id, *chunk))
-        out.extend(StepRow(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11],
-                           _loads(r[12]), r[13]) for r in cursor.fetchall())
-    return out
+    return reads.step_rows_by_id(database.connection(), run_id, step_ids)
 
 
 def _record(row: StepRow) -> StepRecord:
@@ -177,11 +139,10 @@ def steps(run_id: str) -> list[StepRecord]:
 
 
 def get_step(run_id: str, step_id: str) -> StepRecord:
-    r = database.execute_sql(_STEP_SQL + " AND id = ?", (run_id, step_id)).fetchone()
-    if r is None:
+    row = reads.step_row(database.connection(), run_id, step_id)
+    if row is None:
         raise NoSuchRecord(f"run {run_id} has no step {step_id!r}")
-    return _record(StepRow(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11],
-                           _loads(r[12]), r[13]))
+    return _record(row)
 
 
 def step_state_counts(run_id: str) -> dict[str, int]:
@@ -202,23 +163,10 @@ def attempts(run_id: str, step_id: str | None = None) -> list[AttemptRecord]:
     return [_attempt(row) for row in query.order_by(Attempt.started_at, Attempt.number)]
 
 
-def attempt_spans(run_id: str, step_ids: Iterable[str] | None = None) -> list[tuple[str, int, str, float, float | None,
-                                                                                 str | None]]:
-    """``(step_id, number, state, started_at, ended_at, log_path)`` of a run's attempts (or of the
-    steps named only), in the order they started: what a screen of 10,000 steps needs of them,
-    as plain tuples, in one query (one per 500 steps named) instead of a record per attempt."""
-    sql = "SELECT step_id, number, state, started_at, ended_at, log_path FROM attempts WHERE run_id = ?"
-    order = " ORDER BY started_at, number"
-    if step_ids is None:
-        return database.execute_sql(sql + order, (run_id,)).fetchall()  # type: ignore[no-any-return]
-    ids = list(step_ids)
-    out: list[tuple[str, int, str, float, float | None, str | None]] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        out.extend(database.execute_sql(sql + f" AND step_id IN ({', '.join('?' * len(chunk))})" + order,
-                                        (run_id, *chunk)).fetchall())
-    out.sort(key=lambda a: (a[3], a[1]))
-    return out
+def attempt_spans(run_id: str, step_ids: Iterable[str] | None = None) -> list[reads.Span]:
+    """``(step_id, number, state, started_at, ended_at, log_path)`` of a run's attempts, as
+    ``store.reads.attempt_spans`` reads them."""
+    return reads.attempt_spans(database.connection(), run_id, step_ids)
 
 
 def running_attempts(run_id: str) -> list[AttemptRecord]:
@@ -226,62 +174,29 @@ def running_attempts(run_id: str) -> list[AttemptRecord]:
     return [_attempt(row) for row in query]
 
 
-def _event(row: tuple) -> EventRecord:
-    seq, ts, run_id, step_id, kind, data = row
-    return EventRecord.model_construct(
-        seq=seq, ts=ts, run_id=run_id, step_id=step_id, kind=kind, data=json.loads(data) if data != "{}" else {}
-    )
+def _event(row: EventRow) -> EventRecord:
+    return EventRecord.model_construct(**row._asdict())
 
 
 def events_after(seq: int, run_id: str | None = None, limit: int = 5_000, step_id: str | None = None) -> list[EventRecord]:
-    query = Event.select(Event.seq, Event.ts, Event.run_id, Event.step_id, Event.kind, Event.data).where(Event.seq > seq)
-    if run_id is not None:
-        query = query.where(Event.run_id == run_id)
-    if step_id is not None:
-        query = query.where(Event.step_id == step_id)
-    return [_event(row) for row in query.order_by(Event.seq).limit(limit).tuples()]
+    return [_event(row) for row in reads.events_since(database.connection(), seq, limit, run_id, step_id)]
 
 
 def last_events(run_id: str | None = None, limit: int = 100) -> list[EventRecord]:
-    query = Event.select(Event.seq, Event.ts, Event.run_id, Event.step_id, Event.kind, Event.data)
-    if run_id is not None:
-        query = query.where(Event.run_id == run_id)
-    rows = list(query.order_by(Event.seq.desc()).limit(limit).tuples())
-    return [_event(row) for row in reversed(rows)]
+    return [_event(row) for row in reads.last_events(database.connection(), run_id, limit)]
 
 
 def last_breaker_events(limit: int = 200) -> list[EventRecord]:
-    """The newest ``breaker.state`` events, oldest first. Breakers change seldom: without the
-    partial index ``events_breaker`` the search walked back through every event of every run
-    (0.2 s at two million events) to find the few there are. The kind is written in the SQL, not
-    bound, so that SQLite may use that index."""
-    rows = database.execute_sql(
-        "SELECT seq, ts, run_id, step_id, kind, data FROM events WHERE kind = 'breaker.state' "
-        "ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
-    return [_event(row) for row in reversed(rows)]
+    """The newest ``breaker.state`` events, oldest first (see ``store.reads.last_breaker_events``)."""
+    return [_event(row) for row in reads.last_breaker_events(database.connection(), limit)]
 
 
 def max_event_seq() -> int:
-    row = Event.select(Event.seq).order_by(Event.seq.desc()).limit(1).tuples().first()
-    return int(row[0]) if row else 0
+    return reads.max_event_seq(database.connection())
 
 
 def breakers(tools: Iterable[str] | None = None) -> list[BreakerRecord]:
-    query = Breaker.select().order_by(Breaker.tool)
-    if tools is not None:
-        query = query.where(Breaker.tool.in_(list(tools)))
-    return [
-        BreakerRecord(
-            tool=row.tool,
-            state=row.state,
-            consecutive_failures=row.consecutive_failures,
-            window=[bool(x) for x in json.loads(row.window)],
-            opened_at=row.opened_at,
-            probe_started_at=row.probe_started_at,
-            updated_at=row.updated_at,
-        )
-        for row in query
-    ]
+    return [BreakerRecord(**row) for row in reads.breakers(database.connection(), tools)]
 
 
 def tool_stats() -> list[ToolStatsRecord]:
@@ -304,7 +219,7 @@ _COMMAND_COLUMNS = tuple(CommandRecord.model_fields)
 def _command(values: Sequence[Any]) -> CommandRecord:
     """A command from its columns, in ``_COMMAND_COLUMNS`` order (``args`` is stored as JSON)."""
     fields = dict(zip(_COMMAND_COLUMNS, values, strict=True))
-    fields["args"] = _loads(fields["args"])
+    fields["args"] = reads.loads(fields["args"])
     return CommandRecord.model_validate(fields)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from schemas.rows import EventRow, StepRow
 from schemas.states import RunState
 from store.db import BUSY_TIMEOUT_MS
 from store.errors import NoSuchRecord, StoreError
@@ -120,6 +121,38 @@ def resolve_run_id(conn: sqlite3.Connection, prefix: str) -> str:
     if len(matches) > 1:
         raise NoSuchRecord(f"{prefix!r} matches several runs ({', '.join(matches[:5])}); give more of the id")
     return matches[0]
+
+
+def runs_by_id(conn: sqlite3.Connection, run_ids: Iterable[str]) -> list[RunRow]:
+    """The runs named, in no particular order; unknown ids are left out."""
+    ids = list(run_ids)
+    out: list[RunRow] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        out += [_run(row) for row in conn.execute(_RUN_SQL + f" WHERE id IN ({', '.join('?' * len(chunk))})", chunk)]
+    return out
+
+
+COUNT_BY_STATE = "SELECT state, COUNT(*) FROM runs GROUP BY state"
+COUNT_OLD = ("SELECT state, COUNT(*) FROM runs WHERE state IN ({marks}) "
+             "AND COALESCE(ended_at, started_at, created_at) < ? GROUP BY state")
+
+
+def run_counts(conn: sqlite3.Connection, finished: Iterable[str], ended_before: float) -> dict[str, tuple[int, int]]:
+    """``{state: (runs, of them finished before ended_before)}`` over every run: what a page of
+    the newest runs cannot count. A run ended at its ``ended_at``, else its ``started_at``, else
+    its ``created_at``. Both counts search the index ``runs_age`` (state, that time): the runs by
+    state, then the old ones of each finished state, without reading the table. One snapshot (a
+    savepoint, inside a transaction or not): a run resumed between the two is in neither count."""
+    states = sorted(set(finished))
+    marks = ", ".join("?" * len(states))
+    conn.execute("SAVEPOINT run_counts")
+    try:
+        runs = conn.execute(COUNT_BY_STATE).fetchall()
+        old = dict(conn.execute(COUNT_OLD.format(marks=marks), (*states, ended_before)).fetchall())
+    finally:
+        conn.execute("RELEASE run_counts")
+    return {str(state): (int(count), int(old.get(state, 0))) for state, count in runs}
 
 
 # -- engines -----------------------------------------------------------------------------------
@@ -233,6 +266,70 @@ def attempts(conn: sqlite3.Connection, run_id: str, step_id: str) -> list[Attemp
     return [AttemptRow(*row) for row in rows]
 
 
+_STEP_SQL = ("SELECT run_id, id, kind, state, tool, needs, attempts, attempt_base, exit_code, started_at, ended_at, "
+             "reason, spec, due_at FROM steps WHERE run_id = ?")
+_decode = json.JSONDecoder().raw_decode
+
+
+def loads(text: str) -> Any:
+    """A JSON value as the store keeps it (the empty list and mapping without the decoder)."""
+    return [] if text == "[]" else {} if text == "{}" else _decode(text)[0]
+
+
+def _loads_many(texts: list[str]) -> list[Any]:
+    """Decode many stored JSON values in one call of the C decoder (one array), rather than
+    one call per value: loading a run of 10,000 steps decodes 20,000 of them."""
+    return json.loads("[" + ",".join(texts) + "]") if texts else []
+
+
+def step_rows(conn: sqlite3.Connection, run_id: str) -> list[StepRow]:
+    """Every step of a run in plan order, as tuples: the engine's loading path (see StepRow)."""
+    rows = conn.execute(_STEP_SQL + " ORDER BY idx", (run_id,)).fetchall()
+    needs = _loads_many([r[5] for r in rows])
+    specs = _loads_many([r[12] for r in rows])
+    return [StepRow(r[0], r[1], r[2], r[3], r[4], n, r[6], r[7], r[8], r[9], r[10], r[11], spec, r[13])
+            for r, n, spec in zip(rows, needs, specs, strict=True)]
+
+
+def step_row(conn: sqlite3.Connection, run_id: str, step_id: str) -> StepRow | None:
+    r = conn.execute(_STEP_SQL + " AND id = ?", (run_id, step_id)).fetchone()
+    return None if r is None else StepRow(r[0], r[1], r[2], r[3], r[4], loads(r[5]), r[6], r[7], r[8], r[9], r[10],
+                                          r[11], loads(r[12]), r[13])
+
+
+def step_rows_by_id(conn: sqlite3.Connection, run_id: str, step_ids: Iterable[str]) -> list[StepRow]:
+    """Only the steps named: what a reader following the feed re-reads after a change."""
+    ids = list(step_ids)
+    out: list[StepRow] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        rows = conn.execute(_STEP_SQL + f" AND id IN ({', '.join('?' * len(chunk))})", (run_id, *chunk)).fetchall()
+        out += [StepRow(r[0], r[1], r[2], r[3], r[4], loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11],
+                        loads(r[12]), r[13]) for r in rows]
+    return out
+
+
+Span = tuple[str, int, str, float, "float | None", "str | None"]
+
+
+def attempt_spans(conn: sqlite3.Connection, run_id: str, step_ids: Iterable[str] | None = None) -> list[Span]:
+    """``(step_id, number, state, started_at, ended_at, log_path)`` of a run's attempts (or of the
+    steps named only), in the order they started: what a screen of 10,000 steps needs of them,
+    as plain tuples, in one query (one per 500 steps named) instead of a record per attempt."""
+    sql = "SELECT step_id, number, state, started_at, ended_at, log_path FROM attempts WHERE run_id = ?"
+    order = " ORDER BY started_at, number"
+    if step_ids is None:
+        return conn.execute(sql + order, (run_id,)).fetchall()
+    ids = list(step_ids)
+    out: list[Span] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        out.extend(conn.execute(sql + f" AND step_id IN ({', '.join('?' * len(chunk))})" + order,
+                                (run_id, *chunk)).fetchall())
+    out.sort(key=lambda a: (a[3], a[1]))
+    return out
+
+
 # -- commands, breakers, events ----------------------------------------------------------------
 
 
@@ -253,18 +350,63 @@ def run_commands(conn: sqlite3.Connection, run_id: str, kinds: Iterable[str]) ->
     return [CommandRow(r[0], r[1], json.loads(r[2]) if r[2] not in ("{}", "") else {}, *r[3:]) for r in rows]
 
 
-def breakers(conn: sqlite3.Connection, tools: Iterable[str]) -> list[dict[str, Any]]:
-    """The breakers of these tools, by tool, as ``BreakerRecord`` dumps them to JSON."""
-    names = list(tools)
-    out: list[dict[str, Any]] = []
-    for start in range(0, len(names), _CHUNK):
-        chunk = names[start:start + _CHUNK]
-        rows = conn.execute("SELECT tool, state, consecutive_failures, window, opened_at, probe_started_at, "
-                            f"updated_at FROM breakers WHERE tool IN ({', '.join('?' * len(chunk))})", chunk)
-        out += [{"tool": r[0], "state": r[1], "consecutive_failures": r[2],
-                 "window": [bool(x) for x in json.loads(r[3])], "opened_at": r[4], "probe_started_at": r[5],
-                 "updated_at": r[6]} for r in rows]
+_BREAKER_SQL = "SELECT tool, state, consecutive_failures, window, opened_at, probe_started_at, updated_at FROM breakers"
+
+
+def breakers(conn: sqlite3.Connection, tools: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The breakers of these tools (of every tool with None), by tool, as ``BreakerRecord``
+    dumps them to JSON."""
+    if tools is None:
+        rows: list[Any] = conn.execute(_BREAKER_SQL).fetchall()
+    else:
+        names = list(tools)
+        rows = []
+        for start in range(0, len(names), _CHUNK):
+            chunk = names[start:start + _CHUNK]
+            rows += conn.execute(_BREAKER_SQL + f" WHERE tool IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+    out = [{"tool": r[0], "state": r[1], "consecutive_failures": r[2], "window": [bool(x) for x in json.loads(r[3])],
+            "opened_at": r[4], "probe_started_at": r[5], "updated_at": r[6]} for r in rows]
     return sorted(out, key=lambda b: b["tool"])
+
+
+_EVENT_SQL = "SELECT seq, ts, run_id, step_id, kind, data FROM events"
+
+
+def _event(row: tuple[Any, ...]) -> EventRow:
+    seq, ts, run_id, step_id, kind, data = row
+    return EventRow(seq, ts, run_id, step_id, kind, json.loads(data) if data != "{}" else {})
+
+
+def events_since(conn: sqlite3.Connection, seq: int, limit: int = 5_000, run_id: str | None = None,
+                 step_id: str | None = None) -> list[EventRow]:
+    """The events after ``seq`` (of one run, of one step), oldest first, at most ``limit``."""
+    sql, params = _EVENT_SQL + " WHERE seq > ?", [seq]
+    for column, value in (("run_id", run_id), ("step_id", step_id)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    return [_event(row) for row in conn.execute(sql + " ORDER BY seq LIMIT ?", (*params, limit))]
+
+
+def last_events(conn: sqlite3.Connection, run_id: str | None = None, limit: int = 100) -> list[EventRow]:
+    """The newest ``limit`` events (of one run), oldest first."""
+    where, params = (" WHERE run_id = ?", [run_id]) if run_id is not None else ("", [])
+    rows = conn.execute(_EVENT_SQL + where + " ORDER BY seq DESC LIMIT ?", (*params, limit)).fetchall()
+    return [_event(row) for row in reversed(rows)]
+
+
+def last_breaker_events(conn: sqlite3.Connection, limit: int = 200) -> list[EventRow]:
+    """The newest ``breaker.state`` events, oldest first. Breakers change seldom: without the
+    partial index ``events_breaker`` the search walked back through every event of every run
+    (0.2 s at two million events) to find the few there are. The kind is written in the SQL, not
+    bound, so that SQLite may use that index."""
+    rows = conn.execute(_EVENT_SQL + " WHERE kind = 'breaker.state' ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+    return [_event(row) for row in reversed(rows)]
+
+
+def max_event_seq(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT seq FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    return int(row[0]) if row else 0
 
 
 def events(conn: sqlite3.Connection, run_id: str, after: int = 0) -> sqlite3.Cursor:

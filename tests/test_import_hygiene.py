@@ -158,11 +158,12 @@ DASHBOARD = """
 import asyncio, json, sys
 from pathlib import Path
 import tui.cli.dashboard  # what `uet tui` imports before it opens the app
-from tui.app import make_app
+from tui.app import UetApp, make_app
 from tui.widgets.line_table import LineTable
 
-first = {}
+first, listed = {}, {}
 drawn = LineTable.render_line
+first_read = UetApp._first_read
 
 def render_line(table, y):  # the modules loaded when the runs pane draws its first line
     if table.id == "runs" and y == 1 and not first:
@@ -170,15 +171,21 @@ def render_line(table, y):  # the modules loaded when the runs pane draws its fi
         first["line"] = drawn(table, y).text.strip()
     return drawn(table, y)
 
+def read_first(app):  # the modules loaded once the first read of the store is made
+    delta = first_read(app)
+    listed["listed"] = sorted(sys.modules)
+    return delta
+
 LineTable.render_line = render_line
+UetApp._first_read = read_first
 
 async def first_frame():
     root = Path.cwd()
     app = make_app(root, root / ".uet" / "uet.db")
     async with app.run_test(size=(80, 24)) as pilot:
-        while not app.screen.query_one("#runs", LineTable).keys:  # the first read of the store
+        while not app.screen.query_one("#runs", LineTable).keys or app.store is None:  # the first read, the store
             await pilot.pause(0.02)
-        return {**first, "loaded": sorted(sys.modules)}
+        return {**first, **listed, "loaded": sorted(sys.modules)}
 
 print(json.dumps(asyncio.run(first_frame())))
 """
@@ -186,7 +193,8 @@ print(json.dumps(asyncio.run(first_frame())))
 
 @pytest.fixture(scope="module")
 def dashboard_modules(project: Path) -> dict:
-    """The modules loaded when the dashboard drew its first frame, and once it listed the runs."""
+    """The modules loaded when the dashboard drew its first frame, once it read the store first
+    (the runs it lists), and once it opened the store."""
     done = subprocess.run([sys.executable, "-c", DASHBOARD], cwd=project, capture_output=True, text=True, timeout=60,
                           check=False, env={**os.environ, "UET_CONFIG": os.devnull})
     assert done.returncode == 0, done.stderr
@@ -210,6 +218,18 @@ NOT_AT_FIRST_FRAME = ("engine.runner", "engine.hosted", "engine.session", "engin
 NOT_BEFORE_THE_FIRST_READ = ("pydantic", "pydantic_core", "peewee", "playhouse", "store.store", "store.tables",
                              "store.queries", "store.reads", "schemas.records", "schemas.patch", "schemas.settings",
                              "engine.liveness")
+
+
+#: What the runs are read without: the first read is plain sqlite3 rows (``store.reads``); the
+#: ORM, the migrations and the record models load once the runs are drawn, when the store opens.
+NOT_WHEN_LISTED = ("pydantic", "pydantic_core", "peewee", "playhouse", "store.store", "store.tables",
+                   "store.queries", "store.migrations", "schemas.records", "schemas.patch", "schemas.settings")
+
+
+def test_the_dashboard_reads_the_runs_without_pydantic_and_the_orm(dashboard_modules: dict) -> None:
+    listed = set(dashboard_modules["listed"])
+    assert {"store.reads", "engine.monitor"} <= listed
+    assert offenders(listed, NOT_WHEN_LISTED) == []
 
 
 def test_the_dashboard_loads_no_engine_nor_other_screens(dashboard_modules: dict) -> None:

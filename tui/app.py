@@ -13,9 +13,11 @@ the migrations, the Pydantic record models) in the thread of its first read, and
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,6 +79,9 @@ class UetApp(App[None]):
         self.to_start = list(start or [])
         self.live = live
         self.store: Store | None = None
+        self._read_lock = threading.Lock()
+        self._read_conn: sqlite3.Connection | None = None
+        self._closed_reads = False
         self._host: Host | None = None
         self._monitor: Monitor | None = None
         self._opening = threading.Lock()
@@ -101,7 +106,7 @@ class UetApp(App[None]):
         if self._monitor is None:
             from engine.monitor import Monitor
 
-            self._monitor = Monitor(clock=self.clock)
+            self._monitor = Monitor(clock=self.clock, reading=self.reading)
         return self._monitor
 
     def open_store(self) -> Store:
@@ -115,6 +120,40 @@ class UetApp(App[None]):
                 notice.announce = None  # an update of an older store would print on the screen
                 self.store = Store(self.db_path)
             return self.store
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A plain connection to read the store with (``store.reads``: rows, not records), held
+        for one read at a time: the monitor's reads run in worker threads, and a connection
+        closed under a read in flight crashes the process. It opens on first use, the store's
+        schema checked first (an older store updated, or why not said). The monitor and the
+        dashboard's counts read with it, so the runs are listed without the ORM, the
+        migrations or Pydantic; the store itself opens once they are (``open_soon``), or when
+        something needs it sooner."""
+        with self._read_lock:
+            if self._read_conn is None:
+                if self._closed_reads:
+                    from store.errors import StoreError
+
+                    raise StoreError(f"{self.db_path}: the dashboard has closed its store")
+                from store import reads
+
+                if not self.db_path.exists():
+                    self.open_store()  # a new store is made, and its schema written, by the store
+                self._read_conn = reads.connect(self.db_path)
+            yield self._read_conn
+
+    def open_soon(self) -> None:
+        """Open the store in a thread of its own, so that the first key that needs it (a run
+        screen, a cancel) finds it open. A store that cannot be opened says so when it is
+        needed: the read that came first had it open at its schema."""
+        def opening() -> None:
+            with contextlib.suppress(Exception):  # said by the next open_store, where it is needed
+                self.open_store()
+
+        # Not a daemon: a quit while it opens waits for it (a daemon thread still importing or
+        # migrating when the interpreter ends can crash it).
+        threading.Thread(target=opening, name="uet-store-open").start()
 
     @cached_property
     def user(self) -> str:
@@ -137,8 +176,14 @@ class UetApp(App[None]):
         self.follow_store()
 
     async def on_unmount(self) -> None:
-        if self.store is not None:
-            self.store.close()
+        with self._opening:
+            if self.store is not None:
+                self.store.close()
+        with self._read_lock:  # after the read in flight, if one is
+            self._closed_reads = True
+            if self._read_conn is not None:
+                self._read_conn.close()
+                self._read_conn = None
 
     # -- the store, read in one place --------------------------------------------------------
 
@@ -166,7 +211,7 @@ class UetApp(App[None]):
 
             self.exit(return_code=exit_code(exc), message=f"uet: {exc}")  # as a command would end
             return
-        self._broadcast(first, news=False)
+        self._broadcast(first, news=False)  # the dashboard opens the store once it drew these runs
         for file in self.to_start:
             self.start_run(file, detached=False)
         changes = None
@@ -196,7 +241,6 @@ class UetApp(App[None]):
             await asyncio.sleep(max(0.0, self.refresh_seconds - (time.monotonic() - started)))
 
     def _first_read(self) -> Delta:
-        self.open_store()
         return self.monitor.load()
 
     async def _drawn(self) -> None:

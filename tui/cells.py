@@ -19,9 +19,9 @@ from tui.step_filter import WAITING, Span, queued, ran
 from tui.widgets.line_table import Column
 
 if TYPE_CHECKING:
-    from engine.liveness import RunEngine
+    from engine.liveness import Run, RunEngine
     from engine.monitor import BreakerView, RunCost
-    from schemas.records import RunRecord, StepRow
+    from schemas.rows import StepRow
 
 __all__ = ["STEP_COLUMNS", "activity", "activity_line", "bar", "breaker_cells", "counts", "lost_since", "money",
            "run_cells", "short_age", "state_cell", "step_cells", "step_state_cell", "summary"]
@@ -42,7 +42,7 @@ def step_state_cell(state: str, due_at: float | None, now: float) -> Text:
     return state_cell(state)
 
 
-def activity(run: RunRecord, now: float) -> Text | None:
+def activity(run: Run, now: float) -> Text | None:
     """What a running run does besides executing steps, as its state cell says it: pausing, or
     waiting on a breaker (with when it probes); None otherwise."""
     if run.pausing:
@@ -53,7 +53,7 @@ def activity(run: RunRecord, now: float) -> Text | None:
     return None
 
 
-def activity_line(run: RunRecord, now: float) -> str | None:
+def activity_line(run: Run, now: float) -> str | None:
     """The same in words, for a header: ``pausing (paused by ana): running steps finish``,
     ``waiting on breaker sim (probe in 12s)``."""
     if run.pausing:
@@ -87,7 +87,7 @@ def lost_since(engine: RunEngine | None) -> float | None:
     return engine.last_seen if engine is not None and not engine.live else None
 
 
-def run_cells(run: RunRecord, cost: RunCost | None, now: float,
+def run_cells(run: Run, cost: RunCost | None, now: float,
               engine: RunEngine | None = None) -> tuple[Text | str, ...]:
     state = run.state.value
     lost_at = lost_since(engine)

@@ -20,6 +20,7 @@ from engine.states import RUN_TERMINAL
 if TYPE_CHECKING:
     from engine.monitor import Delta
     from schemas.records import EventRecord
+    from schemas.rows import EventRow
     from store import Store
 
 
@@ -38,6 +39,9 @@ class StoreFeed(Protocol):
     store: Store | None
     user: str
     clock: Callable[[], float]
+
+    def open_store(self) -> Store:
+        """The store, opened on first use (the runs are listed before it is)."""
 
     def watch_run(self, run_id: str | None) -> None:
         """Follow this run's steps; the next ``StoreChanged`` carries all of them."""
@@ -92,7 +96,7 @@ class LiveCosts:
         #: includes every attempt whose end batch N or before carried.
         self.generation = 0
 
-    def note(self, events: Iterable[EventRecord]) -> set[tuple[str, str]]:
+    def note(self, events: Iterable[EventRecord | EventRow]) -> set[tuple[str, str]]:
         """Take a batch of events; return the (run, step) pairs whose live figure moved."""
         self.generation += 1
         moved: set[tuple[str, str]] = set()

@@ -1,6 +1,6 @@
 """Which runs the dashboard's runs table shows: a state filter (``s`` cycles it), a typed filter
 (``/``: words, ``state:``, ``ws:``, ``since:``) and the age rule that hides finished runs older
-than a week until ``a`` shows them. Pure functions over ``RunRecord``: no Textual, no store.
+than a week until ``a`` shows them. Pure functions over ``Run``: no Textual, no store.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from engine.states import RUN_TERMINAL
 
 if TYPE_CHECKING:
-    from schemas.records import RunRecord
+    from engine.liveness import Run
 
 #: Finished runs older than this are hidden until ``a`` shows every run.
 OLD_DAYS = 7
@@ -35,11 +35,11 @@ def started_cell(ts: float, now: float) -> str:
     return time.strftime("%b %d", when)
 
 
-def started_at(run: RunRecord) -> float:
+def started_at(run: Run) -> float:
     return run.started_at or run.created_at
 
 
-def finished_at(run: RunRecord) -> float | None:
+def finished_at(run: Run) -> float | None:
     """When a run ended; None while it may still move (a paused run is not finished)."""
     if run.state not in RUN_TERMINAL:
         return None
@@ -83,7 +83,7 @@ class RunFilter:
         at = STATES.index(self.state) if self.state in STATES else 0
         return replace(self, state=STATES[(at + 1) % len(STATES)])
 
-    def keeps(self, run: RunRecord, now: float, lost: bool = False) -> bool:
+    def keeps(self, run: Run, now: float, lost: bool = False) -> bool:
         """Whether the filters (not the age rule) keep ``run``."""
         state = run.state.value
         if self.state == "active" and run.state in RUN_TERMINAL:
@@ -97,7 +97,7 @@ class RunFilter:
         texts = (run.id, run.workstream.lower(), state, "engine lost" if lost else "")
         return all(any(word in text for text in texts) for word in self.words)
 
-    def too_old(self, run: RunRecord, now: float) -> bool:
+    def too_old(self, run: Run, now: float) -> bool:
         """Hidden by the age rule: finished more than OLD_DAYS ago, and ``a`` not pressed."""
         ended = finished_at(run)
         return not self.show_old and ended is not None and now - ended > OLD_SECONDS

@@ -12,9 +12,8 @@ def steer_run(app: StoreFeed, kind: str, run_id: str, step_id: str | None, reaso
     from engine import steering
     from engine.errors import UetError
 
-    store = app.store
+    store = app.open_store()
     user = app.user
-    assert store is not None, "steering before the app opened its store"
     try:
         if kind == "cancel":
             return steering.cancel(store, run_id, user, reason)

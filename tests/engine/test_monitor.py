@@ -123,9 +123,9 @@ def test_breakers_carry_failures_and_probe_time(project: Project, store: Store) 
 def test_eta_needs_three_finished_steps(store: Store) -> None:
     [run] = Monitor().load().runs
     assert eta(run) is None, "a finished run has no ETA"
-    running = run.model_copy(update={"ended_at": None, "started_at": 100.0, "done_steps": 3, "total_steps": 9})
+    running = run._replace(ended_at=None, started_at=100.0, done_steps=3, total_steps=9)
     assert eta(running, now=130.0) == pytest.approx(60.0)
-    assert eta(running.model_copy(update={"done_steps": 2}), now=130.0) is None
+    assert eta(running._replace(done_steps=2), now=130.0) is None
 
 
 def test_the_first_picture_keeps_unfinished_runs_however_many_came_after(project: Project, store: Store) -> None:

@@ -49,7 +49,7 @@ def test_until_the_first_read_the_panes_say_loading_then_what_the_store_holds(
             held.set()
             await settle(pilot, lambda: screen.loaded)
             await pilot.pause()
-            assert app.store is not None
+            await settle(pilot, lambda: app.store is not None)  # opened once the first read is drawn
             assert runs.render_line(1).text.strip().startswith("no runs yet")
             assert breakers.render_line(1).text.strip() == "no declared tool has run yet"
             assert str(runs.border_title) == "Runs (0)"

@@ -131,9 +131,9 @@ def test_a_long_output_is_cut_and_says_how_much_is_left(fixed_db: Path) -> None:
 def record(app: UetApp, *statements: Any) -> None:
     """Write through the app's store with the engine's own statements, then wake the feed as
     the change feed does when another process writes."""
-    assert app.store is not None
-    app.store.submit(statements)
-    app.store.sync()
+    store = app.open_store()
+    store.submit(statements)
+    store.sync()
     app.poke()
 
 

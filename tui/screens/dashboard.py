@@ -38,10 +38,10 @@ from tui.widgets.footer import KeysFirstFooter
 from tui.widgets.line_table import Column, LineTable
 from tui.widgets.titles import retitle
 
-if TYPE_CHECKING:  # the records load with the first read of the store, in the app's thread, after the first frame
-    from engine.liveness import RunEngine
+if TYPE_CHECKING:  # the runs and steps come as rows (store.reads), read in a thread after the first frame
+    from engine.liveness import Run, RunEngine
     from engine.monitor import BreakerView, RunCost
-    from schemas.records import RunRecord, StepRow
+    from schemas.rows import StepRow
 
 RUN_COLUMNS = [Column("STATE", 11), Column("RUN", 8), Column("START", 6), Column("WORKSTREAM", 7, grow=True),
                Column("PROGRESS", 13), Column("STEPS", 10, right=True, drop=1),
@@ -116,7 +116,7 @@ class DashboardScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.runs: dict[str, RunRecord] = {}
+        self.runs: dict[str, Run] = {}
         self.costs: dict[str, RunCost] = {}
         self.live = LiveCosts()
         self.engines: dict[str, RunEngine] = {}
@@ -176,7 +176,7 @@ class DashboardScreen(Screen[None]):
     def _now(self) -> float:
         return self.app.clock()  # type: ignore[attr-defined,no-any-return]
 
-    def _run_cells(self, item: tuple[RunRecord, RunCost | None]) -> tuple:
+    def _run_cells(self, item: tuple[Run, RunCost | None]) -> tuple:
         cells = run_cells(item[0], item[1], self._now(), self.engines.get(item[0].id))
         return (*cells[:2], started_cell(started_at(item[0]), self._now()), *cells[2:])
 
@@ -201,6 +201,9 @@ class DashboardScreen(Screen[None]):
             table.refresh()
         self.query_one(EventLog).add(())
         _retitle(self.query_one("#runs"), self._runs_title(0))  # and again when runs come with it
+        # The runs were read as plain rows: the store itself (the ORM, the migrations, the record
+        # models) opens once the frame that lists them is drawn, before a key needs it.
+        self.call_after_refresh(self.app.open_soon)  # type: ignore[attr-defined]
 
     @on(StoreChanged)
     def apply_store_change(self, message: StoreChanged) -> None:
@@ -276,10 +279,10 @@ class DashboardScreen(Screen[None]):
     def _lost_at(self, run_id: str | None) -> float | None:
         return lost_since(self.engines.get(run_id)) if run_id else None
 
-    def _keeps(self, run: RunRecord) -> bool:
+    def _keeps(self, run: Run) -> bool:
         return self.filter.keeps(run, self._now(), lost=self._lost_at(run.id) is not None)
 
-    def _shown(self, run: RunRecord) -> bool:
+    def _shown(self, run: Run) -> bool:
         return self._keeps(run) and not self.filter.too_old(run, self._now())
 
     def _fill_runs(self) -> None:
@@ -322,9 +325,10 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="run-counts", exit_on_error=False)
     def count_runs(self, cut: float) -> None:
         from engine.states import RUN_TERMINAL
-        from store import queries
+        from store import reads
 
-        counts = queries.run_counts([state.value for state in RUN_TERMINAL], cut)
+        with self.app.reading() as conn:  # type: ignore[attr-defined]
+            counts = reads.run_counts(conn, [state.value for state in RUN_TERMINAL], cut)
         self.app.call_from_thread(self._counted, counts)
 
     def _counted(self, counts: dict[str, tuple[int, int]]) -> None:
@@ -413,9 +417,10 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, group="spans", exit_on_error=False)
     def load_spans(self, run_id: str, step_ids: list[str] | None) -> None:
         """The attempts of the run's steps that changed (None: of every step), in one query."""
-        from store import queries
+        from store import reads
 
-        spans = by_step((a[0], a[3], a[4]) for a in queries.attempt_spans(run_id, step_ids))
+        with self.app.reading() as conn:  # type: ignore[attr-defined]
+            spans = by_step((a[0], a[3], a[4]) for a in reads.attempt_spans(conn, run_id, step_ids))
         for step_id in step_ids or ():
             spans.setdefault(step_id, [])
         self.app.call_from_thread(self._spans_loaded, run_id, spans, step_ids is None)
@@ -644,7 +649,7 @@ class DashboardScreen(Screen[None]):
 
         app = self.app
         try:
-            said = reset(app.store, app.root, tool, app.user)  # type: ignore[attr-defined]
+            said = reset(app.open_store(), app.root, tool, app.user)  # type: ignore[attr-defined]
         except UetError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return

@@ -476,7 +476,7 @@ class PatchesScreen(Screen[None]):
         from engine.patches.ledger import Ledger
 
         app = self.app
-        store = app.store  # type: ignore[attr-defined]
+        store = app.open_store()  # type: ignore[attr-defined]
         who = app.user  # type: ignore[attr-defined]
         ledger = Ledger(store)
         try:
@@ -683,7 +683,7 @@ class PatchesScreen(Screen[None]):
         )
 
         app = self.app
-        store = app.store  # type: ignore[attr-defined]
+        store = app.open_store()  # type: ignore[attr-defined]
         who = app.user  # type: ignore[attr-defined]
         comment = None if written is None else ReviewComment(
             body=written.body, path=written.scope.path, line=written.scope.line, hunk=written.scope.hunk)

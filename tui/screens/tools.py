@@ -22,6 +22,7 @@ from textual.widgets import Header, Static
 from engine.errors import UetError
 from engine.toolinfo import add_versions, tool_rows
 from schemas.tools import ToolInfo
+from store.errors import StoreError
 from tui.cells import state_cell
 from tui.tool_words import (
     breaker_cell,
@@ -103,10 +104,9 @@ class ToolsScreen(Screen[None]):
         from textual.worker import get_current_worker
 
         worker = get_current_worker()
-        store = self.app.store  # type: ignore[attr-defined]
         try:
-            rows = tool_rows(self.root, store, versions=False)
-        except (UetError, OSError) as exc:
+            rows = tool_rows(self.root, self.app.open_store(), versions=False)  # type: ignore[attr-defined]
+        except (UetError, StoreError, OSError) as exc:
             self.post_message(self.ToolsFailed(str(exc)))
             return
         self.post_message(self.ToolsRead(rows, checking=True))

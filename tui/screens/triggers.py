@@ -150,7 +150,7 @@ class TriggersScreen(Screen[None]):
 
     @work(thread=True, group="triggers-pause", exit_on_error=False)
     def set_pause(self, row: control.TriggerRow, paused: bool) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.app.open_store()  # type: ignore[attr-defined]
         assert self.catalog is not None
         spec = self.catalog.specs[row.key]
         control.set_paused(store, spec, paused, self.app.user)  # type: ignore[attr-defined]

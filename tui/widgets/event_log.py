@@ -26,6 +26,7 @@ from tui.format import COLOURS, clock, describe
 
 if TYPE_CHECKING:
     from schemas.records import EventRecord
+    from schemas.rows import EventRow
 
 KEPT = 3_000
 NULL_STYLE = Style()
@@ -33,7 +34,7 @@ _CACHED = 512
 """Rendered lines kept; the cache is emptied when it grows past this (a screen shows far fewer)."""
 
 
-def event_line(event: EventRecord) -> Text:
+def event_line(event: EventRecord | EventRow) -> Text:
     text = Text(clock(event.ts) + " ", style="dim")
     to = event.data.get("to") if event.kind.endswith(".state") else None
     run = f"{event.run_id[:8]} " if event.run_id else ""
@@ -84,7 +85,7 @@ class EventLog(ScrollView, can_focus=True):
         self._show([Text(text, style="dim")])
         self._placeholder = True
 
-    def add(self, events: Iterable[EventRecord]) -> None:
+    def add(self, events: Iterable[EventRecord | EventRow]) -> None:
         if self._placeholder:
             self._placeholder = False
             self._reset()
