@@ -63,3 +63,26 @@ def test_the_runs_come_from_the_plain_connection_and_the_store_opens_after(fixed
             await settle(pilot, lambda: fixed_app.store is not None)  # opened once the runs were drawn
 
     asyncio.run(main())
+
+
+def test_a_run_opened_before_the_store_is_open_opens_it(fixed_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enter on a run right after the runs are listed, before the store opened in the
+    background: the run screen reads the store (attempts, logs), so it is opened for it."""
+    from tui.app import UetApp
+    from tui.screens.run import RunScreen
+
+    monkeypatch.setattr(UetApp, "open_soon", lambda app: None)  # the background open has not come yet
+
+    async def main() -> None:
+        async with fixed_app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot, lambda: isinstance(fixed_app.screen, DashboardScreen) and fixed_app.screen.loaded)
+            await settle(pilot, lambda: fixed_app.screen.selected == stores.LIVE_RUN and fixed_app.screen.steps)
+            assert fixed_app.store is None
+            await pilot.press("enter")
+            await settle(pilot, lambda: isinstance(fixed_app.screen, RunScreen))
+            run_screen = fixed_app.screen
+            await pilot.press("j", "j", "j")  # test-unit, whose attempts are read from the store
+            await settle(pilot, lambda: run_screen.query_one("#attempts", LineTable).keys == ["1"])
+            assert fixed_app.store is not None
+
+    asyncio.run(main())

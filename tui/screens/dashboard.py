@@ -477,6 +477,7 @@ class DashboardScreen(Screen[None]):
         from tui.screens.run import RunScreen
 
         if run_id is not None:
+            self.app.open_store()  # type: ignore[attr-defined]  # the run screen reads it: opened now if a key came first
             self.app.push_screen(RunScreen(run_id, step_id, self.steps if run_id == self.selected else None,
                                            self.live.of_one_run(run_id)))
 
