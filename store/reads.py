@@ -1,6 +1,8 @@
-"""Reads for the commands a person waits on (``uet runs``, ``status``, ``logs``, ``costs``,
-``patches``): plain ``sqlite3`` rows into small named tuples and dictionaries, no ORM and no
-Pydantic, so such a command costs little more than the interpreter's start.
+"""Reads for what a person waits on (``uet runs``, ``status``, ``logs``, ``costs``, ``patches``,
+and the dashboard's monitor): plain ``sqlite3`` rows into small named tuples and dictionaries,
+no ORM and no Pydantic, so such a command costs little more than the interpreter's start and
+the dashboard lists its runs before those load. ``store.queries`` reads through the same
+functions where it makes records of the rows.
 
 Every function takes the ``sqlite3.Connection`` to read: ``connect`` opens one for a read
 command, and a process that opened the whole ``Store`` passes its own (``connection()``). A
@@ -291,10 +293,14 @@ def step_rows(conn: sqlite3.Connection, run_id: str) -> list[StepRow]:
             for r, n, spec in zip(rows, needs, specs, strict=True)]
 
 
+def _step(r: tuple[Any, ...]) -> StepRow:
+    """One step row, its needs and spec decoded."""
+    return StepRow(r[0], r[1], r[2], r[3], r[4], loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11], loads(r[12]), r[13])
+
+
 def step_row(conn: sqlite3.Connection, run_id: str, step_id: str) -> StepRow | None:
     r = conn.execute(_STEP_SQL + " AND id = ?", (run_id, step_id)).fetchone()
-    return None if r is None else StepRow(r[0], r[1], r[2], r[3], r[4], loads(r[5]), r[6], r[7], r[8], r[9], r[10],
-                                          r[11], loads(r[12]), r[13])
+    return None if r is None else _step(r)
 
 
 def step_rows_by_id(conn: sqlite3.Connection, run_id: str, step_ids: Iterable[str]) -> list[StepRow]:
@@ -303,9 +309,8 @@ def step_rows_by_id(conn: sqlite3.Connection, run_id: str, step_ids: Iterable[st
     out: list[StepRow] = []
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
-        rows = conn.execute(_STEP_SQL + f" AND id IN ({', '.join('?' * len(chunk))})", (run_id, *chunk)).fetchall()
-        out += [StepRow(r[0], r[1], r[2], r[3], r[4], loads(r[5]), r[6], r[7], r[8], r[9], r[10], r[11],
-                        loads(r[12]), r[13]) for r in rows]
+        out += [_step(r) for r in conn.execute(_STEP_SQL + f" AND id IN ({', '.join('?' * len(chunk))})",
+                                              (run_id, *chunk))]
     return out
 
 

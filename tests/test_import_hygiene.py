@@ -213,8 +213,8 @@ NOT_AT_FIRST_FRAME = ("engine.runner", "engine.hosted", "engine.session", "engin
 
 
 #: What the first frame is drawn without, on top of those: Pydantic, the ORM, the store and its
-#: record models, the settings models (there is no settings file), the monitor's queries. The
-#: app opens the store in the thread of its first read, once that frame is drawn.
+#: record models, the settings models (there is no settings file), the monitor's reads. The
+#: app reads the store in a thread once that frame is drawn, and opens it once the runs are.
 NOT_BEFORE_THE_FIRST_READ = ("pydantic", "pydantic_core", "peewee", "playhouse", "store.store", "store.tables",
                              "store.queries", "store.reads", "schemas.records", "schemas.patch", "schemas.settings",
                              "engine.liveness")

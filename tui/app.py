@@ -5,9 +5,10 @@ place (a feed worker feeding ``engine.monitor.Monitor``) and fans what changed o
 screens as ``StoreChanged`` messages, throttled to the configured refresh, so screens never
 query on their own schedule and an idle app sleeps on the feed.
 
-The first frame comes before the store: once it is drawn, that worker opens the store (Peewee,
-the migrations, the Pydantic record models) in the thread of its first read, and the panes say
-"loading…" until that read arrives.
+The first frame comes before the store: once it is drawn, that worker reads the runs as plain
+``sqlite3`` rows (``reading``) and the panes say "loading…" until that read arrives. The store
+itself (Peewee, the migrations, the Pydantic record models) opens in the background once the
+runs are drawn (``open_soon``), or at once when something needs it sooner.
 """
 
 from __future__ import annotations
@@ -110,9 +111,9 @@ class UetApp(App[None]):
         return self._monitor
 
     def open_store(self) -> Store:
-        """The store, opened on first use: by the feed worker, in its thread, once the first
-        frame is drawn; or at once by whatever needs it sooner (a run to start, a screen that
-        reads the store opened by a key pressed before the first read came)."""
+        """The store, opened on first use: in the background once the first runs are drawn
+        (``open_soon``), or at once by whatever needs it sooner (a run to start, a steering key,
+        a screen that reads the store opened by a key pressed before that)."""
         with self._opening:
             if self.store is None:
                 from store import Store, notice
@@ -200,9 +201,8 @@ class UetApp(App[None]):
     async def follow_store(self) -> None:
         """Read the store whenever the feed (or a screen, through ``poke``) says something may
         have changed, at most once per ``refresh_seconds``. Without ``live`` only pokes count
-        (tests over a fixed store). The store opens after the first frame, in the thread of
-        the first read (Peewee, the migrations and the record models load there), and the
-        workstreams given to start, start once it is open."""
+        (tests over a fixed store). The first read comes after the first frame, as plain rows
+        in a thread; the workstreams given to start, start once it came."""
         await self._drawn()
         try:
             first = await asyncio.to_thread(self._first_read)
